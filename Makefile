@@ -3,10 +3,9 @@
 # unit test is tests/unit/test_<name>.c, with no edit here.
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .DEFAULT_GOAL := build
 SHELL := /bin/bash
-
-include mk/deps.mk
 
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
@@ -45,7 +44,11 @@ BENCH_SRCS    := $(wildcard bench/bench_*.c)
 BENCH_BINS    := $(patsubst bench/%.c,build/rel/bench/%,$(BENCH_SRCS))
 TESTSUPPORT   := $(wildcard tests/support/*.c)
 
-include $(wildcard mk/bpf.mk)
+# Each mk/*.mk adds one concern: deps and tools, tests, BPF objects, ...
+include $(sort $(wildcard mk/*.mk))
+
+# After every mk file has added its tools.
+deps-tools: $(TOOL_BINS)
 
 .PHONY: build all
 build all: $(BINS)
@@ -98,7 +101,6 @@ build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o build/fuzz/libautotrace.a
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
-include mk/test.mk
 
 .PHONY: clean
 clean:

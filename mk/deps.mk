@@ -17,7 +17,12 @@ K8S_BIN   := $(CACHE_DIR)/k8s-$(K8S_VERSION)
 ETCD_BIN  := $(CACHE_DIR)/etcd-$(ETCD_VERSION)
 KWOK_BIN  := $(CACHE_DIR)/kwok-$(KWOK_VERSION)
 HELM_BIN  := $(CACHE_DIR)/helm-$(HELM_VERSION)
-TOOLS_PATH := $(K8S_BIN):$(ETCD_BIN):$(KWOK_BIN):$(HELM_BIN)
+# Other mk files add their tools to TOOL_DIRS and TOOL_BINS.
+TOOL_DIRS += $(K8S_BIN) $(ETCD_BIN) $(KWOK_BIN) $(HELM_BIN)
+TOOL_BINS += $(K8S_BIN)/kube-apiserver $(ETCD_BIN)/etcd $(KWOK_BIN)/kwok $(HELM_BIN)/helm
+empty :=
+space := $(empty) $(empty)
+TOOLS_PATH = $(subst $(space),:,$(strip $(TOOL_DIRS)))
 
 K8S_MINOR := $(word 2,$(subst ., ,$(K8S_VERSION)))
 HELM_LDFLAGS := -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
@@ -29,7 +34,7 @@ APT_STAMP := $(CACHE_DIR)/apt-$(shell echo $(APT_PACKAGES) | cksum | cut -d' ' -
 .PHONY: deps deps-apt deps-tools
 deps: deps-apt deps-tools
 deps-apt: $(APT_STAMP)
-deps-tools: $(K8S_BIN)/kube-apiserver $(ETCD_BIN)/etcd $(KWOK_BIN)/kwok $(HELM_BIN)/helm
+
 
 $(APT_STAMP):
 	@mkdir -p $(CACHE_DIR)
