@@ -38,6 +38,8 @@ UNIT_SRCS     := $(wildcard tests/unit/test_*.c)
 UNIT_BINS     := $(patsubst tests/unit/%.c,build/san/tests/%,$(UNIT_SRCS))
 INTEG_SRCS    := $(wildcard tests/integration/itest_*.c)
 INTEG_BINS    := $(patsubst tests/integration/%.c,build/rel/tests/%,$(INTEG_SRCS))
+AGENT_TEST_SRCS := $(wildcard tests/agent/atest_*.c)
+AGENT_TEST_BINS := $(patsubst tests/agent/%.c,build/rel/tests/%,$(AGENT_TEST_SRCS))
 FUZZ_SRCS     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS     := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 BENCH_SRCS    := $(wildcard bench/bench_*.c)
@@ -80,6 +82,10 @@ build/san/tests/%: build/san/tests/unit/%.o build/san/libautotrace.a
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 build/rel/tests/%: build/rel/tests/integration/%.o build/rel/libtestsupport.a build/rel/libautotrace.a
+	@mkdir -p $(@D)
+	$(Q)$(CC) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+build/rel/tests/atest_%: build/rel/tests/agent/atest_%.o build/rel/libtestsupport.a build/rel/libautotrace.a
 	@mkdir -p $(@D)
 	$(Q)$(CC) -o $@ $^ $(PKG_LIBS) -lcmocka
 

@@ -25,8 +25,10 @@ test-unit: $(UNIT_BINS)
 test-integration: $(INTEG_BINS) build
 	@PATH="$(TOOLS_PATH):$$PATH" INTEG_BINS="$(INTEG_BINS)" tests/integration/run.sh
 
-test-bpf:
-	@if [ -x tests/bpf/run.sh ]; then PATH="$(TOOLS_PATH):$$PATH" tests/bpf/run.sh; fi
+# The agent rung: real kernel, real Go programs, a real OTLP receiver.
+test-bpf: $(AGENT_TEST_BINS) build
+	@if [ -x tests/agent/run.sh ]; then PATH="$(TOOLS_PATH):$$PATH" \
+		AGENT_TEST_BINS="$(AGENT_TEST_BINS)" tests/agent/run.sh; fi
 
 test-e2e:
 	@if [ -x e2e/run.sh ]; then PATH="$(TOOLS_PATH):$$PATH" e2e/run.sh; fi
