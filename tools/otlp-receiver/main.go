@@ -1,0 +1,298 @@
+// otlp-receiver is the OTLP/HTTP trace receiver the tests and benchmarks export to.
+// It decodes /v1/traces requests (protobuf or JSON, optionally gzip) with the
+// OpenTelemetry Collector's pdata module, so a request it accepts is one the Collector
+// accepts, and appends every span as one JSON line to the output file.
+//
+// Tests steer it through an admin endpoint:
+//
+//	POST /admin/behavior {"status":429,"count":2,"retry_after":"1","delay_ms":0,"reject_spans":0}
+//	    the next `count` export requests (-1: all of them) are answered with `status`
+//	    (and Retry-After when given) instead of being accepted; every request is
+//	    delayed by delay_ms; an accepted request reports reject_spans rejected spans
+//	    as a partial success. {} restores the defaults.
+//	GET  /admin/stats -> {"requests":N,"accepted_requests":N,"failed_requests":N,"spans":N}
+//
+// It prints "otlp-receiver listening on 127.0.0.1:PORT" once it accepts connections.
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+)
+
+const maxBody = 64 << 20
+
+type behavior struct {
+	Status      int    `json:"status"`
+	Count       int    `json:"count"`
+	RetryAfter  string `json:"retry_after"`
+	DelayMs     int    `json:"delay_ms"`
+	RejectSpans int64  `json:"reject_spans"`
+}
+
+type stats struct {
+	Requests         int64 `json:"requests"`
+	AcceptedRequests int64 `json:"accepted_requests"`
+	FailedRequests   int64 `json:"failed_requests"`
+	Spans            int64 `json:"spans"`
+}
+
+type receiver struct {
+	mu    sync.Mutex
+	beh   behavior
+	st    stats
+	out   *os.File
+	quiet bool
+}
+
+// spanLine is one received span as the tests read it.
+type spanLine struct {
+	TraceID        string         `json:"trace_id"`
+	SpanID         string         `json:"span_id"`
+	ParentSpanID   string         `json:"parent_span_id"`
+	Name           string         `json:"name"`
+	Kind           int32          `json:"kind"`
+	Start          uint64         `json:"start"`
+	End            uint64         `json:"end"`
+	Flags          uint32         `json:"flags"`
+	StatusCode     int32          `json:"status_code"`
+	StatusMessage  string         `json:"status_message"`
+	Attributes     map[string]any `json:"attributes"`
+	DroppedAttrs   uint32         `json:"dropped_attributes_count"`
+	Resource       map[string]any `json:"resource"`
+	ScopeName      string         `json:"scope_name"`
+	ScopeVersion   string         `json:"scope_version"`
+	Encoding       string         `json:"encoding"`
+	ContentEncoded string         `json:"content_encoding"`
+}
+
+func hexOrEmpty(empty bool, s string) string {
+	if empty {
+		return ""
+	}
+	return s
+}
+
+func attrs(m pcommon.Map) map[string]any {
+	out := make(map[string]any, m.Len())
+	m.Range(func(k string, v pcommon.Value) bool {
+		out[k] = v.AsRaw()
+		return true
+	})
+	return out
+}
+
+func (r *receiver) takeBehavior() (behavior, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := r.beh
+	fail := b.Status != 0 && b.Count != 0
+	if fail && r.beh.Count > 0 {
+		r.beh.Count--
+	}
+	return b, fail
+}
+
+func (r *receiver) traces(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodPost {
+		http.Error(w, "POST only", http.StatusMethodNotAllowed)
+		return
+	}
+	b, fail := r.takeBehavior()
+	r.mu.Lock()
+	r.st.Requests++
+	r.mu.Unlock()
+	if b.DelayMs > 0 {
+		time.Sleep(time.Duration(b.DelayMs) * time.Millisecond)
+	}
+	if fail {
+		r.mu.Lock()
+		r.st.FailedRequests++
+		r.mu.Unlock()
+		if b.RetryAfter != "" {
+			w.Header().Set("Retry-After", b.RetryAfter)
+		}
+		http.Error(w, "configured failure", b.Status)
+		return
+	}
+
+	var body io.Reader = http.MaxBytesReader(w, req.Body, maxBody)
+	contentEncoding := req.Header.Get("Content-Encoding")
+	if contentEncoding == "gzip" {
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			http.Error(w, "bad gzip: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		defer zr.Close()
+		body = io.LimitReader(zr, maxBody)
+	}
+	data, err := io.ReadAll(body)
+	if err != nil {
+		http.Error(w, "read: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+
+	ereq := ptraceotlp.NewExportRequest()
+	encoding := ""
+	switch ct := req.Header.Get("Content-Type"); ct {
+	case "application/x-protobuf":
+		encoding = "protobuf"
+		err = ereq.UnmarshalProto(data)
+	case "application/json":
+		encoding = "json"
+		err = ereq.UnmarshalJSON(data)
+	default:
+		http.Error(w, "unsupported content type "+strconv.Quote(ct), http.StatusUnsupportedMediaType)
+		return
+	}
+	if err != nil {
+		http.Error(w, "decode: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+
+	var lines bytes.Buffer
+	enc := json.NewEncoder(&lines)
+	n := int64(0)
+	rss := ereq.Traces().ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		res := attrs(rs.Resource().Attributes())
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			ss := sss.At(j)
+			spans := ss.Spans()
+			for k := 0; k < spans.Len(); k++ {
+				s := spans.At(k)
+				line := spanLine{
+					TraceID:        s.TraceID().String(),
+					SpanID:         s.SpanID().String(),
+					ParentSpanID:   hexOrEmpty(s.ParentSpanID().IsEmpty(), s.ParentSpanID().String()),
+					Name:           s.Name(),
+					Kind:           int32(s.Kind()),
+					Start:          uint64(s.StartTimestamp()),
+					End:            uint64(s.EndTimestamp()),
+					Flags:          s.Flags(),
+					StatusCode:     int32(s.Status().Code()),
+					StatusMessage:  s.Status().Message(),
+					Attributes:     attrs(s.Attributes()),
+					DroppedAttrs:   s.DroppedAttributesCount(),
+					Resource:       res,
+					ScopeName:      ss.Scope().Name(),
+					ScopeVersion:   ss.Scope().Version(),
+					Encoding:       encoding,
+					ContentEncoded: contentEncoding,
+				}
+				if err := enc.Encode(&line); err != nil {
+					http.Error(w, "encode: "+err.Error(), http.StatusInternalServerError)
+					return
+				}
+				n++
+			}
+		}
+	}
+
+	r.mu.Lock()
+	_, werr := r.out.Write(lines.Bytes())
+	r.st.AcceptedRequests++
+	r.st.Spans += n
+	r.mu.Unlock()
+	if werr != nil {
+		http.Error(w, "write: "+werr.Error(), http.StatusInternalServerError)
+		return
+	}
+
+	resp := ptraceotlp.NewExportResponse()
+	if b.RejectSpans > 0 {
+		resp.PartialSuccess().SetRejectedSpans(b.RejectSpans)
+		resp.PartialSuccess().SetErrorMessage("configured rejection")
+	}
+	var out []byte
+	if encoding == "json" {
+		out, err = resp.MarshalJSON()
+	} else {
+		out, err = resp.MarshalProto()
+	}
+	if err != nil {
+		http.Error(w, "marshal: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", req.Header.Get("Content-Type"))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out)
+}
+
+func (r *receiver) admin(w http.ResponseWriter, req *http.Request) {
+	switch {
+	case req.URL.Path == "/admin/behavior" && req.Method == http.MethodPost:
+		var b behavior
+		dec := json.NewDecoder(io.LimitReader(req.Body, 1<<16))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&b); err != nil {
+			http.Error(w, "behavior: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.mu.Lock()
+		r.beh = b
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	case req.URL.Path == "/admin/stats" && req.Method == http.MethodGet:
+		r.mu.Lock()
+		st := r.st
+		r.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(&st)
+	default:
+		http.NotFound(w, req)
+	}
+}
+
+
+func main() {
+	port := flag.Int("port", 0, "TCP port on 127.0.0.1 (0: any free port)")
+	outPath := flag.String("out", "", "file the received spans are appended to, one JSON line each (required)")
+	portFile := flag.String("port-file", "", "also write the port to this file once listening")
+	flag.Parse()
+	if *outPath == "" {
+		fmt.Fprintln(os.Stderr, "otlp-receiver: -out is required")
+		os.Exit(2)
+	}
+	out, err := os.OpenFile(*outPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		log.Fatalf("otlp-receiver: %v", err)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)))
+	if err != nil {
+		log.Fatalf("otlp-receiver: %v", err)
+	}
+	r := &receiver{out: out}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v1/traces", r.traces)
+	mux.HandleFunc("/admin/", r.admin)
+	actual := ln.Addr().(*net.TCPAddr).Port
+	if *portFile != "" {
+		if err := os.WriteFile(*portFile+".tmp", []byte(strconv.Itoa(actual)+"\n"), 0o644); err != nil {
+			log.Fatalf("otlp-receiver: %v", err)
+		}
+		if err := os.Rename(*portFile+".tmp", *portFile); err != nil {
+			log.Fatalf("otlp-receiver: %v", err)
+		}
+	}
+	fmt.Printf("otlp-receiver listening on 127.0.0.1:%d\n", actual)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	log.Fatal(srv.Serve(ln))
+}
