@@ -1,0 +1,97 @@
+#include "lib/instrumentation/optin.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+void optin_parse_value(const char *value, const char *pod_ns, struct optin *ret)
+{
+	struct optin o = { .kind = OPTIN_UNSET };
+	const char *slash;
+
+	if (!value || !value[0]) {
+		*ret = o;
+		return;
+	}
+	snprintf(o.value, sizeof(o.value), "%s", value);
+	if (strcasecmp(value, "false") == 0) {
+		o.kind = OPTIN_FALSE;
+	} else if (strcasecmp(value, "true") == 0) {
+		o.kind = OPTIN_SINGLE;
+	} else {
+		slash = strchr(value, '/');
+		o.kind = OPTIN_INVALID;
+		if (slash) {
+			size_t nslen = (size_t)(slash - value);
+
+			if (nslen < sizeof(o.ns) && strlen(slash + 1) < sizeof(o.name)) {
+				memcpy(o.ns, value, nslen);
+				o.ns[nslen] = '\0';
+				snprintf(o.name, sizeof(o.name), "%s", slash + 1);
+				if (k8s_is_dns1123_label(o.ns) &&
+				    k8s_is_dns1123_subdomain(o.name))
+					o.kind = OPTIN_NAMED;
+			}
+		} else if (pod_ns && strlen(value) < sizeof(o.name) &&
+			   strlen(pod_ns) < sizeof(o.ns) && k8s_is_dns1123_subdomain(value)) {
+			snprintf(o.ns, sizeof(o.ns), "%s", pod_ns);
+			snprintf(o.name, sizeof(o.name), "%s", value);
+			o.kind = OPTIN_NAMED;
+		}
+		if (o.kind == OPTIN_INVALID)
+			o.ns[0] = o.name[0] = '\0';
+	}
+	*ret = o;
+}
+
+/* The value one object gives, autotrace's annotation first. Non-string values (which
+ * the API server never sends) read as invalid. */
+static void read_object(const json_t *annotations, const char *pod_ns,
+			enum optin_source ours, enum optin_source otel, struct optin *ret)
+{
+	static const char *const keys[] = { ANNOTATION_INJECT, ANNOTATION_OTEL_INJECT_GO };
+	const enum optin_source sources[] = { ours, otel };
+
+	for (size_t i = 0; i < 2; i++) {
+		json_t *v = json_object_get(annotations, keys[i]);
+
+		if (!v)
+			continue;
+		if (!json_is_string(v)) {
+			*ret = (struct optin){ .kind = OPTIN_INVALID, .source = sources[i] };
+			snprintf(ret->value, sizeof(ret->value), "(not a string)");
+			return;
+		}
+		optin_parse_value(json_string_value(v), pod_ns, ret);
+		if (ret->kind != OPTIN_UNSET) {
+			ret->source = sources[i];
+			return;
+		}
+	}
+	*ret = (struct optin){ .kind = OPTIN_UNSET };
+}
+
+void optin_decide(const json_t *pod_annotations, const json_t *ns_annotations,
+		  const char *pod_ns, struct optin *ret)
+{
+	read_object(pod_annotations, pod_ns, OPTIN_FROM_POD, OPTIN_FROM_POD_OTEL, ret);
+	if (ret->kind != OPTIN_UNSET)
+		return;
+	read_object(ns_annotations, pod_ns, OPTIN_FROM_NAMESPACE, OPTIN_FROM_NAMESPACE_OTEL, ret);
+}
+
+const char *optin_source_name(enum optin_source source)
+{
+	switch (source) {
+	case OPTIN_FROM_POD:
+		return "pod annotation " ANNOTATION_INJECT;
+	case OPTIN_FROM_POD_OTEL:
+		return "pod annotation " ANNOTATION_OTEL_INJECT_GO;
+	case OPTIN_FROM_NAMESPACE:
+		return "namespace annotation " ANNOTATION_INJECT;
+	case OPTIN_FROM_NAMESPACE_OTEL:
+		return "namespace annotation " ANNOTATION_OTEL_INJECT_GO;
+	default:
+		return "no annotation";
+	}
+}
