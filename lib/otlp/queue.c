@@ -1,0 +1,69 @@
+#include "lib/otlp/queue.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct otlp_queue {
+	size_t capacity, head, len; /* head: index of the oldest span */
+	struct otlp_span spans[];
+};
+
+int otlp_queue_new(size_t capacity, struct otlp_queue **ret_queue)
+{
+	struct otlp_queue *q;
+
+	if (capacity == 0 || capacity > (SIZE_MAX - sizeof(*q)) / sizeof(struct otlp_span))
+		return -EINVAL;
+	q = malloc(sizeof(*q) + capacity * sizeof(struct otlp_span));
+	if (!q)
+		return -ENOMEM;
+	q->capacity = capacity;
+	q->head = q->len = 0;
+	*ret_queue = q;
+	return 0;
+}
+
+struct otlp_queue *otlp_queue_free(struct otlp_queue *q)
+{
+	free(q);
+	return NULL;
+}
+
+bool otlp_queue_push(struct otlp_queue *q, const struct otlp_span *span)
+{
+	bool dropped = false;
+	size_t tail;
+
+	if (q->len == q->capacity) {
+		q->head = (q->head + 1) % q->capacity;
+		q->len--;
+		dropped = true;
+	}
+	tail = (q->head + q->len) % q->capacity;
+	memcpy(&q->spans[tail], span, sizeof(*span));
+	q->len++;
+	return dropped;
+}
+
+size_t otlp_queue_pop(struct otlp_queue *q, struct otlp_span *dst, size_t max)
+{
+	size_t n = max < q->len ? max : q->len;
+	size_t first = q->capacity - q->head < n ? q->capacity - q->head : n;
+
+	memcpy(dst, &q->spans[q->head], first * sizeof(*dst));
+	memcpy(dst + first, &q->spans[0], (n - first) * sizeof(*dst));
+	q->head = (q->head + n) % q->capacity;
+	q->len -= n;
+	return n;
+}
+
+size_t otlp_queue_len(const struct otlp_queue *q)
+{
+	return q->len;
+}
+
+size_t otlp_queue_capacity(const struct otlp_queue *q)
+{
+	return q->capacity;
+}
