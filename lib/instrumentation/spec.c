@@ -106,7 +106,7 @@ static int parse_duration_ms(const char *s, long long *ret_ms)
 static int parse_exporter(const json_t *exp, struct instrumentation_spec *s, char *err,
 			  size_t err_size)
 {
-	const json_t *endpoint, *protocol, *headers, *timeout;
+	const json_t *endpoint = NULL, *protocol = NULL, *headers = NULL, *timeout = NULL;
 	const char *key;
 	json_t *v;
 
@@ -157,7 +157,7 @@ static int parse_exporter(const json_t *exp, struct instrumentation_spec *s, cha
 static int parse_sampler(const json_t *smp, struct instrumentation_spec *s, char *err,
 			 size_t err_size)
 {
-	const json_t *type, *ratio = json_object_get(smp, "ratio");
+	const json_t *type = NULL, *ratio = json_object_get(smp, "ratio");
 
 	if (member(smp, "type", JSON_STRING, &type, "spec.sampler", err, err_size))
 		return -EINVAL;
@@ -251,7 +251,7 @@ static int parse_resource_attributes(const json_t *attrs, struct instrumentation
 static int parse_targets(const json_t *tgt, struct instrumentation_spec *s, char *err,
 			 size_t err_size)
 {
-	const json_t *names, *exe;
+	const json_t *names = NULL, *exe = NULL;
 
 	if (member(tgt, "containerNames", JSON_ARRAY, &names, "spec.targets", err, err_size) ||
 	    member(tgt, "executable", JSON_STRING, &exe, "spec.targets", err, err_size))
@@ -281,7 +281,7 @@ static int parse_targets(const json_t *tgt, struct instrumentation_spec *s, char
 static int parse_agent(const json_t *agent, struct instrumentation_spec *s, char *err,
 		       size_t err_size)
 {
-	const json_t *image, *resources, *mode;
+	const json_t *image = NULL, *resources = NULL, *mode = NULL;
 
 	if (member(agent, "image", JSON_STRING, &image, "spec.agent", err, err_size) ||
 	    member(agent, "resources", JSON_OBJECT, &resources, "spec.agent", err, err_size) ||
@@ -311,7 +311,7 @@ int instrumentation_spec_parse(json_t *cr, struct instrumentation_spec *ret, cha
 			       size_t err_size)
 {
 	struct instrumentation_spec s = { .timeout_ms = -1, .sampler_ratio = -1 };
-	const json_t *meta, *spec, *part;
+	const json_t *meta = NULL, *spec = NULL, *part = NULL;
 	int r;
 
 	if (!json_is_object(cr))
