@@ -1,0 +1,217 @@
+/* The opt-in precedence rule (lib/instrumentation/optin.h, webhook/README.md), cell by
+ * cell: first on the rule itself, then through the whole webhook, where each cell must
+ * end in the Instrumentation the table names. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "lib/instrumentation/optin.h"
+#include "webhook/decide.h"
+
+/* The table of optin.h. Values: NULL = unset. Want: "-" no injection, "*" the single
+ * Instrumentation of the pod's namespace, else "<ns>/<name>". The pod is in "app". */
+static const char *const values[] = { NULL, "false", "true", "b", "ns2/c" };
+static const char *const pod_values[] = { NULL, "false", "true", "a", "ns1/a" };
+static const char *const want[5][5] = {
+	/* ns:    unset    false    true     b          ns2/c */
+	/* unset */ { "-", "-", "*", "app/b", "ns2/c" },
+	/* false */ { "-", "-", "-", "-", "-" },
+	/* true  */ { "*", "*", "*", "*", "*" },
+	/* a     */ { "app/a", "app/a", "app/a", "app/a", "app/a" },
+	/* ns1/a */ { "ns1/a", "ns1/a", "ns1/a", "ns1/a", "ns1/a" },
+};
+
+static json_t *annotations(const char *key, const char *value)
+{
+	return value ? json_pack("{s:s}", key, value) : json_object();
+}
+
+static void describe(const struct optin *o, char *buf, size_t size)
+{
+	if (o->kind == OPTIN_UNSET || o->kind == OPTIN_FALSE)
+		snprintf(buf, size, "-");
+	else if (o->kind == OPTIN_SINGLE)
+		snprintf(buf, size, "*");
+	else if (o->kind == OPTIN_NAMED)
+		snprintf(buf, size, "%s/%s", o->ns, o->name);
+	else
+		snprintf(buf, size, "invalid");
+}
+
+static void every_cell_of_the_table(void **state)
+{
+	for (int p = 0; p < 5; p++)
+		for (int n = 0; n < 5; n++) {
+			json_t *pa = annotations(ANNOTATION_INJECT, pod_values[p]);
+			json_t *na = annotations(ANNOTATION_INJECT, values[n]);
+			struct optin o;
+			char got[400];
+
+			optin_decide(pa, na, "app", &o);
+			describe(&o, got, sizeof(got));
+			if (strcmp(got, want[p][n]) != 0)
+				fail_msg("pod %s, namespace %s: got %s, want %s",
+					 pod_values[p] ?: "unset", values[n] ?: "unset", got,
+					 want[p][n]);
+			/* Who decided: the pod whenever it has a value. */
+			if (pod_values[p])
+				assert_int_equal(o.source, OPTIN_FROM_POD);
+			else if (values[n])
+				assert_int_equal(o.source, OPTIN_FROM_NAMESPACE);
+			json_decref(pa);
+			json_decref(na);
+		}
+}
+
+/* The same table through decide_injection. The cluster: "app" holds a and b (so "true"
+ * there is ambiguous and says so), ns1 holds a, ns2 holds c. */
+static int ns_annotations(void *ud, const char *ns, json_t **ret)
+{
+	json_t *const *nsa = ud;
+
+	if (strcmp(ns, "app") != 0)
+		return -ENOENT;
+	*ret = json_incref(*nsa);
+	return 0;
+}
+
+static json_t *instrumentation(const char *ns, const char *name)
+{
+	return json_pack("{s:{s:s, s:s}, s:{s:{s:s}}}", "metadata", "namespace", ns, "name", name,
+			 "spec", "agent", "image", "agent:1");
+}
+
+static int list_instrumentations(void *ud, const char *ns, json_t **ret)
+{
+	*ret = strcmp(ns, "app") == 0 ?
+		       json_pack("[o,o]", instrumentation("app", "a"), instrumentation("app", "b")) :
+		       json_array();
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int get_instrumentation(void *ud, const char *ns, const char *name, json_t **ret)
+{
+	if ((strcmp(ns, "app") == 0 && (strcmp(name, "a") == 0 || strcmp(name, "b") == 0)) ||
+	    (strcmp(ns, "ns1") == 0 && strcmp(name, "a") == 0) ||
+	    (strcmp(ns, "ns2") == 0 && strcmp(name, "c") == 0)) {
+		*ret = instrumentation(ns, name);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static void every_cell_through_the_webhook(void **state)
+{
+	struct webhook_options opts;
+
+	webhook_options_init(&opts, "agent:default");
+	for (int p = 0; p < 5; p++)
+		for (int n = 0; n < 5; n++) {
+			json_t *na = annotations(ANNOTATION_INJECT, values[n]);
+			struct webhook_lookup lk = { &na, ns_annotations, list_instrumentations,
+						     get_instrumentation };
+			json_t *pod = json_pack("{s:{s:o}, s:{s:[{s:s, s:s}]}}", "metadata",
+						"annotations",
+						annotations(ANNOTATION_INJECT, pod_values[p]),
+						"spec", "containers", "name", "app", "image", "app:1");
+			struct decision d;
+			char got[400];
+
+			decide_injection(&opts, &lk, pod, "app", &d);
+			if (d.result == ADMISSION_INJECTED)
+				snprintf(got, sizeof(got), "%s/%s", d.spec.ns, d.spec.name);
+			else if (d.reason == REASON_SEVERAL_INSTRUMENTATIONS)
+				snprintf(got, sizeof(got), "*");
+			else if (d.result == ADMISSION_UNCHANGED)
+				snprintf(got, sizeof(got), "-");
+			else
+				snprintf(got, sizeof(got), "%s: %s", admission_reason_name(d.reason),
+					 d.detail);
+			if (strcmp(got, want[p][n]) != 0)
+				fail_msg("pod %s, namespace %s: got %s, want %s",
+					 pod_values[p] ?: "unset", values[n] ?: "unset", got,
+					 want[p][n]);
+			if (strcmp(want[p][n], "-") == 0)
+				assert_int_equal(d.reason, p == 0 && n == 0 ? REASON_NOT_OPTED_IN :
+									    REASON_OPTED_OUT);
+			decision_clear(&d);
+			json_decref(pod);
+			json_decref(na);
+		}
+}
+
+/* On one object autotrace's annotation is read before the OpenTelemetry Operator's;
+ * across objects, the pod (with either) beats the namespace (with either). */
+static void our_annotation_and_the_otel_one(void **state)
+{
+	static const struct {
+		const char *pod_ours, *pod_otel, *ns_ours, *ns_otel;
+		const char *want;
+		enum optin_source source;
+	} rows[] = {
+		{ "a", "b", NULL, NULL, "app/a", OPTIN_FROM_POD },
+		{ NULL, "b", NULL, NULL, "app/b", OPTIN_FROM_POD_OTEL },
+		{ NULL, "false", "a", NULL, "-", OPTIN_FROM_POD_OTEL },
+		{ NULL, "b", "a", "c", "app/b", OPTIN_FROM_POD_OTEL },
+		{ NULL, NULL, "a", "c", "app/a", OPTIN_FROM_NAMESPACE },
+		{ NULL, NULL, NULL, "c", "app/c", OPTIN_FROM_NAMESPACE_OTEL },
+		{ "", "b", NULL, NULL, "app/b", OPTIN_FROM_POD_OTEL }, /* empty = unset */
+		{ "", NULL, "a", NULL, "app/a", OPTIN_FROM_NAMESPACE },
+		{ "TRUE", NULL, NULL, NULL, "*", OPTIN_FROM_POD },
+		{ "False", NULL, "a", NULL, "-", OPTIN_FROM_POD },
+		/* An unreadable pod value is reported, not passed over for the namespace's. */
+		{ "a/b/c", NULL, "a", NULL, "invalid", OPTIN_FROM_POD },
+		{ "Not_Valid", NULL, NULL, NULL, "invalid", OPTIN_FROM_POD },
+		{ "/a", NULL, NULL, NULL, "invalid", OPTIN_FROM_POD },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		json_t *pa = json_object(), *na = json_object();
+		struct optin o;
+		char got[400];
+
+		if (rows[i].pod_ours)
+			json_object_set_new(pa, ANNOTATION_INJECT, json_string(rows[i].pod_ours));
+		if (rows[i].pod_otel)
+			json_object_set_new(pa, ANNOTATION_OTEL_INJECT_GO,
+					    json_string(rows[i].pod_otel));
+		if (rows[i].ns_ours)
+			json_object_set_new(na, ANNOTATION_INJECT, json_string(rows[i].ns_ours));
+		if (rows[i].ns_otel)
+			json_object_set_new(na, ANNOTATION_OTEL_INJECT_GO,
+					    json_string(rows[i].ns_otel));
+		optin_decide(pa, na, "app", &o);
+		describe(&o, got, sizeof(got));
+		if (strcmp(got, rows[i].want) != 0 || o.source != rows[i].source)
+			fail_msg("row %zu: got %s from %s, want %s from %s", i, got,
+				 optin_source_name(o.source), rows[i].want,
+				 optin_source_name(rows[i].source));
+		json_decref(pa);
+		json_decref(na);
+	}
+}
+
+static void a_non_string_value_is_invalid(void **state)
+{
+	json_t *pa = json_pack("{s:b}", ANNOTATION_INJECT, 1);
+	struct optin o;
+
+	optin_decide(pa, NULL, "app", &o);
+	assert_int_equal(o.kind, OPTIN_INVALID);
+	json_decref(pa);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_cell_of_the_table),
+		cmocka_unit_test(every_cell_through_the_webhook),
+		cmocka_unit_test(our_annotation_and_the_otel_one),
+		cmocka_unit_test(a_non_string_value_is_invalid),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
