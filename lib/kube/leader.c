@@ -35,12 +35,12 @@ static void micro_time(char *buf, size_t len)
 {
 	struct timespec ts;
 	struct tm tm;
-	char base[32];
+	size_t n;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%06ldZ", base, ts.tv_nsec / 1000);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%06dZ", (int)(ts.tv_nsec / 1000));
 }
 
 static int set_string(char **dst, const char *src)
