@@ -1,0 +1,314 @@
+/* Struct field offsets from DWARF (libdw) or the generated table; see go_offsets.h. */
+#include "agent/go_offsets.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <errno.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/go_buildinfo.h"
+#include "lib/log/log.h"
+
+static const struct {
+	const char *type, *member;
+} fields[GO_FIELD_COUNT] = {
+#define GO_FIELD(id, t, m) [GO_FIELD_##id] = { t, m },
+#include "agent/go_fields.def"
+#undef GO_FIELD
+};
+
+const char *go_field_type(enum go_field f)
+{
+	return (unsigned)f < GO_FIELD_COUNT ? fields[f].type : "?";
+}
+
+const char *go_field_member(enum go_field f)
+{
+	return (unsigned)f < GO_FIELD_COUNT ? fields[f].member : "?";
+}
+
+const char *go_offset_source_name(enum go_offset_source source)
+{
+	switch (source) {
+	case GO_OFFSET_FROM_DWARF:
+		return "dwarf";
+	case GO_OFFSET_FROM_TABLE:
+		return "table";
+	default:
+		return "unknown";
+	}
+}
+
+static uint64_t be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* libdw decompresses every debug section whole: check the sizes they claim first. */
+static int check_debug_sizes(struct elf_file *file)
+{
+	Elf *elf = elf_file_elf(file);
+	uint64_t max = elf_file_max_section_size(file);
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	int found = 0;
+
+	if (max > GO_OFFSETS_MAX_DEBUG_SECTION)
+		max = GO_OFFSETS_MAX_DEBUG_SECTION;
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return -EINVAL;
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		struct elf_section sec;
+		GElf_Shdr shdr;
+		const char *name;
+		int r;
+
+		if (!gelf_getshdr(scn, &shdr))
+			return -EINVAL;
+		name = elf_strptr(elf, shstrndx, shdr.sh_name);
+		if (!name || (strncmp(name, ".debug_", 7) && strncmp(name, ".zdebug_", 8)))
+			continue;
+		found = 1;
+		r = elf_file_section_header(file, name, &sec); /* bounds against the file */
+		if (r < 0)
+			return r;
+		if (shdr.sh_size > max)
+			return -EFBIG;
+		if (shdr.sh_flags & SHF_COMPRESSED) {
+			GElf_Chdr chdr;
+
+			if (!gelf_getchdr(scn, &chdr) || chdr.ch_size > max)
+				return -EFBIG;
+		} else if (name[1] == 'z') {
+			/* GNU style: "ZLIB" and the big-endian uncompressed size. */
+			Elf_Data *raw = elf_rawdata(scn, NULL);
+
+			if (!raw || raw->d_size < 12 || !raw->d_buf ||
+			    memcmp(raw->d_buf, "ZLIB", 4) || be64((uint8_t *)raw->d_buf + 4) > max)
+				return -EFBIG;
+		}
+	}
+	return found ? 0 : -ENOENT;
+}
+
+struct walk {
+	struct go_offsets *out;
+	unsigned long dies;
+	int structs_left;
+	unsigned char type_done[GO_FIELD_COUNT]; /* indexed by the first field of a type */
+};
+
+/* The first field whose type is name, or GO_FIELD_COUNT. */
+static enum go_field first_field_of(const char *name)
+{
+	int f;
+
+	for (f = 0; f < GO_FIELD_COUNT; f++)
+		if (strcmp(fields[f].type, name) == 0)
+			return (enum go_field)f;
+	return GO_FIELD_COUNT;
+}
+
+static int distinct_types(void)
+{
+	int f, n = 0;
+
+	for (f = 0; f < GO_FIELD_COUNT; f++)
+		n += first_field_of(fields[f].type) == (enum go_field)f;
+	return n;
+}
+
+/* Records the members of struct die (named type) that fields[] asks for; the type's
+ * other asked-for members are absent in this binary. */
+static int read_struct(struct walk *w, Dwarf_Die *die, const char *type)
+{
+	Dwarf_Die member;
+	int f, r;
+
+	for (f = 0; f < GO_FIELD_COUNT; f++) {
+		if (strcmp(fields[f].type, type) == 0) {
+			w->out->off[f] = GO_OFFSET_ABSENT;
+			w->out->source[f] = GO_OFFSET_FROM_DWARF;
+		}
+	}
+	r = dwarf_child(die, &member);
+	while (r == 0) {
+		Dwarf_Attribute attr;
+		Dwarf_Word loc;
+		const char *name;
+
+		if (++w->dies > GO_OFFSETS_MAX_DIES)
+			return -EFBIG;
+		name = dwarf_tag(&member) == DW_TAG_member ? dwarf_diename(&member) : NULL;
+		for (f = 0; name && f < GO_FIELD_COUNT; f++) {
+			if (strcmp(fields[f].type, type) || strcmp(fields[f].member, name))
+				continue;
+			if (!dwarf_attr(&member, DW_AT_data_member_location, &attr) ||
+			    dwarf_formudata(&attr, &loc) != 0 || loc >= GO_OFFSET_ABSENT)
+				return -EINVAL;
+			w->out->off[f] = (uint32_t)loc;
+		}
+		r = dwarf_siblingof(&member, &member);
+	}
+	return r < 0 ? -EINVAL : 0;
+}
+
+static int visit_die(struct walk *w, Dwarf_Die *die)
+{
+	enum go_field first;
+	const char *name;
+
+	if (dwarf_tag(die) != DW_TAG_structure_type)
+		return 0;
+	name = dwarf_diename(die);
+	if (!name)
+		return 0;
+	first = first_field_of(name);
+	if (first == GO_FIELD_COUNT || w->type_done[first])
+		return 0;
+	w->type_done[first] = 1;
+	w->structs_left--;
+	return read_struct(w, die, name);
+}
+
+/* Walks the top-level DIEs of every unit: Go puts its type DIEs there. */
+static int walk_units(Dwarf *dw, struct walk *w)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+
+	while (w->structs_left > 0 &&
+	       dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu, die;
+		int r;
+
+		if (!dwarf_offdie(dw, off + hsize, &cu))
+			return -EINVAL;
+		r = dwarf_child(&cu, &die);
+		while (r == 0 && w->structs_left > 0) {
+			int vr;
+
+			if (++w->dies > GO_OFFSETS_MAX_DIES)
+				return -EFBIG;
+			vr = visit_die(w, &die);
+			if (vr < 0)
+				return vr;
+			r = dwarf_siblingof(&die, &die);
+		}
+		if (r < 0)
+			return -EINVAL;
+		off = next;
+	}
+	return 0;
+}
+
+int go_offsets_from_dwarf(struct elf_file *file, struct go_offsets *ret_offsets)
+{
+	struct go_offsets out = { 0 };
+	struct walk w = { .out = &out };
+	Dwarf *dw = NULL;
+	int r;
+
+	r = check_debug_sizes(file);
+	if (r < 0)
+		return r;
+	dw = dwarf_begin_elf(elf_file_elf(file), DWARF_C_READ, NULL);
+	if (!dw) {
+		log_debug("offsets", "no DWARF: %s", dwarf_errmsg(-1));
+		return -ENOENT;
+	}
+	w.structs_left = distinct_types();
+	r = walk_units(dw, &w);
+	if (r < 0)
+		goto cleanup;
+	*ret_offsets = out;
+cleanup:
+	dwarf_end(dw);
+	return r;
+}
+
+int go_offsets_from_table(const char *go_version, struct go_offsets *ret_offsets)
+{
+	struct go_offsets out = { 0 };
+	struct go_version v;
+	size_t i;
+	int f;
+
+	if (go_version_parse(go_version, &v) < 0)
+		return -EINVAL;
+	for (i = 0; i < go_offsets_table_len; i++) {
+		const struct go_offsets_row *row = &go_offsets_table[i];
+
+		if (row->major != v.major || row->minor != v.minor)
+			continue;
+		for (f = 0; f < GO_FIELD_COUNT; f++) {
+			out.off[f] = row->off[f];
+			out.source[f] = GO_OFFSET_FROM_TABLE;
+		}
+		snprintf(out.table_version, sizeof(out.table_version), "%s", row->measured_with);
+		*ret_offsets = out;
+		return 0;
+	}
+	log_debug("offsets", "no offsets table row for %s", go_version);
+	return -EPROTONOSUPPORT;
+}
+
+int go_offsets_resolve(struct elf_file *file, const char *go_version,
+		       struct go_offsets *ret_offsets)
+{
+	struct go_offsets dwarf = { 0 }, table = { 0 }, out = { 0 };
+	int rd, rt, f;
+
+	rd = go_offsets_from_dwarf(file, &dwarf);
+	if (rd == -ENOMEM)
+		return rd;
+	if (rd < 0)
+		log_debug("offsets", "DWARF not used: %s", strerror(-rd));
+	rt = go_offsets_from_table(go_version, &table);
+	if (rd < 0 && rt < 0)
+		return rt == -EINVAL ? -EPROTONOSUPPORT : rt;
+	for (f = 0; f < GO_FIELD_COUNT; f++) {
+		if (rd == 0 && dwarf.source[f] == GO_OFFSET_FROM_DWARF) {
+			out.off[f] = dwarf.off[f];
+			out.source[f] = GO_OFFSET_FROM_DWARF;
+		} else if (rt == 0) {
+			out.off[f] = table.off[f];
+			out.source[f] = GO_OFFSET_FROM_TABLE;
+		}
+	}
+	memcpy(out.table_version, table.table_version, sizeof(out.table_version));
+	*ret_offsets = out;
+	return 0;
+}
+
+int go_offsets_get(const struct go_offsets *offsets, enum go_field f, uint32_t *ret_offset)
+{
+	if ((unsigned)f >= GO_FIELD_COUNT || offsets->source[f] == GO_OFFSET_UNKNOWN)
+		return -ENOENT;
+	if (offsets->off[f] == GO_OFFSET_ABSENT)
+		return -ENODATA;
+	*ret_offset = offsets->off[f];
+	return 0;
+}
+
+int go_offsets_require(const struct go_offsets *offsets, const enum go_field *want, size_t n,
+		       enum go_field *ret_missing)
+{
+	uint32_t off;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (go_offsets_get(offsets, want[i], &off) < 0) {
+			*ret_missing = want[i];
+			return -EPROTONOSUPPORT;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,265 @@
+/* Probe placement with capstone; see probe_points.h. */
+#include "agent/probe_points.h"
+
+#include <capstone/capstone.h>
+#include <errno.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log/log.h"
+
+/* The prologue is a handful of instructions: look no further for the stack check. */
+#define PROLOGUE_MAX_BYTES 64
+#define PROLOGUE_MAX_INSNS 8
+/* g.stackguard0, after g.stack {lo, hi}: the same in every Go release since 1.17. */
+#define G_STACKGUARD0 0x10
+
+struct probe_disasm {
+	csh cs;
+	cs_insn *insn;
+};
+
+int probe_disasm_new(struct probe_disasm **ret_disasm)
+{
+	struct probe_disasm *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &d->cs) != CS_ERR_OK) {
+		free(d);
+		return -ENOTSUP;
+	}
+	cs_option(d->cs, CS_OPT_DETAIL, CS_OPT_ON);
+	d->insn = cs_malloc(d->cs);
+	if (!d->insn) {
+		cs_close(&d->cs);
+		free(d);
+		return -ENOMEM;
+	}
+	*ret_disasm = d;
+	return 0;
+}
+
+struct probe_disasm *probe_disasm_free(struct probe_disasm *disasm)
+{
+	if (!disasm)
+		return NULL;
+	cs_free(disasm->insn, 1);
+	cs_close(&disasm->cs);
+	free(disasm);
+	return NULL;
+}
+
+const char *probe_kind_name(enum probe_kind kind)
+{
+	switch (kind) {
+	case PROBE_AT_STACK_CHECK_JUMP:
+		return "stack-check-jump";
+	case PROBE_AT_SYMBOL:
+		return "symbol";
+	default:
+		return "ret";
+	}
+}
+
+const char *insn_cost_name(enum insn_cost cost)
+{
+	return cost == INSN_EMULATED ? "emulated" : "single-stepped";
+}
+
+/* The encodings the kernel emulates at a uprobe (branch_setup_xol_ops and
+ * push_setup_xol_ops in arch/x86/kernel/uprobes.c, nop emulation since 6.x): any
+ * prefix other than REX.B on push makes it single-step instead. */
+static enum insn_cost cost_of_encoding(const uint8_t *b, size_t n)
+{
+	size_t i = 0;
+
+	if (n >= 1 && (b[0] == 0xe8 || b[0] == 0xe9 || b[0] == 0xeb || b[0] == 0x90 ||
+		       (b[0] >= 0x70 && b[0] <= 0x7f) || (b[0] >= 0x50 && b[0] <= 0x57)))
+		return INSN_EMULATED;
+	if (n == 2 && b[0] == 0x41 && b[1] >= 0x50 && b[1] <= 0x57)
+		return INSN_EMULATED;
+	if (n >= 2 && b[0] == 0x0f && b[1] >= 0x80 && b[1] <= 0x8f)
+		return INSN_EMULATED;
+	/* Multi-byte nops: 0f 1f /0, optionally after operand-size prefixes. */
+	while (i < n && b[i] == 0x66)
+		i++;
+	if (n - i >= 3 && b[i] == 0x0f && b[i + 1] == 0x1f)
+		return INSN_EMULATED;
+	return INSN_SINGLE_STEPPED;
+}
+
+static int decode_one(struct probe_disasm *d, const uint8_t **code, size_t *len, uint64_t *addr)
+{
+	if (!cs_disasm_iter(d->cs, code, len, addr, d->insn))
+		return -EINVAL;
+	return 0;
+}
+
+int insn_classify(struct probe_disasm *disasm, const uint8_t *code, size_t len, uint64_t addr,
+		  enum insn_cost *ret_cost, size_t *ret_insn_len)
+{
+	const uint8_t *p = code;
+	size_t n = len;
+	int r = decode_one(disasm, &p, &n, &addr);
+
+	if (r < 0)
+		return r;
+	*ret_cost = cost_of_encoding(code, disasm->insn->size);
+	*ret_insn_len = disasm->insn->size;
+	return 0;
+}
+
+/* `cmp REG, [r14 + 0x10]`: the goroutine's stack bound check. */
+static int is_stack_check(const cs_insn *insn)
+{
+	const cs_x86 *x = &insn->detail->x86;
+
+	return insn->id == X86_INS_CMP && x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
+	       x->operands[1].type == X86_OP_MEM && x->operands[1].mem.base == X86_REG_R14 &&
+	       x->operands[1].mem.index == X86_REG_INVALID &&
+	       x->operands[1].mem.disp == G_STACKGUARD0;
+}
+
+/* Instructions a Go prologue runs before its stack check: they compute the frame
+ * bound in r12 (big frames) and leave the argument registers alone. */
+static int is_frame_bound_setup(const cs_insn *insn)
+{
+	const cs_x86 *x = &insn->detail->x86;
+
+	if (insn->id == X86_INS_JB || insn->id == X86_INS_JBE)
+		return 1;
+	return (insn->id == X86_INS_LEA || insn->id == X86_INS_MOV || insn->id == X86_INS_SUB) &&
+	       x->op_count >= 1 && x->operands[0].type == X86_OP_REG &&
+	       x->operands[0].reg == X86_REG_R12;
+}
+
+static int make_point(struct elf_file *file, uint64_t vaddr, const uint8_t *bytes, size_t len,
+		      enum probe_kind kind, struct probe_point *ret_point)
+{
+	uint64_t off;
+	int r = elf_file_vaddr_to_offset(file, vaddr, &off);
+
+	if (r < 0)
+		return r;
+	*ret_point = (struct probe_point){
+		.vaddr = vaddr,
+		.file_offset = off,
+		.kind = kind,
+		.cost = cost_of_encoding(bytes, len),
+		.insn_len = (uint8_t)len,
+	};
+	return 0;
+}
+
+static int check_machine(struct elf_file *file)
+{
+	GElf_Ehdr ehdr;
+
+	if (!gelf_getehdr(elf_file_elf(file), &ehdr) || ehdr.e_machine != EM_X86_64)
+		return -ENOEXEC;
+	return 0;
+}
+
+int probe_entry_point(struct probe_disasm *disasm, struct elf_file *file,
+		      const struct go_func *fn, struct probe_point *ret_point)
+{
+	uint8_t code[PROLOGUE_MAX_BYTES];
+	size_t len = fn->size < sizeof(code) ? fn->size : sizeof(code), n = len, i;
+	const uint8_t *p = code;
+	uint64_t addr = fn->addr;
+	int r, after_check = 0;
+
+	r = check_machine(file);
+	if (r < 0)
+		return r;
+	if (len == 0)
+		return -EINVAL;
+	r = elf_file_read_vaddr(file, fn->addr, code, len);
+	if (r < 0)
+		return r;
+	for (i = 0; i < PROLOGUE_MAX_INSNS && n > 0; i++) {
+		uint64_t at = addr;
+		const uint8_t *bytes = p;
+
+		if (decode_one(disasm, &p, &n, &addr) < 0)
+			break;
+		if (after_check && disasm->insn->id == X86_INS_JBE)
+			return make_point(file, at, bytes, disasm->insn->size,
+					  PROBE_AT_STACK_CHECK_JUMP, ret_point);
+		if (after_check)
+			break;
+		if (is_stack_check(disasm->insn))
+			after_check = 1;
+		else if (!is_frame_bound_setup(disasm->insn))
+			break;
+	}
+	/* No stack check (a NOSPLIT function): the symbol itself. */
+	p = code;
+	n = len;
+	addr = fn->addr;
+	if (decode_one(disasm, &p, &n, &addr) < 0)
+		return -EINVAL;
+	return make_point(file, fn->addr, code, disasm->insn->size, PROBE_AT_SYMBOL, ret_point);
+}
+
+int probe_ret_points(struct probe_disasm *disasm, struct elf_file *file,
+		     const struct go_func *fn, struct probe_point *points, size_t cap,
+		     size_t *ret_count)
+{
+	uint8_t *code = NULL;
+	const uint8_t *p;
+	uint64_t addr = fn->addr;
+	size_t n = fn->size, count = 0;
+	int r;
+
+	r = check_machine(file);
+	if (r < 0)
+		return r;
+	if (fn->size == 0)
+		return -EINVAL;
+	if (fn->size > PROBE_MAX_FUNC_SIZE)
+		return -EFBIG;
+	code = malloc(fn->size);
+	if (!code)
+		return -ENOMEM;
+	r = elf_file_read_vaddr(file, fn->addr, code, fn->size);
+	if (r < 0)
+		goto cleanup;
+	p = code;
+	while (n > 0) {
+		uint64_t at = addr;
+		const uint8_t *bytes = p;
+
+		if (decode_one(disasm, &p, &n, &addr) < 0) {
+			/* Go pads between functions with int3; anything else is not code we
+			 * can trust to place probes in. */
+			r = *bytes == 0xcc ? 0 : -EINVAL;
+			if (r < 0)
+				goto cleanup;
+			p++;
+			n--;
+			addr++;
+			continue;
+		}
+		if (disasm->insn->id != X86_INS_RET)
+			continue;
+		if (count < cap) {
+			r = make_point(file, at, bytes, disasm->insn->size, PROBE_AT_RET,
+				       &points[count]);
+			if (r < 0)
+				goto cleanup;
+		}
+		count++;
+	}
+	if (count > cap) {
+		r = -ENOSPC;
+		goto cleanup;
+	}
+	*ret_count = count;
+	r = 0;
+cleanup:
+	free(code);
+	return r;
+}

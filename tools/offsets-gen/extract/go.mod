@@ -1,0 +1,3 @@
+module autotrace.dev/tools/offsets-gen/extract
+
+go 1.22
