@@ -32,7 +32,8 @@ static const json_t *pod_spec(const json_t *pod)
 	return json_object_get(pod, "spec");
 }
 
-static int has_container_named(const json_t *list, const char *name)
+/* Does the list (containers, volumes) hold an entry with this name? */
+static int has_entry_named(const json_t *list, const char *name)
 {
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		const char *n = json_string_value(json_object_get(json_array_get(list, i), "name"));
@@ -49,9 +50,9 @@ int pod_is_injected(const json_t *pod)
 	const char *v = json_string_value(json_object_get(labels, LABEL_INJECTED));
 
 	return (v && strcmp(v, "true") == 0) ||
-	       has_container_named(json_object_get(pod_spec(pod), "containers"),
+	       has_entry_named(json_object_get(pod_spec(pod), "containers"),
 				   AGENT_CONTAINER_NAME) ||
-	       has_container_named(json_object_get(pod_spec(pod), "initContainers"),
+	       has_entry_named(json_object_get(pod_spec(pod), "initContainers"),
 				   AGENT_CONTAINER_NAME);
 }
 
@@ -257,6 +258,12 @@ static int check_sidecar(const struct webhook_options *o, const json_t *pod, str
 	    declares_port(json_object_get(spec, "initContainers"), o->metrics_port)) {
 		set_outcome(d, ADMISSION_SKIPPED, REASON_PORT_CONFLICT,
 			    "a container already uses port %d, the agent's", o->metrics_port);
+		return 1;
+	}
+	/* Two volumes of one name get the pod refused: never add a second one. */
+	if (has_entry_named(json_object_get(spec, "volumes"), AGENT_CONFIG_VOLUME)) {
+		set_outcome(d, ADMISSION_SKIPPED, REASON_NAME_CONFLICT,
+			    "the pod already has a volume named " AGENT_CONFIG_VOLUME);
 		return 1;
 	}
 	d->agent_image = d->spec.agent_image ? d->spec.agent_image : o->agent_image;

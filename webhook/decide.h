@@ -14,7 +14,8 @@
  *      does not exist, a spec that does not pass its checks → skipped
  *   6. mode "node": labelled only                        → injected, node_agent
  *   7. sidecar: hostPID, hostNetwork, shareProcessNamespace: false, no container left to
- *      trace, the agent's port already declared, no agent image → skipped
+ *      trace, the agent's port already declared, a volume named autotrace-config,
+ *      no agent image                                   → skipped
  *   8.                                                   → injected, sidecar
  * Errors are 0 or a negative errno. */
 #ifndef AUTOTRACE_WEBHOOK_DECIDE_H
@@ -34,7 +35,8 @@
 /* Where the webhook reads Namespaces and Instrumentations: the informers' caches.
  * Each function returns 0 and a NEW reference the caller releases (the cache may drop
  * its own meanwhile; objects handed out must not be modified afterwards), -ENOENT when
- * the object is not in the cache, or another negative errno on failure (the pod is then
+ * the object is not in the cache (a namespace the cache does not know reads as one
+ * without annotations), or another negative errno on failure (the pod is then
  * admitted unchanged with a warning). Called from the admitting thread, at most once
  * each per admission. */
 struct webhook_lookup {

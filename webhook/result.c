@@ -35,6 +35,7 @@ const char *admission_reason_name(enum admission_reason reason)
 		[REASON_SHARE_PROCESS_NAMESPACE_FALSE] = "share_process_namespace_false",
 		[REASON_NO_TARGET_CONTAINER] = "no_target_container",
 		[REASON_PORT_CONFLICT] = "port_conflict",
+		[REASON_NAME_CONFLICT] = "name_conflict",
 		[REASON_NO_AGENT_IMAGE] = "no_agent_image",
 		[REASON_BODY_TOO_LARGE] = "body_too_large",
 		[REASON_INVALID_JSON] = "invalid_json",

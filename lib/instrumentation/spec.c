@@ -278,6 +278,95 @@ static int parse_targets(const json_t *tgt, struct instrumentation_spec *s, char
 	return 0;
 }
 
+/* A Kubernetes quantity ("100m", "64Mi", "1.5", "2e3") as a number; -EINVAL otherwise. */
+static int parse_quantity(const json_t *v, double *ret)
+{
+	static const struct {
+		const char *suffix;
+		double factor;
+	} suffixes[] = {
+		{ "", 1 },	 { "m", 1e-3 },	      { "k", 1e3 },	   { "M", 1e6 },
+		{ "G", 1e9 },	 { "T", 1e12 },	      { "P", 1e15 },	   { "E", 1e18 },
+		{ "Ki", 1024.0 }, { "Mi", 1048576.0 }, { "Gi", 1073741824.0 },
+		{ "Ti", 1099511627776.0 },
+	};
+	const char *s = json_string_value(v), *p;
+	double value = 0, scale = 1;
+	int digits = 0, dot = 0;
+
+	if (json_is_integer(v) || json_is_real(v)) {
+		*ret = json_number_value(v);
+		return *ret >= 0 ? 0 : -EINVAL;
+	}
+	if (!s || strlen(s) > 32)
+		return -EINVAL;
+	for (p = s; *p; p++) {
+		if (*p >= '0' && *p <= '9') {
+			digits++;
+			if (dot)
+				scale /= 10;
+			value = value * 10 + (*p - '0');
+		} else if (*p == '.' && !dot) {
+			dot = 1;
+		} else {
+			break;
+		}
+	}
+	if (!digits)
+		return -EINVAL;
+	value *= scale;
+	if ((p[0] == 'e' || p[0] == 'E') && p[1] >= '0' && p[1] <= '9' && !p[2]) {
+		for (int e = p[1] - '0'; e > 0; e--)
+			value *= 10;
+		*ret = value;
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++)
+		if (strcmp(p, suffixes[i].suffix) == 0) {
+			*ret = value * suffixes[i].factor;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* A ResourceRequirements the API server will accept: "limits" and "requests" maps of
+ * quantities, and no request above its limit. A bad one would get every injected pod
+ * refused, so it is caught here. */
+static int check_resources(const json_t *res, char *err, size_t err_size)
+{
+	const json_t *limits = json_object_get(res, "limits");
+	const json_t *requests = json_object_get(res, "requests");
+	const char *key;
+	json_t *v;
+	double q, lim;
+
+	json_object_foreach((json_t *)res, key, v) {
+		if ((strcmp(key, "limits") != 0 && strcmp(key, "requests") != 0) ||
+		    !json_is_object(v))
+			return fail_with(err, err_size,
+					 "spec.agent.resources: only \"limits\" and \"requests\" "
+					 "maps, not \"%.32s\"",
+					 key);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		const json_t *map = pass ? requests : limits;
+
+		json_object_foreach((json_t *)map, key, v) {
+			if (parse_quantity(v, &q) < 0 || !is_plain_token(key, 253))
+				return fail_with(err, err_size,
+						 "spec.agent.resources.%s.%.32s: not a quantity",
+						 pass ? "requests" : "limits", key);
+			if (pass && json_object_get(limits, key) &&
+			    parse_quantity(json_object_get(limits, key), &lim) == 0 && q > lim)
+				return fail_with(err, err_size,
+						 "spec.agent.resources.requests.%.32s: above its "
+						 "limit",
+						 key);
+		}
+	}
+	return 0;
+}
+
 static int parse_agent(const json_t *agent, struct instrumentation_spec *s, char *err,
 		       size_t err_size)
 {
@@ -293,6 +382,8 @@ static int parse_agent(const json_t *agent, struct instrumentation_spec *s, char
 			return fail_with(err, err_size,
 					 "spec.agent.image: want an image reference without spaces");
 	}
+	if (resources && check_resources(resources, err, err_size) < 0)
+		return -EINVAL;
 	s->agent_resources = resources;
 	if (mode) {
 		if (strcmp(json_string_value(mode), "sidecar") == 0)

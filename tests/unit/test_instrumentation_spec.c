@@ -93,6 +93,15 @@ static void each_mistake_names_its_field(void **state)
 		{ "{\"agent\":{\"mode\":\"daemonset\"}}", "spec.agent.mode" },
 		{ "{\"agent\":{\"image\":\"\"}}", "spec.agent.image" },
 		{ "{\"agent\":{\"resources\":[]}}", "spec.agent.resources" },
+		{ "{\"agent\":{\"resources\":{\"limit\":{}}}}", "spec.agent.resources" },
+		{ "{\"agent\":{\"resources\":{\"limits\":{\"cpu\":\"lots\"}}}}",
+		  "spec.agent.resources.limits.cpu" },
+		{ "{\"agent\":{\"resources\":{\"requests\":{\"memory\":\"1Gi\"},"
+		  "\"limits\":{\"memory\":\"512Mi\"}}}}",
+		  "spec.agent.resources.requests.memory" },
+		{ "{\"agent\":{\"resources\":{\"requests\":{\"cpu\":\"1\"},"
+		  "\"limits\":{\"cpu\":\"500m\"}}}}",
+		  "spec.agent.resources.requests.cpu" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -106,6 +115,21 @@ static void each_mistake_names_its_field(void **state)
 				 bad[i].field);
 		json_decref(cr);
 	}
+}
+
+static void agent_resources_in_kubernetes_quantities(void **state)
+{
+	json_t *cr = cr_with_spec("{\"agent\":{\"resources\":{\"requests\":{\"cpu\":\"100m\","
+				  "\"memory\":\"64Mi\"},\"limits\":{\"cpu\":\"0.5\","
+				  "\"memory\":\"1e9\",\"ephemeral-storage\":\"1G\"}}}}");
+	struct instrumentation_spec s;
+	char err[256] = "";
+
+	if (instrumentation_spec_parse(cr, &s, err, sizeof(err)) != 0)
+		fail_msg("refused: %s", err);
+	assert_non_null(s.agent_resources);
+	instrumentation_spec_clear(&s);
+	json_decref(cr);
 }
 
 static void metadata_is_required(void **state)
@@ -125,6 +149,7 @@ int main(void)
 		cmocka_unit_test(a_full_spec_reads_back),
 		cmocka_unit_test(an_empty_spec_leaves_everything_unset),
 		cmocka_unit_test(each_mistake_names_its_field),
+		cmocka_unit_test(agent_resources_in_kubernetes_quantities),
 		cmocka_unit_test(metadata_is_required),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

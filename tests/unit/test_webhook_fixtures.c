@@ -45,6 +45,7 @@ static const struct fixture_case cases[] = {
 	{ "invalid-instrumentation-pod", "bad", ADMISSION_SKIPPED,
 	  REASON_INVALID_INSTRUMENTATION },
 	{ "port-conflict-pod", "shop", ADMISSION_SKIPPED, REASON_PORT_CONFLICT },
+	{ "volume-name-conflict-pod", "shop", ADMISSION_SKIPPED, REASON_NAME_CONFLICT },
 };
 
 struct world {
