@@ -460,6 +460,7 @@ int otlp_exporter_enqueue(struct otlp_exporter *ex, const struct otlp_span *span
 {
 	size_t len;
 
+	count(&ex->c.enqueued, 1);
 	pthread_mutex_lock(&ex->mu);
 	if (ex->stopping) {
 		pthread_mutex_unlock(&ex->mu);
@@ -476,7 +477,6 @@ int otlp_exporter_enqueue(struct otlp_exporter *ex, const struct otlp_span *span
 	if (len == 1 || len == ex->max_batch)
 		pthread_cond_signal(&ex->work_cv);
 	pthread_mutex_unlock(&ex->mu);
-	count(&ex->c.enqueued, 1);
 	return 0;
 }
 
@@ -616,6 +616,7 @@ void otlp_exporter_get_stats(struct otlp_exporter *ex, struct otlp_exporter_stat
 	pthread_mutex_lock(&ex->mu);
 	s.queue_length = otlp_queue_len(ex->queue);
 	s.queue_capacity = otlp_queue_capacity(ex->queue);
+	s.in_flight = ex->in_flight;
 	s.config_generation = ex->config_generation;
 	pthread_mutex_unlock(&ex->mu);
 	*ret_stats = s;

@@ -78,9 +78,11 @@ const char *otlp_request_result_name(enum otlp_request_result result);
 #define OTLP_LATENCY_BUCKETS 11
 extern const double otlp_latency_bounds_seconds[OTLP_LATENCY_BUCKETS];
 
-/* Monotonic counters since creation, and the queue's current fill. */
+/* Monotonic counters since creation, and the queue's current fill. Every span handed
+ * to otlp_exporter_enqueue is in exactly one place:
+ *   spans_enqueued == spans_exported + sum(spans_dropped) + queue_length + in_flight */
 struct otlp_exporter_stats {
-	uint64_t spans_enqueued;
+	uint64_t spans_enqueued; /* every call to otlp_exporter_enqueue, refused ones too */
 	uint64_t spans_exported;
 	uint64_t spans_dropped[OTLP_DROP__COUNT];
 	uint64_t requests[OTLP_REQUEST__COUNT];
@@ -90,6 +92,7 @@ struct otlp_exporter_stats {
 	uint64_t latency_count;
 	uint64_t latency_sum_ns;
 	uint64_t queue_length, queue_capacity;
+	uint64_t in_flight; /* spans in the batch being sent */
 	uint64_t config_generation; /* bumped by every successful set_config/set_resource */
 };
 

@@ -342,6 +342,9 @@ static void a_collector_outage_costs_bounded_memory_and_counted_drops(void **sta
 	rss_after = rss_kib();
 	otlp_exporter_get_stats(f->ex, &st);
 	assert_true(st.queue_length <= 200);
+	assert_true(st.in_flight <= 50);
+	assert_int_equal(st.spans_enqueued, st.spans_exported + dropped_total(&st) +
+						    st.queue_length + st.in_flight);
 	assert_int_equal(st.queue_capacity, 200);
 	assert_true(st.spans_dropped[OTLP_DROP_QUEUE_FULL] >= offered - 200 - 50 * 10);
 	assert_int_equal(st.spans_exported, 0);
@@ -410,6 +413,8 @@ static void shutdown_delivers_a_full_queue_within_the_deadline(void **state)
 	assert_int_equal(otlp_exporter_enqueue(f->ex, &s), -ESHUTDOWN);
 	otlp_exporter_get_stats(f->ex, &st);
 	assert_int_equal(st.spans_dropped[OTLP_DROP_SHUTDOWN], 1);
+	assert_int_equal(st.spans_enqueued, n + 1);
+	assert_int_equal(st.spans_exported + dropped_total(&st), st.spans_enqueued);
 
 	assert_int_equal(otlp_receiver_wait_spans(f->rx, n, 5000, &spans), 0);
 	assert_int_equal(json_array_size(spans), n);
