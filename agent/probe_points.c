@@ -68,24 +68,40 @@ const char *insn_cost_name(enum insn_cost cost)
 	return cost == INSN_EMULATED ? "emulated" : "single-stepped";
 }
 
-/* The encodings the kernel emulates at a uprobe (branch_setup_xol_ops and
- * push_setup_xol_ops in arch/x86/kernel/uprobes.c, nop emulation since 6.x): any
- * prefix other than REX.B on push makes it single-step instead. */
+/* The encodings the kernel emulates at a uprobe rather than single-stepping them
+ * (arch/x86/kernel/uprobes.c): relative call, jmp and jcc unless an operand-size prefix
+ * (0x66) shortens them (branch_setup_xol_ops); push of a 64-bit register, with REX.B
+ * for r8-r15 only (push_setup_xol_ops); nops, whatever their prefixes. */
+static int is_legacy_prefix(uint8_t b)
+{
+	return b == 0x66 || b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3 || b == 0x2e ||
+	       b == 0x36 || b == 0x3e || b == 0x26 || b == 0x64 || b == 0x65;
+}
+
 static enum insn_cost cost_of_encoding(const uint8_t *b, size_t n)
 {
 	size_t i = 0;
+	int opsize = 0;
+	uint8_t op;
 
-	if (n >= 1 && (b[0] == 0xe8 || b[0] == 0xe9 || b[0] == 0xeb || b[0] == 0x90 ||
-		       (b[0] >= 0x70 && b[0] <= 0x7f) || (b[0] >= 0x50 && b[0] <= 0x57)))
+	if (n == 1 && b[0] >= 0x50 && b[0] <= 0x57)
 		return INSN_EMULATED;
 	if (n == 2 && b[0] == 0x41 && b[1] >= 0x50 && b[1] <= 0x57)
 		return INSN_EMULATED;
-	if (n >= 2 && b[0] == 0x0f && b[1] >= 0x80 && b[1] <= 0x8f)
-		return INSN_EMULATED;
-	/* Multi-byte nops: 0f 1f /0, optionally after operand-size prefixes. */
-	while (i < n && b[i] == 0x66)
+	while (i < n && is_legacy_prefix(b[i]))
+		opsize |= b[i++] == 0x66;
+	if (i < n && (b[i] & 0xf0) == 0x40) /* REX */
 		i++;
-	if (n - i >= 3 && b[i] == 0x0f && b[i + 1] == 0x1f)
+	if (i >= n)
+		return INSN_SINGLE_STEPPED;
+	op = b[i];
+	if (op == 0x90 || (op == 0x0f && i + 1 < n && b[i + 1] == 0x1f))
+		return INSN_EMULATED;
+	if (opsize)
+		return INSN_SINGLE_STEPPED;
+	if (op == 0xe8 || op == 0xe9 || op == 0xeb || (op >= 0x70 && op <= 0x7f))
+		return INSN_EMULATED;
+	if (op == 0x0f && i + 1 < n && b[i + 1] >= 0x80 && b[i + 1] <= 0x8f)
 		return INSN_EMULATED;
 	return INSN_SINGLE_STEPPED;
 }
@@ -123,12 +139,17 @@ static int is_stack_check(const cs_insn *insn)
 }
 
 /* Instructions a Go prologue runs before its stack check: they compute the frame
- * bound in r12 (big frames) and leave the argument registers alone. */
+ * bound in r12 (big frames), or load g into r14 from TLS (assembly functions of the
+ * stack-based ABI0), and leave the argument registers alone. */
 static int is_frame_bound_setup(const cs_insn *insn)
 {
 	const cs_x86 *x = &insn->detail->x86;
 
 	if (insn->id == X86_INS_JB || insn->id == X86_INS_JBE)
+		return 1;
+	if (insn->id == X86_INS_MOV && x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
+	    x->operands[0].reg == X86_REG_R14 && x->operands[1].type == X86_OP_MEM &&
+	    x->operands[1].mem.segment == X86_REG_FS)
 		return 1;
 	return (insn->id == X86_INS_LEA || insn->id == X86_INS_MOV || insn->id == X86_INS_SUB) &&
 	       x->op_count >= 1 && x->operands[0].type == X86_OP_REG &&

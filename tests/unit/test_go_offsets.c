@@ -1,0 +1,229 @@
+/* Struct field offsets: what libdw reads from each fixture's DWARF must equal the
+ * generated table's row for the fixture's Go version (the table was read with Go's
+ * own debug/dwarf from a different program); a stripped fixture resolves from the
+ * table; a version without a row is refused, never guessed. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "agent/elf_file.h"
+#include "agent/go_buildinfo.h"
+#include "agent/go_offsets.h"
+#include "tests/support/go_fixtures.h"
+
+static struct go_fixture fixtures[GO_FIXTURES_MAX];
+static size_t nfixtures;
+
+/* What the server and client probes read: the hello fixture uses all of them. */
+static const enum go_field http_fields[] = {
+	GO_FIELD_REQUEST_METHOD,	 GO_FIELD_REQUEST_URL,	     GO_FIELD_REQUEST_HOST,
+	GO_FIELD_REQUEST_REMOTE_ADDR,	 GO_FIELD_REQUEST_HEADER,    GO_FIELD_REQUEST_CTX,
+	GO_FIELD_URL_PATH,		 GO_FIELD_URL_RAW_QUERY,     GO_FIELD_RESPONSE_REQ,
+	GO_FIELD_RESPONSE_STATUS,	 GO_FIELD_CLIENT_RESPONSE_STATUS_CODE,
+	GO_FIELD_RUNTIME_G_GOID,
+};
+#define N_HTTP_FIELDS (sizeof(http_fields) / sizeof(http_fields[0]))
+
+static int setup(void **state)
+{
+	return go_fixtures_load(fixtures, GO_FIXTURES_MAX, &nfixtures) == 0 ? 0 : -1;
+}
+
+static void dwarf_offsets_equal_the_table_for_the_same_go_version(void **state)
+{
+	size_t i, compared = 0;
+	int f;
+
+	for (i = 0; i < nfixtures; i++) {
+		struct go_offsets dw, tab;
+		struct elf_file *file = NULL;
+		enum go_field missing;
+
+		if (fixtures[i].stripped)
+			continue;
+		assert_int_equal(elf_file_open_path(fixtures[i].path, NULL, &file), 0);
+		assert_int_equal(go_offsets_from_dwarf(file, &dw), 0);
+		assert_int_equal(go_offsets_from_table(fixtures[i].go_version, &tab), 0);
+		assert_int_equal(go_offsets_require(&dw, http_fields, N_HTTP_FIELDS, &missing), 0);
+		for (f = 0; f < GO_FIELD_COUNT; f++) {
+			if (dw.source[f] != GO_OFFSET_FROM_DWARF)
+				continue;
+			assert_int_equal(tab.source[f], GO_OFFSET_FROM_TABLE);
+			if (dw.off[f] != tab.off[f])
+				fail_msg("%s: %s.%s at %u in DWARF, %u in the table", fixtures[i].path,
+					 go_field_type(f), go_field_member(f), dw.off[f], tab.off[f]);
+			compared++;
+		}
+		elf_file_free(file);
+	}
+	assert_true(compared >= 3 * N_HTTP_FIELDS);
+}
+
+static void stripped_binary_resolves_from_the_table(void **state)
+{
+	size_t i, seen = 0;
+	int f;
+
+	for (i = 0; i < nfixtures; i++) {
+		const struct go_fixture *twin;
+		struct go_offsets got, want;
+		struct elf_file *sf = NULL, *uf = NULL;
+		enum go_field missing;
+
+		if (!fixtures[i].stripped)
+			continue;
+		twin = go_fixture_unstripped_twin(fixtures, nfixtures, &fixtures[i]);
+		assert_non_null(twin);
+		assert_int_equal(elf_file_open_path(fixtures[i].path, NULL, &sf), 0);
+		assert_int_equal(elf_file_open_path(twin->path, NULL, &uf), 0);
+		assert_int_equal(go_offsets_from_dwarf(sf, &got), -ENOENT);
+		assert_int_equal(go_offsets_resolve(sf, fixtures[i].go_version, &got), 0);
+		assert_int_equal(go_offsets_resolve(uf, twin->go_version, &want), 0);
+		assert_int_equal(go_offsets_require(&got, http_fields, N_HTTP_FIELDS, &missing), 0);
+		for (f = 0; f < GO_FIELD_COUNT; f++) {
+			assert_int_equal(got.source[f], GO_OFFSET_FROM_TABLE);
+			if (want.source[f] == GO_OFFSET_FROM_DWARF)
+				assert_int_equal(got.off[f], want.off[f]);
+		}
+		assert_true(strncmp(got.table_version, fixtures[i].go_version, 6) == 0);
+		elf_file_free(sf);
+		elf_file_free(uf);
+		seen++;
+	}
+	assert_true(seen >= 2);
+}
+
+static void versions_without_a_row_are_unsupported(void **state)
+{
+	struct go_offsets o = { .table_version = "untouched" };
+	struct elf_file *f = NULL;
+	size_t i;
+
+	assert_int_equal(go_offsets_from_table("go1.21.13", &o), -EPROTONOSUPPORT);
+	assert_int_equal(go_offsets_from_table("go1.99.0", &o), -EPROTONOSUPPORT);
+	assert_int_equal(go_offsets_from_table("go2.22.0", &o), -EPROTONOSUPPORT);
+	assert_int_equal(go_offsets_from_table("devel", &o), -EINVAL);
+	assert_string_equal(o.table_version, "untouched");
+	for (i = 0; i < nfixtures && !fixtures[i].stripped; i++)
+		;
+	assert_true(i < nfixtures);
+	assert_int_equal(elf_file_open_path(fixtures[i].path, NULL, &f), 0);
+	assert_int_equal(go_offsets_resolve(f, "go1.99.1", &o), -EPROTONOSUPPORT);
+	assert_int_equal(go_offsets_resolve(f, "not a version", &o), -EPROTONOSUPPORT);
+	assert_string_equal(o.table_version, "untouched");
+	elf_file_free(f);
+}
+
+static void table_covers_go_1_22_to_1_26_and_every_fixture(void **state)
+{
+	struct go_offsets o;
+	unsigned minor;
+	size_t i;
+
+	for (minor = 22; minor <= 26; minor++) {
+		char v[16];
+
+		snprintf(v, sizeof(v), "go1.%u.0", minor);
+		assert_int_equal(go_offsets_from_table(v, &o), 0);
+	}
+	for (i = 0; i < nfixtures; i++)
+		assert_int_equal(go_offsets_from_table(fixtures[i].go_version, &o), 0);
+	/* Maps became Swiss tables in Go 1.24: each row has one layout or the other. */
+	for (i = 0; i < go_offsets_table_len; i++) {
+		const struct go_offsets_row *row = &go_offsets_table[i];
+		int swiss = row->minor >= 24;
+
+		assert_int_equal(row->off[GO_FIELD_RUNTIME_HMAP_BUCKETS] == GO_OFFSET_ABSENT, swiss);
+		assert_int_equal(row->off[GO_FIELD_SWISS_MAP_DIR_PTR] == GO_OFFSET_ABSENT, !swiss);
+	}
+}
+
+static void get_and_require_tell_absent_from_unknown(void **state)
+{
+	struct go_offsets o;
+	enum go_field need[] = { GO_FIELD_REQUEST_METHOD, GO_FIELD_RUNTIME_HMAP_COUNT };
+	enum go_field missing = GO_FIELD_COUNT;
+	uint32_t off = 12345;
+
+	assert_int_equal(go_offsets_from_table("go1.26.0", &o), 0);
+	assert_int_equal(go_offsets_get(&o, GO_FIELD_RUNTIME_HMAP_COUNT, &off), -ENODATA);
+	assert_int_equal(off, 12345);
+	assert_int_equal(go_offsets_require(&o, need, 2, &missing), -EPROTONOSUPPORT);
+	assert_int_equal(missing, GO_FIELD_RUNTIME_HMAP_COUNT);
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(go_offsets_get(&o, GO_FIELD_REQUEST_METHOD, &off), -ENOENT);
+	assert_int_equal(go_offsets_get(&o, GO_FIELD_COUNT, &off), -ENOENT);
+	assert_string_equal(go_field_type(GO_FIELD_URL_PATH), "net/url.URL");
+	assert_string_equal(go_field_member(GO_FIELD_URL_PATH), "Path");
+}
+
+static void tight_debug_section_bound_falls_back_to_the_table(void **state)
+{
+	struct elf_file_opts opts = { .max_section_size = 4096 };
+	struct go_offsets o;
+	struct elf_file *f = NULL;
+	size_t i;
+	int fld;
+
+	for (i = 0; i < nfixtures && fixtures[i].stripped; i++)
+		;
+	assert_int_equal(elf_file_open_path(fixtures[i].path, &opts, &f), 0);
+	assert_int_equal(go_offsets_from_dwarf(f, &o), -EFBIG);
+	assert_int_equal(go_offsets_resolve(f, fixtures[i].go_version, &o), 0);
+	for (fld = 0; fld < GO_FIELD_COUNT; fld++)
+		assert_int_equal(o.source[fld], GO_OFFSET_FROM_TABLE);
+	elf_file_free(f);
+}
+
+static void corrupted_debug_info_gives_errors_not_crashes(void **state)
+{
+	struct elf_section sec;
+	struct elf_file *f = NULL;
+	uint8_t *buf = NULL;
+	size_t len, i, k;
+
+	for (i = 0; i < nfixtures && fixtures[i].stripped; i++)
+		;
+	assert_int_equal(go_fixture_read_file(fixtures[i].path, 64u << 20, &buf, &len), 0);
+	assert_int_equal(elf_file_open_mem(buf, len, NULL, &f), 0);
+	assert_int_equal(elf_file_section_header(f, ".debug_info", &sec), 0);
+	f = elf_file_free(f);
+	/* Scribble over the compressed bytes at several places: each read must end in an
+	 * error or in offsets, never a crash (the sanitizers watch). */
+	for (k = 0; k < 8; k++) {
+		struct go_offsets o;
+		uint8_t *copy = malloc(len);
+		size_t at = sec.offset + (sec.size * k) / 8, j;
+
+		assert_non_null(copy);
+		memcpy(copy, buf, len);
+		for (j = 0; j < 64 && at + j < sec.offset + sec.size; j++)
+			copy[at + j] ^= 0x5a;
+		assert_int_equal(elf_file_open_mem(copy, len, NULL, &f), 0);
+		(void)go_offsets_from_dwarf(f, &o);
+		f = elf_file_free(f);
+		free(copy);
+	}
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(dwarf_offsets_equal_the_table_for_the_same_go_version),
+		cmocka_unit_test(stripped_binary_resolves_from_the_table),
+		cmocka_unit_test(versions_without_a_row_are_unsupported),
+		cmocka_unit_test(table_covers_go_1_22_to_1_26_and_every_fixture),
+		cmocka_unit_test(get_and_require_tell_absent_from_unknown),
+		cmocka_unit_test(tight_debug_section_bound_falls_back_to_the_table),
+		cmocka_unit_test(corrupted_debug_info_gives_errors_not_crashes),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
