@@ -191,9 +191,14 @@ int agent_env_new(const struct agent_env_input *in, json_t **ret_env)
 		char list[INSTRUMENTATION_MAX_PROPAGATORS * 16] = "";
 		size_t used = 0;
 
-		for (size_t i = 0; i < s->n_propagators; i++)
-			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
-						 i ? "," : "", s->propagators[i]);
+		for (size_t i = 0; i < s->n_propagators && used < sizeof(list); i++) {
+			int n = snprintf(list + used, sizeof(list) - used, "%s%s", i ? "," : "",
+					 s->propagators[i]);
+
+			if (n < 0)
+				goto fail;
+			used += (size_t)n;
+		}
 		if (push_value(env, "OTEL_PROPAGATORS", list))
 			goto fail;
 	}

@@ -176,7 +176,8 @@ static int choose_targets(const json_t *pod, struct decision *d)
 	if (n_wanted == 0)
 		return 0;
 	/* Borrow the names from the pod: list[] dies with this frame. */
-	for (size_t i = 0; i < json_array_size(containers); i++) {
+	for (size_t i = 0; i < json_array_size(containers) && d->n_targets < DECISION_MAX_TARGETS;
+	     i++) {
 		const char *name =
 			json_string_value(json_object_get(json_array_get(containers, i), "name"));
 

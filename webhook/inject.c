@@ -30,7 +30,8 @@ static int add_sidecar(json_t *ops, const struct webhook_options *o, const struc
 		       const json_t *pod, const char *pod_ns)
 {
 	const json_t *containers = json_object_get(json_object_get(pod, "spec"), "containers");
-	char cm_name[INSTRUMENTATION_CONFIGMAP_NAME_SIZE], version[128], targets[1024] = "";
+	char cm_name[INSTRUMENTATION_CONFIGMAP_NAME_SIZE], version[128];
+	char targets[DECISION_MAX_TARGETS * (K8S_LABEL_MAX + 1) + 1] = "";
 	struct agent_env_input in = { .spec = &d->spec, .pod_ns = pod_ns,
 				      .metrics_port = o->metrics_port };
 	struct sidecar_input sc = { .image = d->agent_image, .port = o->metrics_port };
@@ -54,9 +55,16 @@ static int add_sidecar(json_t *ops, const struct webhook_options *o, const struc
 	image = in.container_name ? container_image(pod, in.container_name) : NULL;
 	if (image && image_version_tag(image, version, sizeof(version)) == 0)
 		in.service_version = version;
-	for (size_t i = 0, used = 0; i < d->n_targets; i++)
-		used += (size_t)snprintf(targets + used, sizeof(targets) - used, "%s%s",
-					 i ? "," : "", d->targets[i]);
+	/* Target names are container names the pod has and the opt-in named, so DNS
+	 * labels; the bound check keeps a pod that is not yet validated from mattering. */
+	for (size_t i = 0, used = 0; i < d->n_targets && used < sizeof(targets); i++) {
+		int n = snprintf(targets + used, sizeof(targets) - used, "%s%s", i ? "," : "",
+				 d->targets[i]);
+
+		if (n < 0)
+			return -EINVAL;
+		used += (size_t)n;
+	}
 	in.target_containers = d->n_targets ? targets : NULL;
 	in.target_exe = d->target_exe[0] ? d->target_exe : NULL;
 

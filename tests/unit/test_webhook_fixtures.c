@@ -311,6 +311,34 @@ static void a_lookup_failure_admits_unchanged_with_a_warning(void **state)
 	admission_outcome_clear(&out);
 }
 
+/* The API server validates a pod after the webhooks: the webhook may see forty
+ * containers of one name. */
+static void a_pod_not_yet_validated_cannot_overrun_the_targets(void **state)
+{
+	struct world *w = *state;
+	struct admission_outcome out = { 0 };
+	json_t *pod = json_pack("{s:{s:s, s:{s:s, s:s}}, s:{s:[]}}", "metadata", "name", "many",
+				"annotations", "autotrace.dev/inject", "true",
+				"instrumentation.opentelemetry.io/container-names", "api",
+				"spec", "containers");
+	json_t *patch, *patched = NULL;
+	const char *targets;
+
+	for (int i = 0; i < 40; i++)
+		json_array_append_new(json_object_get(json_object_get(pod, "spec"), "containers"),
+				      json_pack("{s:s, s:s}", "name", "api", "image", "api:1"));
+	patch = admit(w, pod, "shop", "u-many", &out);
+	assert_int_equal(out.result, ADMISSION_INJECTED);
+	assert_int_equal(jsonpatch_apply(pod, patch, &patched, NULL, 0), 0);
+	targets = env_value(agent_of(patched), "AUTOTRACE_TARGET_CONTAINERS");
+	assert_non_null(targets);
+	assert_true(strlen(targets) <= 32 * 4);
+	json_decref(patched);
+	json_decref(patch);
+	json_decref(pod);
+	admission_outcome_clear(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +348,7 @@ int main(void)
 		cmocka_unit_test(otel_annotations_choose_container_and_executable),
 		cmocka_unit_test(a_dollar_in_a_service_name_is_not_expanded),
 		cmocka_unit_test(a_lookup_failure_admits_unchanged_with_a_warning),
+		cmocka_unit_test(a_pod_not_yet_validated_cannot_overrun_the_targets),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
