@@ -98,9 +98,10 @@ int webhook_admit(const struct webhook_options *opts, const struct webhook_looku
 			patch = NULL;
 		}
 	}
-	/* Errors are admitted unchanged and said out loud; a skip with no status
-	 * annotation to carry it (an excluded namespace) is said as a warning too. */
-	if (o.result == ADMISSION_ERROR || (o.result == ADMISSION_SKIPPED && !d.patchable))
+	/* Errors are admitted unchanged and said out loud; so is a skip, which someone
+	 * who opted in wants to hear about (kubectl shows warnings to whoever creates the
+	 * pod; the status annotation keeps it for a pod made by a controller). */
+	if (o.result == ADMISSION_ERROR || o.result == ADMISSION_SKIPPED)
 		warning = o.detail;
 	r = answer_allowed(&o, req.uid, patch, warning);
 done:

@@ -81,8 +81,8 @@ static int teardown(void **state)
 }
 
 /* Sends pod through the webhook; returns the decoded patch (new reference). */
-static json_t *admit(struct world *w, const json_t *pod, const char *ns, const char *uid,
-		     struct admission_outcome *ret_outcome)
+static json_t *admit_warned(struct world *w, const json_t *pod, const char *ns, const char *uid,
+			    struct admission_outcome *ret_outcome, size_t *ret_warnings)
 {
 	char *review = fixture_review_new(pod, ns, uid, "CREATE"), *got_uid = NULL;
 	json_t *patch = NULL, *warnings = NULL;
@@ -99,8 +99,16 @@ static json_t *admit(struct world *w, const json_t *pod, const char *ns, const c
 	assert_true(allowed);
 	free(got_uid);
 	free(review);
+	if (ret_warnings)
+		*ret_warnings = json_array_size(warnings);
 	json_decref(warnings);
 	return patch;
+}
+
+static json_t *admit(struct world *w, const json_t *pod, const char *ns, const char *uid,
+		     struct admission_outcome *ret_outcome)
+{
+	return admit_warned(w, pod, ns, uid, ret_outcome, NULL);
 }
 
 static void write_expected(const char *path, const json_t *doc)
@@ -114,17 +122,21 @@ static void run_case(struct world *w, const struct fixture_case *c)
 	char path[256], err[256] = "";
 	struct admission_outcome out = { 0 }, again = { 0 };
 	json_t *pod, *patch, *patched = NULL, *expected, *patch2;
+	size_t warnings = 0;
 
 	snprintf(path, sizeof(path), FIXTURES "pods/%s.json", c->name);
 	pod = fixture_json_load(path);
 	assert_non_null(pod);
 
-	patch = admit(w, pod, c->ns, "0d4e6f1c-1b2a-4c3d-9e8f-7a6b5c4d3e2f", &out);
+	patch = admit_warned(w, pod, c->ns, "0d4e6f1c-1b2a-4c3d-9e8f-7a6b5c4d3e2f", &out,
+			     &warnings);
 	if (out.result != c->result || out.reason != c->reason)
 		fail_msg("%s: got %s/%s (%s), want %s/%s", c->name,
 			 admission_result_name(out.result), admission_reason_name(out.reason),
 			 out.detail, admission_result_name(c->result),
 			 admission_reason_name(c->reason));
+	/* Whoever opted in and was skipped hears why; nobody else gets a warning. */
+	assert_int_equal(warnings, c->result == ADMISSION_SKIPPED ? 1 : 0);
 	if (jsonpatch_apply(pod, patch, &patched, err, sizeof(err)) != 0)
 		fail_msg("%s: the patch does not apply: %s", c->name, err);
 
