@@ -535,6 +535,119 @@ static void a_new_config_applies_to_the_next_batch(void **state)
 	otlp_receiver_free(second);
 }
 
+/* Batches go when full, or when their oldest span has waited max_delay: a lone span is
+ * neither sent at once nor left waiting. */
+static void batches_go_when_full_or_when_old_enough(void **state)
+{
+	struct fixture *f = *state;
+	struct otlp_exporter_options opts = fast_options(f);
+	struct otlp_exporter_config cfg = { .endpoint = otlp_receiver_endpoint(f->rx) };
+	struct otlp_span s;
+	json_t *spans;
+	uint64_t t0;
+
+	opts.max_batch = 100;
+	opts.max_delay_ms = 600;
+	assert_int_equal(otlp_exporter_new(&opts, &cfg, &f->ex), 0);
+	t0 = mono_ms();
+	for (uint32_t i = 0; i < 3; i++) {
+		make_span(&s, 12, i);
+		otlp_exporter_enqueue(f->ex, &s);
+	}
+	sleep_ms(200);
+	assert_int_equal(otlp_receiver_spans(f->rx, &spans), 0);
+	assert_int_equal(json_array_size(spans), 0);
+	json_decref(spans);
+	assert_int_equal(otlp_receiver_wait_spans(f->rx, 3, 5000, &spans), 0);
+	assert_true(mono_ms() - t0 >= 600);
+	json_decref(spans);
+
+	/* A full batch does not wait for the delay. */
+	t0 = mono_ms();
+	for (uint32_t i = 3; i < 103; i++) {
+		make_span(&s, 12, i);
+		otlp_exporter_enqueue(f->ex, &s);
+	}
+	assert_int_equal(otlp_receiver_wait_spans(f->rx, 103, 5000, &spans), 0);
+	assert_true(mono_ms() - t0 < 500);
+	json_decref(spans);
+}
+
+/* The collector restarts while a batch is being retried: the batch gets through within
+ * its retry budget, with nothing lost or sent twice. */
+static void a_short_outage_loses_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct otlp_exporter_options opts = fast_options(f);
+	struct otlp_exporter_config cfg = { .endpoint = otlp_receiver_endpoint(f->rx) };
+	struct otlp_exporter_stats st;
+	struct otlp_span s;
+	json_t *spans;
+	char id[17];
+
+	opts.max_elapsed_ms = 20000;
+	assert_int_equal(otlp_receiver_stop(f->rx), 0);
+	assert_int_equal(otlp_exporter_new(&opts, &cfg, &f->ex), 0);
+	for (uint32_t i = 0; i < 300; i++) {
+		make_span(&s, 13, i);
+		otlp_exporter_enqueue(f->ex, &s);
+	}
+	sleep_ms(1000);
+	otlp_exporter_get_stats(f->ex, &st);
+	assert_true(st.requests[OTLP_REQUEST_RETRYABLE_ERROR] >= 2);
+	assert_int_equal(st.spans_exported, 0);
+	assert_int_equal(otlp_receiver_restart(f->rx), 0);
+	assert_int_equal(otlp_exporter_flush(f->ex, 15000), 0);
+	assert_int_equal(otlp_receiver_spans(f->rx, &spans), 0);
+	assert_int_equal(json_array_size(spans), 300);
+	for (uint32_t i = 0; i < 300; i++) {
+		span_id_hex(13, i, id);
+		assert_span_arrived_intact(otlp_receiver_find_span(spans, id), 13, i, "protobuf");
+	}
+	json_decref(spans);
+	otlp_exporter_get_stats(f->ex, &st);
+	assert_int_equal(st.spans_exported, 300);
+	assert_int_equal(dropped_total(&st), 0);
+}
+
+/* A collector slower than the request timeout: the request is abandoned and retried,
+ * and once the collector is quick again the spans arrive (at least once: a collector
+ * may still accept a request its client gave up on). */
+static void a_slow_collector_times_out_and_is_retried(void **state)
+{
+	struct fixture *f = *state;
+	struct otlp_exporter_options opts = fast_options(f);
+	struct otlp_exporter_config cfg = { .endpoint = otlp_receiver_endpoint(f->rx),
+					    .timeout_ms = 300 };
+	struct otlp_exporter_stats st;
+	struct otlp_span s;
+	json_t *spans;
+	char id[17];
+
+	assert_int_equal(otlp_receiver_set_behavior(f->rx, "{\"delay_ms\":2000}"), 0);
+	assert_int_equal(otlp_exporter_new(&opts, &cfg, &f->ex), 0);
+	for (uint32_t i = 0; i < 10; i++) {
+		make_span(&s, 14, i);
+		otlp_exporter_enqueue(f->ex, &s);
+	}
+	sleep_ms(1000);
+	otlp_exporter_get_stats(f->ex, &st);
+	assert_true(st.requests[OTLP_REQUEST_RETRYABLE_ERROR] >= 1);
+	assert_true(st.latency_buckets[OTLP_LATENCY_BUCKETS] == 0); /* none waited past 10 s */
+	assert_int_equal(otlp_receiver_set_behavior(f->rx, "{}"), 0);
+	assert_int_equal(otlp_exporter_flush(f->ex, 10000), 0);
+	sleep_ms(2500); /* requests the client abandoned finish on the receiver's side */
+	assert_int_equal(otlp_receiver_spans(f->rx, &spans), 0);
+	for (uint32_t i = 0; i < 10; i++) {
+		span_id_hex(14, i, id);
+		assert_span_arrived_intact(otlp_receiver_find_span(spans, id), 14, i, "protobuf");
+	}
+	json_decref(spans);
+	otlp_exporter_get_stats(f->ex, &st);
+	assert_int_equal(st.spans_exported, 10);
+	assert_int_equal(dropped_total(&st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -553,6 +666,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(refused_and_partially_accepted_batches_are_counted,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(a_new_config_applies_to_the_next_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(batches_go_when_full_or_when_old_enough, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(a_short_outage_loses_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_slow_collector_times_out_and_is_retried, setup,
+						teardown),
 	};
 	int rc;
 
