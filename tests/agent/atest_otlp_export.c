@@ -648,6 +648,35 @@ static void a_slow_collector_times_out_and_is_retried(void **state)
 	assert_int_equal(dropped_total(&st), 0);
 }
 
+/* A request still waiting on a slow collector when the shutdown deadline comes is
+ * abandoned: shutdown returns on time and counts the batch. */
+static void shutdown_abandons_a_request_in_flight_at_the_deadline(void **state)
+{
+	struct fixture *f = *state;
+	struct otlp_exporter_options opts = fast_options(f);
+	struct otlp_exporter_config cfg = { .endpoint = otlp_receiver_endpoint(f->rx),
+					    .timeout_ms = 10000 };
+	struct otlp_shutdown_report rep;
+	struct otlp_span s;
+	uint64_t t0, took;
+
+	assert_int_equal(otlp_receiver_set_behavior(f->rx, "{\"delay_ms\":8000}"), 0);
+	opts.max_delay_ms = 10;
+	assert_int_equal(otlp_exporter_new(&opts, &cfg, &f->ex), 0);
+	for (uint32_t i = 0; i < 10; i++) {
+		make_span(&s, 15, i);
+		otlp_exporter_enqueue(f->ex, &s);
+	}
+	sleep_ms(300);
+	t0 = mono_ms();
+	assert_int_equal(otlp_exporter_shutdown(f->ex, 500, &rep), 0);
+	took = mono_ms() - t0;
+	assert_true(took >= 450);
+	assert_true(took < 1800);
+	assert_int_equal(rep.queued, 10);
+	assert_int_equal(rep.dropped, 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -671,6 +700,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_short_outage_loses_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_slow_collector_times_out_and_is_retried, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(shutdown_abandons_a_request_in_flight_at_the_deadline,
+						setup, teardown),
 	};
 	int rc;
 
