@@ -227,7 +227,7 @@ static void certificates_rotate_under_load_without_failed_requests(void **state)
 		publish(t, cn, false);
 		assert_true(wait_for_subject(t, cn));
 		/* Let the load run across the new certificate for a while. */
-		for (int w = 0; w < 100 && __atomic_load_n(&l.requests, __ATOMIC_RELAXED) <
+		for (int w = 0; w < 500 && __atomic_load_n(&l.requests, __ATOMIC_RELAXED) <
 						   before + 20;
 		     w++)
 			usleep(10000);
