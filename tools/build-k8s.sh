@@ -5,6 +5,12 @@
 # local path, so `go install k8s.io/kubernetes/cmd/...@v` is refused; a wrapper module
 # replaces each staging module with its published v0.<minor>.<patch> tag instead.
 # Versions are stamped because kubectl, helm and kwok read them.
+#
+# Measured with v1.34.2 (go1.26.8, GOTOOLCHAIN=local): the tag's go.mod replaces 31
+# staging modules (the 29 it requires, plus sample-cli-plugin and sample-controller),
+# all published at v0.34.2; the four binaries build in about 4 minutes on 2 cores
+# from an empty GOCACHE, and in under a minute (mostly linking) from a warm one.
+# `kube-apiserver --version` then prints "Kubernetes v1.34.2".
 set -euo pipefail
 K8S=${K8S:?K8S version, e.g. v1.34.2}
 OUT=${OUT:?output directory}
@@ -16,8 +22,13 @@ mkdir -p "$work" "$OUT"
 cd "$work"
 [ -f go.mod ] || go mod init local/k8sbuild >/dev/null 2>&1
 mod=$(go mod download -json "k8s.io/kubernetes@$K8S" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
-goline=$(sed -n 's/^go \(.*\)/\1/p' "$mod")
-go mod edit -go="$goline"
+# The tag's own go and godebug lines (v1.34: go 1.24.0, godebug default=go1.24), so the
+# binaries keep upstream's GODEBUG defaults whatever the local toolchain is.
+go mod edit -go="$(sed -n 's/^go \([0-9.]*\).*/\1/p' "$mod")"
+for g in $(sed -n -e 's/^godebug[[:space:]]\{1,\}\([^ (]*=[^ ]*\).*/\1/p' \
+	-e '/^godebug[[:space:]]*(/,/^)/s/^[[:space:]]\{1,\}\([^ ]*=[^ ]*\).*/\1/p' "$mod"); do
+	go mod edit -godebug="$g"
+done
 for m in $(sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$mod"); do
 	go mod edit -replace="$m=$m@$STG"
 done
