@@ -38,6 +38,13 @@ ld="-s -w"
 for p in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
 	ld="$ld -X $p.gitVersion=$K8S -X $p.gitMajor=1 -X $p.gitMinor=$MINOR -X $p.gitTreeState=clean"
 done
-go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "$ld" -o "$OUT/" \
+# Built aside and moved in with kube-apiserver (make's target) last, so an interrupted
+# build never leaves a target that looks complete.
+rm -rf "$OUT/.new"
+go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "$ld" -o "$OUT/.new/" \
 	$(for c in $cmds; do echo "k8s.io/kubernetes/cmd/$c"; done)
+for c in kube-controller-manager kube-scheduler kubectl kube-apiserver; do
+	mv -f "$OUT/.new/$c" "$OUT/$c"
+done
+rmdir "$OUT/.new"
 "$OUT/kube-apiserver" --version
