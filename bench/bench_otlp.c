@@ -129,6 +129,46 @@ static double measure_memcpy(const struct otlp_resource *res, const struct otlp_
 	return (double)rounds * BATCH / t;
 }
 
+/* The agent-side cost before the network: building a span, and building plus
+ * enqueueing it (into an exporter whose collector is unreachable, so that its worker
+ * sleeps between retries and the queue keeps dropping its oldest, as in an outage). */
+static double measure_build(uint32_t n)
+{
+	struct otlp_span s;
+	double t0 = now_s();
+	volatile uint8_t sink = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		make_span(&s, i);
+		sink ^= s.text[i % 8];
+	}
+	return (double)n / (now_s() - t0);
+}
+
+static double measure_enqueue(const struct otlp_resource *res, uint32_t n)
+{
+	struct otlp_exporter_options opts = {
+		.queue_capacity = 8192, .max_batch = BATCH, .max_delay_ms = 100,
+		.backoff = { .initial_ms = 5000, .max_ms = 5000, .multiplier = 1 },
+		.resource = res,
+	};
+	struct otlp_exporter_config cfg = { .endpoint = "http://127.0.0.1:9" };
+	struct otlp_exporter *ex;
+	struct otlp_span s;
+	double t0, t;
+
+	if (otlp_exporter_new(&opts, &cfg, &ex) < 0)
+		return 0;
+	t0 = now_s();
+	for (uint32_t i = 0; i < n; i++) {
+		make_span(&s, i);
+		otlp_exporter_enqueue(ex, &s);
+	}
+	t = now_s() - t0;
+	otlp_exporter_free(ex);
+	return (double)n / t;
+}
+
 struct e2e {
 	double spans_per_s, cpu_us_per_span;
 	uint64_t dropped, requests;
@@ -234,6 +274,14 @@ int main(int argc, char **argv)
 	printf("  %-28s %12.0f spans/s  %7.1f bytes/span  %6.1fx the baseline's time, %4.2fx protobuf's\n",
 	       "encode JSON + gzip", jsz, (double)jsz_bytes / BATCH, base / jsz, pb / jsz);
 
+	{
+		double build = measure_build(n), enq = measure_enqueue(&res, n);
+
+		printf("  %-28s %12.0f spans/s  %7.3f us/span\n", "build a span (agent side)", build,
+		       1e6 / build);
+		printf("  %-28s %12.0f spans/s  %7.3f us/span  %6.2fx building alone\n",
+		       "build + enqueue", enq, 1e6 / enq, build / enq);
+	}
 	for (size_t i = 0; i < sizeof(e) / sizeof(e[0]); i++) {
 		e[i].err = measure_export(e[i].p, e[i].gz, &res, n, &e[i].r);
 		if (e[i].err < 0) {

@@ -41,7 +41,7 @@ bool otlp_queue_push(struct otlp_queue *q, const struct otlp_span *span)
 		dropped = true;
 	}
 	tail = (q->head + q->len) % q->capacity;
-	memcpy(&q->spans[tail], span, sizeof(*span));
+	otlp_span_copy(&q->spans[tail], span);
 	q->len++;
 	return dropped;
 }
@@ -49,11 +49,11 @@ bool otlp_queue_push(struct otlp_queue *q, const struct otlp_span *span)
 size_t otlp_queue_pop(struct otlp_queue *q, struct otlp_span *dst, size_t max)
 {
 	size_t n = max < q->len ? max : q->len;
-	size_t first = q->capacity - q->head < n ? q->capacity - q->head : n;
 
-	memcpy(dst, &q->spans[q->head], first * sizeof(*dst));
-	memcpy(dst + first, &q->spans[0], (n - first) * sizeof(*dst));
-	q->head = (q->head + n) % q->capacity;
+	for (size_t i = 0; i < n; i++) {
+		otlp_span_copy(&dst[i], &q->spans[q->head]);
+		q->head = q->head + 1 == q->capacity ? 0 : q->head + 1;
+	}
 	q->len -= n;
 	return n;
 }

@@ -185,6 +185,14 @@ int otlp_span_add_double(struct otlp_span *span, const char *key, double value)
 	return store_add_scalar(&st, key, OTLP_VALUE_DOUBLE, 0, false, value);
 }
 
+void otlp_span_copy(struct otlp_span *dst, const struct otlp_span *src)
+{
+	memcpy(dst, src, offsetof(struct otlp_span, name));
+	memcpy(dst->name, src->name, src->name_len);
+	memcpy(dst->attrs, src->attrs, src->attr_count * sizeof(src->attrs[0]));
+	memcpy(dst->text, src->text, src->text_used);
+}
+
 bool otlp_span_is_root(const struct otlp_span *span)
 {
 	static const uint8_t zero[OTLP_SPAN_ID_SIZE];

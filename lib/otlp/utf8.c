@@ -46,9 +46,24 @@ size_t utf8_copy_sanitized(char *dst, size_t cap, const char *src, size_t len,
 	size_t in = 0, out = 0;
 
 	while (in < len) {
-		size_t n = utf8_char_len(s + in, len - in);
-		const char *from = src + in;
-		size_t width = n;
+		size_t end = len - in < cap - out ? len : in + (cap - out);
+		size_t run = in, n, width;
+		const char *from;
+
+		/* ASCII, nearly all of what probes copy, goes in runs. */
+		while (run < end && s[run] < 0x80)
+			run++;
+		if (run > in) {
+			memcpy(dst + out, src + in, run - in);
+			out += run - in;
+			in = run;
+			continue;
+		}
+		if (out == cap)
+			break;
+		n = utf8_char_len(s + in, len - in);
+		from = src + in;
+		width = n;
 
 		if (n == 0) {
 			from = replacement;
