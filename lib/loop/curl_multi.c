@@ -67,9 +67,9 @@ static void on_socket_event(evutil_socket_t fd, short what, void *arg)
 	int flags = (what & EV_READ ? CURL_CSELECT_IN : 0) | (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
 
 	curl_multi_socket_action(loop->multi, fd, flags, &loop->running);
+	/* The timer is curl's to arm and clear: a done callback may have just added a
+	 * transfer whose start is that timer. */
 	check_done(loop);
-	if (loop->running <= 0 && evtimer_pending(loop->timer, NULL))
-		evtimer_del(loop->timer);
 }
 
 static void on_timeout(evutil_socket_t fd, short what, void *arg)

@@ -1,5 +1,7 @@
 #include "tests/support/kube_test.h"
 
+#include "lib/log/log.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@ struct kube_client *kt_client(void)
 	struct kube_client *c = NULL;
 	char err[512];
 
+	log_init_from_env();
 	if (kube_config_load_default(NULL, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "no cluster: %s\n", err);
 		exit(2);
