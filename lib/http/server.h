@@ -12,7 +12,9 @@
  *
  * Errors: 0 or a negative errno. Ownership: the server borrows base, which must
  * outlive it; a request and everything it returns is borrowed for the handler's call.
- * Threads: everything but http_server_tls_stats() is called on the loop's thread. */
+ * Threads: everything but http_server_tls_stats() is called on the loop's thread.
+ * Signals: creating a server sets SIGPIPE to ignored when it is at its default, since a
+ * peer that closes mid-response would otherwise end the process. */
 #ifndef AUTOTRACE_HTTP_SERVER_H
 #define AUTOTRACE_HTTP_SERVER_H
 

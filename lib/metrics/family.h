@@ -36,13 +36,15 @@ struct metrics_family {
 	size_t n_buckets;
 	double *bounds;
 	size_t max_series;
-	/* Guards the hash table and appends to series[]. */
+	/* Serializes inserts into the hash table and series[]. Lookups take no lock:
+	 * series are never removed, and an insert publishes a fully built series with a
+	 * release store of its chain's head. */
 	pthread_mutex_t lock;
 	/* series[0..n_series) in creation order; a slot is written before n_series is
 	 * released, so exposition reads it without the lock. */
 	struct metrics_series **series;
 	_Atomic size_t n_series;
-	struct metrics_series **table;
+	struct metrics_series *_Atomic *table;
 	size_t table_size;
 	_Atomic uint64_t overflow;
 	/* Callback families: read at exposition instead of series. */

@@ -76,7 +76,8 @@ static uint64_t hash_values(const char *const *values, size_t n)
 static struct metrics_series *table_find(const struct metrics_family *family, uint64_t hash,
 					 const char *const *values)
 {
-	struct metrics_series *s = family->table[hash & (family->table_size - 1)];
+	struct metrics_series *s = atomic_load_explicit(
+		&family->table[hash & (family->table_size - 1)], memory_order_acquire);
 
 	for (; s; s = s->hash_next) {
 		size_t i;
@@ -147,6 +148,12 @@ static int family_series(struct metrics_family *family, const char *const *value
 			return -EINVAL;
 
 	hash = hash_values(values, family->n_labels);
+	/* The common case, an existing series, without a lock. */
+	s = table_find(family, hash, values);
+	if (s) {
+		*ret_series = s;
+		return 0;
+	}
 	pthread_mutex_lock(&family->lock);
 	s = table_find(family, hash, values);
 	if (s)
@@ -181,8 +188,10 @@ static int family_series(struct metrics_family *family, const char *const *value
 		goto done;
 	}
 	s->hash = hash;
-	s->hash_next = family->table[hash & (family->table_size - 1)];
-	family->table[hash & (family->table_size - 1)] = s;
+	s->hash_next = atomic_load_explicit(&family->table[hash & (family->table_size - 1)],
+					    memory_order_relaxed);
+	atomic_store_explicit(&family->table[hash & (family->table_size - 1)], s,
+			      memory_order_release);
 	family->series[n] = s;
 	atomic_store_explicit(&family->n_series, n + 1, memory_order_release);
 done:
@@ -350,9 +359,7 @@ static int family_existing_series(struct metrics_family *family, const char *con
 		metrics_label_value_sanitize(values[i], clean_buf[i], sizeof(clean_buf[i]));
 		clean[i] = clean_buf[i];
 	}
-	pthread_mutex_lock(&family->lock);
 	s = table_find(family, hash_values(clean, family->n_labels), clean);
-	pthread_mutex_unlock(&family->lock);
 	if (!s)
 		return -ENOENT;
 	*ret_series = s;
@@ -535,7 +542,7 @@ static int family_new(const struct metrics_opts *opts, enum metrics_type type, s
 		memcpy(f->bounds, bounds, n_bounds * sizeof(double));
 	}
 	f->table_size = table_size_for(f->max_series);
-	f->table = calloc(f->table_size, sizeof(*f->table));
+	f->table = calloc(f->table_size, sizeof(*f->table)); /* NULL heads */
 	f->series = calloc(f->max_series, sizeof(*f->series));
 	if (!f->table || !f->series)
 		goto fail;
