@@ -268,6 +268,31 @@ int elf_file_section(struct elf_file *file, const char *name, struct elf_section
 	return 0;
 }
 
+int elf_file_section_raw(struct elf_file *file, const char *name,
+			 struct elf_section *ret_section)
+{
+	struct elf_section sec;
+	GElf_Shdr shdr;
+	Elf_Data *data;
+	Elf_Scn *scn;
+	int r;
+
+	r = elf_file_section_header(file, name, &sec);
+	if (r < 0)
+		return r;
+	if (sec.type == SHT_NOBITS)
+		return -ENOENT;
+	r = find_scn(file, name, &scn, &shdr);
+	if (r < 0)
+		return r;
+	data = elf_rawdata(scn, NULL);
+	if (!data || (data->d_size && !data->d_buf) || data->d_size != sec.size)
+		return -EINVAL;
+	sec.data = data->d_buf;
+	*ret_section = sec;
+	return 0;
+}
+
 static int find_load(struct elf_file *file, uint64_t vaddr, GElf_Phdr *ret_phdr)
 {
 	size_t n, i;
@@ -307,7 +332,6 @@ int elf_file_read_vaddr(struct elf_file *file, uint64_t vaddr, void *buf, size_t
 {
 	GElf_Phdr phdr;
 	uint64_t off;
-	size_t done = 0;
 	int r;
 
 	r = find_load(file, vaddr, &phdr);
@@ -316,6 +340,15 @@ int elf_file_read_vaddr(struct elf_file *file, uint64_t vaddr, void *buf, size_t
 	if (len > phdr.p_filesz - (vaddr - phdr.p_vaddr))
 		return -ERANGE;
 	off = vaddr - phdr.p_vaddr + phdr.p_offset;
+	return elf_file_read_at(file, off, buf, len);
+}
+
+int elf_file_read_at(struct elf_file *file, uint64_t off, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	if (off > file->size || len > file->size - off)
+		return -ERANGE;
 	if (file->mem) {
 		memcpy(buf, file->mem + off, len);
 		return 0;

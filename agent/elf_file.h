@@ -50,6 +50,10 @@ struct elf_file *elf_file_free(struct elf_file *file);
 /* The section called name, with its bytes read (and decompressed when SHF_COMPRESSED).
  * SHT_NOBITS sections give -ENOENT: they have no bytes in the file. */
 int elf_file_section(struct elf_file *file, const char *name, struct elf_section *ret_section);
+/* The section's bytes as stored in the file: a SHF_COMPRESSED section stays compressed
+ * (its Elf64_Chdr first), for callers that decompress into memory of their own. */
+int elf_file_section_raw(struct elf_file *file, const char *name,
+			 struct elf_section *ret_section);
 /* Where the section called name lies, without reading its bytes (ret_section->data is
  * NULL). */
 int elf_file_section_header(struct elf_file *file, const char *name,
@@ -62,6 +66,10 @@ int elf_file_vaddr_to_offset(struct elf_file *file, uint64_t vaddr, uint64_t *re
 /* Copies len bytes mapped at vaddr into buf; the whole range must be in one PT_LOAD
  * segment's file bytes. */
 int elf_file_read_vaddr(struct elf_file *file, uint64_t vaddr, void *buf, size_t len);
+
+/* Copies len bytes at file offset off into buf (a partial read of a large section,
+ * without holding all of it). -ERANGE outside the file. */
+int elf_file_read_at(struct elf_file *file, uint64_t off, void *buf, size_t len);
 
 /* The underlying libelf handle, for libdw (borrowed). */
 Elf *elf_file_elf(struct elf_file *file);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/dwarf_image.h"
 #include "agent/go_buildinfo.h"
 #include "lib/log/log.h"
 
@@ -39,63 +40,6 @@ const char *go_offset_source_name(enum go_offset_source source)
 	default:
 		return "unknown";
 	}
-}
-
-static uint64_t be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* libdw decompresses every debug section whole: check the sizes they claim first. */
-static int check_debug_sizes(struct elf_file *file)
-{
-	Elf *elf = elf_file_elf(file);
-	uint64_t max = elf_file_max_section_size(file);
-	Elf_Scn *scn = NULL;
-	size_t shstrndx;
-	int found = 0;
-
-	if (max > GO_OFFSETS_MAX_DEBUG_SECTION)
-		max = GO_OFFSETS_MAX_DEBUG_SECTION;
-	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
-		return -EINVAL;
-	while ((scn = elf_nextscn(elf, scn)) != NULL) {
-		struct elf_section sec;
-		GElf_Shdr shdr;
-		const char *name;
-		int r;
-
-		if (!gelf_getshdr(scn, &shdr))
-			return -EINVAL;
-		name = elf_strptr(elf, shstrndx, shdr.sh_name);
-		if (!name || (strncmp(name, ".debug_", 7) && strncmp(name, ".zdebug_", 8)))
-			continue;
-		found = 1;
-		r = elf_file_section_header(file, name, &sec); /* bounds against the file */
-		if (r < 0)
-			return r;
-		if (shdr.sh_size > max)
-			return -EFBIG;
-		if (shdr.sh_flags & SHF_COMPRESSED) {
-			GElf_Chdr chdr;
-
-			if (!gelf_getchdr(scn, &chdr) || chdr.ch_size > max)
-				return -EFBIG;
-		} else if (name[1] == 'z') {
-			/* GNU style: "ZLIB" and the big-endian uncompressed size. */
-			Elf_Data *raw = elf_rawdata(scn, NULL);
-
-			if (!raw || raw->d_size < 12 || !raw->d_buf ||
-			    memcmp(raw->d_buf, "ZLIB", 4) || be64((uint8_t *)raw->d_buf + 4) > max)
-				return -EFBIG;
-		}
-	}
-	return found ? 0 : -ENOENT;
 }
 
 struct walk {
@@ -178,33 +122,53 @@ static int visit_die(struct walk *w, Dwarf_Die *die)
 	return read_struct(w, die, name);
 }
 
-/* Walks the top-level DIEs of every unit: Go puts its type DIEs there. */
+static int walk_unit(Dwarf_Die *cu, struct walk *w)
+{
+	Dwarf_Die die;
+	int r = dwarf_child(cu, &die);
+
+	while (r == 0 && w->structs_left > 0) {
+		int vr;
+
+		if (++w->dies > GO_OFFSETS_MAX_DIES)
+			return -EFBIG;
+		vr = visit_die(w, &die);
+		if (vr < 0)
+			return vr;
+		r = dwarf_siblingof(&die, &die);
+	}
+	return r < 0 ? -EINVAL : 0;
+}
+
+/* Walks the top-level DIEs of the units. Go's linker writes every type DIE into the
+ * "runtime" unit: when there is one, it is the only unit read (the others hold
+ * functions, whose many children would cost most of the walk). */
 static int walk_units(Dwarf *dw, struct walk *w)
 {
 	Dwarf_Off off = 0, next;
+	int pass, has_runtime = 0;
 	size_t hsize;
 
-	while (w->structs_left > 0 &&
-	       dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-		Dwarf_Die cu, die;
-		int r;
+	for (pass = 0; pass < 2 && !(pass == 1 && has_runtime); pass++) {
+		off = 0;
+		while (w->structs_left > 0 &&
+		       dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+			Dwarf_Die cu;
+			const char *name;
+			int is_runtime, r;
 
-		if (!dwarf_offdie(dw, off + hsize, &cu))
-			return -EINVAL;
-		r = dwarf_child(&cu, &die);
-		while (r == 0 && w->structs_left > 0) {
-			int vr;
-
-			if (++w->dies > GO_OFFSETS_MAX_DIES)
-				return -EFBIG;
-			vr = visit_die(w, &die);
-			if (vr < 0)
-				return vr;
-			r = dwarf_siblingof(&die, &die);
+			if (!dwarf_offdie(dw, off + hsize, &cu))
+				return -EINVAL;
+			name = dwarf_diename(&cu);
+			is_runtime = name && strcmp(name, "runtime") == 0;
+			has_runtime |= is_runtime;
+			off = next;
+			if (pass == 0 && !is_runtime)
+				continue;
+			r = walk_unit(&cu, w);
+			if (r < 0)
+				return r;
 		}
-		if (r < 0)
-			return -EINVAL;
-		off = next;
 	}
 	return 0;
 }
@@ -213,16 +177,21 @@ int go_offsets_from_dwarf(struct elf_file *file, struct go_offsets *ret_offsets)
 {
 	struct go_offsets out = { 0 };
 	struct walk w = { .out = &out };
+	struct dwarf_image *img = NULL;
+	uint64_t max = elf_file_max_section_size(file);
 	Dwarf *dw = NULL;
 	int r;
 
-	r = check_debug_sizes(file);
+	if (max > GO_OFFSETS_MAX_DEBUG_SECTION)
+		max = GO_OFFSETS_MAX_DEBUG_SECTION;
+	r = dwarf_image_new(file, max, &img);
 	if (r < 0)
 		return r;
-	dw = dwarf_begin_elf(elf_file_elf(file), DWARF_C_READ, NULL);
+	dw = dwarf_begin_elf(dwarf_image_elf(img), DWARF_C_READ, NULL);
 	if (!dw) {
 		log_debug("offsets", "no DWARF: %s", dwarf_errmsg(-1));
-		return -ENOENT;
+		dwarf_image_free(img);
+		return -EINVAL;
 	}
 	w.structs_left = distinct_types();
 	r = walk_units(dw, &w);
@@ -231,6 +200,7 @@ int go_offsets_from_dwarf(struct elf_file *file, struct go_offsets *ret_offsets)
 	*ret_offsets = out;
 cleanup:
 	dwarf_end(dw);
+	dwarf_image_free(img);
 	return r;
 }
 

@@ -15,6 +15,8 @@ struct go_symtab {
 	enum go_symtab_source source;
 	struct go_func *funcs; /* sorted by name */
 	size_t n;
+	uint8_t *names; /* pclntab: owned copy of funcnametab */
+	uint64_t names_len;
 };
 
 static int by_name(const void *a, const void *b)
@@ -88,20 +90,23 @@ static int read_elf_symtab(struct elf_file *file, struct go_symtab *t)
 }
 
 /* The pclntab header of Go 1.18+: magic, two zero bytes, the instruction size quantum,
- * the pointer size, then eight pointer-sized words. */
+ * the pointer size, then eight pointer-sized words (function and file counts, text
+ * start, then the offsets of funcnametab, cutab, filetab, pctab and functab). */
+#define PCLN_HDR_LEN (8 + 8 * 8)
+/* The function records are read through a window this big, not all at once. */
+#define PCLN_WINDOW (256u << 10)
+
 struct pcln_header {
 	uint32_t magic;
 	uint8_t min_lc, ptr_size;
-	uint64_t nfunc, text_start, funcname_off, pcln_off;
+	uint64_t nfunc, text_start, funcname_off, names_end, pcln_off;
 };
 
-static int pcln_parse_header(const struct elf_section *sec, struct pcln_header *ret_hdr)
+static int pcln_parse_header(const uint8_t *p, uint64_t size, struct pcln_header *ret_hdr)
 {
 	struct pcln_header h = { 0 };
-	const uint8_t *p = sec->data;
+	int i;
 
-	if (sec->size < 8 + 8 * 8)
-		return -EINVAL;
 	h.magic = le32(p);
 	if (h.magic != GO_PCLNTAB_MAGIC_118 && h.magic != GO_PCLNTAB_MAGIC_120) {
 		log_debug("gosym", "pclntab magic %#x is not Go 1.18+", h.magic);
@@ -116,28 +121,70 @@ static int pcln_parse_header(const struct elf_section *sec, struct pcln_header *
 	h.text_start = le64(p + 8 + 2 * 8);
 	h.funcname_off = le64(p + 8 + 3 * 8);
 	h.pcln_off = le64(p + 8 + 7 * 8);
-	if (h.funcname_off >= sec->size || h.pcln_off >= sec->size)
+	if (h.funcname_off < PCLN_HDR_LEN || h.funcname_off >= size || h.pcln_off >= size)
 		return -EINVAL;
+	/* funcnametab ends where the next table starts. */
+	h.names_end = size;
+	for (i = 4; i <= 7; i++) {
+		uint64_t o = le64(p + 8 + (size_t)i * 8);
+
+		if (o > size)
+			return -EINVAL;
+		if (o > h.funcname_off && o < h.names_end)
+			h.names_end = o;
+	}
 	/* functab: nfunc (entry, funcoff) pairs and the end entry, 4 bytes each. */
-	if (h.nfunc == 0 || h.nfunc > (sec->size - h.pcln_off) / 8 ||
-	    (h.nfunc * 2 + 1) * 4 > sec->size - h.pcln_off)
+	if (h.nfunc == 0 || h.nfunc > (size - h.pcln_off) / 8 ||
+	    (h.nfunc * 2 + 1) * 4 > size - h.pcln_off)
 		return -EINVAL;
 	*ret_hdr = h;
 	return 0;
 }
 
-static int read_pclntab(struct elf_file *file, struct go_symtab *t)
+/* Reads [off, off+len) of the section into a new buffer (*ret, owned by the caller),
+ * NUL-terminated for the string tables. */
+static int read_part(struct elf_file *file, const struct elf_section *sec, uint64_t off,
+		     uint64_t len, uint8_t **ret)
 {
-	struct elf_section sec, text;
-	struct pcln_header h;
-	const uint8_t *functab;
-	uint64_t i;
+	uint8_t *buf;
 	int r;
 
-	r = elf_file_section(file, ".gopclntab", &sec);
+	if (len > elf_file_max_section_size(file))
+		return -EFBIG;
+	buf = malloc(len + 1);
+	if (!buf)
+		return -ENOMEM;
+	r = elf_file_read_at(file, sec->offset + off, buf, len);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	buf[len] = '\0';
+	*ret = buf;
+	return 0;
+}
+
+/* The function records, each (entryOff, nameOff, ...) at pcln_off + funcoff, are read
+ * through a window that slides forward when the funcoffs increase, as the Go linker
+ * writes them; a table that jumps around is read whole (within the section bound), so
+ * no input makes this re-read the file over and over. */
+static int read_pclntab(struct elf_file *file, struct go_symtab *t)
+{
+	uint8_t hdr[PCLN_HDR_LEN], *functab = NULL, *win = NULL;
+	uint64_t i, win_start = 0, win_len = 0, win_cap = PCLN_WINDOW;
+	struct elf_section sec, text;
+	struct pcln_header h;
+	int r;
+
+	r = elf_file_section_header(file, ".gopclntab", &sec);
 	if (r < 0)
 		return r;
-	r = pcln_parse_header(&sec, &h);
+	if (sec.type == SHT_NOBITS || sec.size < PCLN_HDR_LEN)
+		return -EINVAL;
+	r = elf_file_read_at(file, sec.offset, hdr, sizeof(hdr));
+	if (r < 0)
+		return r;
+	r = pcln_parse_header(hdr, sec.size, &h);
 	if (r < 0)
 		return r;
 	/* A PIE's header word may be left for a relocation to fill: the link-time start of
@@ -148,27 +195,54 @@ static int read_pclntab(struct elf_file *file, struct go_symtab *t)
 			return -EINVAL;
 		h.text_start = text.vaddr;
 	}
-	functab = sec.data + h.pcln_off;
+	r = read_part(file, &sec, h.funcname_off, h.names_end - h.funcname_off, &t->names);
+	if (r < 0)
+		return r;
+	t->names_len = h.names_end - h.funcname_off;
+	r = read_part(file, &sec, h.pcln_off, (h.nfunc * 2 + 1) * 4, &functab);
+	if (r < 0)
+		return r;
+	for (i = 1; i < h.nfunc; i++)
+		if (le32(functab + i * 8 + 4) < le32(functab + (i - 1) * 8 + 4))
+			win_cap = sec.size - h.pcln_off;
+	if (win_cap > sec.size - h.pcln_off)
+		win_cap = sec.size - h.pcln_off;
+	win = malloc(win_cap);
 	t->funcs = calloc(h.nfunc, sizeof(*t->funcs));
-	if (!t->funcs)
-		return -ENOMEM;
+	if (!win || !t->funcs) {
+		r = -ENOMEM;
+		goto cleanup;
+	}
 	for (i = 0; i < h.nfunc; i++) {
 		uint32_t entry = le32(functab + i * 8), funcoff = le32(functab + i * 8 + 4);
 		uint32_t next = le32(functab + i * 8 + 8), name_off;
 		uint64_t fpos = h.pcln_off + (uint64_t)funcoff;
 		const char *name;
 
+		r = -EINVAL;
 		if (next < entry || fpos > sec.size || sec.size - fpos < 8)
-			return -EINVAL;
-		name_off = le32(sec.data + fpos + 4);
-		name = string_at(sec.data, sec.size, h.funcname_off + (uint64_t)name_off);
+			goto cleanup;
+		if (fpos < win_start || fpos + 8 > win_start + win_len) {
+			win_start = fpos;
+			win_len = sec.size - fpos < win_cap ? sec.size - fpos : win_cap;
+			r = elf_file_read_at(file, sec.offset + win_start, win, win_len);
+			if (r < 0)
+				goto cleanup;
+		}
+		name_off = le32(win + (fpos - win_start) + 4);
+		name = string_at(t->names, t->names_len, name_off);
+		r = -EINVAL;
 		if (!name)
-			return -EINVAL;
+			goto cleanup;
 		t->funcs[t->n++] = (struct go_func){
 			.name = name, .addr = h.text_start + entry, .size = next - entry
 		};
 	}
-	return 0;
+	r = 0;
+cleanup:
+	free(functab);
+	free(win);
+	return r;
 }
 
 int go_symtab_new_from(struct elf_file *file, enum go_symtab_source source,
@@ -212,6 +286,7 @@ struct go_symtab *go_symtab_free(struct go_symtab *symtab)
 	if (!symtab)
 		return NULL;
 	free(symtab->funcs);
+	free(symtab->names);
 	free(symtab);
 	return NULL;
 }

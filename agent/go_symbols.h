@@ -34,7 +34,9 @@ struct go_func {
 struct go_symtab;
 
 /* Indexes the function symbols of file: .symtab when it has function symbols, else
- * .gopclntab. The index borrows the file's section data: free it before the file.
+ * .gopclntab (read in parts: the name table whole, the function records through a
+ * sliding window; the pc tables not at all). An index from .symtab borrows the file's
+ * section data: free the index before the file.
  * Returns a new go_symtab in ret_symtab. */
 int go_symtab_new(struct elf_file *file, struct go_symtab **ret_symtab);
 /* The same from one named source only (tests compare the two). */
