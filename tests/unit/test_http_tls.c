@@ -71,7 +71,7 @@ static int setup(void **state)
 	struct http_server_opts opts = {
 		.listen = "127.0.0.1:0",
 		.tls_reload_interval_ms = 50,
-		.timeout_ms = 5000,
+		.timeout_ms = 1500,
 	};
 
 	if (!t)
@@ -333,6 +333,28 @@ static void connections_leave_no_descriptors_behind(void **state)
 	http_reply_clear(&r);
 }
 
+/* A peer that connects and never starts its handshake is closed after the timeout,
+ * like one that never sends a request. */
+static void a_silent_peer_is_closed_during_the_handshake(void **state)
+{
+	struct tls_test *t = *state;
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	struct timespec t0, t1;
+	double elapsed;
+	char c;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	addr.sin_port = htons(t->f.port);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_true(recv(fd, &c, 1, 0) <= 0); /* blocks until the server closes */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(elapsed > 1.0 && elapsed < 5.0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -344,6 +366,8 @@ int main(void)
 			a_mismatched_pair_keeps_the_old_certificate_and_counts_an_error, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(connections_leave_no_descriptors_behind, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(a_silent_peer_is_closed_during_the_handshake, setup,
 						teardown),
 	};
 
