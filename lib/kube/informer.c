@@ -79,6 +79,15 @@ static void retry_later(struct kube_informer *inf, int what, int rc, const struc
 	schedule(inf, what, delay);
 }
 
+/* managedFields is often the largest part of an object and no handler of ours reads
+ * it: dropping it roughly halves the cache (client-go users do the same with a
+ * transform). */
+static void trim(struct kube_informer *inf, json_t *obj)
+{
+	if (!inf->opts.keep_managed_fields)
+		json_object_del(json_object_get(obj, "metadata"), "managedFields");
+}
+
 /* --- listing --------------------------------------------------------------------- */
 
 /* The complete list replaces the cache; handlers get the difference. */
@@ -149,6 +158,7 @@ static void on_list_page(void *ud, int rc, struct kube_response *resp, const str
 		return;
 	}
 	json_array_foreach(items, i, item) {
+		trim(inf, item);
 		if (object_key(item, key, sizeof(key)) == 0)
 			json_object_set(inf->listing, key, item);
 	}
@@ -231,6 +241,7 @@ static void on_watch_event(void *ud, enum watch_event_type type, json_t *obj)
 		replace_string(&inf->rv, rv);
 	if (type == WATCH_BOOKMARK || object_key(obj, key, sizeof(key)) < 0)
 		return;
+	trim(inf, obj);
 	json_t *old = json_object_get(inf->cache, key);
 	if (old && type != WATCH_DELETED) {
 		const char *orv = kube_obj_resource_version(old);

@@ -35,6 +35,7 @@ struct kube_informer_opts {
 	long watch_timeout_s;        /* default 300, randomised up to 2x as client-go does */
 	long backoff_base_ms;        /* default 250 */
 	long backoff_max_ms;         /* default 30000 */
+	int keep_managed_fields;     /* default: dropped from cached objects */
 	struct kube_informer_handlers handlers;
 	void *ud;
 };
