@@ -52,7 +52,8 @@ extern const double metrics_default_buckets[];
 extern const size_t metrics_default_n_buckets;
 
 /* Read at scrape time by a callback family (e.g. a queue length, a counter kept by
- * another module). Called from the thread that writes the exposition. */
+ * another module). Called from the thread that writes the exposition, with the
+ * registry's mutex held: it must not register families. */
 typedef double (*metrics_read_fn)(void *userdata);
 
 /* Returns a new registry in *ret_registry; free with metrics_registry_free(). */
