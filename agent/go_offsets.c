@@ -230,10 +230,18 @@ int go_offsets_from_table(const char *go_version, struct go_offsets *ret_offsets
 	return -EPROTONOSUPPORT;
 }
 
-int go_offsets_resolve(struct elf_file *file, const char *go_version,
+/* Types whose layout a GOEXPERIMENT may change. */
+static int is_runtime_type(const char *type)
+{
+	return strncmp(type, "runtime.", 8) == 0 || strncmp(type, "internal/runtime/", 17) == 0;
+}
+
+int go_offsets_resolve(struct elf_file *file, const struct go_buildinfo *info,
 		       struct go_offsets *ret_offsets)
 {
 	struct go_offsets dwarf = { 0 }, table = { 0 }, out = { 0 };
+	const char *go_version = go_buildinfo_go_version(info);
+	const char *experiment = go_buildinfo_setting(info, "GOEXPERIMENT");
 	int rd, rt, f;
 
 	rd = go_offsets_from_dwarf(file, &dwarf);
@@ -248,7 +256,7 @@ int go_offsets_resolve(struct elf_file *file, const char *go_version,
 		if (rd == 0 && dwarf.source[f] == GO_OFFSET_FROM_DWARF) {
 			out.off[f] = dwarf.off[f];
 			out.source[f] = GO_OFFSET_FROM_DWARF;
-		} else if (rt == 0) {
+		} else if (rt == 0 && !(experiment && *experiment && is_runtime_type(fields[f].type))) {
 			out.off[f] = table.off[f];
 			out.source[f] = GO_OFFSET_FROM_TABLE;
 		}

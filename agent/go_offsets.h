@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "agent/elf_file.h"
+#include "agent/go_buildinfo.h"
 
 enum go_field {
 #define GO_FIELD(id, type, member) GO_FIELD_##id,
@@ -59,10 +60,13 @@ int go_offsets_from_dwarf(struct elf_file *file, struct go_offsets *ret_offsets)
 /* Offsets from the table row for go_version ("go1.22.12"). -EPROTONOSUPPORT when no
  * row covers that version; -EINVAL when go_version does not parse. */
 int go_offsets_from_table(const char *go_version, struct go_offsets *ret_offsets);
-/* DWARF for each field it has, the table for the rest. -EPROTONOSUPPORT when the
- * binary has no DWARF and no table row covers go_version. Fields neither knows stay
+/* DWARF for each field it has, the table row for info's Go version for the rest.
+ * -EPROTONOSUPPORT when the binary has no DWARF and no table row covers its version.
+ * A binary built with a GOEXPERIMENT may lay out runtime types differently from the
+ * default the table was measured with (noswissmap, for one): the table's runtime.* and
+ * internal/runtime fields are not used for it. Fields no source knows stay
  * GO_OFFSET_UNKNOWN: check the ones a probe needs with go_offsets_require. */
-int go_offsets_resolve(struct elf_file *file, const char *go_version,
+int go_offsets_resolve(struct elf_file *file, const struct go_buildinfo *info,
 		       struct go_offsets *ret_offsets);
 
 /* The offset of field f. -ENOENT when unknown, -ENODATA when the field does not exist

@@ -110,7 +110,7 @@ static int resolve(const char *path, struct stages *st)
 	snprintf(st->go_version, sizeof(st->go_version), "%s", go_buildinfo_go_version(info));
 	st->buildinfo = now_s() - t;
 	t = now_s();
-	st->offsets_rc = go_offsets_resolve(file, go_buildinfo_go_version(info), &offsets);
+	st->offsets_rc = go_offsets_resolve(file, info, &offsets);
 	st->offsets = now_s() - t;
 	st->ok = 1;
 cleanup:

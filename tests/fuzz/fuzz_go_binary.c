@@ -55,7 +55,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct go_buildinfo *info = NULL;
 	struct go_symtab *symtab = NULL;
 	struct elf_file *file = NULL;
-	const char *version = "go1.26.0";
 	struct go_offsets offsets;
 	enum go_source { SYMTAB, PCLNTAB } s;
 
@@ -64,7 +63,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (elf_file_open_mem(data, size, &opts, &file) < 0)
 		return 0;
 	if (go_buildinfo_read(file, &info) == 0) {
-		version = go_buildinfo_go_version(info);
 		(void)go_buildinfo_main(info);
 		(void)go_buildinfo_find_dep(info, "golang.org/x/net");
 		(void)go_buildinfo_setting(info, "-buildmode");
@@ -77,7 +75,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			symtab = go_symtab_free(symtab);
 		}
 	}
-	(void)go_offsets_resolve(file, version, &offsets);
+	if (info)
+		(void)go_offsets_resolve(file, info, &offsets);
+	else
+		(void)go_offsets_from_dwarf(file, &offsets);
 	go_buildinfo_free(info);
 	elf_file_free(file);
 	return 0;

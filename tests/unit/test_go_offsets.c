@@ -3,6 +3,7 @@
  * own debug/dwarf from a different program); a stripped fixture resolves from the
  * table; a version without a row is refused, never guessed. */
 #include <errno.h>
+#include <gelf.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "agent/dwarf_image.h"
 #include "agent/elf_file.h"
 #include "agent/go_buildinfo.h"
 #include "agent/go_offsets.h"
@@ -30,6 +32,26 @@ static const enum go_field http_fields[] = {
 	GO_FIELD_RUNTIME_G_GOID,
 };
 #define N_HTTP_FIELDS (sizeof(http_fields) / sizeof(http_fields[0]))
+
+/* Build info as a binary of that Go version would carry, with optional extra lines. */
+static struct go_buildinfo *info_for(const char *version, const char *modinfo)
+{
+	struct go_buildinfo *info = NULL;
+
+	assert_int_equal(go_buildinfo_parse(version, strlen(version), modinfo, strlen(modinfo),
+					    &info),
+			 0);
+	return info;
+}
+
+static int resolve_as(struct elf_file *f, const char *version, struct go_offsets *o)
+{
+	struct go_buildinfo *info = info_for(version, "");
+	int r = go_offsets_resolve(f, info, o);
+
+	go_buildinfo_free(info);
+	return r;
+}
 
 static int setup(void **state)
 {
@@ -84,8 +106,8 @@ static void stripped_binary_resolves_from_the_table(void **state)
 		assert_int_equal(elf_file_open_path(fixtures[i].path, NULL, &sf), 0);
 		assert_int_equal(elf_file_open_path(twin->path, NULL, &uf), 0);
 		assert_int_equal(go_offsets_from_dwarf(sf, &got), -ENOENT);
-		assert_int_equal(go_offsets_resolve(sf, fixtures[i].go_version, &got), 0);
-		assert_int_equal(go_offsets_resolve(uf, twin->go_version, &want), 0);
+		assert_int_equal(resolve_as(sf, fixtures[i].go_version, &got), 0);
+		assert_int_equal(resolve_as(uf, twin->go_version, &want), 0);
 		assert_int_equal(go_offsets_require(&got, http_fields, N_HTTP_FIELDS, &missing), 0);
 		for (f = 0; f < GO_FIELD_COUNT; f++) {
 			assert_int_equal(got.source[f], GO_OFFSET_FROM_TABLE);
@@ -115,8 +137,8 @@ static void versions_without_a_row_are_unsupported(void **state)
 		;
 	assert_true(i < nfixtures);
 	assert_int_equal(elf_file_open_path(fixtures[i].path, NULL, &f), 0);
-	assert_int_equal(go_offsets_resolve(f, "go1.99.1", &o), -EPROTONOSUPPORT);
-	assert_int_equal(go_offsets_resolve(f, "not a version", &o), -EPROTONOSUPPORT);
+	assert_int_equal(resolve_as(f, "go1.99.1", &o), -EPROTONOSUPPORT);
+	assert_int_equal(resolve_as(f, "not a version", &o), -EPROTONOSUPPORT);
 	assert_string_equal(o.table_version, "untouched");
 	elf_file_free(f);
 }
@@ -176,7 +198,7 @@ static void tight_debug_section_bound_falls_back_to_the_table(void **state)
 		;
 	assert_int_equal(elf_file_open_path(fixtures[i].path, &opts, &f), 0);
 	assert_int_equal(go_offsets_from_dwarf(f, &o), -EFBIG);
-	assert_int_equal(go_offsets_resolve(f, fixtures[i].go_version, &o), 0);
+	assert_int_equal(resolve_as(f, fixtures[i].go_version, &o), 0);
 	for (fld = 0; fld < GO_FIELD_COUNT; fld++)
 		assert_int_equal(o.source[fld], GO_OFFSET_FROM_TABLE);
 	elf_file_free(f);
@@ -214,6 +236,72 @@ static void corrupted_debug_info_gives_errors_not_crashes(void **state)
 	free(buf);
 }
 
+static void goexperiment_builds_do_not_take_runtime_layouts_from_the_table(void **state)
+{
+	struct go_buildinfo *info = info_for("go1.24.13", "build\tGOEXPERIMENT=noswissmap\n");
+	struct go_offsets o;
+	struct elf_file *f = NULL;
+	uint32_t off;
+	size_t i;
+
+	for (i = 0; i < nfixtures && !fixtures[i].stripped; i++)
+		;
+	assert_int_equal(elf_file_open_path(fixtures[i].path, NULL, &f), 0);
+	assert_int_equal(go_offsets_resolve(f, info, &o), 0);
+	assert_int_equal(go_offsets_get(&o, GO_FIELD_SWISS_MAP_DIR_PTR, &off), -ENOENT);
+	assert_int_equal(go_offsets_get(&o, GO_FIELD_RUNTIME_G_GOID, &off), -ENOENT);
+	assert_int_equal(go_offsets_get(&o, GO_FIELD_REQUEST_METHOD, &off), 0);
+	assert_int_equal(o.source[GO_FIELD_URL_PATH], GO_OFFSET_FROM_TABLE);
+	go_buildinfo_free(info);
+	elf_file_free(f);
+}
+
+/* The debug-only image libdw reads holds the binary's DWARF sections byte for byte. */
+static void debug_image_holds_the_same_dwarf_bytes(void **state)
+{
+	static const char *const names[] = { ".debug_info", ".debug_abbrev" };
+	struct dwarf_image *img = NULL;
+	struct elf_file *f = NULL;
+	size_t i, k, shstrndx;
+
+	for (i = 0; i < nfixtures && fixtures[i].stripped; i++)
+		;
+	assert_int_equal(elf_file_open_path(fixtures[i].path, NULL, &f), 0);
+	assert_int_equal(dwarf_image_new(f, 1u << 30, &img), 0);
+	assert_int_equal(elf_getshdrstrndx(dwarf_image_elf(img), &shstrndx), 0);
+	for (k = 0; k < 2; k++) {
+		struct elf_section want;
+		Elf_Scn *scn = NULL;
+		int found = 0;
+
+		assert_int_equal(elf_file_section(f, names[k], &want), 0);
+		while ((scn = elf_nextscn(dwarf_image_elf(img), scn)) != NULL) {
+			GElf_Shdr sh;
+			Elf_Data *d;
+
+			assert_non_null(gelf_getshdr(scn, &sh));
+			if (strcmp(elf_strptr(dwarf_image_elf(img), shstrndx, sh.sh_name), names[k]))
+				continue;
+			d = elf_getdata(scn, NULL);
+			assert_non_null(d);
+			assert_int_equal(d->d_size, want.size);
+			assert_memory_equal(d->d_buf, want.data, want.size);
+			found = 1;
+		}
+		assert_true(found);
+	}
+	dwarf_image_free(img);
+	elf_file_free(f);
+	/* No DWARF in a stripped build. */
+	for (i = 0; i < nfixtures && !fixtures[i].stripped; i++)
+		;
+	assert_int_equal(elf_file_open_path(fixtures[i].path, NULL, &f), 0);
+	img = NULL;
+	assert_int_equal(dwarf_image_new(f, 1u << 30, &img), -ENOENT);
+	assert_null(img);
+	elf_file_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +312,8 @@ int main(void)
 		cmocka_unit_test(get_and_require_tell_absent_from_unknown),
 		cmocka_unit_test(tight_debug_section_bound_falls_back_to_the_table),
 		cmocka_unit_test(corrupted_debug_info_gives_errors_not_crashes),
+		cmocka_unit_test(debug_image_holds_the_same_dwarf_bytes),
+		cmocka_unit_test(goexperiment_builds_do_not_take_runtime_layouts_from_the_table),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
