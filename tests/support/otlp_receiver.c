@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ struct otlp_receiver {
 	char dir[64];
 	char spans_path[96], port_path[96], log_path[96];
 	char endpoint[48];
+	char *tls_cert, *tls_key, *client_ca;
 };
 
 static void sleep_ms(int ms)
@@ -60,8 +62,24 @@ static int spawn_once(struct otlp_receiver *r, int port)
 			dup2(fd, 2);
 			close(fd);
 		}
-		execlp("otlp-receiver", "otlp-receiver", "-port", port_arg, "-out", r->spans_path,
-		       "-port-file", r->port_path, (char *)NULL);
+		{
+			const char *argv[16] = { "otlp-receiver", "-port", port_arg, "-out",
+						 r->spans_path, "-port-file", r->port_path };
+			int argc = 7;
+
+			if (r->tls_cert) {
+				argv[argc++] = "-tls-cert";
+				argv[argc++] = r->tls_cert;
+				argv[argc++] = "-tls-key";
+				argv[argc++] = r->tls_key;
+			}
+			if (r->client_ca) {
+				argv[argc++] = "-client-ca";
+				argv[argc++] = r->client_ca;
+			}
+			argv[argc] = NULL;
+			execvp("otlp-receiver", (char *const *)(uintptr_t)argv);
+		}
 		_exit(127);
 	}
 	r->pid = pid;
@@ -70,7 +88,8 @@ static int spawn_once(struct otlp_receiver *r, int port)
 
 		r->port = read_port(r->port_path);
 		if (r->port > 0) {
-			snprintf(r->endpoint, sizeof(r->endpoint), "http://127.0.0.1:%d", r->port);
+			snprintf(r->endpoint, sizeof(r->endpoint), "%s://127.0.0.1:%d",
+				 r->tls_cert ? "https" : "http", r->port);
 			return 0;
 		}
 		if (waitpid(pid, &status, WNOHANG) == pid) {
@@ -99,15 +118,32 @@ static int spawn(struct otlp_receiver *r, int port)
 
 int otlp_receiver_start(int port, struct otlp_receiver **ret_receiver)
 {
+	struct otlp_receiver_options opts = { .port = port };
+
+	return otlp_receiver_start_opts(&opts, ret_receiver);
+}
+
+int otlp_receiver_start_opts(const struct otlp_receiver_options *opts,
+			     struct otlp_receiver **ret_receiver)
+{
 	struct otlp_receiver *r = calloc(1, sizeof(*r));
+	int port = opts->port;
 	int err;
 
 	if (!r)
 		return -ENOMEM;
+	if ((opts->tls_cert && !(r->tls_cert = strdup(opts->tls_cert))) ||
+	    (opts->tls_key && !(r->tls_key = strdup(opts->tls_key))) ||
+	    (opts->client_ca && !(r->client_ca = strdup(opts->client_ca)))) {
+		otlp_receiver_free(r);
+		return -ENOMEM;
+	}
 	snprintf(r->dir, sizeof(r->dir), "/tmp/otlp-receiver-XXXXXX");
 	if (!mkdtemp(r->dir)) {
-		free(r);
-		return -errno;
+		err = -errno;
+		r->dir[0] = '\0';
+		otlp_receiver_free(r);
+		return err;
 	}
 	snprintf(r->spans_path, sizeof(r->spans_path), "%s/spans.jsonl", r->dir);
 	snprintf(r->port_path, sizeof(r->port_path), "%s/port", r->dir);
@@ -142,10 +178,15 @@ struct otlp_receiver *otlp_receiver_free(struct otlp_receiver *r)
 	if (!r)
 		return NULL;
 	otlp_receiver_stop(r);
-	unlink(r->spans_path);
-	unlink(r->port_path);
-	unlink(r->log_path);
-	rmdir(r->dir);
+	if (r->dir[0] && r->spans_path[0]) {
+		unlink(r->spans_path);
+		unlink(r->port_path);
+		unlink(r->log_path);
+		rmdir(r->dir);
+	}
+	free(r->tls_cert);
+	free(r->tls_key);
+	free(r->client_ca);
 	free(r);
 	return NULL;
 }
@@ -180,6 +221,9 @@ int otlp_receiver_set_behavior(struct otlp_receiver *r, const char *json)
 	}
 	snprintf(url, sizeof(url), "%s/admin/behavior", r->endpoint);
 	curl_easy_setopt(c, CURLOPT_URL, url);
+	/* The admin side trusts its own child; over mutual TLS it is not reachable. */
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);

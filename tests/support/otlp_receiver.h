@@ -13,10 +13,19 @@ struct otlp_receiver;
 /* Starts a receiver on port (0: any free port). Returns a new handle; free it with
  * otlp_receiver_free, which stops the process and removes its files. */
 int otlp_receiver_start(int port, struct otlp_receiver **ret_receiver);
+
+struct otlp_receiver_options {
+	int port; /* 0: any free port */
+	/* PEM files: serve HTTPS (the endpoint becomes https://); with client_ca, require
+	 * client certificates signed by it. Copied. */
+	const char *tls_cert, *tls_key, *client_ca;
+};
+int otlp_receiver_start_opts(const struct otlp_receiver_options *opts,
+			     struct otlp_receiver **ret_receiver);
 struct otlp_receiver *otlp_receiver_free(struct otlp_receiver *r);
 
 int otlp_receiver_port(const struct otlp_receiver *r);
-/* "http://127.0.0.1:PORT", borrowed. */
+/* "http://127.0.0.1:PORT" (https with TLS), borrowed. */
 const char *otlp_receiver_endpoint(const struct otlp_receiver *r);
 
 /* Stops the process (SIGKILL, so connections break as in a crash) and keeps the port
@@ -25,7 +34,8 @@ int otlp_receiver_stop(struct otlp_receiver *r);
 int otlp_receiver_restart(struct otlp_receiver *r);
 
 /* POSTs a behavior document to /admin/behavior, e.g.
- * {"status":429,"count":2,"retry_after":"1"}; "{}" restores normal answers. */
+ * {"status":429,"count":2,"retry_after":"1"}; "{}" restores normal answers. Not
+ * available on a receiver that requires client certificates. */
 int otlp_receiver_set_behavior(struct otlp_receiver *r, const char *json);
 
 /* The spans received so far, as a new JSON array (json_decref it). */

@@ -12,12 +12,17 @@
 //	    as a partial success. {} restores the defaults.
 //	GET  /admin/stats -> {"requests":N,"accepted_requests":N,"failed_requests":N,"spans":N}
 //
+// With -tls-cert and -tls-key it serves HTTPS; with -client-ca too, it requires a client
+// certificate signed by that CA (mutual TLS).
+//
 // It prints "otlp-receiver listening on 127.0.0.1:PORT" once it accepts connections.
 package main
 
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -261,11 +266,13 @@ func (r *receiver) admin(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-
 func main() {
 	port := flag.Int("port", 0, "TCP port on 127.0.0.1 (0: any free port)")
 	outPath := flag.String("out", "", "file the received spans are appended to, one JSON line each (required)")
 	portFile := flag.String("port-file", "", "also write the port to this file once listening")
+	tlsCert := flag.String("tls-cert", "", "serve HTTPS with this PEM certificate (needs -tls-key)")
+	tlsKey := flag.String("tls-key", "", "PEM private key of -tls-cert")
+	clientCA := flag.String("client-ca", "", "with TLS, require client certificates signed by this PEM CA")
 	flag.Parse()
 	if *outPath == "" {
 		fmt.Fprintln(os.Stderr, "otlp-receiver: -out is required")
@@ -278,6 +285,44 @@ func main() {
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)))
 	if err != nil {
 		log.Fatalf("otlp-receiver: %v", err)
+	}
+	if *tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			log.Fatalf("otlp-receiver: %v", err)
+		}
+		cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		if *clientCA != "" {
+			pem, err := os.ReadFile(*clientCA)
+			if err != nil {
+				log.Fatalf("otlp-receiver: %v", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				log.Fatalf("otlp-receiver: no certificate in %s", *clientCA)
+			}
+			// Verified by hand so that any extended key usage passes: the tests issue
+			// client certificates with the same helper as serving ones.
+			cfg.ClientAuth = tls.RequireAnyClientCert
+			cfg.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+				certs := make([]*x509.Certificate, 0, len(raw))
+				for _, b := range raw {
+					c, err := x509.ParseCertificate(b)
+					if err != nil {
+						return err
+					}
+					certs = append(certs, c)
+				}
+				inter := x509.NewCertPool()
+				for _, c := range certs[1:] {
+					inter.AddCert(c)
+				}
+				_, err := certs[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter,
+					KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+				return err
+			}
+		}
+		ln = tls.NewListener(ln, cfg)
 	}
 	r := &receiver{out: out}
 	mux := http.NewServeMux()
