@@ -9,6 +9,11 @@
  * uretprobe, which breaks Go's moving stacks), each a single-stepped probe: prefer the
  * entry of a function that marks the end of an operation when there is one.
  *
+ * When the stack check fails, the jbe jumps to morestack, which grows the stack and
+ * restarts the function from its first byte: the entry probe then fires a second time
+ * for the same call, on the same goroutine (as a probe at the symbol would). Key entry
+ * state by goroutine and let the second hit overwrite the first.
+ *
  * Offsets returned are file offsets, which uprobes attach by.
  * Errors: 0 or a negative errno (-ENOEXEC not x86-64 code, -EINVAL undecodable code,
  * -EFBIG a function over PROBE_MAX_FUNC_SIZE, -ENOSPC more RETs than room). */
