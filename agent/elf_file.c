@@ -12,6 +12,8 @@
 
 #include "lib/log/log.h"
 
+#define ELF_FILE_MAX_INFLATED 32
+
 struct elf_file {
 	Elf *elf;
 	int fd;       /* -1 for a memory image */
@@ -20,7 +22,21 @@ struct elf_file {
 	uint64_t size;
 	uint64_t max_section;
 	size_t shstrndx;
+	/* Sections decompressed in place: their headers now give the decompressed size,
+	 * which is no longer a range of the file (it was checked before). */
+	Elf_Scn *inflated[ELF_FILE_MAX_INFLATED];
+	size_t ninflated;
 };
+
+static int was_inflated(const struct elf_file *file, const Elf_Scn *scn)
+{
+	size_t i;
+
+	for (i = 0; i < file->ninflated; i++)
+		if (file->inflated[i] == scn)
+			return 1;
+	return 0;
+}
 
 static void opts_limits(const struct elf_file_opts *opts, uint64_t *ret_max_file,
 			uint64_t *ret_max_section)
@@ -204,7 +220,7 @@ int elf_file_section_header(struct elf_file *file, const char *name,
 	r = find_scn(file, name, &scn, &shdr);
 	if (r < 0)
 		return r;
-	r = check_bounds(file, &shdr);
+	r = was_inflated(file, scn) ? 0 : check_bounds(file, &shdr);
 	if (r < 0)
 		return r;
 	*ret_section = (struct elf_section){
@@ -227,10 +243,13 @@ static int decompress(struct elf_file *file, Elf_Scn *scn)
 		return -EINVAL;
 	if (chdr.ch_size > file->max_section)
 		return -EFBIG;
+	if (file->ninflated >= ELF_FILE_MAX_INFLATED)
+		return -EFBIG;
 	if (elf_compress(scn, 0, 0) < 0) {
 		log_debug("elf", "decompress: %s", elf_errmsg(-1));
 		return -EINVAL;
 	}
+	file->inflated[file->ninflated++] = scn;
 	return 0;
 }
 

@@ -95,6 +95,8 @@ static int parse_line(struct go_buildinfo *info, char *line, struct go_module **
 
 		if (!eq)
 			return 0;
+		if (info->nsettings >= GO_BUILDINFO_MAX_SETTINGS)
+			return -EFBIG;
 		*eq = '\0';
 		info->settings[info->nsettings++] = (struct setting){ f[1], eq + 1 };
 	}
@@ -138,8 +140,12 @@ int go_buildinfo_parse(const char *go_version, size_t version_len, const char *m
 	}
 	for (i = 0; i < modinfo_len; i++)
 		lines += info->text[i] == '\n';
-	info->deps = calloc(lines, sizeof(*info->deps));
-	info->settings = calloc(lines, sizeof(*info->settings));
+	/* One entry per line at most, and never more than the bounds allow. */
+	info->deps = calloc(lines < GO_BUILDINFO_MAX_MODULES ? lines : GO_BUILDINFO_MAX_MODULES,
+			    sizeof(*info->deps));
+	info->settings = calloc(lines < GO_BUILDINFO_MAX_SETTINGS ? lines
+								  : GO_BUILDINFO_MAX_SETTINGS,
+				sizeof(*info->settings));
 	if (!info->deps || !info->settings) {
 		r = -ENOMEM;
 		goto fail;

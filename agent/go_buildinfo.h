@@ -18,6 +18,7 @@
 #define GO_BUILDINFO_MAX_VERSION 64
 #define GO_BUILDINFO_MAX_MODINFO (1u << 20)
 #define GO_BUILDINFO_MAX_MODULES 10000
+#define GO_BUILDINFO_MAX_SETTINGS 1000
 
 struct go_module {
 	const char *path;

@@ -44,3 +44,12 @@ fixtures: $(FIXTURE_MANIFEST)
 GO_FIXTURE_TESTS := $(filter build/san/tests/test_go_% build/san/tests/test_probe_% build/san/tests/test_elf_%,$(UNIT_BINS))
 $(GO_FIXTURE_TESTS): | $(FIXTURE_MANIFEST)
 build/rel/bench/bench_go_binary: | $(FIXTURE_MANIFEST)
+
+# Regenerates agent/go_offsets_table.c (struct offsets per Go version; see
+# tools/offsets-gen/gen.sh). go-offsets-table-check fails when the checked-in table
+# differs from what the toolchains give.
+.PHONY: go-offsets-table go-offsets-table-check
+go-offsets-table:
+	tools/offsets-gen/gen.sh
+go-offsets-table-check: go-offsets-table
+	git diff --exit-code -- agent/go_offsets_table.c

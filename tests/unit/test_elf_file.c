@@ -76,6 +76,18 @@ static void compressed_sections_are_decompressed_within_bounds(void **state)
 	assert_true(sec.size > compressed);
 	/* DWARF 4 or 5 unit header: length, then version. */
 	assert_true(sec.data[4] == 4 || sec.data[4] == 5);
+	/* Asked again, the section is the same (it is decompressed once, in place). */
+	{
+		struct elf_section again, raw;
+
+		assert_int_equal(elf_file_section_header(f, ".debug_info", &again), 0);
+		assert_int_equal(elf_file_section(f, ".debug_info", &again), 0);
+		assert_ptr_equal(again.data, sec.data);
+		assert_int_equal(again.size, sec.size);
+		assert_int_equal(elf_file_section_raw(f, ".debug_info", &raw), 0);
+		assert_int_equal(raw.size, sec.size);
+		assert_false(raw.flags & SHF_COMPRESSED);
+	}
 	f = elf_file_free(f);
 	/* Room for the compressed bytes, not for what they claim to expand to. */
 	tight.max_section_size = compressed;

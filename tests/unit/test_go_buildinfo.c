@@ -233,6 +233,29 @@ static void module_text_is_parsed_like_go_does(void **state)
 	assert_null(info);
 }
 
+static void module_text_over_the_bounds_is_refused(void **state)
+{
+	static const char line[] = "build\tk=v\n";
+	size_t n = GO_BUILDINFO_MAX_SETTINGS + 1, i;
+	char *text = malloc(n * (sizeof(line) - 1) + 1);
+	struct go_buildinfo *info = NULL;
+
+	assert_non_null(text);
+	for (i = 0; i < n; i++)
+		memcpy(text + i * (sizeof(line) - 1), line, sizeof(line) - 1);
+	assert_int_equal(go_buildinfo_parse("go1.22.1", 8, text, n * (sizeof(line) - 1), &info),
+			 -EFBIG);
+	assert_int_equal(go_buildinfo_parse("go1.22.1", 8, text, (n - 1) * (sizeof(line) - 1),
+					    &info),
+			 0);
+	info = go_buildinfo_free(info);
+	assert_int_equal(go_buildinfo_parse("go1.22.1", 8, text, GO_BUILDINFO_MAX_MODINFO + 1,
+					    &info),
+			 -EFBIG);
+	assert_null(info);
+	free(text);
+}
+
 static void go_versions_parse(void **state)
 {
 	struct go_version v = { 9, 9, 9 };
@@ -277,6 +300,7 @@ int main(void)
 		cmocka_unit_test(pointer_format_is_read),
 		cmocka_unit_test(inline_format_bounds),
 		cmocka_unit_test(module_text_is_parsed_like_go_does),
+		cmocka_unit_test(module_text_over_the_bounds_is_refused),
 		cmocka_unit_test(go_versions_parse),
 		cmocka_unit_test(binary_without_buildinfo_is_enoent),
 	};
