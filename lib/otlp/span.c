@@ -1,6 +1,7 @@
 #include "lib/otlp/span.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "lib/otlp/utf8.h"
@@ -13,6 +14,7 @@ struct attr_store {
 	size_t max_items;
 	char *text;
 	size_t text_cap;
+	size_t value_max; /* bytes of one string value */
 };
 
 static struct attr_store span_store(struct otlp_span *span)
@@ -25,6 +27,7 @@ static struct attr_store span_store(struct otlp_span *span)
 		.max_items = OTLP_SPAN_MAX_ATTRS,
 		.text = span->text,
 		.text_cap = sizeof(span->text),
+		.value_max = OTLP_SPAN_VALUE_MAX,
 	};
 }
 
@@ -38,6 +41,7 @@ static struct attr_store resource_store(struct otlp_resource *res)
 		.max_items = OTLP_RESOURCE_MAX_ATTRS,
 		.text = res->text,
 		.text_cap = sizeof(res->text),
+		.value_max = OTLP_RESOURCE_VALUE_MAX,
 	};
 }
 
@@ -47,13 +51,14 @@ static void count_dropped(struct attr_store *st)
 		(*st->dropped)++;
 }
 
-/* Appends sanitized text to the arena; the offset and length go to ret_*. Returns 0,
- * or -E2BIG when truncated. */
-static int store_text(struct attr_store *st, const char *s, size_t len, uint16_t *ret_off,
-		      uint16_t *ret_len)
+/* Appends sanitized text to the arena, at most max bytes; the offset and length go to
+ * ret_*. Returns 0, or -E2BIG when truncated. */
+static int store_text(struct attr_store *st, const char *s, size_t len, size_t max,
+		      uint16_t *ret_off, uint16_t *ret_len)
 {
+	size_t room = st->text_cap - *st->used;
 	bool truncated;
-	size_t n = utf8_copy_sanitized(st->text + *st->used, st->text_cap - *st->used, s, len,
+	size_t n = utf8_copy_sanitized(st->text + *st->used, room < max ? room : max, s, len,
 				       &truncated);
 
 	*ret_off = *st->used;
@@ -77,7 +82,7 @@ static int attr_begin(struct attr_store *st, const char *key, struct otlp_attr *
 		goto full;
 	a = &st->items[*st->count];
 	memset(a, 0, sizeof(*a));
-	if (store_text(st, key, key_len, &a->key_off, &a->key_len) < 0) {
+	if (store_text(st, key, key_len, SIZE_MAX, &a->key_off, &a->key_len) < 0) {
 		*st->used = saved_used; /* U+FFFD replacements made the key grow */
 		goto full;
 	}
@@ -100,7 +105,7 @@ static int store_add_string(struct attr_store *st, const char *key, const char *
 	if (r < 0)
 		return r;
 	a->type = OTLP_VALUE_STRING;
-	r = store_text(st, value, len, &a->str_off, &a->str_len);
+	r = store_text(st, value, len, st->value_max, &a->str_off, &a->str_len);
 	(*st->count)++;
 	return r;
 }
@@ -148,7 +153,8 @@ int otlp_span_set_status(struct otlp_span *span, enum otlp_status_code code, con
 	span->status_msg_len = 0;
 	if (!msg || !*msg)
 		return 0;
-	return store_text(&st, msg, strlen(msg), &span->status_msg_off, &span->status_msg_len);
+	return store_text(&st, msg, strlen(msg), st.value_max, &span->status_msg_off,
+			  &span->status_msg_len);
 }
 
 int otlp_span_add_string(struct otlp_span *span, const char *key, const char *value)

@@ -22,8 +22,11 @@
 #define OTLP_SPAN_NAME_MAX 128    /* bytes kept of a span name */
 #define OTLP_SPAN_MAX_ATTRS 16    /* attributes per span */
 #define OTLP_SPAN_TEXT_MAX 1024   /* bytes for attribute keys, string values, status message */
+#define OTLP_SPAN_VALUE_MAX 512   /* bytes of one string value, so one long URL cannot
+				     crowd out the attributes set after it */
 #define OTLP_RESOURCE_MAX_ATTRS 64
 #define OTLP_RESOURCE_TEXT_MAX 8192
+#define OTLP_RESOURCE_VALUE_MAX 1024
 
 /* Values are OTLP's Span.SpanKind. */
 enum otlp_span_kind {
@@ -107,7 +110,8 @@ int otlp_span_set_name(struct otlp_span *span, const char *name, size_t len);
 int otlp_span_set_status(struct otlp_span *span, enum otlp_status_code code, const char *msg);
 
 /* Attribute setters: copy the key (and a string value). A string value is truncated to
- * what the arena has left; -E2BIG then, and the attribute is still set. -ENOSPC: no
+ * OTLP_SPAN_VALUE_MAX or to what the arena has left; -E2BIG then, and the attribute is
+ * still set. -ENOSPC: no
  * room for the attribute at all; it is dropped and counted in dropped_attrs.
  * -EINVAL: a NULL or empty key. Keys are not checked for duplicates. */
 int otlp_span_add_string(struct otlp_span *span, const char *key, const char *value);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -683,6 +684,80 @@ static void shutdown_abandons_a_request_in_flight_at_the_deadline(void **state)
 	assert_int_equal(rep.dropped, 10);
 }
 
+/* Values at the edges of what each encoding carries reach the collector unchanged:
+ * 64-bit extremes, non-finite doubles, escapes, invalid UTF-8 from a traced process
+ * (as U+FFFD), a value cut to the span's arena, and the count of dropped attributes. */
+static void edge_values_survive_both_encodings(void **state)
+{
+	struct fixture *f = *state;
+	static const enum otlp_protocol protocols[] = { OTLP_PROTOCOL_HTTP_PROTOBUF,
+							OTLP_PROTOCOL_HTTP_JSON };
+	static const char name[] = "GET /caf\xC3\xA9 \"q\" \\ \n\t\x01";
+	char big[2000];
+	json_t *spans;
+
+	memset(big, 'b', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (size_t p = 0; p < 2; p++) {
+		struct otlp_exporter_options opts = fast_options(f);
+		struct otlp_exporter_config cfg = { .endpoint = otlp_receiver_endpoint(f->rx),
+						    .protocol = protocols[p] };
+		const struct otlp_attr *a;
+		struct otlp_span s;
+		json_t *got, *attrs;
+		char id[17];
+
+		otlp_span_init(&s);
+		memset(s.trace_id, 0xEE, 16);
+		memset(s.span_id, 0x10 + (int)p, 8);
+		otlp_span_set_name(&s, name, sizeof(name) - 1);
+		otlp_span_add_int(&s, "min", INT64_MIN);
+		otlp_span_add_int(&s, "max", INT64_MAX);
+		otlp_span_add_double(&s, "nan", NAN);
+		otlp_span_add_double(&s, "inf", INFINITY);
+		otlp_span_add_double(&s, "tiny", 4.9406564584124654e-324);
+		otlp_span_add_bool(&s, "no", false);
+		otlp_span_add_string(&s, "empty", "");
+		otlp_span_add_string_len(&s, "bytes", "a\xFF" "b", 3);
+		otlp_span_add_string(&s, "big", big); /* cut to OTLP_SPAN_VALUE_MAX */
+		for (int i = 0; i < 10; i++)
+			otlp_span_add_int(&s, "more", i); /* past 16: dropped and counted */
+		/* The largest the receiver's JSON lines carry exactly (int64; year 2262). */
+		s.start_unix_nano = UINT64_C(9223372036854775000);
+		s.end_unix_nano = UINT64_C(9223372036854775807);
+
+		assert_int_equal(otlp_exporter_new(&opts, &cfg, &f->ex), 0);
+		assert_int_equal(otlp_exporter_enqueue(f->ex, &s), 0);
+		assert_int_equal(otlp_exporter_flush(f->ex, 5000), 0);
+		f->ex = otlp_exporter_free(f->ex);
+		assert_int_equal(otlp_receiver_wait_spans(f->rx, p + 1, 5000, &spans), 0);
+		hex(s.span_id, 8, id);
+		got = otlp_receiver_find_span(spans, id);
+		assert_non_null(got);
+		assert_string_equal(json_string_value(json_object_get(got, "name")), name);
+		assert_int_equal((uint64_t)json_integer_value(json_object_get(got, "start")),
+				 s.start_unix_nano);
+		assert_int_equal((uint64_t)json_integer_value(json_object_get(got, "end")),
+				 s.end_unix_nano);
+		assert_int_equal(json_integer_value(json_object_get(got, "dropped_attributes_count")),
+				 s.dropped_attrs);
+		assert_int_equal(s.dropped_attrs, 3); /* 9 named + 7 of the 10 "more" fit in 16 */
+		attrs = json_object_get(got, "attributes");
+		assert_int_equal(json_integer_value(json_object_get(attrs, "min")), INT64_MIN);
+		assert_int_equal(json_integer_value(json_object_get(attrs, "max")), INT64_MAX);
+		assert_string_equal(json_string_value(json_object_get(attrs, "nan")), "NaN");
+		assert_string_equal(json_string_value(json_object_get(attrs, "inf")), "+Inf");
+		assert_true(json_real_value(json_object_get(attrs, "tiny")) == 4.9406564584124654e-324);
+		assert_true(json_is_false(json_object_get(attrs, "no")));
+		assert_string_equal(json_string_value(json_object_get(attrs, "empty")), "");
+		assert_string_equal(json_string_value(json_object_get(attrs, "bytes")), "a\xEF\xBF\xBD" "b");
+		a = otlp_span_find_attr(&s, "big");
+		assert_int_equal(json_string_length(json_object_get(attrs, "big")), a->str_len);
+		assert_int_equal(a->str_len, OTLP_SPAN_VALUE_MAX);
+		json_decref(spans);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -708,6 +783,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(shutdown_abandons_a_request_in_flight_at_the_deadline,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(edge_values_survive_both_encodings, setup, teardown),
 	};
 	int rc;
 

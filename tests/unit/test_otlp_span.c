@@ -57,7 +57,7 @@ static void attributes_past_the_limit_are_dropped_and_counted(void **state)
 	assert_int_equal(otlp_span_attrs(&s).dropped, 2);
 }
 
-static void a_long_value_is_truncated_to_the_arena(void **state)
+static void long_values_are_cut_to_the_value_limit_and_the_arena(void **state)
 {
 	struct otlp_span s;
 	char big[OTLP_SPAN_TEXT_MAX * 2];
@@ -66,16 +66,21 @@ static void a_long_value_is_truncated_to_the_arena(void **state)
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	otlp_span_init(&s);
-	assert_int_equal(otlp_span_add_string(&s, "k", big), -E2BIG);
-	a = otlp_span_find_attr(&s, "k");
+	assert_int_equal(otlp_span_add_string(&s, "a", big), -E2BIG);
+	a = otlp_span_find_attr(&s, "a");
 	assert_non_null(a);
-	assert_int_equal(a->str_len, OTLP_SPAN_TEXT_MAX - 1);
+	assert_int_equal(a->str_len, OTLP_SPAN_VALUE_MAX);
+	/* The second long value gets what the arena has left. */
+	assert_int_equal(otlp_span_add_string(&s, "b", big), -E2BIG);
+	a = otlp_span_find_attr(&s, "b");
+	assert_int_equal(a->str_len, OTLP_SPAN_TEXT_MAX - 2 - OTLP_SPAN_VALUE_MAX);
 	assert_int_equal(s.text_used, OTLP_SPAN_TEXT_MAX);
 	/* The arena is full: a further attribute cannot even hold its key. */
 	assert_int_equal(otlp_span_add_string(&s, "next", "v"), -ENOSPC);
 	assert_int_equal(s.dropped_attrs, 1);
 	/* A scalar with a key that fits nowhere is dropped too. */
 	assert_int_equal(otlp_span_add_int(&s, "n", 1), -ENOSPC);
+	assert_int_equal(s.dropped_attrs, 2);
 }
 
 static void names_are_truncated_at_a_character_boundary(void **state)
@@ -173,7 +178,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(attributes_keep_their_types_and_values),
 		cmocka_unit_test(attributes_past_the_limit_are_dropped_and_counted),
-		cmocka_unit_test(a_long_value_is_truncated_to_the_arena),
+		cmocka_unit_test(long_values_are_cut_to_the_value_limit_and_the_arena),
 		cmocka_unit_test(names_are_truncated_at_a_character_boundary),
 		cmocka_unit_test(invalid_utf8_becomes_replacement_characters),
 		cmocka_unit_test(utf8_char_len_follows_the_standard),

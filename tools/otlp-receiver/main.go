@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -92,9 +93,18 @@ func hexOrEmpty(empty bool, s string) string {
 	return s
 }
 
+// attrs renders attribute values as JSON can hold them: NaN and infinities, which JSON
+// numbers cannot express, become the strings "NaN", "+Inf" and "-Inf".
 func attrs(m pcommon.Map) map[string]any {
 	out := make(map[string]any, m.Len())
 	m.Range(func(k string, v pcommon.Value) bool {
+		if v.Type() == pcommon.ValueTypeDouble {
+			d := v.Double()
+			if math.IsNaN(d) || math.IsInf(d, 0) {
+				out[k] = strconv.FormatFloat(d, 'g', -1, 64)
+				return true
+			}
+		}
 		out[k] = v.AsRaw()
 		return true
 	})
