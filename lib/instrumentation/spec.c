@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/instrumentation/naming.h"
 
@@ -22,6 +23,9 @@ static const char *const propagator_names[] = {
 	"tracecontext", "baggage", "b3", "b3multi", "jaeger", "none",
 };
 static const char *const protocols[] = { "http/protobuf", "http/json" };
+const char *const instrumentation_probe_names[] = {
+	"httpServer", "httpClient", "grpcServer", "grpcClient", "databaseSql", NULL,
+};
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -103,17 +107,137 @@ static int parse_duration_ms(const char *s, long long *ret_ms)
 	return 0;
 }
 
-static int parse_exporter(const json_t *exp, struct instrumentation_spec *s, char *err,
-			  size_t err_size)
+/* One header of the CRD's list: a name and either a value or a Secret key. */
+static int check_header_item(const json_t *h, size_t i, char *err, size_t err_size)
 {
-	const json_t *endpoint = NULL, *protocol = NULL, *headers = NULL, *timeout = NULL;
+	const json_t *name = json_object_get(h, "name"), *value = json_object_get(h, "value");
+	const json_t *from = json_object_get(h, "valueFrom");
+	const json_t *ref = json_object_get(from, "secretKeyRef");
+
+	if (!json_is_object(h) || !json_is_string(name) ||
+	    !is_plain_token(json_string_value(name), 256))
+		return fail_with(err, err_size,
+				 "spec.exporter.headers[%zu].name: want a header name without "
+				 "spaces",
+				 i);
+	if (!!value == !!from)
+		return fail_with(err, err_size,
+				 "spec.exporter.headers[%zu]: set exactly one of value and "
+				 "valueFrom",
+				 i);
+	if (value && (!json_is_string(value) || json_string_length(value) > 4096 ||
+		      strlen(json_string_value(value)) != json_string_length(value)))
+		return fail_with(err, err_size,
+				 "spec.exporter.headers[%zu].value: want a string up to 4096 "
+				 "bytes",
+				 i);
+	if (from && (!json_is_object(ref) ||
+		     !k8s_is_dns1123_subdomain(json_string_value(json_object_get(ref, "name"))) ||
+		     !json_is_string(json_object_get(ref, "key")) ||
+		     !is_plain_token(json_string_value(json_object_get(ref, "key")), 253)))
+		return fail_with(err, err_size,
+				 "spec.exporter.headers[%zu].valueFrom.secretKeyRef: want the "
+				 "name and key of a Secret",
+				 i);
+	return 0;
+}
+
+static int parse_headers(const json_t *headers, struct instrumentation_spec *s, char *err,
+			 size_t err_size)
+{
 	const char *key;
 	json_t *v;
 
+	if (json_is_array(headers)) {
+		if (json_array_size(headers) > INSTRUMENTATION_MAX_HEADERS)
+			return fail_with(err, err_size, "spec.exporter.headers: more than %d",
+					 INSTRUMENTATION_MAX_HEADERS);
+		for (size_t i = 0; i < json_array_size(headers); i++) {
+			if (check_header_item(json_array_get(headers, i), i, err, err_size) < 0)
+				return -EINVAL;
+			for (size_t j = 0; j < i; j++)
+				if (strcasecmp(json_string_value(json_object_get(
+						       json_array_get(headers, i), "name")),
+					       json_string_value(json_object_get(
+						       json_array_get(headers, j), "name"))) == 0)
+					return fail_with(err, err_size,
+							 "spec.exporter.headers[%zu].name: "
+							 "listed twice",
+							 i);
+		}
+		s->headers = headers;
+		return 0;
+	}
+	if (!json_is_object(headers))
+		return fail_with(err, err_size, "spec.exporter.headers: want a list");
+	if (json_object_size(headers) > INSTRUMENTATION_MAX_HEADERS)
+		return fail_with(err, err_size, "spec.exporter.headers: more than %d",
+				 INSTRUMENTATION_MAX_HEADERS);
+	json_object_foreach((json_t *)headers, key, v) {
+		if (!json_is_string(v) || !is_plain_token(key, 256))
+			return fail_with(err, err_size,
+					 "spec.exporter.headers: \"%.64s\" wants a string "
+					 "value and a name without spaces",
+					 key);
+	}
+	s->headers = headers;
+	return 0;
+}
+
+static int parse_tls(const json_t *tls, struct instrumentation_spec *s, char *err,
+		     size_t err_size)
+{
+	const json_t *secret = json_object_get(tls, "secretName");
+	const json_t *skip = json_object_get(tls, "insecureSkipVerify");
+
+	if (secret && !k8s_is_dns1123_subdomain(json_string_value(secret)))
+		return fail_with(err, err_size,
+				 "spec.exporter.tls.secretName: want the name of a Secret");
+	if (skip && !json_is_boolean(skip))
+		return fail_with(err, err_size,
+				 "spec.exporter.tls.insecureSkipVerify: want true or false");
+	s->tls_secret_name = json_string_value(secret);
+	s->tls_insecure_skip_verify = json_is_true(skip);
+	return 0;
+}
+
+static int parse_probes(const json_t *probes, struct instrumentation_spec *s, char *err,
+			size_t err_size)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)probes, key, v) {
+		size_t i;
+
+		for (i = 0; instrumentation_probe_names[i]; i++)
+			if (strcmp(key, instrumentation_probe_names[i]) == 0)
+				break;
+		if (!instrumentation_probe_names[i])
+			return fail_with(err, err_size,
+					 "spec.probes.%.64s: not one of httpServer, httpClient, "
+					 "grpcServer, grpcClient, databaseSql",
+					 key);
+		if (!json_is_boolean(v))
+			return fail_with(err, err_size, "spec.probes.%s: want true or false",
+					 key);
+	}
+	s->probes = probes;
+	return 0;
+}
+
+static int parse_exporter(const json_t *exp, struct instrumentation_spec *s, char *err,
+			  size_t err_size)
+{
+	const json_t *endpoint = NULL, *protocol = NULL, *timeout = NULL, *tls = NULL;
+	const json_t *headers = json_object_get(exp, "headers");
+
 	if (member(exp, "endpoint", JSON_STRING, &endpoint, "spec.exporter", err, err_size) ||
 	    member(exp, "protocol", JSON_STRING, &protocol, "spec.exporter", err, err_size) ||
-	    member(exp, "headers", JSON_OBJECT, &headers, "spec.exporter", err, err_size) ||
-	    member(exp, "timeout", JSON_STRING, &timeout, "spec.exporter", err, err_size))
+	    member(exp, "timeout", JSON_STRING, &timeout, "spec.exporter", err, err_size) ||
+	    member(exp, "tls", JSON_OBJECT, &tls, "spec.exporter", err, err_size))
+		return -EINVAL;
+	if (tls && parse_tls(tls, s, err, err_size) < 0)
 		return -EINVAL;
 	if (endpoint) {
 		s->endpoint = json_string_value(endpoint);
@@ -133,19 +257,8 @@ static int parse_exporter(const json_t *exp, struct instrumentation_spec *s, cha
 					 "http/protobuf, http/json",
 					 s->protocol);
 	}
-	if (headers) {
-		if (json_object_size(headers) > INSTRUMENTATION_MAX_HEADERS)
-			return fail_with(err, err_size, "spec.exporter.headers: more than %d",
-					 INSTRUMENTATION_MAX_HEADERS);
-		json_object_foreach((json_t *)headers, key, v) {
-			if (!json_is_string(v) || !is_plain_token(key, 256))
-				return fail_with(err, err_size,
-						 "spec.exporter.headers: \"%.64s\" wants a string "
-						 "value and a name without spaces",
-						 key);
-		}
-		s->headers = headers;
-	}
+	if (headers && parse_headers(headers, s, err, err_size) < 0)
+		return -EINVAL;
 	if (timeout && parse_duration_ms(json_string_value(timeout), &s->timeout_ms) < 0)
 		return fail_with(err, err_size,
 				 "spec.exporter.timeout: \"%.32s\" is not a duration like 500ms, "
@@ -431,6 +544,9 @@ int instrumentation_spec_parse(json_t *cr, struct instrumentation_spec *ret, cha
 		return r;
 	if ((r = member(spec, "targets", JSON_OBJECT, &part, "spec", err, err_size)) < 0 ||
 	    (part && (r = parse_targets(part, &s, err, err_size)) < 0))
+		return r;
+	if ((r = member(spec, "probes", JSON_OBJECT, &part, "spec", err, err_size)) < 0 ||
+	    (part && (r = parse_probes(part, &s, err, err_size)) < 0))
 		return r;
 	if ((r = member(spec, "agent", JSON_OBJECT, &part, "spec", err, err_size)) < 0 ||
 	    (part && (r = parse_agent(part, &s, err, err_size)) < 0))

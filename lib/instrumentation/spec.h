@@ -1,11 +1,13 @@
 /* The Instrumentation custom resource (autotrace.dev/v1alpha1) as the webhook and the
  * operator read it: parsed from its JSON, checked, with one meaning for every field.
  *
- *   spec.exporter   {endpoint, protocol: "http/protobuf"|"http/json", headers{}, timeout}
+ *   spec.exporter   {endpoint, protocol: "http/protobuf"|"http/json", headers, timeout,
+ *                    tls {secretName, insecureSkipVerify}}
  *   spec.sampler    {type, ratio}
  *   spec.propagators[]
  *   spec.resourceAttributes{}
  *   spec.targets    {containerNames[], executable}
+ *   spec.probes     {httpServer, httpClient, grpcServer, grpcClient, databaseSql: bool}
  *   spec.agent      {image, resources, mode: "sidecar"|"node"}
  *
  * Every field is optional (the CRD's schema sets defaults); an unset field is NULL,
@@ -21,6 +23,7 @@
 #define INSTRUMENTATION_MAX_RESOURCE_ATTRS 64
 #define INSTRUMENTATION_MAX_CONTAINERS	  32
 #define INSTRUMENTATION_MAX_HEADERS	  32
+#define INSTRUMENTATION_MAX_PROBES	  16
 
 enum agent_mode {
 	AGENT_MODE_SIDECAR, /* a container in each injected pod (the default) */
@@ -33,8 +36,12 @@ struct instrumentation_spec {
 
 	const char *endpoint; /* http(s)://host[:port][/path] */
 	const char *protocol; /* "http/protobuf" or "http/json" */
-	const json_t *headers; /* object of string values */
+	/* The CRD's list [{name, value} | {name, valueFrom: {secretKeyRef: {name, key}}}],
+	 * or an object of name → string value (the short form); NULL: none. */
+	const json_t *headers;
 	long long timeout_ms;  /* -1: unset */
+	const char *tls_secret_name;  /* NULL: none */
+	int tls_insecure_skip_verify; /* 0 or 1 */
 
 	const char *sampler_type; /* one of the OTel names */
 	double sampler_ratio;	  /* -1: unset; only the *traceidratio types use it */
@@ -48,6 +55,8 @@ struct instrumentation_spec {
 	size_t n_container_names;
 	const char *executable;
 
+	const json_t *probes; /* object of booleans, names from instrumentation_probe_names */
+
 	const char *agent_image;
 	const json_t *agent_resources; /* a ResourceRequirements object */
 	enum agent_mode mode;
@@ -60,6 +69,9 @@ int instrumentation_spec_parse(json_t *cr, struct instrumentation_spec *ret, cha
 			       size_t err_size);
 /* Releases what parse took; accepts a zeroed or cleared spec. */
 void instrumentation_spec_clear(struct instrumentation_spec *spec);
+
+/* The probe names spec.probes knows, NULL-terminated. */
+extern const char *const instrumentation_probe_names[];
 
 /* Does the sampler type take a ratio (traceidratio, parentbased_traceidratio)? */
 int instrumentation_sampler_takes_ratio(const char *type);

@@ -51,6 +51,26 @@ static void a_full_spec_reads_back(void **state)
 	instrumentation_spec_clear(&s); /* twice is fine */
 }
 
+static void the_crd_forms_of_headers_tls_and_probes_read_back(void **state)
+{
+	json_t *cr = cr_with_spec(
+		"{\"exporter\":{\"headers\":[{\"name\":\"x-key\",\"value\":\"v\"},"
+		"{\"name\":\"x-secret\",\"valueFrom\":{\"secretKeyRef\":"
+		"{\"name\":\"otel\",\"key\":\"token\"}}}],"
+		"\"tls\":{\"secretName\":\"ca\",\"insecureSkipVerify\":true}},"
+		"\"probes\":{\"httpServer\":true,\"databaseSql\":false}}");
+	struct instrumentation_spec s;
+	char err[256] = "";
+
+	assert_int_equal(instrumentation_spec_parse(cr, &s, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(s.headers), 2);
+	assert_string_equal(s.tls_secret_name, "ca");
+	assert_int_equal(s.tls_insecure_skip_verify, 1);
+	assert_true(json_is_false(json_object_get(s.probes, "databaseSql")));
+	instrumentation_spec_clear(&s);
+	json_decref(cr);
+}
+
 static void an_empty_spec_leaves_everything_unset(void **state)
 {
 	json_t *cr = cr_with_spec("{}");
@@ -79,6 +99,17 @@ static void each_mistake_names_its_field(void **state)
 		{ "{\"exporter\":{\"timeout\":\"2h\"}}", "spec.exporter.timeout" },
 		{ "{\"exporter\":{\"headers\":{\"a\":1}}}", "spec.exporter.headers" },
 		{ "{\"exporter\":\"x\"}", "spec.exporter" },
+		{ "{\"exporter\":{\"headers\":[{\"name\":\"a\"}]}}", "spec.exporter.headers[0]" },
+		{ "{\"exporter\":{\"headers\":[{\"name\":\"a\",\"value\":\"b\"},"
+		  "{\"name\":\"A\",\"value\":\"c\"}]}}",
+		  "spec.exporter.headers[1].name" },
+		{ "{\"exporter\":{\"headers\":[{\"name\":\"a\",\"valueFrom\":{}}]}}",
+		  "spec.exporter.headers[0].valueFrom.secretKeyRef" },
+		{ "{\"exporter\":{\"headers\":7}}", "spec.exporter.headers" },
+		{ "{\"exporter\":{\"tls\":{\"secretName\":\"Bad Name\"}}}",
+		  "spec.exporter.tls.secretName" },
+		{ "{\"probes\":{\"kafka\":true}}", "spec.probes.kafka" },
+		{ "{\"probes\":{\"httpServer\":1}}", "spec.probes.httpServer" },
 		{ "{\"sampler\":{\"type\":\"xray\"}}", "spec.sampler.type" },
 		{ "{\"sampler\":{\"ratio\":1.5}}", "spec.sampler.ratio" },
 		{ "{\"sampler\":{\"ratio\":\"0.5\"}}", "spec.sampler.ratio" },
@@ -148,6 +179,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_full_spec_reads_back),
 		cmocka_unit_test(an_empty_spec_leaves_everything_unset),
+		cmocka_unit_test(the_crd_forms_of_headers_tls_and_probes_read_back),
 		cmocka_unit_test(each_mistake_names_its_field),
 		cmocka_unit_test(agent_resources_in_kubernetes_quantities),
 		cmocka_unit_test(metadata_is_required),
