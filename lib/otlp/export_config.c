@@ -8,7 +8,7 @@
 
 #define TRACES_PATH "/v1/traces"
 
-char *export_config_traces_url(const char *endpoint, int *ret_err)
+char *export_config_traces_url(const char *endpoint, bool as_is, int *ret_err)
 {
 	size_t len, plen = strlen(TRACES_PATH);
 	const char *path;
@@ -21,7 +21,7 @@ char *export_config_traces_url(const char *endpoint, int *ret_err)
 	}
 	len = strlen(endpoint);
 	path = strchr(endpoint + (endpoint[4] == ':' ? 7 : 8), '/');
-	if (path && len >= plen && strcmp(endpoint + len - plen, TRACES_PATH) == 0) {
+	if (as_is || (path && len >= plen && strcmp(endpoint + len - plen, TRACES_PATH) == 0)) {
 		url = strdup(endpoint);
 	} else {
 		while (len && endpoint[len - 1] == '/')
@@ -108,7 +108,7 @@ int export_config_new(const struct otlp_exporter_config *pub, const struct otlp_
 	if (!c)
 		return -ENOMEM;
 	c->refs = 1;
-	c->url = export_config_traces_url(pub->endpoint, &err);
+	c->url = export_config_traces_url(pub->endpoint, pub->endpoint_is_traces_url, &err);
 	if (!c->url)
 		goto fail;
 	err = -ENOMEM;

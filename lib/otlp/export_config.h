@@ -32,9 +32,9 @@ int export_config_new(const struct otlp_exporter_config *pub, const struct otlp_
 /* Returns a new config (one reference) equal to c but with a copy of res. */
 int export_config_with_resource(const struct export_config *c, const struct otlp_resource *res,
 				struct export_config **ret_config);
-/* The traces URL for an endpoint: "/v1/traces" appended unless the path ends with it.
- * Returns a new string, or NULL (-EINVAL/-ENOMEM in *ret_err). */
-char *export_config_traces_url(const char *endpoint, int *ret_err);
+/* The traces URL for an endpoint: "/v1/traces" appended unless the path ends with it
+ * or as_is is set. Returns a new string, or NULL (-EINVAL/-ENOMEM in *ret_err). */
+char *export_config_traces_url(const char *endpoint, bool as_is, int *ret_err);
 
 struct export_config *export_config_ref(struct export_config *c);
 /* Drops one reference; frees on the last. Accepts NULL. Returns NULL. */

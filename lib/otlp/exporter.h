@@ -28,8 +28,10 @@ struct otlp_header {
 /* Where and how to send; everything is copied. */
 struct otlp_exporter_config {
 	/* http(s)://host:port[/path]: "/v1/traces" is appended unless the path already
-	 * ends with it (OTEL_EXPORTER_OTLP_ENDPOINT vs ..._TRACES_ENDPOINT). */
+	 * ends with it or endpoint_is_traces_url is set (OTEL_EXPORTER_OTLP_ENDPOINT vs
+	 * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, which is used as it is). */
 	const char *endpoint;
+	bool endpoint_is_traces_url;
 	enum otlp_protocol protocol;
 	const struct otlp_header *headers;
 	size_t n_headers;

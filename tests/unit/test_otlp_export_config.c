@@ -20,17 +20,23 @@ static void the_traces_url_is_derived_from_the_endpoint(void **state)
 		{ "HTTP://c/custom/v1/traces", "HTTP://c/custom/v1/traces" },
 	};
 	const char *bad[] = { "collector:4318", "ftp://x", "http://a b", "" };
+	char *as_is;
 	int err;
 
+	/* A signal-specific endpoint is the URL itself. */
+	as_is = export_config_traces_url("http://c:4318/custom/path", true, &err);
+	assert_string_equal(as_is, "http://c:4318/custom/path");
+	free(as_is);
+
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		char *url = export_config_traces_url(ok[i].endpoint, &err);
+		char *url = export_config_traces_url(ok[i].endpoint, false, &err);
 
 		assert_non_null(url);
 		assert_string_equal(url, ok[i].want);
 		free(url);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_null(export_config_traces_url(bad[i], &err));
+		assert_null(export_config_traces_url(bad[i], false, &err));
 		assert_int_equal(err, -EINVAL);
 	}
 }
