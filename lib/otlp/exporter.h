@@ -9,7 +9,21 @@
  * encoding, headers and resource can be replaced while it runs; the next request
  * (the next batch, or the next retry of the current one) uses them.
  *
- * The caller must have called curl_global_init. Errors: 0 or a negative errno. */
+ * The caller must have called curl_global_init. Errors: 0 or a negative errno.
+ *
+ * A daemon wires it like this (lib/otlp/env_config.h reads the OTEL_* environment):
+ *
+ *	struct otlp_env_config *env;
+ *	otlp_env_config_new(NULL, NULL, &env, &bad_variable);
+ *	struct otlp_exporter_options opts = { .scope_version = VERSION,
+ *					      .resource = &env->resource };
+ *	otlp_exporter_new(&opts, &env->config, &ex);
+ *	... otlp_exporter_enqueue(ex, &span) for every finished span ...
+ *	... otlp_exporter_set_config(ex, &new_config) when the config changes ...
+ *	... otlp_exporter_get_stats(ex, &stats) when metrics are scraped ...
+ *	otlp_exporter_shutdown(ex, grace_ms, &report);  on SIGTERM
+ *	otlp_exporter_free(ex);
+ *	otlp_env_config_free(env);  (the exporter keeps copies) */
 #ifndef AUTOTRACE_OTLP_EXPORTER_H
 #define AUTOTRACE_OTLP_EXPORTER_H
 
