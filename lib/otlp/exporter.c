@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,6 +408,7 @@ int otlp_exporter_new(const struct otlp_exporter_options *opts,
 {
 	struct otlp_exporter *ex;
 	pthread_condattr_t ca;
+	sigset_t all, saved;
 	size_t capacity = opts->queue_capacity ? opts->queue_capacity : 2048;
 	int err;
 
@@ -445,9 +447,14 @@ int otlp_exporter_new(const struct otlp_exporter_options *opts,
 	err = otlp_http_new(&ex->http);
 	if (err < 0)
 		goto fail;
+	/* The worker takes no signals: they stay with the daemon's own threads. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
 	err = -pthread_create(&ex->worker, NULL, worker_main, ex);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	if (err < 0)
 		goto fail;
+	pthread_setname_np(ex->worker, "otlp-export");
 	ex->worker_started = true;
 	*ret_exporter = ex;
 	return 0;
