@@ -200,6 +200,69 @@ static void connections_are_kept_alive(void **state)
 	curl_easy_cleanup(curl);
 }
 
+/* Sends raw bytes on a new connection, closes its sending side, and returns what
+ * comes back until the server closes (at most size - 1 bytes, at most 5 s). */
+static void raw_exchange_how(uint16_t port, const char *request, size_t len, bool half_close,
+			     char *out, size_t size)
+{
+	struct timeval limit = { 5, 0 };
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	size_t used = 0;
+	ssize_t n;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	addr.sin_port = htons(port);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+	assert_int_equal(send(fd, request, len, MSG_NOSIGNAL), (ssize_t)len);
+	if (half_close)
+		shutdown(fd, SHUT_WR);
+	while (used < size - 1 && (n = recv(fd, out + used, size - 1 - used, 0)) > 0)
+		used += (size_t)n;
+	out[used] = '\0';
+	close(fd);
+}
+
+static void raw_exchange(uint16_t port, const char *request, size_t len, char *out, size_t size)
+{
+	raw_exchange_how(port, request, len, true, out, size);
+}
+
+static void malformed_and_oversized_requests_are_refused(void **state)
+{
+	struct http_fixture *f = *state;
+	size_t big = HTTP_DEFAULT_MAX_HEADER_BYTES + 1024;
+	char *request = malloc(big + 128);
+	char reply[4096];
+	int n;
+
+	assert_non_null(request);
+	n = snprintf(request, big + 128, "GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: ");
+	memset(request + n, 'x', big);
+	memcpy(request + n + big, "\r\n\r\n", 4);
+	raw_exchange(f->port, request, (size_t)n + big + 4, reply, sizeof(reply));
+	assert_true(strncmp(reply, "HTTP/1.1 4", 10) == 0);
+	assert_null(strstr(reply, "hello"));
+
+	raw_exchange(f->port, "GARBAGE\r\n\r\n", strlen("GARBAGE\r\n\r\n"), reply,
+		     sizeof(reply));
+	assert_true(strncmp(reply, "HTTP/1.1 400", 12) == 0 || reply[0] == '\0');
+	static const char trace[] = "TRACE /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+	raw_exchange(f->port, trace, sizeof(trace) - 1, reply, sizeof(reply));
+	assert_true(strncmp(reply, "HTTP/1.1 405", 12) == 0 ||
+		    strncmp(reply, "HTTP/1.1 501", 12) == 0);
+	/* Two pipelined requests get two answers, in order. */
+	static const char pipelined[] = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+					"GET /inspect?p=2 HTTP/1.1\r\nHost: x\r\n"
+					"Connection: close\r\n\r\n";
+	raw_exchange_how(f->port, pipelined, sizeof(pipelined) - 1, false, reply, sizeof(reply));
+	assert_non_null(strstr(reply, "hello\n"));
+	assert_non_null(strstr(reply, "query=p=2"));
+	assert_true(strstr(reply, "hello\n") < strstr(reply, "query=p=2"));
+	free(request);
+}
+
 /* A peer that connects and says nothing is closed after the timeout. */
 static void idle_connections_time_out(void **state)
 {
@@ -375,6 +438,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(bodies_are_read_and_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(connections_are_kept_alive, setup, teardown),
+		cmocka_unit_test_setup_teardown(malformed_and_oversized_requests_are_refused, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(port_zero_picks_a_port_and_a_taken_one_is_refused,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(routes_are_validated, setup, teardown),
