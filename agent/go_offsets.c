@@ -13,12 +13,17 @@
 #include "lib/log/log.h"
 
 static const struct {
-	const char *type, *member;
+	const char *module, *type, *member;
 } fields[GO_FIELD_COUNT] = {
-#define GO_FIELD(id, t, m) [GO_FIELD_##id] = { t, m },
+#define GO_FIELD(id, mod, t, m) [GO_FIELD_##id] = { mod, t, m },
 #include "agent/go_fields.def"
 #undef GO_FIELD
 };
+
+const char *go_field_module(enum go_field f)
+{
+	return (unsigned)f < GO_FIELD_COUNT ? fields[f].module : "?";
+}
 
 const char *go_field_type(enum go_field f)
 {
@@ -204,6 +209,11 @@ cleanup:
 	return r;
 }
 
+static int is_std(enum go_field f)
+{
+	return strcmp(fields[f].module, "std") == 0;
+}
+
 int go_offsets_from_table(const char *go_version, struct go_offsets *ret_offsets)
 {
 	struct go_offsets out = { 0 };
@@ -216,13 +226,15 @@ int go_offsets_from_table(const char *go_version, struct go_offsets *ret_offsets
 	for (i = 0; i < go_offsets_table_len; i++) {
 		const struct go_offsets_row *row = &go_offsets_table[i];
 
-		if (row->major != v.major || row->minor != v.minor)
+		if (strcmp(row->module, "std") || row->major != v.major || row->minor != v.minor)
 			continue;
 		for (f = 0; f < GO_FIELD_COUNT; f++) {
+			if (!is_std(f))
+				continue;
 			out.off[f] = row->off[f];
 			out.source[f] = GO_OFFSET_FROM_TABLE;
 		}
-		snprintf(out.table_version, sizeof(out.table_version), "%s", row->measured_with);
+		snprintf(out.table_version, sizeof(out.table_version), "%s", row->version);
 		*ret_offsets = out;
 		return 0;
 	}
@@ -230,10 +242,66 @@ int go_offsets_from_table(const char *go_version, struct go_offsets *ret_offsets
 	return -EPROTONOSUPPORT;
 }
 
+int go_offsets_add_module(const char *module, const char *version, struct go_offsets *offsets)
+{
+	size_t i;
+	int f;
+
+	for (i = 0; i < go_offsets_table_len; i++) {
+		const struct go_offsets_row *row = &go_offsets_table[i];
+
+		if (strcmp(row->module, module) || strcmp(row->version, version))
+			continue;
+		for (f = 0; f < GO_FIELD_COUNT; f++) {
+			if (strcmp(fields[f].module, module))
+				continue;
+			offsets->off[f] = row->off[f];
+			offsets->source[f] = GO_OFFSET_FROM_TABLE;
+		}
+		return 0;
+	}
+	log_debug("offsets", "no offsets table row for %s@%s", module, version);
+	return -EPROTONOSUPPORT;
+}
+
 /* Types whose layout a GOEXPERIMENT may change. */
 static int is_runtime_type(const char *type)
 {
 	return strncmp(type, "runtime.", 8) == 0 || strncmp(type, "internal/runtime/", 17) == 0;
+}
+
+/* The version of module the binary was built with, when the table can be asked for
+ * it: not for a module replaced by another path (a fork, a local directory). */
+static const char *module_version(const struct go_buildinfo *info, const char *module)
+{
+	const struct go_module *m = go_buildinfo_find_dep(info, module);
+
+	if (!m && go_buildinfo_main(info)->path && strcmp(go_buildinfo_main(info)->path, module) == 0)
+		m = go_buildinfo_main(info);
+	if (!m)
+		return NULL;
+	if (m->replaced_by_path)
+		return strcmp(m->replaced_by_path, module) == 0 ? m->replaced_by_version : NULL;
+	return m->version;
+}
+
+/* Adds the table rows of every module the binary uses (first field of each module). */
+static void add_modules(const struct go_buildinfo *info, struct go_offsets *table)
+{
+	int f, g;
+
+	for (f = 0; f < GO_FIELD_COUNT; f++) {
+		const char *version;
+		int first = 1;
+
+		if (is_std(f))
+			continue;
+		for (g = 0; g < f && first; g++)
+			first = strcmp(fields[g].module, fields[f].module) != 0;
+		version = first ? module_version(info, fields[f].module) : NULL;
+		if (version)
+			(void)go_offsets_add_module(fields[f].module, version, table);
+	}
 }
 
 int go_offsets_resolve(struct elf_file *file, const struct go_buildinfo *info,
@@ -252,11 +320,13 @@ int go_offsets_resolve(struct elf_file *file, const struct go_buildinfo *info,
 	rt = go_offsets_from_table(go_version, &table);
 	if (rd < 0 && rt < 0)
 		return rt == -EINVAL ? -EPROTONOSUPPORT : rt;
+	add_modules(info, &table);
 	for (f = 0; f < GO_FIELD_COUNT; f++) {
 		if (rd == 0 && dwarf.source[f] == GO_OFFSET_FROM_DWARF) {
 			out.off[f] = dwarf.off[f];
 			out.source[f] = GO_OFFSET_FROM_DWARF;
-		} else if (rt == 0 && !(experiment && *experiment && is_runtime_type(fields[f].type))) {
+		} else if (table.source[f] == GO_OFFSET_FROM_TABLE &&
+			   !(experiment && *experiment && is_runtime_type(fields[f].type))) {
 			out.off[f] = table.off[f];
 			out.source[f] = GO_OFFSET_FROM_TABLE;
 		}

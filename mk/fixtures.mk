@@ -1,36 +1,47 @@
 # Go test fixtures: small Go programs from tests/fixtures/go built with several Go
 # toolchains (fetched through the Go module proxy by GOTOOLCHAIN, cached in the
 # default GOMODCACHE), each plain, stripped (-s -w) and, with the local toolchain, as
-# PIE. build/fixtures/manifest.txt lists them, one per line:
+# PIE. build/fixtures/manifest.txt lists the net/http hello server's builds, one per
+# line:
 #   <path> <go version> <stripped 0|1>
-# and <path>.modinfo keeps `go version -m` of each, for tests to compare against.
+# build/fixtures/grpc-manifest.txt the gRPC server's (local toolchain, the grpc version
+# its go.mod pins), and <path>.modinfo keeps `go version -m` of each.
 
 FIXTURE_GO_LOCAL    := $(shell go env GOVERSION 2>/dev/null)
 FIXTURE_GO_VERSIONS ?= go1.22.12 go1.24.13 $(FIXTURE_GO_LOCAL)
 FIXTURE_DIR         := build/fixtures
-FIXTURE_SRCS        := $(shell find tests/fixtures/go -name '*.go' -o -name go.mod 2>/dev/null)
+# A program's sources: its folder, and the local module the hello server replaces in.
+fixture_srcs = $(wildcard tests/fixtures/go/$(1)/*.go tests/fixtures/go/$(1)/go.* \
+	tests/fixtures/go/greet/*.go tests/fixtures/go/greet/go.mod)
 FIXTURE_BINS        := $(foreach v,$(FIXTURE_GO_VERSIONS),$(FIXTURE_DIR)/hello-$(v) \
 	$(FIXTURE_DIR)/hello-$(v)-stripped) $(FIXTURE_DIR)/hello-$(FIXTURE_GO_LOCAL)-pie
 FIXTURE_MANIFEST    := $(FIXTURE_DIR)/manifest.txt
+GRPC_FIXTURE_BINS   := $(FIXTURE_DIR)/grpcserver-$(FIXTURE_GO_LOCAL) \
+	$(FIXTURE_DIR)/grpcserver-$(FIXTURE_GO_LOCAL)-stripped
+GRPC_FIXTURE_MANIFEST := $(FIXTURE_DIR)/grpc-manifest.txt
 
 fixture_go_env = GOTOOLCHAIN=$(1) GOFLAGS=-mod=mod CGO_ENABLED=0
 
-# $(1): Go version, $(2): suffix, $(3): extra go build flags
+# $(1): program, $(2): Go version, $(3): suffix, $(4): extra go build flags
 define fixture_rule
-$(FIXTURE_DIR)/hello-$(1)$(2): $(FIXTURE_SRCS)
+$(FIXTURE_DIR)/$(1)-$(2)$(3): $(call fixture_srcs,$(1))
 	@mkdir -p $$(@D)
 	$$(if $$(Q),@echo "  GO      $$@")
-	$$(Q)cd tests/fixtures/go/hello && $(call fixture_go_env,$(1)) go build $(3) \
+	$$(Q)cd tests/fixtures/go/$(1) && $(call fixture_go_env,$(2)) go build $(4) \
 		-o $$(abspath $$@) .
 	$$(Q)go version -m $$@ > $$@.modinfo
 endef
 
 $(foreach v,$(FIXTURE_GO_VERSIONS),\
-	$(eval $(call fixture_rule,$(v),,))\
-	$(eval $(call fixture_rule,$(v),-stripped,-ldflags=-s\ -w)))
-$(eval $(call fixture_rule,$(FIXTURE_GO_LOCAL),-pie,-buildmode=pie))
+	$(eval $(call fixture_rule,hello,$(v),,))\
+	$(eval $(call fixture_rule,hello,$(v),-stripped,-ldflags=-s\ -w)))
+$(eval $(call fixture_rule,hello,$(FIXTURE_GO_LOCAL),-pie,-buildmode=pie))
+$(eval $(call fixture_rule,grpcserver,$(FIXTURE_GO_LOCAL),,))
+$(eval $(call fixture_rule,grpcserver,$(FIXTURE_GO_LOCAL),-stripped,-ldflags=-s\ -w))
 
 $(FIXTURE_MANIFEST): $(FIXTURE_BINS)
+$(GRPC_FIXTURE_MANIFEST): $(GRPC_FIXTURE_BINS)
+$(FIXTURE_MANIFEST) $(GRPC_FIXTURE_MANIFEST):
 	$(Q)for f in $^; do \
 		v=$$(head -1 $$f.modinfo | awk '{print $$2}'); \
 		case $$f in *-stripped) s=1 ;; *) s=0 ;; esac; \
@@ -38,11 +49,11 @@ $(FIXTURE_MANIFEST): $(FIXTURE_BINS)
 	done > $@
 
 .PHONY: fixtures
-fixtures: $(FIXTURE_MANIFEST)
+fixtures: $(FIXTURE_MANIFEST) $(GRPC_FIXTURE_MANIFEST)
 
 # Unit tests that read the fixtures (order-only: the link line stays the objects).
 GO_FIXTURE_TESTS := $(filter build/san/tests/test_go_% build/san/tests/test_probe_% build/san/tests/test_elf_%,$(UNIT_BINS))
-$(GO_FIXTURE_TESTS): | $(FIXTURE_MANIFEST)
+$(GO_FIXTURE_TESTS): | $(FIXTURE_MANIFEST) $(GRPC_FIXTURE_MANIFEST)
 build/rel/bench/bench_go_binary: | $(FIXTURE_MANIFEST)
 
 # Regenerates agent/go_offsets_table.c (struct offsets per Go version; see

@@ -11,11 +11,17 @@
 
 int go_fixtures_load(struct go_fixture *fixtures, size_t cap, size_t *ret_count)
 {
+	return go_fixtures_load_from(GO_FIXTURES_MANIFEST, fixtures, cap, ret_count);
+}
+
+int go_fixtures_load_from(const char *manifest, struct go_fixture *fixtures, size_t cap,
+			  size_t *ret_count)
+{
 	char line[512];
 	size_t n = 0;
 	FILE *f;
 
-	f = fopen(GO_FIXTURES_MANIFEST, "re");
+	f = fopen(manifest, "re");
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {

@@ -6,7 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GO_FIXTURES_MANIFEST "build/fixtures/manifest.txt"
+#define GO_FIXTURES_MANIFEST      "build/fixtures/manifest.txt"
+#define GO_FIXTURES_GRPC_MANIFEST "build/fixtures/grpc-manifest.txt"
 #define GO_FIXTURES_MAX      32
 
 struct go_fixture {
@@ -16,9 +17,12 @@ struct go_fixture {
 	int pie;
 };
 
-/* Reads the manifest into fixtures[0..cap); 0 or a negative errno (-ENOENT: run
- * `make fixtures`). */
+/* Reads the hello server's manifest into fixtures[0..cap); 0 or a negative errno
+ * (-ENOENT: run `make fixtures`). */
 int go_fixtures_load(struct go_fixture *fixtures, size_t cap, size_t *ret_count);
+/* The same from another manifest (GO_FIXTURES_GRPC_MANIFEST). */
+int go_fixtures_load_from(const char *manifest, struct go_fixture *fixtures, size_t cap,
+			  size_t *ret_count);
 
 /* The unstripped, non-PIE fixture built with the same Go version as f, or NULL. */
 const struct go_fixture *go_fixture_unstripped_twin(const struct go_fixture *fixtures,

@@ -110,6 +110,8 @@ static void stripped_binary_resolves_from_the_table(void **state)
 		assert_int_equal(resolve_as(uf, twin->go_version, &want), 0);
 		assert_int_equal(go_offsets_require(&got, http_fields, N_HTTP_FIELDS, &missing), 0);
 		for (f = 0; f < GO_FIELD_COUNT; f++) {
+			if (strcmp(go_field_module(f), "std"))
+				continue; /* the hello server uses no other module */
 			assert_int_equal(got.source[f], GO_OFFSET_FROM_TABLE);
 			if (want.source[f] == GO_OFFSET_FROM_DWARF)
 				assert_int_equal(got.off[f], want.off[f]);
@@ -162,6 +164,8 @@ static void table_covers_go_1_22_to_1_26_and_every_fixture(void **state)
 		const struct go_offsets_row *row = &go_offsets_table[i];
 		int swiss = row->minor >= 24;
 
+		if (strcmp(row->module, "std"))
+			continue;
 		assert_int_equal(row->off[GO_FIELD_RUNTIME_HMAP_BUCKETS] == GO_OFFSET_ABSENT, swiss);
 		assert_int_equal(row->off[GO_FIELD_SWISS_MAP_DIR_PTR] == GO_OFFSET_ABSENT, !swiss);
 	}
@@ -200,7 +204,9 @@ static void tight_debug_section_bound_falls_back_to_the_table(void **state)
 	assert_int_equal(go_offsets_from_dwarf(f, &o), -EFBIG);
 	assert_int_equal(resolve_as(f, fixtures[i].go_version, &o), 0);
 	for (fld = 0; fld < GO_FIELD_COUNT; fld++)
-		assert_int_equal(o.source[fld], GO_OFFSET_FROM_TABLE);
+		assert_int_equal(o.source[fld], strcmp(go_field_module(fld), "std")
+							? GO_OFFSET_UNKNOWN
+							: GO_OFFSET_FROM_TABLE);
 	elf_file_free(f);
 }
 
@@ -254,6 +260,84 @@ static void goexperiment_builds_do_not_take_runtime_layouts_from_the_table(void 
 	assert_int_equal(o.source[GO_FIELD_URL_PATH], GO_OFFSET_FROM_TABLE);
 	go_buildinfo_free(info);
 	elf_file_free(f);
+}
+
+static const enum go_field grpc_fields[] = {
+	GO_FIELD_GRPC_STREAM_METHOD, GO_FIELD_GRPC_STREAM_ID, GO_FIELD_GRPC_SERVER_STREAM_STREAM,
+};
+
+/* Module fields: the gRPC fixture's DWARF agrees with the table row for the grpc
+ * version its build info lists, and its stripped twin resolves them from that row. */
+static void module_offsets_follow_the_module_version(void **state)
+{
+	struct go_fixture grpc[4];
+	struct go_buildinfo *info = NULL;
+	struct go_offsets dw, got;
+	struct elf_file *f = NULL;
+	enum go_field missing;
+	size_t n, i, k;
+
+	assert_int_equal(go_fixtures_load_from(GO_FIXTURES_GRPC_MANIFEST, grpc, 4, &n), 0);
+	assert_int_equal(n, 2);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(elf_file_open_path(grpc[i].path, NULL, &f), 0);
+		assert_int_equal(go_buildinfo_read(f, &info), 0);
+		assert_non_null(go_buildinfo_find_dep(info, "google.golang.org/grpc"));
+		assert_int_equal(go_offsets_resolve(f, info, &got), 0);
+		assert_int_equal(go_offsets_require(&got, grpc_fields, 3, &missing), 0);
+		if (!grpc[i].stripped) {
+			assert_int_equal(go_offsets_from_dwarf(f, &dw), 0);
+			memset(&got, 0, sizeof(got));
+			assert_int_equal(go_offsets_add_module(
+						 "google.golang.org/grpc",
+						 go_buildinfo_find_dep(info, "google.golang.org/grpc")->version,
+						 &got),
+					 0);
+			for (k = 0; k < 3; k++) {
+				assert_int_equal(dw.source[grpc_fields[k]], GO_OFFSET_FROM_DWARF);
+				assert_int_equal(got.source[grpc_fields[k]], GO_OFFSET_FROM_TABLE);
+				assert_int_equal(dw.off[grpc_fields[k]], got.off[grpc_fields[k]]);
+			}
+		} else {
+			for (k = 0; k < 3; k++)
+				assert_int_equal(got.source[grpc_fields[k]], GO_OFFSET_FROM_TABLE);
+		}
+		info = go_buildinfo_free(info);
+		f = elf_file_free(f);
+	}
+}
+
+static void module_versions_without_a_row_are_unknown(void **state)
+{
+	static const char *const modinfos[] = {
+		"dep\tgoogle.golang.org/grpc\tv1.0.0\n",		      /* no row */
+		"dep\tgoogle.golang.org/grpc\tv1.75.1\n=>\t../grpc\t\n", /* local copy */
+		"dep\tgoogle.golang.org/grpc\tv1.75.1\n=>\texample.com/grpc\tv1.75.1\n",
+		"", /* does not use grpc */
+	};
+	struct go_offsets o;
+	struct elf_file *f = NULL;
+	size_t i;
+	uint32_t off;
+
+	for (i = 0; i < nfixtures && !fixtures[i].stripped; i++)
+		;
+	assert_int_equal(elf_file_open_path(fixtures[i].path, NULL, &f), 0);
+	for (i = 0; i < sizeof(modinfos) / sizeof(modinfos[0]); i++) {
+		struct go_buildinfo *info = info_for("go1.26.8", modinfos[i]);
+
+		assert_int_equal(go_offsets_resolve(f, info, &o), 0);
+		assert_int_equal(go_offsets_get(&o, GO_FIELD_GRPC_STREAM_METHOD, &off), -ENOENT);
+		assert_int_equal(go_offsets_get(&o, GO_FIELD_REQUEST_METHOD, &off), 0);
+		go_buildinfo_free(info);
+	}
+	elf_file_free(f);
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(go_offsets_add_module("google.golang.org/grpc", "v1.0.0", &o),
+			 -EPROTONOSUPPORT);
+	assert_int_equal(go_offsets_add_module("google.golang.org/grpc", "v1.75.1", &o), 0);
+	assert_int_equal(go_offsets_get(&o, GO_FIELD_GRPC_STREAM_METHOD, &off), 0);
+	assert_int_equal(go_offsets_get(&o, GO_FIELD_REQUEST_METHOD, &off), -ENOENT);
 }
 
 /* The debug-only image libdw reads holds the binary's DWARF sections byte for byte. */
@@ -314,6 +398,8 @@ int main(void)
 		cmocka_unit_test(corrupted_debug_info_gives_errors_not_crashes),
 		cmocka_unit_test(debug_image_holds_the_same_dwarf_bytes),
 		cmocka_unit_test(goexperiment_builds_do_not_take_runtime_layouts_from_the_table),
+		cmocka_unit_test(module_offsets_follow_the_module_version),
+		cmocka_unit_test(module_versions_without_a_row_are_unknown),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

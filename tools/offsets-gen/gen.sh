@@ -1,23 +1,36 @@
 #!/usr/bin/env bash
-# Regenerates agent/go_offsets_table.c: builds tools/offsets-gen/probe with each Go
-# toolchain below (GOTOOLCHAIN fetches it through the Go module proxy into the default
-# GOMODCACHE), then reads the fields agent/go_fields.def lists from each build's DWARF.
-# Add the newest patch release of a new Go minor version to GO_VERSIONS and rerun.
-#   tools/offsets-gen/gen.sh            (from the repository root)
+# Regenerates agent/go_offsets_table.c (make go-offsets-table). Builds
+# tools/offsets-gen/probe with each Go toolchain in GO_VERSIONS (GOTOOLCHAIN fetches it
+# through the Go module proxy into the default GOMODCACHE), and
+# tools/offsets-gen/probe-grpc against each google.golang.org/grpc version in
+# GRPC_VERSIONS (with the local toolchain, in a scratch copy so the checked-in go.mod
+# stays as it is), then reads the fields agent/go_fields.def lists from each build's
+# DWARF. Add the newest patch release of a new Go minor or module version and rerun.
 set -euo pipefail
 GO_VERSIONS=${GO_VERSIONS:-"go1.22.12 go1.23.12 go1.24.13 go1.25.14 go1.26.8 go1.27.4"}
+GRPC_VERSIONS=${GRPC_VERSIONS:-"v1.64.1 v1.68.1 v1.69.4 v1.75.1 v1.83.2"}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=${WORK_DIR:-$root/build/offsets-gen}
 mkdir -p "$work"
-bins=()
+args=()
 for v in $GO_VERSIONS; do
 	echo "offsets-gen: building the probe with $v" >&2
 	(cd "$root/tools/offsets-gen/probe" && GOTOOLCHAIN=$v GOFLAGS=-mod=mod CGO_ENABLED=0 \
 		go build -o "$work/probe-$v" .)
-	bins+=("$work/probe-$v")
+	args+=("std=$work/probe-$v")
+done
+for v in $GRPC_VERSIONS; do
+	echo "offsets-gen: building the gRPC probe against google.golang.org/grpc@$v" >&2
+	src="$work/probe-grpc-src-$v"
+	rm -rf "$src" && mkdir -p "$src"
+	cp "$root/tools/offsets-gen/probe-grpc/main.go" "$root/tools/offsets-gen/probe-grpc/go.mod" "$src/"
+	(cd "$src" && export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0 &&
+		go get "google.golang.org/grpc@$v" >/dev/null 2>&1 &&
+		go build -o "$work/probe-grpc-$v" .)
+	args+=("mod=$work/probe-grpc-$v")
 done
 (cd "$root/tools/offsets-gen/extract" && GOTOOLCHAIN=local GOFLAGS=-mod=mod \
 	go build -o "$work/extract" .)
 cd "$root"
-"$work/extract" -fields agent/go_fields.def -o agent/go_offsets_table.c "${bins[@]}"
-echo "offsets-gen: wrote agent/go_offsets_table.c for $GO_VERSIONS" >&2
+"$work/extract" -fields agent/go_fields.def -o agent/go_offsets_table.c "${args[@]}"
+echo "offsets-gen: wrote agent/go_offsets_table.c" >&2
