@@ -26,7 +26,8 @@ enum go_symtab_source {
 #define GO_PCLNTAB_MAGIC_120 0xfffffff1u /* Go 1.20 and later */
 
 struct go_func {
-	const char *name; /* borrowed from the elf_file's section data */
+	const char *name; /* borrowed: valid until go_symtab_free (and, for an index
+			   * from .symtab, until elf_file_free) */
 	uint64_t addr;    /* entry, link-time virtual address */
 	uint64_t size;    /* bytes of code */
 };
