@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,23 @@ void metrics_format_value(double value, char *buf, size_t size)
 		snprintf(buf, size, value > 0 ? "+Inf" : "-Inf");
 		return;
 	}
+	/* Whole numbers (counts, most counters and gauges) without printf. */
+	if (value == floor(value) && fabs(value) < 9007199254740992.0 && size >= 20) {
+		uint64_t u = (uint64_t)fabs(value);
+		char digits[20];
+		size_t n = 0, used = 0;
+
+		do {
+			digits[n++] = (char)('0' + u % 10);
+			u /= 10;
+		} while (u);
+		if (value < 0)
+			buf[used++] = '-';
+		while (n)
+			buf[used++] = digits[--n];
+		buf[used] = '\0';
+		return;
+	}
 	/* The shortest of 15, 16 or 17 significant digits that reads back as the same
 	 * double: 0.1 stays "0.1", 1/3 needs 16 digits. */
 	for (int precision = 15; precision <= 17; precision++) {
@@ -27,17 +45,26 @@ void metrics_format_value(double value, char *buf, size_t size)
 	}
 }
 
+/* The stream is locked once for the whole exposition (metrics_registry_write), so the
+ * writes below use the unlocked stdio calls. */
+static void put(FILE *out, const char *s)
+{
+	fwrite_unlocked(s, 1, strlen(s), out);
+}
+
 static void write_escaped(FILE *out, const char *s, int escape_quote)
 {
-	for (; *s; s++) {
-		if (*s == '\\')
-			fputs("\\\\", out);
-		else if (*s == '\n')
-			fputs("\\n", out);
-		else if (*s == '"' && escape_quote)
-			fputs("\\\"", out);
-		else
-			fputc(*s, out);
+	const char *special = escape_quote ? "\\\n\"" : "\\\n";
+
+	for (;;) {
+		size_t run = strcspn(s, special);
+
+		fwrite_unlocked(s, 1, run, out);
+		s += run;
+		if (!*s)
+			return;
+		put(out, *s == '\\' ? "\\\\" : *s == '\n' ? "\\n" : "\\\"");
+		s++;
 	}
 }
 
@@ -74,18 +101,24 @@ static void write_labels(FILE *out, const struct metrics_family *family,
 
 	if (n == 0 && !extra_name)
 		return;
-	fputc('{', out);
+	fputc_unlocked('{', out);
 	for (size_t i = 0; i < n; i++) {
-		fprintf(out, "%s%s=\"", i ? "," : "", family->label_names[i]);
+		if (i)
+			fputc_unlocked(',', out);
+		put(out, family->label_names[i]);
+		put(out, "=\"");
 		metrics_write_label_value(out, series->label_values[i]);
-		fputc('"', out);
+		fputc_unlocked('"', out);
 	}
 	if (extra_name) {
-		fprintf(out, "%s%s=\"", n ? "," : "", extra_name);
+		if (n)
+			fputc_unlocked(',', out);
+		put(out, extra_name);
+		put(out, "=\"");
 		metrics_write_label_value(out, extra_value);
-		fputc('"', out);
+		fputc_unlocked('"', out);
 	}
-	fputc('}', out);
+	fputc_unlocked('}', out);
 }
 
 static void write_sample(FILE *out, const char *name, const char *suffix,
@@ -95,9 +128,12 @@ static void write_sample(FILE *out, const char *name, const char *suffix,
 	char buf[32];
 
 	metrics_format_value(value, buf, sizeof(buf));
-	fprintf(out, "%s%s", name, suffix);
+	put(out, name);
+	put(out, suffix);
 	write_labels(out, family, series, extra_name, extra_value);
-	fprintf(out, " %s\n", buf);
+	fputc_unlocked(' ', out);
+	put(out, buf);
+	fputc_unlocked('\n', out);
 }
 
 static void write_histogram_series(FILE *out, const struct metrics_family *family,
@@ -165,9 +201,11 @@ static void write_overflow(FILE *out, const struct metrics_registry *registry)
 int metrics_registry_write(struct metrics_registry *registry, FILE *out)
 {
 	pthread_mutex_lock(&registry->lock);
+	flockfile(out);
 	for (size_t i = 0; i < registry->n_families; i++)
 		write_family(out, registry->families[i]);
 	write_overflow(out, registry);
+	funlockfile(out);
 	pthread_mutex_unlock(&registry->lock);
 	if (fflush(out) != 0 || ferror(out))
 		return -EIO;

@@ -215,7 +215,7 @@ static void series_past_the_cap_are_dropped_and_counted(void **state)
 static void values_are_written_exactly_and_briefly(void **state)
 {
 	static const double values[] = { 0, 1, 0.1, 1e-9, 1.0 / 3, 123456789012345678.0,
-					 9007199254740993.0, -2.5, 1e300 };
+					 9007199254740993.0, -2.5, 1e300, -7, 9007199254740991.0 };
 	char buf[32];
 
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
