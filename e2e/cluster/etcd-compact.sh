@@ -3,6 +3,11 @@
 # gateway on the client URL (CLUSTER_DIR/etcd-url), and prints that revision. A watch
 # that resumes from an older resourceVersion and is served from etcd (no watch cache
 # for its resource) then ends with 410 Gone.
+# Seen with kube-apiserver v1.34.2 and etcd v3.6.16: a watch from resourceVersion R
+# starts at R+1 and gets 410 only when R+1 is below the compacted revision. When R+1
+# is the compacted revision itself (one write after R, then compaction), the API
+# server answers an ERROR event with code 500 instead: "etcd event received with
+# PrevKv=nil", because the compaction removed the previous value it needs.
 # Usage: etcd-compact.sh CLUSTER_DIR
 set -euo pipefail
 d=${1:?usage: etcd-compact.sh CLUSTER_DIR}

@@ -29,6 +29,9 @@ component_pid_alive() {
 	state=$(sed -n 's/^[0-9]* (.*) \(.\) .*/\1/p' "/proc/$pid/stat" 2>/dev/null) || return 1
 	[ "$state" != Z ] && [ "$state" != X ] || return 1
 	cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	# Empty while the process is in the middle of exec (the launcher below execs
+	# setsid, bash and then the component under the same PID).
+	[ -z "$cmdline" ] && return 0
 	[[ " $cmdline" == *"/$(basename "$bin") "* || "$cmdline" == "$(basename "$bin") "* ]]
 }
 
@@ -59,13 +62,18 @@ component_running_pid() {
 # from /dev/null, stdout and stderr appended to $dir/$c/log, so that `make cluster-up |
 # tail -1` returns and a closing terminal does not take the cluster down. The PID is
 # written by the process itself before it execs the component (setsid may fork).
+# Descriptors above 2 are closed first: a daemon must not hold a caller's pipe (a
+# test runner waiting for EOF would hang) or lock (tests/integration/run.sh).
 component_launch() {
 	local dir=$1 c=$2 i
 	local -a argv
 	mapfile -d '' argv <"$dir/$c/cmd"
 	rm -f "$dir/$c/pid"
 	echo "=== start $(date -u +%FT%TZ)" >>"$dir/$c/log"
-	(cd "$dir/$c" && exec setsid bash -c 'echo $$ >"$0"; exec "$@"' "$dir/$c/pid" "${argv[@]}" \
+	# shellcheck disable=SC2016
+	(cd "$dir/$c" && exec setsid bash -c '
+		for f in /proc/$$/fd/*; do n=${f##*/}; ((n > 2)) && eval "exec $n>&-"; done
+		echo $$ >"$0"; exec "$@"' "$dir/$c/pid" "${argv[@]}" \
 		</dev/null >>"$dir/$c/log" 2>&1) &
 	for ((i = 0; i < 100; i++)); do
 		[ -s "$dir/$c/pid" ] && return 0

@@ -68,6 +68,12 @@ for b in curl openssl ss setsid; do
 	command -v "$b" >/dev/null || fail "" "$b not found on PATH"
 done
 
+# One up.sh at a time per run directory (the lock file survives the wipe below).
+exec 8>>"$D/.lock"
+if ! flock -n 8; then
+	failed=0
+	fail "" "another up.sh is starting a cluster in $D"
+fi
 # A run directory is reused only when nothing recorded in it still runs.
 for c in "${COMPONENTS[@]}"; do
 	if pid=$(component_running_pid "$D" "$c"); then
@@ -75,9 +81,9 @@ for c in "${COMPONENTS[@]}"; do
 		fail "" "$c already runs in $D (pid $pid); run e2e/cluster/down.sh $D first"
 	fi
 done
-if [ -n "$(ls -A "$D")" ]; then
+if [ -n "$(ls -A "$D" | grep -vx .lock)" ]; then
 	[ -f "$D/.autotrace-cluster" ] || { failed=0; fail "" "$D is not empty and is not a cluster run directory"; }
-	find "$D" -mindepth 1 -delete
+	find "$D" -mindepth 1 ! -path "$D/.lock" -delete
 fi
 touch "$D/.autotrace-cluster"
 mkdir -p "$D/pki" "${COMPONENTS[@]/#/$D/}"

@@ -103,10 +103,13 @@ fi
 widget() { printf '{"apiVersion":"test.autotrace.dev/v1","kind":"Widget","metadata":{"name":"w"},"spec":{"size":%s}}' "$1"; }
 wait_until 20 bash -c "kubectl -n $ns apply -f - <<<'$(widget 1)'"
 old_rv=$(kc -n "$ns" get widget w -o jsonpath='{.metadata.resourceVersion}')
+# Two writes after old_rv: the watch starts at old_rv+1, which must lie below the
+# compacted revision (see etcd-compact.sh).
 kc -n "$ns" apply -f - <<<"$(widget 2)" >/dev/null
+kc -n "$ns" apply -f - <<<"$(widget 3)" >/dev/null
 rev=$("$root/e2e/cluster/etcd-compact.sh" "$CLUSTER_DIR" 2>&1)
-if [[ "$rev" =~ ^[0-9]+$ ]] && [[ "$old_rv" =~ ^[0-9]+$ ]] && ((rev > old_rv)); then
-	ok "etcd-compact.sh compacts to the current revision ($rev > $old_rv)"
+if [[ "$rev" =~ ^[0-9]+$ ]] && [[ "$old_rv" =~ ^[0-9]+$ ]] && ((rev > old_rv + 1)); then
+	ok "etcd-compact.sh compacts to the current revision ($rev, widget written at $old_rv)"
 else
 	not_ok "etcd-compact.sh compacts to the current revision" "printed: $rev, widget resourceVersion $old_rv"
 fi

@@ -27,6 +27,17 @@ export CLUSTER_DIR=$root/build/cluster-integration
 export NODES=3
 export APISERVER_EXTRA_ARGS="--watch-cache-sizes=widgets.test.autotrace.dev#0 ${APISERVER_EXTRA_ARGS:-}"
 
+# Runs of this rung from the same checkout take turns: they share the run directory.
+mkdir -p "$root/build"
+exec 9>>"$root/build/cluster-integration.lock"
+if ! flock -n 9; then
+	echo "integration: waiting for another run of this rung to finish" >&2
+	if ! flock -w 1800 9; then
+		printf '1..1\nnot ok 1 - cluster-up: another run held %s for 30 min\n' \
+			"build/cluster-integration.lock" | tee "$RESULTS_DIR/cluster-up.tap"
+		exit 0
+	fi
+fi
 # A cluster left behind by an interrupted run would make up.sh refuse the directory.
 e2e/cluster/down.sh "$CLUSTER_DIR" >/dev/null 2>&1
 trap 'e2e/cluster/down.sh "$CLUSTER_DIR" >/dev/null 2>&1' EXIT
@@ -35,9 +46,10 @@ trap 'exit 130' INT TERM
 uplog=$RESULTS_DIR/cluster-up.log
 start=$SECONDS
 if ! kubeconfig=$(e2e/cluster/up.sh 2>"$uplog" | tail -n 1) || [ ! -f "$kubeconfig" ]; then
+	why=$(grep '^cluster-up: ' "$uplog" | grep -v '^cluster-up: failed; stopping' | tail -n 1)
 	{
 		echo "1..1"
-		echo "not ok 1 - cluster-up: the local control plane did not start (log: $uplog)"
+		echo "not ok 1 - cluster-up: ${why#cluster-up: } (log: $uplog)"
 		tail -n 40 "$uplog" | sed 's/^/# /'
 	} | tee "$RESULTS_DIR/cluster-up.tap"
 	exit 0
