@@ -150,13 +150,15 @@ static void read_subject(CURL *curl, struct http_reply *r)
 {
 	struct curl_certinfo *ci = NULL;
 
-	r->subject[0] = '\0';
+	r->subject[0] = r->serial[0] = '\0';
 	if (curl_easy_getinfo(curl, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci ||
 	    ci->num_of_certs < 1)
 		return;
 	for (struct curl_slist *s = ci->certinfo[0]; s; s = s->next)
 		if (strncmp(s->data, "Subject:", 8) == 0)
 			snprintf(r->subject, sizeof(r->subject), "%s", s->data + 8);
+		else if (strncmp(s->data, "Serial Number:", 14) == 0)
+			snprintf(r->serial, sizeof(r->serial), "%s", s->data + 14);
 }
 
 void http_reply_clear(struct http_reply *r)

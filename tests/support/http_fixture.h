@@ -42,8 +42,10 @@ struct http_reply {
 	long num_connects;
 	char allow[128];
 	char content_type[128];
-	/* The certificate subject of a new TLS connection, "" on a reused one. */
+	/* The certificate subject and serial number (hex, as curl prints it) of a new
+	 * TLS connection, "" on a reused one. */
 	char subject[512];
+	char serial[128];
 };
 
 /* Makes the base and the server (not yet looping): add routes, then start. */

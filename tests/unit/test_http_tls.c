@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -44,9 +45,9 @@ static void hello(struct http_request *req, void *userdata)
 
 /* Publishes a serving certificate named cn (or, with mismatched, a certificate and a
  * key of two different issues) as a new version of the Secret directory. */
-static void publish(struct tls_test *t, const char *cn, bool mismatched)
+static void publish(struct tls_test *t, const char *cn, uint64_t serial, bool mismatched)
 {
-	struct testcert_issue_opts opts = { .common_name = cn };
+	struct testcert_issue_opts opts = { .common_name = cn, .serial = serial };
 	char *cert = NULL, *key = NULL, *other_cert = NULL, *other_key = NULL;
 
 	assert_int_equal(testcert_issue_pem(t->ca, &opts, &cert, &key), 0);
@@ -86,7 +87,7 @@ static int setup(void **state)
 	if (testcert_ca_new("autotrace test CA", &t->ca) < 0 ||
 	    testcert_ca_write(t->ca, t->ca_file) < 0)
 		return -1;
-	publish(t, "serving-0-cert", false);
+	publish(t, "serving-0-cert", 0x1000, false);
 	opts.tls_cert_file = t->cert;
 	opts.tls_key_file = t->key;
 	if (http_fixture_init(&t->f, &opts) < 0)
@@ -127,14 +128,18 @@ static CURLcode fresh_request(struct tls_test *t, struct http_reply *r)
 	return rc;
 }
 
-/* Waits until a new connection is served a certificate whose subject has cn. */
-static bool wait_for_subject(struct tls_test *t, const char *cn)
+/* Waits until a new connection is served the certificate with this subject CN and
+ * serial number. */
+static bool wait_for_certificate(struct tls_test *t, const char *cn, uint64_t serial)
 {
 	struct http_reply r = { 0 };
+	char hex[32];
 	bool seen = false;
 
+	snprintf(hex, sizeof(hex), "%" PRIx64, serial);
 	for (int i = 0; i < 200 && !seen; i++) {
-		if (fresh_request(t, &r) == CURLE_OK && strstr(r.subject, cn))
+		if (fresh_request(t, &r) == CURLE_OK && strstr(r.subject, cn) &&
+		    strcmp(r.serial, hex) == 0)
 			seen = true;
 		else
 			usleep(25000);
@@ -155,6 +160,7 @@ static void https_serves_the_generated_certificate(void **state)
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "hello\n");
 	assert_non_null(strstr(r.subject, "serving-0-cert"));
+	assert_string_equal(r.serial, "1000");
 	assert_int_equal(r.num_connects, 1);
 	/* Keep-alive over TLS: no new handshake, so no certificate either. */
 	assert_int_equal(http_fixture_request(&t->f, curl, "GET", "/hello", NULL, 0, &r),
@@ -224,8 +230,8 @@ static void certificates_rotate_under_load_without_failed_requests(void **state)
 	for (int i = 1; i <= 5; i++) {
 		before = __atomic_load_n(&l.requests, __ATOMIC_RELAXED);
 		snprintf(cn, sizeof(cn), "serving-%d-cert", i);
-		publish(t, cn, false);
-		assert_true(wait_for_subject(t, cn));
+		publish(t, cn, 0x1000 + (uint64_t)i, false);
+		assert_true(wait_for_certificate(t, cn, 0x1000 + (uint64_t)i));
 		/* Let the load run across the new certificate for a while. */
 		for (int w = 0; w < 500 && __atomic_load_n(&l.requests, __ATOMIC_RELAXED) <
 						   before + 20;
@@ -252,7 +258,7 @@ static void a_mismatched_pair_keeps_the_old_certificate_and_counts_an_error(void
 	struct http_reply r = { 0 };
 	struct http_tls_stats stats = { 0 };
 
-	publish(t, "serving-bad-cert", true);
+	publish(t, "serving-bad-cert", 0x2000, true);
 	for (int i = 0; i < 200 && stats.reload_errors == 0; i++) {
 		usleep(10000);
 		http_server_tls_stats(t->f.server, &stats);
@@ -262,14 +268,15 @@ static void a_mismatched_pair_keeps_the_old_certificate_and_counts_an_error(void
 	assert_int_equal(fresh_request(t, &r), CURLE_OK);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.subject, "serving-0-cert"));
+	assert_string_equal(r.serial, "1000");
 	/* The bad files are not retried on every tick. */
 	usleep(300000);
 	http_server_tls_stats(t->f.server, &stats);
 	assert_int_equal(stats.reload_errors, 1);
 
 	/* A good pair afterwards is picked up. */
-	publish(t, "serving-good-cert", false);
-	assert_true(wait_for_subject(t, "serving-good-cert"));
+	publish(t, "serving-good-cert", 0x3000, false);
+	assert_true(wait_for_certificate(t, "serving-good-cert", 0x3000));
 	http_server_tls_stats(t->f.server, &stats);
 	assert_int_equal(stats.reloads, 1);
 	assert_int_equal(stats.reload_errors, 1);
