@@ -132,6 +132,7 @@ static int check_header_item(const json_t *h, size_t i, char *err, size_t err_si
 				 "bytes",
 				 i);
 	if (from && (!json_is_object(ref) ||
+		     !json_is_string(json_object_get(ref, "name")) ||
 		     !k8s_is_dns1123_subdomain(json_string_value(json_object_get(ref, "name"))) ||
 		     !json_is_string(json_object_get(ref, "key")) ||
 		     !is_plain_token(json_string_value(json_object_get(ref, "key")), 253)))
@@ -190,7 +191,7 @@ static int parse_tls(const json_t *tls, struct instrumentation_spec *s, char *er
 	const json_t *secret = json_object_get(tls, "secretName");
 	const json_t *skip = json_object_get(tls, "insecureSkipVerify");
 
-	if (secret && !k8s_is_dns1123_subdomain(json_string_value(secret)))
+	if (secret && (!json_is_string(secret) || !k8s_is_dns1123_subdomain(json_string_value(secret))))
 		return fail_with(err, err_size,
 				 "spec.exporter.tls.secretName: want the name of a Secret");
 	if (skip && !json_is_boolean(skip))
