@@ -4,7 +4,8 @@
 # Running), each a process of its own with its PID, command line, data and log under
 # $CLUSTER_DIR. Prints the admin kubeconfig's path as the last line of stdout; progress
 # and errors go to stderr. On failure it prints the tail of the failing component's
-# log and stops what it started.
+# log and stops what it started. When the run directory already holds a complete,
+# ready cluster, it only prints that cluster's kubeconfig.
 #
 # Environment:
 #   CLUSTER_DIR           run directory (default build/cluster)
@@ -74,13 +75,23 @@ if ! flock -n 8; then
 	failed=0
 	fail "" "another up.sh is starting a cluster in $D"
 fi
-# A run directory is reused only when nothing recorded in it still runs.
+# A cluster that already runs completely and answers is reused as it is (its NODES
+# and flags are those it was started with); a partly running one is refused. Otherwise
+# the directory is wiped and a new cluster starts.
+running=()
 for c in "${COMPONENTS[@]}"; do
-	if pid=$(component_running_pid "$D" "$c"); then
-		failed=0
-		fail "" "$c already runs in $D (pid $pid); run e2e/cluster/down.sh $D first"
-	fi
+	component_running_pid "$D" "$c" >/dev/null && running+=("$c")
 done
+if ((${#running[@]} == ${#COMPONENTS[@]})) && component_healthy "$D" kube-apiserver; then
+	failed=0
+	say "already running in $D (e2e/cluster/down.sh $D stops it)"
+	echo "$D/kubeconfig"
+	exit 0
+fi
+if ((${#running[@]} > 0)); then
+	failed=0
+	fail "" "${running[*]} still run in $D; run e2e/cluster/down.sh $D first"
+fi
 if [ -n "$(ls -A "$D" | grep -vx .lock)" ]; then
 	[ -f "$D/.autotrace-cluster" ] || { failed=0; fail "" "$D is not empty and is not a cluster run directory"; }
 	find "$D" -mindepth 1 ! -path "$D/.lock" -delete
