@@ -4,6 +4,8 @@
  * offset taken from the file is checked against its section before use. */
 #include "agent/go_symbols.h"
 
+#include "agent/go_text_start.h"
+
 #include <elf.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -187,9 +189,9 @@ static int read_pclntab(struct elf_file *file, struct go_symtab *t)
 	r = pcln_parse_header(hdr, sec.size, &h);
 	if (r < 0)
 		return r;
-	/* A PIE's header word may be left for a relocation to fill: the link-time start of
-	 * .text is the same address then. */
-	if (h.text_start == 0) {
+	/* When neither the header nor the module data says, the Go linker's own layout
+	 * puts runtime.text at the start of .text. */
+	if (go_text_start(file, sec.vaddr, h.funcname_off, h.text_start, &h.text_start) < 0) {
 		r = elf_file_section_header(file, ".text", &text);
 		if (r < 0)
 			return -EINVAL;

@@ -1,7 +1,7 @@
 # Go test fixtures: small Go programs from tests/fixtures/go built with several Go
 # toolchains (fetched through the Go module proxy by GOTOOLCHAIN, cached in the
 # default GOMODCACHE), each plain, stripped (-s -w) and, with the local toolchain, as
-# PIE. build/fixtures/manifest.txt lists the net/http hello server's builds, one per
+# PIE (internally and externally linked). build/fixtures/manifest.txt lists the net/http hello server's builds, one per
 # line:
 #   <path> <go version> <stripped 0|1>
 # build/fixtures/grpc-manifest.txt the gRPC server's (local toolchain, the grpc version
@@ -14,7 +14,8 @@ FIXTURE_DIR         := build/fixtures
 fixture_srcs = $(wildcard tests/fixtures/go/$(1)/*.go tests/fixtures/go/$(1)/go.* \
 	tests/fixtures/go/greet/*.go tests/fixtures/go/greet/go.mod)
 FIXTURE_BINS        := $(foreach v,$(FIXTURE_GO_VERSIONS),$(FIXTURE_DIR)/hello-$(v) \
-	$(FIXTURE_DIR)/hello-$(v)-stripped) $(FIXTURE_DIR)/hello-$(FIXTURE_GO_LOCAL)-pie
+	$(FIXTURE_DIR)/hello-$(v)-stripped) $(FIXTURE_DIR)/hello-$(FIXTURE_GO_LOCAL)-pie \
+	$(FIXTURE_DIR)/hello-$(FIXTURE_GO_LOCAL)-pie-external
 FIXTURE_MANIFEST    := $(FIXTURE_DIR)/manifest.txt
 GRPC_FIXTURE_BINS   := $(FIXTURE_DIR)/grpcserver-$(FIXTURE_GO_LOCAL) \
 	$(FIXTURE_DIR)/grpcserver-$(FIXTURE_GO_LOCAL)-stripped
@@ -22,12 +23,13 @@ GRPC_FIXTURE_MANIFEST := $(FIXTURE_DIR)/grpc-manifest.txt
 
 fixture_go_env = GOTOOLCHAIN=$(1) GOFLAGS=-mod=mod CGO_ENABLED=0
 
-# $(1): program, $(2): Go version, $(3): suffix, $(4): extra go build flags
+# $(1): program, $(2): Go version, $(3): suffix, $(4): extra go build flags, $(5): extra
+# environment
 define fixture_rule
 $(FIXTURE_DIR)/$(1)-$(2)$(3): $(call fixture_srcs,$(1))
 	@mkdir -p $$(@D)
 	$$(if $$(Q),@echo "  GO      $$@")
-	$$(Q)cd tests/fixtures/go/$(1) && $(call fixture_go_env,$(2)) go build $(4) \
+	$$(Q)cd tests/fixtures/go/$(1) && $(call fixture_go_env,$(2)) $(5) go build $(4) \
 		-o $$(abspath $$@) .
 	$$(Q)go version -m $$@ > $$@.modinfo
 endef
@@ -36,13 +38,21 @@ $(foreach v,$(FIXTURE_GO_VERSIONS),\
 	$(eval $(call fixture_rule,hello,$(v),,))\
 	$(eval $(call fixture_rule,hello,$(v),-stripped,-ldflags=-s\ -w)))
 $(eval $(call fixture_rule,hello,$(FIXTURE_GO_LOCAL),-pie,-buildmode=pie))
+# With cgo and the system linker, as distributions build Go packages: C start-up code
+# comes before runtime.text.
+$(eval $(call fixture_rule,hello,$(FIXTURE_GO_LOCAL),-pie-external,\
+	-buildmode=pie -ldflags=-linkmode=external,CGO_ENABLED=1))
 $(eval $(call fixture_rule,grpcserver,$(FIXTURE_GO_LOCAL),,))
 $(eval $(call fixture_rule,grpcserver,$(FIXTURE_GO_LOCAL),-stripped,-ldflags=-s\ -w))
 
-$(FIXTURE_MANIFEST): $(FIXTURE_BINS)
-$(GRPC_FIXTURE_MANIFEST): $(GRPC_FIXTURE_BINS)
+# The Makefile's .SECONDARY: would let a missing fixture stay missing behind an
+# up-to-date manifest, so the manifests are rewritten on every run (a few lines), and
+# their fixtures made first.
+.PHONY: fixtures-always
+$(FIXTURE_MANIFEST): $(FIXTURE_BINS) fixtures-always
+$(GRPC_FIXTURE_MANIFEST): $(GRPC_FIXTURE_BINS) fixtures-always
 $(FIXTURE_MANIFEST) $(GRPC_FIXTURE_MANIFEST):
-	$(Q)for f in $^; do \
+	$(Q)for f in $(filter-out fixtures-always,$^); do \
 		v=$$(head -1 $$f.modinfo | awk '{print $$2}'); \
 		case $$f in *-stripped) s=1 ;; *) s=0 ;; esac; \
 		echo "$$f $$v $$s"; \

@@ -13,6 +13,7 @@
 
 #include "agent/elf_file.h"
 #include "agent/go_symbols.h"
+#include "agent/go_text_start.h"
 #include "tests/support/go_fixtures.h"
 
 static struct go_fixture fixtures[GO_FIXTURES_MAX];
@@ -116,6 +117,41 @@ static void stripped_binary_falls_back_to_pclntab_with_the_same_addresses(void *
 		seen++;
 	}
 	assert_true(seen >= 2);
+}
+
+/* runtime.text from runtime.firstmoduledata (the header's word ignored) is where the
+ * symbol table puts it, in plain, PIE and externally linked PIE builds alike. */
+static void runtime_text_is_found_through_the_module_data(void **state)
+{
+	size_t i, checked = 0;
+
+	for (i = 0; i < nfixtures; i++) {
+		struct go_symtab *sym = NULL;
+		struct elf_file *f = NULL;
+		struct elf_section pcln;
+		struct go_func text;
+		uint8_t hdr[8 + 8 * 8];
+		uint64_t funcname_off, got = 0;
+
+		if (fixtures[i].stripped)
+			continue;
+		assert_int_equal(elf_file_open_path(fixtures[i].path, NULL, &f), 0);
+		assert_int_equal(go_symtab_new_from(f, GO_SYMTAB_ELF_SYMTAB, &sym), 0);
+		assert_int_equal(go_symtab_lookup(sym, "runtime.text", &text), 0);
+		assert_int_equal(elf_file_section_header(f, ".gopclntab", &pcln), 0);
+		assert_int_equal(elf_file_read_at(f, pcln.offset, hdr, sizeof(hdr)), 0);
+		memcpy(&funcname_off, hdr + 8 + 3 * 8, 8);
+		assert_int_equal(go_text_start(f, pcln.vaddr, funcname_off, 0, &got), 0);
+		if (got != text.addr)
+			fail_msg("%s: runtime.text %#lx, module data says %#lx", fixtures[i].path,
+				 (unsigned long)text.addr, (unsigned long)got);
+		/* A wrong pclntab address finds no module data. */
+		assert_int_equal(go_text_start(f, pcln.vaddr + 8, funcname_off, 0, &got), -ENOENT);
+		go_symtab_free(sym);
+		elf_file_free(f);
+		checked++;
+	}
+	assert_true(checked >= 4);
 }
 
 static void unknown_name_is_enoent(void **state)
@@ -226,6 +262,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(symtab_and_pclntab_agree_on_every_function),
 		cmocka_unit_test(stripped_binary_falls_back_to_pclntab_with_the_same_addresses),
+		cmocka_unit_test(runtime_text_is_found_through_the_module_data),
 		cmocka_unit_test(unknown_name_is_enoent),
 		cmocka_unit_test(corrupted_pclntab_gives_errors),
 		cmocka_unit_test(truncated_copies_give_errors_not_crashes),

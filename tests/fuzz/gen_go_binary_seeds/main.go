@@ -122,6 +122,22 @@ func symtab(fns []fn, entries []uint32, textStart uint64, textIdx uint16) ([]byt
 	return st.Bytes(), strtab.Bytes()
 }
 
+// layout places the sections from firstOff on, 32-byte aligned, the allocated ones at
+// base + their offset; it returns the end of the data and of the loaded part.
+func layout(secs []section) (end, loadEnd uint64) {
+	off := uint64(firstOff)
+	for i := range secs {
+		off = align(off, 32)
+		secs[i].off = off
+		if secs[i].flags&elf.SHF_ALLOC != 0 {
+			secs[i].addr = base + off
+			loadEnd = off + uint64(len(secs[i].data))
+		}
+		off += uint64(len(secs[i].data))
+	}
+	return off, loadEnd
+}
+
 func write(path string, secs []section) {
 	le := binary.LittleEndian
 	var shstr bytes.Buffer
@@ -134,17 +150,7 @@ func write(path string, secs []section) {
 	}
 	nameIdx[len(secs)] = uint32(shstr.Len())
 	shstr.WriteString(".shstrtab\x00")
-	off := uint64(firstOff)
-	var loadEnd uint64
-	for i := range secs {
-		off = align(off, 32)
-		secs[i].off = off
-		if secs[i].flags&elf.SHF_ALLOC != 0 {
-			secs[i].addr = base + off
-			loadEnd = off + uint64(len(secs[i].data))
-		}
-		off += uint64(len(secs[i].data))
-	}
+	off, loadEnd := layout(secs)
 	shstrOff := off
 	shOff := align(shstrOff+uint64(shstr.Len()), 8)
 	out := make([]byte, shOff+uint64(len(secs)+2)*64)
@@ -233,4 +239,21 @@ func main() {
 	write(filepath.Join(*outDir, "seed-full.elf"), full)
 	write(filepath.Join(*outDir, "seed-stripped.elf"), full[:3])
 	write(filepath.Join(*outDir, "seed-pclntab-only.elf"), full[:2])
+
+	// Go 1.26's layout: no text start in the pclntab header; runtime.firstmoduledata,
+	// in a .go.module section, points at the pclntab and holds it.
+	pcln0 := append([]byte(nil), pcln...)
+	binary.LittleEndian.PutUint64(pcln0[8+2*8:], 0)
+	md := make([]byte, 0x100)
+	mod := []section{
+		full[0],
+		{name: ".gopclntab", typ: elf.SHT_PROGBITS, flags: alloc, data: pcln0},
+		{name: ".go.module", typ: elf.SHT_PROGBITS, flags: alloc | elf.SHF_WRITE, data: md},
+	}
+	layout(mod)
+	le := binary.LittleEndian
+	le.PutUint64(md[0:], mod[1].addr)
+	le.PutUint64(md[8:], mod[1].addr+le.Uint64(pcln0[8+3*8:]))
+	le.PutUint64(md[8+6*24+3*8:], textStart)
+	write(filepath.Join(*outDir, "seed-moduledata.elf"), mod)
 }
