@@ -63,25 +63,30 @@ static int check_moduledata(struct elf_file *file, const struct elf_section *rel
 	return 0;
 }
 
+/* Candidates checked at most: a hostile file full of matching words costs no more. */
+#define MAX_CANDIDATES 16
+
 /* Without relocations: an aligned word equal to the pclntab address in the data. */
 static int scan_data(struct elf_file *file, uint64_t pclntab_vaddr, uint64_t funcnametab,
 		     uint64_t *ret_md)
 {
 	/* Go 1.26 gives the module data a section of its own, .go.module. */
 	static const char *const names[] = { ".go.module", ".noptrdata", ".data.rel.ro", ".data" };
-	size_t i, k;
+	size_t i, k, tried = 0;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		struct elf_section sec;
 
 		if (elf_file_section(file, names[i], &sec) < 0 || sec.vaddr % 8)
 			continue;
-		for (k = 0; k + 8 <= sec.size; k += 8) {
+		for (k = 0; k + 8 <= sec.size && tried < MAX_CANDIDATES; k += 8) {
 			uint64_t v;
 
 			memcpy(&v, sec.data + k, 8);
-			if (v == pclntab_vaddr &&
-			    check_moduledata(file, NULL, sec.vaddr + k, funcnametab) == 0) {
+			if (v != pclntab_vaddr)
+				continue;
+			tried++;
+			if (check_moduledata(file, NULL, sec.vaddr + k, funcnametab) == 0) {
 				*ret_md = sec.vaddr + k;
 				return 0;
 			}
