@@ -1,0 +1,100 @@
+/* The agent's tracing core: finds Go processes, attaches uprobes to their net/http
+ * server, samples in the kernel, and hands sampled requests out as OTLP spans; it also
+ * keeps the RED histograms of every request, sampled or not, in the kernel.
+ *
+ * Single-threaded: every call on one tracer comes from the same thread (the agent's
+ * event loop). Errors: 0 or a negative errno. */
+#ifndef AUTOTRACE_AGENT_TRACER_H
+#define AUTOTRACE_AGENT_TRACER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/otlp/span.h"
+
+struct tracer;
+
+enum tracer_sampler_type {
+	TRACER_SAMPLER_ALWAYS_ON,
+	TRACER_SAMPLER_ALWAYS_OFF,
+	TRACER_SAMPLER_TRACEIDRATIO,
+	TRACER_SAMPLER_PARENTBASED_ALWAYS_ON,
+	TRACER_SAMPLER_PARENTBASED_ALWAYS_OFF,
+	TRACER_SAMPLER_PARENTBASED_TRACEIDRATIO,
+};
+
+struct tracer_sampler {
+	enum tracer_sampler_type type;
+	double ratio; /* 0..1, for the ratio samplers */
+};
+
+/* Which processes to trace: every Go process visible in /proc when both are empty. */
+struct tracer_targets {
+	const char *executable;            /* exe path, or its basename, to match; NULL: any */
+	const char *const *container_names; /* NULL-terminated; NULL: any */
+};
+
+/* A sampled request, ready to export. The span is borrowed for the call. */
+typedef void (*tracer_span_fn)(void *ud, const struct otlp_span *span);
+
+struct tracer_opts {
+	const char *proc_root;   /* default "/proc" */
+	size_t ringbuf_bytes;    /* default 8 MiB */
+	size_t max_inflight;     /* concurrent requests tracked; default 16384 */
+	struct tracer_sampler sampler;
+	struct tracer_targets targets;
+	tracer_span_fn on_span;
+	void *ud;
+};
+
+/* Loads the BPF programs (nothing is attached yet). Copies what opts points to. */
+int tracer_new(const struct tracer_opts *opts, struct tracer **ret_tracer);
+/* Detaches everything; accepts NULL; returns NULL. */
+struct tracer *tracer_free(struct tracer *t);
+
+/* One pass over /proc: attaches to new matching Go processes, releases exited ones.
+ * A process that cannot be instrumented is skipped and counted, never fatal. */
+int tracer_scan(struct tracer *t);
+/* Delivers what the ring buffer holds to on_span; returns how many spans. */
+int tracer_poll(struct tracer *t);
+/* A descriptor that becomes readable when the kernel wakes the reader (for the loop). */
+int tracer_wakeup_fd(const struct tracer *t);
+
+/* Take effect for the next request, in the kernel. */
+int tracer_set_sampler(struct tracer *t, const struct tracer_sampler *sampler);
+/* Take effect at the next scan. */
+int tracer_set_targets(struct tracer *t, const struct tracer_targets *targets);
+
+enum tracer_skip_reason {
+	TRACER_SKIP_UNREADABLE,       /* the binary could not be opened or parsed */
+	TRACER_SKIP_NO_SYMBOLS,       /* the functions to probe are not in it */
+	TRACER_SKIP_UNSUPPORTED_GO,   /* no struct offsets for its Go version */
+	TRACER_SKIP_ATTACH_FAILED,    /* the kernel refused a probe */
+	TRACER_SKIP_REASONS
+};
+const char *tracer_skip_reason_name(enum tracer_skip_reason reason);
+
+struct tracer_stats {
+	uint64_t processes;          /* instrumented now */
+	uint64_t probes_attached;    /* now */
+	uint64_t probes_failed;      /* ever */
+	uint64_t skipped[TRACER_SKIP_REASONS];
+	uint64_t requests;           /* seen by the probes */
+	uint64_t sampled;
+	uint64_t spans_delivered;    /* handed to on_span */
+	uint64_t ringbuf_drops;      /* sampled, but the ring buffer was full */
+	uint64_t inflight_drops;     /* ends without a start, or starts evicted */
+	uint64_t traceparent_found;  /* requests that carried a valid traceparent */
+};
+void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats);
+
+/* The RED histograms kept in the kernel, one per (method, status code). Buckets are
+ * per bucket (not cumulative) with upper bounds tracer_duration_bounds_seconds[],
+ * the last one being +Inf. */
+extern const double tracer_duration_bounds_seconds[];
+extern const size_t tracer_duration_bucket_count; /* including +Inf */
+typedef void (*tracer_red_fn)(void *ud, const char *method, unsigned status_code,
+			      const uint64_t *buckets, uint64_t count, double sum_seconds);
+int tracer_red_foreach(struct tracer *t, tracer_red_fn fn, void *ud);
+
+#endif
