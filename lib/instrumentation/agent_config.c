@@ -387,7 +387,8 @@ static int get(const json_t *obj, const char *key, json_type type, const json_t 
 static int parse_exporter(const json_t *exp, struct agent_config *c, char *err,
 			  size_t err_size)
 {
-	const json_t *endpoint, *protocol, *headers, *timeout, *tls, *skip, *ca;
+	const json_t *endpoint = NULL, *protocol = NULL, *headers = NULL, *timeout = NULL;
+	const json_t *tls = NULL, *skip, *ca;
 	const char *key, *p;
 	json_t *v;
 
@@ -444,7 +445,7 @@ static int parse_exporter(const json_t *exp, struct agent_config *c, char *err,
 static int parse_sampler(const json_t *smp, struct agent_config *c, char *err,
 			 size_t err_size)
 {
-	const json_t *type, *ratio = json_object_get(smp, "ratio");
+	const json_t *type = NULL, *ratio = json_object_get(smp, "ratio");
 
 	if (get(smp, "type", JSON_STRING, &type, "sampler.", err, err_size))
 		return -EINVAL;
@@ -507,7 +508,7 @@ static int parse_attributes(const json_t *attrs, struct agent_config *c, char *e
 static int parse_targets(const json_t *tgt, struct agent_config *c, char *err,
 			 size_t err_size)
 {
-	const json_t *names, *exe;
+	const json_t *names = NULL, *exe = NULL;
 
 	if (get(tgt, "containerNames", JSON_ARRAY, &names, "targets.", err, err_size) ||
 	    get(tgt, "executable", JSON_STRING, &exe, "targets.", err, err_size))
@@ -550,7 +551,7 @@ int agent_config_parse(const char *data, size_t len, struct agent_config *ret, c
 		       size_t err_size)
 {
 	struct agent_config c = { 0 };
-	const json_t *rev, *id, *part;
+	const json_t *rev, *id, *part = NULL;
 	json_error_t jerr;
 	int rc = -EINVAL;
 

@@ -1,0 +1,123 @@
+#include "operator/status.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+const char *status_problem_reason(enum status_problem p)
+{
+	switch (p) {
+	case STATUS_OK:
+		return "Published";
+	case STATUS_INVALID_SPEC:
+		return "InvalidSpec";
+	case STATUS_SECRET_NOT_FOUND:
+		return "SecretNotFound";
+	case STATUS_PUBLISH_FAILED:
+		return "PublishFailed";
+	}
+	return "Unknown";
+}
+
+const json_t *status_condition(const json_t *status, const char *type)
+{
+	size_t i;
+	const json_t *c;
+
+	json_array_foreach(json_object_get(status, "conditions"), i, c) {
+		const char *t = json_string_value(json_object_get(c, "type"));
+
+		if (t && strcmp(t, type) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/* Appends one condition; the transition time is the old one when the status holds. */
+static int add_condition(json_t *conds, const json_t *old_status, const char *type, int ok,
+			 const char *reason, const char *message, long long generation,
+			 const char *now)
+{
+	const json_t *old = status_condition(old_status, type);
+	const char *st = ok ? "True" : "False";
+	const char *since = now;
+
+	if (old && json_is_string(json_object_get(old, "lastTransitionTime")) &&
+	    json_is_string(json_object_get(old, "status")) &&
+	    strcmp(json_string_value(json_object_get(old, "status")), st) == 0)
+		since = json_string_value(json_object_get(old, "lastTransitionTime"));
+	return json_array_append_new(conds,
+				     json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "type", type,
+					       "status", st, "reason", reason, "message", message,
+					       "lastTransitionTime", since, "observedGeneration",
+					       (json_int_t)generation));
+}
+
+json_t *status_build(const json_t *old_status, const struct status_observation *obs,
+		     const char *now)
+{
+	json_t *st = NULL, *conds = json_array();
+	const char *reason = status_problem_reason(obs->problem);
+	char published[512], ready_msg[640], degraded[512];
+	long not_ready = obs->injected - obs->ready;
+	int ok = obs->problem == STATUS_OK;
+
+	if (!conds)
+		return NULL;
+	if (ok)
+		snprintf(published, sizeof(published), "agent config %s published in %zu namespace%s",
+			 obs->revision ? obs->revision : "-", obs->namespaces,
+			 obs->namespaces == 1 ? "" : "s");
+	else if (obs->revision)
+		snprintf(published, sizeof(published), "%.400s; the last good config %s stays in place",
+			 obs->problem_message ? obs->problem_message : reason, obs->revision);
+	else
+		snprintf(published, sizeof(published), "%.400s",
+			 obs->problem_message ? obs->problem_message : reason);
+	if (ok)
+		snprintf(ready_msg, sizeof(ready_msg), "%s; %ld of %ld agents ready", published,
+			 obs->ready, obs->injected);
+	else
+		snprintf(ready_msg, sizeof(ready_msg), "%s", published);
+	if (!ok)
+		snprintf(degraded, sizeof(degraded), "%s", published);
+	else if (not_ready > 0)
+		snprintf(degraded, sizeof(degraded), "%ld of %ld agents not ready", not_ready,
+			 obs->injected);
+	else
+		snprintf(degraded, sizeof(degraded), "%s",
+			 obs->injected ? "every agent is ready" : "no injected pods");
+
+	if (add_condition(conds, old_status, "Ready", ok, ok ? "Ready" : reason, ready_msg,
+			  obs->generation, now) < 0 ||
+	    add_condition(conds, old_status, "ConfigPublished", ok, reason, published,
+			  obs->generation, now) < 0 ||
+	    add_condition(conds, old_status, "Degraded", !ok || not_ready > 0,
+			  !ok ? reason : not_ready > 0 ? "AgentsNotReady" : "AsExpected", degraded,
+			  obs->generation, now) < 0)
+		goto fail;
+	st = json_pack("{s:I, s:I, s:I, s:o}", "observedGeneration", (json_int_t)obs->generation,
+		       "injectedPods", (json_int_t)obs->injected, "readyAgents",
+		       (json_int_t)obs->ready, "conditions", conds);
+	conds = NULL;
+	if (st && obs->revision &&
+	    json_object_set_new(st, "configRevision", json_string(obs->revision)) < 0) {
+		json_decref(st);
+		st = NULL;
+	}
+	return st;
+fail:
+	json_decref(conds);
+	return NULL;
+}
+
+int status_now(char *buf, size_t size)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return -EINVAL;
+	return 0;
+}
