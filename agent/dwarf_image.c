@@ -149,7 +149,7 @@ int dwarf_image_new(struct elf_file *file, uint64_t max_section, struct dwarf_im
 	if (!img)
 		return -ENOMEM;
 	img->size = shoff + (nsec + 2) * sizeof(Elf64_Shdr);
-	img->buf = malloc(img->size);
+	img->buf = calloc(1, img->size);
 	if (!img->buf) {
 		r = -ENOMEM;
 		goto fail;
