@@ -7,20 +7,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "lib/fs/file_identity.h"
 #include "lib/http/tls_context.h"
 #include "lib/log/log.h"
 
 #define DEFAULT_INTERVAL_MS 1000
-
-/* What identifies the content of a file behind its symlinks. */
-struct file_identity {
-	bool present;
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
-	struct timespec ctime;
-};
 
 struct pair_identity {
 	struct file_identity cert;
@@ -39,34 +30,11 @@ struct http_tls_reloader {
 	_Atomic int64_t not_after;
 };
 
-static void file_identity_read(const char *path, struct file_identity *ret_id)
-{
-	struct stat st;
-
-	memset(ret_id, 0, sizeof(*ret_id));
-	if (stat(path, &st) < 0)
-		return;
-	ret_id->present = true;
-	ret_id->dev = st.st_dev;
-	ret_id->ino = st.st_ino;
-	ret_id->size = st.st_size;
-	ret_id->mtime = st.st_mtim;
-	ret_id->ctime = st.st_ctim;
-}
-
 static void pair_identity_read(const struct http_tls_reloader *reloader,
 			       struct pair_identity *ret_id)
 {
 	file_identity_read(reloader->cert_file, &ret_id->cert);
 	file_identity_read(reloader->key_file, &ret_id->key);
-}
-
-static bool file_identity_equal(const struct file_identity *a, const struct file_identity *b)
-{
-	return a->present == b->present && a->dev == b->dev && a->ino == b->ino &&
-	       a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
-	       a->mtime.tv_nsec == b->mtime.tv_nsec && a->ctime.tv_sec == b->ctime.tv_sec &&
-	       a->ctime.tv_nsec == b->ctime.tv_nsec;
 }
 
 static bool pair_identity_equal(const struct pair_identity *a, const struct pair_identity *b)
