@@ -1,0 +1,25 @@
+/* The RED histogram of every request the probes saw, kept in the kernel per (method,
+ * status code), in the Prometheus text format under the OpenTelemetry HTTP semantic
+ * conventions' name: http_server_request_duration_seconds{http_request_method,
+ * http_response_status_code}. */
+#ifndef AUTOTRACE_AGENT_RED_METRICS_H
+#define AUTOTRACE_AGENT_RED_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct red_series {
+	char method[16];
+	unsigned status_code;
+	uint64_t buckets[32]; /* per bucket, not cumulative; the last is +Inf */
+	uint64_t count;
+	double sum_seconds;
+};
+
+/* Appends the family (HELP, TYPE and every series, buckets cumulative) to a buffer
+ * the caller frees (buf, len and cap grow as needed). `bounds` are the finite upper
+ * bounds; each series has n_bounds + 1 buckets. 0, -ENOMEM or -EINVAL. */
+int red_metrics_format(const struct red_series *series, size_t n, const double *bounds,
+		       size_t n_bounds, char **buf, size_t *len, size_t *cap);
+
+#endif
