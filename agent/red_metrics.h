@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/prom_text.h"
+
 struct red_series {
 	char method[16];
 	unsigned status_code;
@@ -16,10 +18,9 @@ struct red_series {
 	double sum_seconds;
 };
 
-/* Appends the family (HELP, TYPE and every series, buckets cumulative) to a buffer
- * the caller frees (buf, len and cap grow as needed). `bounds` are the finite upper
+/* Appends the family (HELP, TYPE and every series). `bounds` are the finite upper
  * bounds; each series has n_bounds + 1 buckets. 0, -ENOMEM or -EINVAL. */
 int red_metrics_format(const struct red_series *series, size_t n, const double *bounds,
-		       size_t n_bounds, char **buf, size_t *len, size_t *cap);
+		       size_t n_bounds, struct prom_text *out);
 
 #endif

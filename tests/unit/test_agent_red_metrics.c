@@ -20,10 +20,11 @@ static void buckets_are_cumulative_and_end_with_the_count(void **state)
 		{ .method = "POST", .status_code = 503, .buckets = { 0, 0, 0, 0, 0, 2 }, .count = 2,
 		  .sum_seconds = 3.25 },
 	};
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	struct prom_text t = { 0 };
 
-	assert_int_equal(red_metrics_format(s, 2, bounds, 5, &buf, &len, &cap), 0);
+	assert_int_equal(red_metrics_format(s, 2, bounds, 5, &t), 0);
+	char *buf = t.data;
+	size_t len = t.len;
 	assert_non_null(strstr(buf, "# TYPE http_server_request_duration_seconds histogram\n"));
 	assert_non_null(strstr(buf, "http_server_request_duration_seconds_bucket{http_request_method=\"GET\","
 				    "http_response_status_code=\"200\",le=\"0.01\"} 8\n"));
@@ -41,10 +42,10 @@ static void buckets_are_cumulative_and_end_with_the_count(void **state)
 static void odd_methods_never_reach_the_exposition(void **state)
 {
 	struct red_series s = { .method = "G\"E\nT", .status_code = 200, .count = 1 };
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	struct prom_text t = { 0 };
 
-	assert_int_equal(red_metrics_format(&s, 1, bounds, 5, &buf, &len, &cap), 0);
+	assert_int_equal(red_metrics_format(&s, 1, bounds, 5, &t), 0);
+	char *buf = t.data;
 	assert_null(strstr(buf, "\"E"));
 	assert_non_null(strstr(buf, "http_request_method=\"G_E_T\""));
 	free(buf);
@@ -59,12 +60,19 @@ static void promtool_accepts_it(void **state)
 		  .sum_seconds = 0.3 },
 		{ .method = "DELETE", .status_code = 404, .buckets = { 1 }, .count = 1, .sum_seconds = 0.001 },
 	};
-	char *buf = NULL, path[] = "/tmp/red-XXXXXX", cmd[512];
-	size_t len = 0, cap = 0;
+	char path[] = "/tmp/red-XXXXXX", cmd[512];
+	struct prom_text t = { 0 };
 
 	if (!promtool || access(promtool, X_OK) != 0)
 		skip();
-	assert_int_equal(red_metrics_format(s, 2, bounds, 5, &buf, &len, &cap), 0);
+	assert_int_equal(red_metrics_format(s, 2, bounds, 5, &t), 0);
+	/* And an unlabelled histogram next to it. */
+	uint64_t b[6] = { 1, 0, 0, 0, 0, 0 };
+	assert_int_equal(prom_text_histogram_header(&t, "autotrace_agent_export_duration_seconds", "x."), 0);
+	assert_int_equal(prom_text_histogram_series(&t, "autotrace_agent_export_duration_seconds", "",
+						    bounds, 5, b, 1, 0.001), 0);
+	char *buf = t.data;
+	size_t len = t.len;
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, buf, len), (ssize_t)len);
