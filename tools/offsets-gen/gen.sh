@@ -5,9 +5,19 @@
 # tools/offsets-gen/probe-grpc against each google.golang.org/grpc version in
 # GRPC_VERSIONS (with the local toolchain, in a scratch copy so the checked-in go.mod
 # stays as it is), then reads the fields agent/go_fields.def lists from each build's
-# DWARF. Add the newest patch release of a new Go minor or module version and rerun.
+# DWARF. Add the newest patch release of a new Go minor or module version and rerun,
+# or let GO_VERSIONS=latest ask the module proxy for the newest release of every Go
+# minor version from 1.22 on.
 set -euo pipefail
 GO_VERSIONS=${GO_VERSIONS:-"go1.22.12 go1.23.12 go1.24.13 go1.25.14 go1.26.8 go1.27.4"}
+if [ "$GO_VERSIONS" = latest ]; then
+	GO_VERSIONS=$(GOFLAGS=-mod=mod go list -m -versions golang.org/toolchain | tr ' ' '\n' |
+		sed -n 's/^v0\.0\.1-\(go1\.[0-9]*\.[0-9]*\)\.linux-amd64$/\1/p' |
+		sort -t. -k2,2n -k3,3n |
+		awk -F. '$2 >= 22 { last[$2] = $0 } END { for (m in last) print last[m] }' |
+		sort -t. -k2,2n | tr '\n' ' ')
+	echo "offsets-gen: newest releases: $GO_VERSIONS" >&2
+fi
 GRPC_VERSIONS=${GRPC_VERSIONS:-"v1.64.1 v1.68.1 v1.69.4 v1.75.1 v1.83.2"}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=${WORK_DIR:-$root/build/offsets-gen}
