@@ -211,8 +211,8 @@ static void print_row(const char *name, const struct result *r, const struct res
 
 int main(int argc, char **argv)
 {
-	int seconds = argc > 1 ? atoi(argv[1]) : 5;
-	int connections = argc > 2 ? atoi(argv[2]) : 32;
+	int seconds = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 5;
+	int connections = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 32;
 	char dir[] = "/tmp/bench_http.XXXXXX", cert[128], key[128];
 	char plain_url[64], tls_url[64], url[128];
 	struct http_server *plain = NULL, *tls = NULL;

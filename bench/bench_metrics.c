@@ -110,7 +110,7 @@ static double run(struct bench *b, enum op op, int threads)
 
 int main(int argc, char **argv)
 {
-	long n = argc > 1 ? atol(argv[1]) : 5000000;
+	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 5000000;
 	struct metrics_registry *reg;
 	struct bench b = { .n = n };
 	double base1, base2, start, per_scrape;

@@ -50,3 +50,6 @@ cluster-down:
 
 bench: deps build $(BENCH_BINS)
 	@PATH="$(TOOLS_PATH):$$PATH" BENCH_BINS="$(BENCH_BINS)" bench/run.sh
+
+lint: deps-apt
+	@PATH="$(TOOLS_PATH):$$PATH" tools/lint.sh

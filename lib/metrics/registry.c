@@ -105,8 +105,9 @@ static struct metrics_series *series_alloc(const struct metrics_family *family,
 	struct metrics_series *s;
 	char *p;
 
+	/* values is NULL only for a family without labels (n_labels 0). */
 	for (size_t i = 0; i < family->n_labels; i++)
-		size += strlen(values[i]) + 1;
+		size += strlen(values[i]) + 1; // cppcheck-suppress nullPointer
 	s = calloc(1, size);
 	if (!s)
 		return NULL;
