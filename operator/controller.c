@@ -456,6 +456,13 @@ static int write_status(struct controller *ctl, const char *key, const json_t *c
 
 /* ---- one reconcile -------------------------------------------------------------- */
 
+/* Failures that say nothing about the Instrumentation: retried, not reported. */
+static int is_transient(int rc)
+{
+	return rc == -EBUSY || rc == -EEXIST || rc == -EAGAIN || rc == -ETIMEDOUT ||
+	       rc == -ECONNREFUSED || rc == -EIO || rc == -EPROTO;
+}
+
 static int reconcile_deleted(struct controller *ctl, const char *key, const char *ns,
 			     const char *name)
 {
@@ -555,6 +562,11 @@ static int reconcile(void *ud, const char *key)
 				published++;
 			} else if (r == -ENOENT || (r == -EACCES && strcmp(wns, ns) != 0)) {
 				/* a namespace that is gone or terminating */
+			} else if (is_transient(r)) {
+				/* A stale cache (conflict) or an API server away: try again
+				 * soon, and leave the status as it is meanwhile. */
+				rc = r;
+				goto out;
 			} else {
 				char buf[600];
 				snprintf(err, sizeof(err), "writing ConfigMap %s/%s: %s", wns, cm_name,
