@@ -1,0 +1,245 @@
+/* Skeleton lifecycle: open -> rodata and map sizes -> pick programs -> load; then one
+ * attachment (two uprobe links) per traced process. */
+#include "agent/probe_loader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http_server.skel.h"
+
+#define DEFAULT_RINGBUF (8u << 20)
+#define DEFAULT_INFLIGHT 16384u
+
+struct probe_loader {
+	struct http_server_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_program *start_prog; /* with or without the header scan */
+	int header_scan;
+	int ncpus;
+	probe_record_fn on_record;
+	void *ud;
+};
+
+struct probe_attachment {
+	struct bpf_link *links[PROBE_ATTACHMENT_PROBES];
+};
+
+static int is_pow2(size_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+static int ring_sample(void *ctx, void *data, size_t size)
+{
+	struct probe_loader *pl = ctx;
+
+	return pl->on_record ? pl->on_record(pl->ud, data, size) : 0;
+}
+
+/* The loader owns the skeleton and the ring buffer. Returns a new loader. */
+int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader **ret_loader)
+{
+	struct probe_loader *pl;
+	size_t ring = opts && opts->ringbuf_bytes ? opts->ringbuf_bytes : DEFAULT_RINGBUF;
+	size_t inflight = opts && opts->max_inflight ? opts->max_inflight : DEFAULT_INFLIGHT;
+	size_t wake = opts && opts->wakeup_bytes ? opts->wakeup_bytes : ring / 4;
+	int r;
+
+	if (!is_pow2(ring) || ring < (size_t)sysconf(_SC_PAGESIZE) || ring > (1u << 30) ||
+	    inflight > (1u << 24) || wake > ring)
+		return -EINVAL;
+	pl = calloc(1, sizeof(*pl));
+	if (!pl)
+		return -ENOMEM;
+	pl->on_record = opts ? opts->on_record : NULL;
+	pl->ud = opts ? opts->ud : NULL;
+	pl->ncpus = libbpf_num_possible_cpus();
+	if (pl->ncpus <= 0) {
+		r = pl->ncpus ? pl->ncpus : -EINVAL;
+		goto fail;
+	}
+	pl->skel = http_server_bpf__open();
+	if (!pl->skel) {
+		r = -errno ? -errno : -ENOMEM;
+		goto fail;
+	}
+	pl->skel->rodata->ringbuf_wakeup_bytes = wake;
+	r = bpf_map__set_max_entries(pl->skel->maps.spans, (uint32_t)ring);
+	if (r)
+		goto fail;
+	r = bpf_map__set_max_entries(pl->skel->maps.inflight, (uint32_t)inflight);
+	if (r)
+		goto fail;
+	/* bpf_loop (5.17) carries the traceparent search; without it, no search. */
+	pl->header_scan = !(opts && opts->no_header_scan) &&
+			  libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_loop, NULL) == 1;
+	bpf_program__set_autoload(pl->skel->progs.serve_http_start, pl->header_scan);
+	bpf_program__set_autoload(pl->skel->progs.serve_http_start_noscan, !pl->header_scan);
+	pl->start_prog = pl->header_scan ? pl->skel->progs.serve_http_start :
+					   pl->skel->progs.serve_http_start_noscan;
+	r = http_server_bpf__load(pl->skel);
+	if (r)
+		goto fail;
+	pl->rb = ring_buffer__new(bpf_map__fd(pl->skel->maps.spans), ring_sample, pl, NULL);
+	if (!pl->rb) {
+		r = -errno ? -errno : -ENOMEM;
+		goto fail;
+	}
+	*ret_loader = pl;
+	return 0;
+fail:
+	probe_loader_free(pl);
+	return r < 0 ? r : -EINVAL;
+}
+
+struct probe_loader *probe_loader_free(struct probe_loader *pl)
+{
+	if (!pl)
+		return NULL;
+	ring_buffer__free(pl->rb);
+	http_server_bpf__destroy(pl->skel);
+	free(pl);
+	return NULL;
+}
+
+int probe_loader_has_header_scan(const struct probe_loader *pl)
+{
+	return pl->header_scan;
+}
+
+int probe_loader_set_offsets(struct probe_loader *pl, uint32_t slot, const struct hs_offsets *off)
+{
+	if (slot >= HS_MAX_BINARIES)
+		return -EINVAL;
+	if (bpf_map__update_elem(pl->skel->maps.offsets, &slot, sizeof(slot), off, sizeof(*off),
+				 BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int probe_loader_set_sampler(struct probe_loader *pl, const struct hs_sampler *sampler)
+{
+	uint32_t zero = 0;
+
+	if (bpf_map__update_elem(pl->skel->maps.sampler, &zero, sizeof(zero), sampler,
+				 sizeof(*sampler), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static int attach_one(struct bpf_program *prog, const struct probe_attach_spec *spec,
+		      uint64_t offset, struct bpf_link **ret_link)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = spec->offsets_slot);
+	struct bpf_link *link;
+
+	link = bpf_program__attach_uprobe_opts(prog, spec->pid, spec->binary_path, (size_t)offset,
+					       &uo);
+	if (!link)
+		return -errno ? -errno : -EINVAL;
+	*ret_link = link;
+	return 0;
+}
+
+/* Returns a new attachment; both links or none. */
+int probe_loader_attach(struct probe_loader *pl, const struct probe_attach_spec *spec,
+			struct probe_attachment **ret_attachment)
+{
+	struct probe_attachment *a;
+	int r;
+
+	if (spec->pid <= 0 || !spec->binary_path || spec->offsets_slot >= HS_MAX_BINARIES)
+		return -EINVAL;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	r = attach_one(pl->start_prog, spec, spec->start_offset, &a->links[0]);
+	if (r)
+		goto fail;
+	r = attach_one(pl->skel->progs.finish_request, spec, spec->end_offset, &a->links[1]);
+	if (r)
+		goto fail;
+	*ret_attachment = a;
+	return 0;
+fail:
+	probe_attachment_free(a);
+	return r;
+}
+
+struct probe_attachment *probe_attachment_free(struct probe_attachment *a)
+{
+	if (!a)
+		return NULL;
+	for (size_t i = 0; i < PROBE_ATTACHMENT_PROBES; i++)
+		bpf_link__destroy(a->links[i]);
+	free(a);
+	return NULL;
+}
+
+int probe_loader_consume(struct probe_loader *pl)
+{
+	return ring_buffer__consume(pl->rb);
+}
+
+int probe_loader_wakeup_fd(const struct probe_loader *pl)
+{
+	return ring_buffer__epoll_fd(pl->rb);
+}
+
+int probe_loader_read_stats(const struct probe_loader *pl, uint64_t *ret_stats)
+{
+	uint64_t *percpu, sums[HS_STAT_COUNT] = { 0 };
+	int r = 0;
+
+	percpu = calloc((size_t)pl->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < HS_STAT_COUNT; k++) {
+		if (bpf_map__lookup_elem(pl->skel->maps.stats, &k, sizeof(k), percpu,
+					 sizeof(*percpu) * (size_t)pl->ncpus, 0)) {
+			r = -errno;
+			goto cleanup;
+		}
+		for (int c = 0; c < pl->ncpus; c++)
+			sums[k] += percpu[c];
+	}
+	memcpy(ret_stats, sums, sizeof(sums));
+cleanup:
+	free(percpu);
+	return r;
+}
+
+int probe_loader_red_foreach(const struct probe_loader *pl, probe_red_fn fn, void *ud)
+{
+	const struct bpf_map *map = pl->skel->maps.red;
+	struct hs_red_key key, next;
+	struct hs_red_value *percpu, sum;
+	const struct hs_red_key *prev = NULL;
+
+	/* Per-CPU values come back one per possible CPU, each rounded up to 8 bytes;
+	 * hs_red_value already is a multiple of 8. */
+	percpu = calloc((size_t)pl->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map__lookup_elem(map, &key, sizeof(key), percpu,
+					 sizeof(*percpu) * (size_t)pl->ncpus, 0))
+			continue; /* deleted meanwhile */
+		memset(&sum, 0, sizeof(sum));
+		for (int c = 0; c < pl->ncpus; c++) {
+			for (int b = 0; b < HS_RED_BUCKETS; b++)
+				sum.buckets[b] += percpu[c].buckets[b];
+			sum.count += percpu[c].count;
+			sum.sum_ns += percpu[c].sum_ns;
+		}
+		fn(ud, &key, &sum);
+	}
+	free(percpu);
+	return 0;
+}

@@ -1,0 +1,76 @@
+/* The net/http server probes as a small library: loads bpf/http_server.bpf.c (open,
+ * size the maps, pick the programs this kernel can run, load), attaches its two uprobes
+ * to one process at given file offsets, and reads what the kernel side keeps: the ring
+ * buffer of sampled spans, the statistics and the RED histograms. No policy here: which
+ * process, which sampler and what a record becomes are the caller's (agent/tracer.c).
+ * The daemon, its tests and the benchmarks load probes through this one module.
+ *
+ * Not thread-safe. Errors: 0 or a negative errno. */
+#ifndef AUTOTRACE_AGENT_PROBE_LOADER_H
+#define AUTOTRACE_AGENT_PROBE_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bpf/http_server.h"
+
+struct probe_loader;
+struct probe_attachment;
+
+/* One ring-buffer record, borrowed for the call (size as the kernel submitted it).
+ * Return 0 to go on, non-zero to stop consuming. */
+typedef int (*probe_record_fn)(void *ud, const void *data, size_t size);
+
+struct probe_loader_opts {
+	size_t ringbuf_bytes;     /* power of two >= page size; 0: 8 MiB */
+	size_t max_inflight;      /* 0: 16384 */
+	size_t wakeup_bytes;      /* unread bytes that wake the reader; 0: a quarter ring */
+	int no_header_scan;       /* load the start probe without the traceparent search */
+	probe_record_fn on_record;
+	void *ud;
+};
+
+/* Loads the programs and creates the maps. Returns a new loader in ret_loader. */
+int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader **ret_loader);
+/* Detaches everything still attached; accepts NULL; returns NULL. */
+struct probe_loader *probe_loader_free(struct probe_loader *pl);
+
+/* 1 when the start probe searches the request for a traceparent (bpf_loop). */
+int probe_loader_has_header_scan(const struct probe_loader *pl);
+
+/* Struct offsets of one binary in slot [0, HS_MAX_BINARIES). */
+int probe_loader_set_offsets(struct probe_loader *pl, uint32_t slot, const struct hs_offsets *off);
+int probe_loader_set_sampler(struct probe_loader *pl, const struct hs_sampler *sampler);
+
+struct probe_attach_spec {
+	pid_t pid;
+	const char *binary_path;    /* e.g. /proc/<pid>/exe */
+	uint64_t start_offset;      /* file offset of the ServeHTTP probe */
+	uint64_t end_offset;        /* file offset of the finishRequest probe */
+	uint32_t offsets_slot;
+};
+/* Attaches both probes to spec->pid only. Returns a new attachment (free it with
+ * probe_attachment_free before the loader). */
+int probe_loader_attach(struct probe_loader *pl, const struct probe_attach_spec *spec,
+			struct probe_attachment **ret_attachment);
+/* Detaches; accepts NULL; returns NULL. */
+struct probe_attachment *probe_attachment_free(struct probe_attachment *a);
+/* Probes (uprobes) an attachment holds. */
+#define PROBE_ATTACHMENT_PROBES 2
+
+/* Hands every record the ring buffer holds to on_record; returns how many, or an
+ * error. */
+int probe_loader_consume(struct probe_loader *pl);
+/* Readable when the kernel wakes the reader (an epoll descriptor). */
+int probe_loader_wakeup_fd(const struct probe_loader *pl);
+
+/* Statistics summed over the CPUs, into ret_stats[HS_STAT_COUNT]. */
+int probe_loader_read_stats(const struct probe_loader *pl, uint64_t *ret_stats);
+
+/* One RED series, summed over the CPUs. */
+typedef void (*probe_red_fn)(void *ud, const struct hs_red_key *key,
+			     const struct hs_red_value *value);
+int probe_loader_red_foreach(const struct probe_loader *pl, probe_red_fn fn, void *ud);
+
+#endif

@@ -1,0 +1,61 @@
+#include "agent/server_probes.h"
+
+#include <errno.h>
+#include <string.h>
+
+static const enum go_field needed[] = {
+	GO_FIELD_REQUEST_METHOD, GO_FIELD_REQUEST_URL,   GO_FIELD_REQUEST_HOST,
+	GO_FIELD_REQUEST_REMOTE_ADDR, GO_FIELD_URL_PATH, GO_FIELD_RESPONSE_REQ,
+	GO_FIELD_RESPONSE_STATUS, GO_FIELD_RESPONSE_CONN, GO_FIELD_CONN_BUFR,
+	GO_FIELD_BUFIO_READER_BUF, GO_FIELD_BUFIO_READER_R,
+};
+
+static uint32_t off(const struct go_offsets *o, enum go_field f)
+{
+	return o->off[f];
+}
+
+int server_probes_plan(struct go_binary *binary, struct server_probe_plan *ret_plan)
+{
+	const struct go_offsets *o;
+	struct server_probe_plan plan;
+	struct go_version v;
+	enum go_field missing;
+	int r;
+
+	memset(&plan, 0, sizeof(plan));
+	/* The probes read arguments from registers: Go's register ABI, amd64, go1.17. */
+	r = go_version_parse(go_buildinfo_go_version(go_binary_buildinfo(binary)), &v);
+	if (r)
+		return -EPROTONOSUPPORT;
+	if (v.major < 1 || (v.major == 1 && v.minor < 17))
+		return -EPROTONOSUPPORT;
+	r = go_binary_entry_point(binary, SERVER_PROBES_START_FUNC, &plan.start);
+	if (r)
+		return r;
+	r = go_binary_entry_point(binary, SERVER_PROBES_END_FUNC, &plan.end);
+	if (r)
+		return r;
+	r = go_binary_offsets(binary, &o);
+	if (r)
+		return r;
+	r = go_offsets_require(o, needed, sizeof(needed) / sizeof(needed[0]), &missing);
+	if (r)
+		return r;
+	plan.offsets = (struct hs_offsets){
+		.req_method = off(o, GO_FIELD_REQUEST_METHOD),
+		.req_url = off(o, GO_FIELD_REQUEST_URL),
+		.req_host = off(o, GO_FIELD_REQUEST_HOST),
+		.req_remote_addr = off(o, GO_FIELD_REQUEST_REMOTE_ADDR),
+		.url_path = off(o, GO_FIELD_URL_PATH),
+		.resp_req = off(o, GO_FIELD_RESPONSE_REQ),
+		.resp_status = off(o, GO_FIELD_RESPONSE_STATUS),
+		.resp_conn = off(o, GO_FIELD_RESPONSE_CONN),
+		.conn_bufr = off(o, GO_FIELD_CONN_BUFR),
+		.bufio_buf = off(o, GO_FIELD_BUFIO_READER_BUF),
+		.bufio_r = off(o, GO_FIELD_BUFIO_READER_R),
+		.valid = 1,
+	};
+	*ret_plan = plan;
+	return 0;
+}

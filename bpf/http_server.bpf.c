@@ -1,0 +1,515 @@
+// SPDX-License-Identifier: GPL-2.0
+/* net/http server requests in a Go program, from two uprobes (x86-64, Go register ABI):
+ *
+ *   start: net/http.serverHandler.ServeHTTP at the jbe after its stack check
+ *          RCX = *http.response (the ResponseWriter's data word), RDI = *http.Request
+ *   end:   net/http.(*response).finishRequest at its jbe, RAX = *http.response; it runs
+ *          right after ServeHTTP returns, before an implicit 200 is written, so a
+ *          status of 0 there means 200.
+ *
+ * Every request is counted in the RED histograms; only sampled ones are copied out,
+ * through the ring buffer. Struct offsets differ per Go version: each probe carries,
+ * as its attach cookie, the slot of its binary's offsets in the offsets map. Nothing
+ * here writes to user memory. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "bpf/http_server.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the loader before load. */
+const volatile __u64 ringbuf_wakeup_bytes = 256 * 1024;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 * 1024 * 1024); /* resized by the loader */
+} spans SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384); /* resized by the loader */
+	__type(key, struct hs_inflight_key);
+	__type(value, struct hs_inflight);
+} inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, HS_MAX_BINARIES);
+	__type(key, __u32);
+	__type(value, struct hs_offsets);
+} offsets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hs_sampler);
+} sampler SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct hs_red_key);
+	__type(value, struct hs_red_value);
+} red SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HS_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* The connection's read buffer, copied for the traceparent search: twice the scanned
+ * size so that an index masked to the scan size plus a header line stays inside. */
+#define SCRATCH_SIZE (2 * HS_HEADER_SCAN_MAX)
+struct scratch {
+	__u8 buf[SCRATCH_SIZE];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} header_scratch SEC(".maps");
+
+static const __u64 red_bounds_ns[HS_RED_BOUNDS] = {
+	5000000ULL,   10000000ULL,  25000000ULL,  50000000ULL,   75000000ULL,
+	100000000ULL, 250000000ULL, 500000000ULL, 750000000ULL,  1000000000ULL,
+	2500000000ULL, 5000000000ULL, 7500000000ULL, 10000000000ULL,
+};
+
+static __always_inline void stat_add(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &which);
+
+	if (v)
+		*v += 1;
+}
+
+struct go_string {
+	const char *ptr;
+	__s64 len;
+};
+
+/* Copies up to cap bytes of the Go string whose header is at hdr; returns how many. */
+static __always_inline __u8 read_go_string(char *dst, __u64 cap, const void *hdr)
+{
+	struct go_string s;
+	__u64 n;
+
+	if (bpf_probe_read_user(&s, sizeof(s), hdr) || s.len <= 0 || !s.ptr)
+		return 0;
+	n = (__u64)s.len;
+	if (n > cap)
+		n = cap;
+	if (bpf_probe_read_user(dst, n, s.ptr))
+		return 0;
+	return (__u8)n;
+}
+
+static __always_inline __u64 read_u64(const void *p)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), p);
+	return v;
+}
+
+#define M3(a, b, c) ((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16)
+#define M4(a, b, c, d) (M3(a, b, c) | (__u64)(d) << 24)
+#define M5(a, b, c, d, e) (M4(a, b, c, d) | (__u64)(e) << 32)
+#define M6(a, b, c, d, e, f) (M5(a, b, c, d, e) | (__u64)(f) << 40)
+#define M7(a, b, c, d, e, f, g) (M6(a, b, c, d, e, f) | (__u64)(g) << 48)
+
+static __always_inline __u8 method_id(const char *m, __u8 len)
+{
+	__u64 w = 0;
+
+	if (len > 7)
+		return HS_METHOD_OTHER;
+	__builtin_memcpy(&w, m, 8);
+	w &= (1ULL << (8 * len)) - 1;
+	switch (len) {
+	case 3:
+		if (w == M3('G', 'E', 'T'))
+			return HS_METHOD_GET;
+		if (w == M3('P', 'U', 'T'))
+			return HS_METHOD_PUT;
+		break;
+	case 4:
+		if (w == M4('P', 'O', 'S', 'T'))
+			return HS_METHOD_POST;
+		if (w == M4('H', 'E', 'A', 'D'))
+			return HS_METHOD_HEAD;
+		break;
+	case 5:
+		if (w == M5('P', 'A', 'T', 'C', 'H'))
+			return HS_METHOD_PATCH;
+		if (w == M5('T', 'R', 'A', 'C', 'E'))
+			return HS_METHOD_TRACE;
+		break;
+	case 6:
+		if (w == M6('D', 'E', 'L', 'E', 'T', 'E'))
+			return HS_METHOD_DELETE;
+		break;
+	case 7:
+		if (w == M7('O', 'P', 'T', 'I', 'O', 'N', 'S'))
+			return HS_METHOD_OPTIONS;
+		if (w == M7('C', 'O', 'N', 'N', 'E', 'C', 'T'))
+			return HS_METHOD_CONNECT;
+		break;
+	}
+	return HS_METHOD_OTHER;
+}
+
+/* --- incoming traceparent ------------------------------------------------------- */
+
+struct tp_scan {
+	__u8 *buf;  /* the scratch copy of buf[0:n) */
+	__u32 n;
+	__u8 found; /* set by the callback */
+	__u8 flags;
+	__u8 trace_id[16];
+	__u8 span_id[8];
+};
+
+static __always_inline int hexval(__u8 c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static __always_inline int hexbyte(const __u8 *p, __u8 *out)
+{
+	int hi = hexval(p[0]), lo = hexval(p[1]);
+
+	if (hi < 0 || lo < 0)
+		return -1;
+	*out = (__u8)(hi << 4 | lo);
+	return 0;
+}
+
+/* "00-<32 hex>-<16 hex>-<2 hex>" at p (55 bytes; the scratch has room past the scan). */
+static __always_inline int parse_traceparent(const __u8 *p, struct tp_scan *s)
+{
+	__u8 tid[16], sid[8], fl, ver, any_t = 0, any_s = 0;
+
+	if (hexbyte(p, &ver) || ver == 0xff || p[2] != '-' || p[35] != '-' || p[52] != '-')
+		return -1;
+#pragma unroll
+	for (int i = 0; i < 16; i++) {
+		if (hexbyte(p + 3 + 2 * i, &tid[i]))
+			return -1;
+		any_t |= tid[i];
+	}
+#pragma unroll
+	for (int i = 0; i < 8; i++) {
+		if (hexbyte(p + 36 + 2 * i, &sid[i]))
+			return -1;
+		any_s |= sid[i];
+	}
+	if (hexbyte(p + 53, &fl) || !any_t || !any_s)
+		return -1;
+	/* Version 00 ends there; a later version may add fields after a '-'. */
+	if (ver == 0 && p[55] != '\r' && p[55] != '\n' && p[55] != ' ' && p[55] != '\t')
+		return -1;
+	__builtin_memcpy(s->trace_id, tid, 16);
+	__builtin_memcpy(s->span_id, sid, 8);
+	s->flags = fl;
+	return 0;
+}
+
+#define TP_NAME_LEN 12 /* "traceparent:" */
+
+static long tp_scan_step(__u32 i, void *ctx)
+{
+	struct tp_scan *s = ctx;
+	__u32 at = i & (HS_HEADER_SCAN_MAX - 1);
+	const __u8 *p;
+	__u64 w;
+	__u32 w2;
+
+	if (at >= s->n)
+		return 1;
+	p = s->buf + at;
+	if (p[0] != '\n')
+		return 0;
+	/* A blank line ends a header block. buf[0:r] ends with the headers of the request
+	 * being served; a block that ends earlier was a previous pipelined request's, and
+	 * what was found in it does not count. */
+	if (p[1] == '\r' || p[1] == '\n') {
+		if (at + (p[1] == '\r' ? 3 : 2) >= s->n)
+			return 1;
+		s->found = 0;
+		return 0;
+	}
+	if (at + 1 + TP_NAME_LEN + 55 > s->n)
+		return 0;
+	__builtin_memcpy(&w, p + 1, 8);
+	__builtin_memcpy(&w2, p + 9, 4);
+	/* ASCII lower-casing of letters (and harmless on ':'). */
+	if ((w | 0x2020202020202020ULL) != M7('t', 'r', 'a', 'c', 'e', 'p', 'a') + ((__u64)'r' << 56) ||
+	    (w2 | 0x00202020) != (__u32)M4('e', 'n', 't', ':'))
+		return 0;
+	p += 1 + TP_NAME_LEN;
+	/* Optional whitespace after the colon (at most a few bytes in practice). */
+#pragma unroll
+	for (int k = 0; k < 4; k++) {
+		if (p[0] != ' ' && p[0] != '\t')
+			break;
+		p++;
+	}
+	if (parse_traceparent(p, s) == 0)
+		s->found = 1;
+	return 0;
+}
+
+/* Looks for a traceparent header in the request's bytes still in the connection's
+ * bufio.Reader: buf[0:r] ends with the blank line after the headers. */
+static __always_inline int find_traceparent(const struct hs_offsets *off, __u64 resp,
+					    struct tp_scan *s)
+{
+	__u32 zero = 0;
+	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
+	__u64 conn, bufr, buf, r;
+
+	if (!sc)
+		return -1;
+	conn = read_u64((void *)(resp + off->resp_conn));
+	if (!conn)
+		return -1;
+	bufr = read_u64((void *)(conn + off->conn_bufr));
+	if (!bufr)
+		return -1;
+	buf = read_u64((void *)(bufr + off->bufio_buf));
+	r = read_u64((void *)(bufr + off->bufio_r));
+	if (!buf || r == 0)
+		return -1;
+	if (r > HS_HEADER_SCAN_MAX)
+		r = HS_HEADER_SCAN_MAX;
+	if (bpf_probe_read_user(sc->buf, r, (void *)buf))
+		return -1;
+	s->buf = sc->buf;
+	s->n = (__u32)r;
+	s->found = 0;
+	bpf_loop((__u32)r, tp_scan_step, s, 0);
+	return s->found ? 0 : -1;
+}
+
+/* --- sampling --------------------------------------------------------------------- */
+
+static __always_inline __u64 trace_id_low_be(const __u8 *tid)
+{
+	__u64 v = 0;
+
+#pragma unroll
+	for (int i = 8; i < 16; i++)
+		v = v << 8 | tid[i];
+	return v;
+}
+
+static __always_inline int ratio_keeps(const struct hs_sampler *smp, const __u8 *tid)
+{
+	return smp->threshold == ~0ULL || trace_id_low_be(tid) < smp->threshold;
+}
+
+static __always_inline int should_sample(const struct hs_sampler *smp, int has_parent,
+					 __u8 parent_flags, const __u8 *tid)
+{
+	switch (smp->type) {
+	case HS_SAMPLER_ALWAYS_ON:
+		return 1;
+	case HS_SAMPLER_ALWAYS_OFF:
+		return 0;
+	case HS_SAMPLER_RATIO:
+		return ratio_keeps(smp, tid);
+	case HS_SAMPLER_PARENT_ALWAYS_ON:
+		return has_parent ? parent_flags & 1 : 1;
+	case HS_SAMPLER_PARENT_ALWAYS_OFF:
+		return has_parent ? parent_flags & 1 : 0;
+	case HS_SAMPLER_PARENT_RATIO:
+		return has_parent ? parent_flags & 1 : ratio_keeps(smp, tid);
+	}
+	return 0;
+}
+
+static __always_inline void random_bytes(__u8 *dst, int words)
+{
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		if (i >= words)
+			break;
+		__u32 r = bpf_get_prandom_u32();
+
+		__builtin_memcpy(dst + 4 * i, &r, 4);
+	}
+}
+
+/* --- probes ----------------------------------------------------------------------- */
+
+static __always_inline int request_start(struct pt_regs *ctx, int scan_headers)
+{
+	__u32 slot = (__u32)bpf_get_attach_cookie(ctx), zero = 0;
+	const struct hs_offsets *off = bpf_map_lookup_elem(&offsets, &slot);
+	const struct hs_sampler *smp = bpf_map_lookup_elem(&sampler, &zero);
+	struct hs_inflight_key key = {};
+	struct hs_inflight v = {}, *old;
+	struct tp_scan tp = {};
+	__u64 resp = ctx->cx;
+
+	if (!off || !off->valid || !smp) {
+		stat_add(HS_STAT_BAD_OFFSETS);
+		return 0;
+	}
+	if (!resp)
+		return 0;
+	key.response = resp;
+	key.pid = bpf_get_current_pid_tgid() >> 32;
+	old = bpf_map_lookup_elem(&inflight, &key);
+	if (old) {
+		/* The same call again after morestack grew the stack: keep the first hit. */
+		if (old->goroutine == ctx->r14)
+			return 0;
+		stat_add(HS_STAT_STALE_START);
+	}
+	v.start_ns = bpf_ktime_get_ns();
+	v.goroutine = ctx->r14;
+	if (scan_headers && smp->type != HS_SAMPLER_ALWAYS_OFF &&
+	    find_traceparent(off, resp, &tp) == 0) {
+		stat_add(HS_STAT_TRACEPARENT);
+		__builtin_memcpy(v.trace_id, tp.trace_id, 16);
+		__builtin_memcpy(v.parent_span_id, tp.span_id, 8);
+		v.rec_flags = HS_REC_HAS_PARENT;
+	} else {
+		random_bytes(v.trace_id, 4);
+	}
+	random_bytes(v.span_id, 2);
+	v.span_id[0] |= 1; /* never all zero */
+	v.sampled = should_sample(smp, v.rec_flags & HS_REC_HAS_PARENT, tp.flags, v.trace_id);
+	v.trace_flags = v.sampled ? (tp.flags | 1) : 0;
+	if (bpf_map_update_elem(&inflight, &key, &v, BPF_ANY))
+		stat_add(HS_STAT_INFLIGHT_FULL);
+	return 0;
+}
+
+/* With the header scan (bpf_loop, kernel >= 5.17) ... */
+SEC("uprobe")
+int serve_http_start(struct pt_regs *ctx)
+{
+	return request_start(ctx, 1);
+}
+
+/* ... and without, for kernels that lack bpf_loop (the loader picks one). */
+SEC("uprobe")
+int serve_http_start_noscan(struct pt_regs *ctx)
+{
+	return request_start(ctx, 0);
+}
+
+static __always_inline void red_add(__u8 mid, __u16 status, __u64 dur)
+{
+	struct hs_red_key k = { .method_id = mid, .status = status };
+	struct hs_red_value *v = bpf_map_lookup_elem(&red, &k);
+	__u32 b = HS_RED_BOUNDS;
+
+	if (!v) {
+		struct hs_red_value zero = {};
+
+		bpf_map_update_elem(&red, &k, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&red, &k);
+		if (!v)
+			return;
+	}
+#pragma unroll
+	for (int i = HS_RED_BOUNDS - 1; i >= 0; i--) {
+		if (dur <= red_bounds_ns[i])
+			b = i;
+	}
+	if (b < HS_RED_BUCKETS)
+		v->buckets[b] += 1;
+	v->count += 1;
+	v->sum_ns += dur;
+}
+
+SEC("uprobe")
+int finish_request(struct pt_regs *ctx)
+{
+	__u32 slot = (__u32)bpf_get_attach_cookie(ctx);
+	const struct hs_offsets *off = bpf_map_lookup_elem(&offsets, &slot);
+	struct hs_inflight_key key = {};
+	struct hs_inflight *v;
+	struct hs_span_record *rec;
+	char method[HS_METHOD_MAX] = {};
+	__u64 resp = ctx->ax, req, end, status, url;
+	__u8 mlen, mid;
+
+	if (!off || !off->valid) {
+		stat_add(HS_STAT_BAD_OFFSETS);
+		return 0;
+	}
+	key.response = resp;
+	key.pid = bpf_get_current_pid_tgid() >> 32;
+	v = bpf_map_lookup_elem(&inflight, &key);
+	if (!v) {
+		stat_add(HS_STAT_MISSING_START);
+		return 0;
+	}
+	end = bpf_ktime_get_ns();
+	req = read_u64((void *)(resp + off->resp_req));
+	status = read_u64((void *)(resp + off->resp_status));
+	if (status == 0)
+		status = 200;
+	if (status > 999)
+		status = 999;
+	mlen = req ? read_go_string(method, HS_METHOD_MAX, (void *)(req + off->req_method)) : 0;
+	mid = method_id(method, mlen);
+	red_add(mid, (__u16)status, end - v->start_ns);
+	stat_add(HS_STAT_REQUESTS);
+	if (!v->sampled)
+		goto done;
+	stat_add(HS_STAT_SAMPLED);
+	rec = bpf_ringbuf_reserve(&spans, sizeof(*rec), 0);
+	if (!rec) {
+		stat_add(HS_STAT_RINGBUF_FULL);
+		goto done;
+	}
+	__builtin_memcpy(rec->trace_id, v->trace_id, 16);
+	__builtin_memcpy(rec->span_id, v->span_id, 8);
+	__builtin_memcpy(rec->parent_span_id, v->parent_span_id, 8);
+	rec->start_ns = v->start_ns;
+	rec->end_ns = end;
+	rec->pid = key.pid;
+	rec->status = (__u16)status;
+	rec->trace_flags = v->trace_flags;
+	rec->rec_flags = v->rec_flags;
+	rec->method_id = mid;
+	__builtin_memcpy(rec->method, method, HS_METHOD_MAX);
+	rec->method_len = mlen;
+	rec->path_len = 0;
+	rec->host_len = 0;
+	rec->remote_len = 0;
+	if (req) {
+		url = read_u64((void *)(req + off->req_url));
+		if (url)
+			rec->path_len = read_go_string(rec->path, HS_PATH_MAX,
+						       (void *)(url + off->url_path));
+		rec->host_len = read_go_string(rec->host, HS_HOST_MAX,
+					       (void *)(req + off->req_host));
+		rec->remote_len = read_go_string(rec->remote, HS_REMOTE_MAX,
+						 (void *)(req + off->req_remote_addr));
+	}
+	/* Wake the reader only when a good part of the ring is waiting: it polls on a
+	 * timer anyway, and a wakeup per span costs the traced thread ~1 us. */
+	bpf_ringbuf_submit(rec, bpf_ringbuf_query(&spans, BPF_RB_AVAIL_DATA) >=
+					ringbuf_wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
+							       BPF_RB_NO_WAKEUP);
+done:
+	bpf_map_delete_elem(&inflight, &key);
+	return 0;
+}

@@ -1,0 +1,140 @@
+/* What bpf/http_server.bpf.c and the agent share: the ring-buffer span record, the
+ * per-binary struct offsets, the sampler, the RED histogram and the statistics.
+ * Fixed-width types only, sizes asserted, so the two sides cannot drift. Included by
+ * the BPF program (after vmlinux.h) and by the agent (with <linux/types.h>). */
+#ifndef AUTOTRACE_BPF_HTTP_SERVER_H
+#define AUTOTRACE_BPF_HTTP_SERVER_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define HS_METHOD_MAX 16
+#define HS_PATH_MAX 128
+#define HS_HOST_MAX 64
+#define HS_REMOTE_MAX 48
+/* Bytes of the connection's read buffer searched for an incoming traceparent. */
+#define HS_HEADER_SCAN_MAX 4096
+/* Distinct traced binaries (attach cookie -> offsets slot). */
+#define HS_MAX_BINARIES 256
+
+enum hs_method {
+	HS_METHOD_OTHER = 0,
+	HS_METHOD_GET,
+	HS_METHOD_HEAD,
+	HS_METHOD_POST,
+	HS_METHOD_PUT,
+	HS_METHOD_DELETE,
+	HS_METHOD_CONNECT,
+	HS_METHOD_OPTIONS,
+	HS_METHOD_TRACE,
+	HS_METHOD_PATCH,
+	HS_METHOD_COUNT,
+};
+
+/* Record flags. */
+#define HS_REC_HAS_PARENT 0x1 /* the request carried a valid traceparent */
+
+/* One sampled request, as the end probe submits it to the ring buffer. */
+struct hs_span_record {
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u8 parent_span_id[8]; /* zero when there is no parent */
+	__u64 start_ns;         /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 end_ns;
+	__u32 pid;              /* tgid, in the kernel's initial PID namespace */
+	__u16 status;           /* HTTP status; 0 was turned into 200 by the probe */
+	__u8 trace_flags;       /* W3C flags to export (bit 0: sampled) */
+	__u8 rec_flags;         /* HS_REC_* */
+	__u8 method_len, path_len, host_len, remote_len; /* bytes used below */
+	__u8 method_id;         /* enum hs_method */
+	__u8 pad[3];
+	char method[HS_METHOD_MAX];
+	char path[HS_PATH_MAX];
+	char host[HS_HOST_MAX];
+	char remote[HS_REMOTE_MAX];
+};
+_Static_assert(sizeof(struct hs_span_record) == 320, "hs_span_record layout changed");
+
+/* Struct field offsets of one traced binary (agent/go_fields.def), indexed by the
+ * attach cookie of its probes. */
+struct hs_offsets {
+	__u32 req_method, req_url, req_host, req_remote_addr;
+	__u32 url_path;
+	__u32 resp_req, resp_status, resp_conn;
+	__u32 conn_bufr;
+	__u32 bufio_buf, bufio_r;
+	__u32 valid; /* 1 once the agent filled the slot */
+};
+_Static_assert(sizeof(struct hs_offsets) == 48, "hs_offsets layout changed");
+
+enum hs_sampler_type {
+	HS_SAMPLER_ALWAYS_ON = 0,
+	HS_SAMPLER_ALWAYS_OFF,
+	HS_SAMPLER_RATIO,
+	HS_SAMPLER_PARENT_ALWAYS_ON,
+	HS_SAMPLER_PARENT_ALWAYS_OFF,
+	HS_SAMPLER_PARENT_RATIO,
+};
+
+/* The live sampler, one ARRAY slot the agent rewrites. A ratio sampler keeps a trace
+ * iff the trace id's last 8 bytes, read as a big-endian number, are below threshold
+ * (threshold == UINT64_MAX keeps every trace), so every service agrees. */
+struct hs_sampler {
+	__u32 type; /* enum hs_sampler_type */
+	__u32 pad;
+	__u64 threshold;
+	__u64 revision;
+};
+_Static_assert(sizeof(struct hs_sampler) == 24, "hs_sampler layout changed");
+
+/* OTel HTTP semconv duration buckets (seconds): 0.005 ... 10, then +Inf. */
+#define HS_RED_BOUNDS 14
+#define HS_RED_BUCKETS (HS_RED_BOUNDS + 1)
+
+struct hs_red_key {
+	__u16 method_id; /* enum hs_method */
+	__u16 status;
+};
+_Static_assert(sizeof(struct hs_red_key) == 4, "hs_red_key layout changed");
+
+/* Per CPU; user space sums the CPUs. Buckets are not cumulative. */
+struct hs_red_value {
+	__u64 buckets[HS_RED_BUCKETS];
+	__u64 count;
+	__u64 sum_ns;
+};
+_Static_assert(sizeof(struct hs_red_value) == 136, "hs_red_value layout changed");
+
+enum hs_stat {
+	HS_STAT_REQUESTS = 0,    /* requests that ended (end probe) */
+	HS_STAT_SAMPLED,         /* of those, sampled */
+	HS_STAT_RINGBUF_FULL,    /* sampled, but no room in the ring buffer */
+	HS_STAT_INFLIGHT_FULL,   /* a start could not be stored */
+	HS_STAT_MISSING_START,   /* an end without a start (evicted, or attached mid-request) */
+	HS_STAT_TRACEPARENT,     /* starts that carried a valid traceparent */
+	HS_STAT_STALE_START,     /* a start left by a request that never ended, replaced */
+	HS_STAT_BAD_OFFSETS,     /* a probe hit for a binary without offsets */
+	HS_STAT_COUNT,
+};
+
+/* The in-flight request, keyed by the *http.response pointer and the tgid. */
+struct hs_inflight_key {
+	__u64 response;
+	__u32 pid;
+	__u32 pad;
+};
+
+struct hs_inflight {
+	__u64 start_ns;
+	__u64 goroutine; /* g at the start: a second start hit on the same g is a restart */
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u8 parent_span_id[8];
+	__u8 sampled;
+	__u8 trace_flags;
+	__u8 rec_flags;
+	__u8 pad[5];
+};
+
+#endif
