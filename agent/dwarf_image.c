@@ -7,6 +7,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "agent/dwarf_go_units.h"
 #include "lib/log/log.h"
 
 /* The sections a walk over type DIEs reads: the first two are required. */
@@ -28,6 +29,7 @@ struct part {
 	uint64_t size;   /* decompressed */
 	uint64_t offset; /* in the image */
 	int present, compressed;
+	uint8_t *ready; /* owned: the bytes, when prepared before the image */
 };
 
 /* Size of one section once decompressed, from its Elf64_Chdr. */
@@ -122,6 +124,37 @@ static void write_headers(struct dwarf_image *img, const struct part *parts, uin
 	memcpy(img->buf + shoff + k * sizeof(sh), &sh, sizeof(sh));
 }
 
+/* .debug_info reduced to Go's runtime units (see dwarf_go_units.h), when it is zlib
+ * compressed: only its first part is inflated. Otherwise, or when the layout is not
+ * Go's, the whole section is used. */
+static int prepare_info(struct part *abbrev, struct part *info, uint64_t max)
+{
+	uint8_t *abbrev_buf = NULL;
+	size_t len;
+	int r;
+
+	if (!info->compressed)
+		return 0;
+	abbrev_buf = malloc(abbrev->size ? abbrev->size : 1);
+	if (!abbrev_buf)
+		return -ENOMEM;
+	if (abbrev->compressed)
+		r = inflate_part(abbrev, abbrev_buf);
+	else
+		r = (memcpy(abbrev_buf, abbrev->raw.data, abbrev->size), 0);
+	if (r == 0)
+		r = dwarf_go_runtime_units(info->raw.data + sizeof(Elf64_Chdr),
+					   info->raw.size - sizeof(Elf64_Chdr), info->size,
+					   abbrev_buf, abbrev->size, max, &info->ready, &len);
+	free(abbrev_buf);
+	if (r == -ENOTSUP)
+		return 0;
+	if (r < 0)
+		return r;
+	info->size = len;
+	return 0;
+}
+
 int dwarf_image_new(struct elf_file *file, uint64_t max_section, struct dwarf_image **ret_image)
 {
 	struct part parts[NWANTED] = { 0 };
@@ -133,9 +166,15 @@ int dwarf_image_new(struct elf_file *file, uint64_t max_section, struct dwarf_im
 	for (i = 0; i < NWANTED; i++) {
 		r = plan_part(file, wanted[i], max_section, &parts[i]);
 		if (r < 0)
-			return r;
+			goto fail;
+		r = -ENOENT;
 		if (i < 2 && !parts[i].present)
-			return -ENOENT;
+			goto fail;
+		if (i == 1) {
+			r = prepare_info(&parts[0], &parts[1], max_section);
+			if (r < 0)
+				goto fail;
+		}
 		if (!parts[i].present)
 			continue;
 		parts[i].offset = off;
@@ -146,8 +185,9 @@ int dwarf_image_new(struct elf_file *file, uint64_t max_section, struct dwarf_im
 	shstr_off = off;
 	shoff = ALIGN8(shstr_off + shstr_len);
 	img = calloc(1, sizeof(*img));
+	r = -ENOMEM;
 	if (!img)
-		return -ENOMEM;
+		goto fail;
 	img->size = shoff + (nsec + 2) * sizeof(Elf64_Shdr);
 	img->buf = calloc(1, img->size);
 	if (!img->buf) {
@@ -157,7 +197,9 @@ int dwarf_image_new(struct elf_file *file, uint64_t max_section, struct dwarf_im
 	for (i = 0; i < NWANTED; i++) {
 		if (!parts[i].present)
 			continue;
-		if (parts[i].compressed) {
+		if (parts[i].ready) {
+			memcpy(img->buf + parts[i].offset, parts[i].ready, parts[i].size);
+		} else if (parts[i].compressed) {
 			r = inflate_part(&parts[i], img->buf + parts[i].offset);
 			if (r < 0)
 				goto fail;
@@ -176,9 +218,11 @@ int dwarf_image_new(struct elf_file *file, uint64_t max_section, struct dwarf_im
 		r = -EINVAL;
 		goto fail;
 	}
+	free(parts[1].ready);
 	*ret_image = img;
 	return 0;
 fail:
+	free(parts[1].ready);
 	dwarf_image_free(img);
 	return r;
 }

@@ -340,10 +340,12 @@ static void module_versions_without_a_row_are_unknown(void **state)
 	assert_int_equal(go_offsets_get(&o, GO_FIELD_REQUEST_METHOD, &off), -ENOENT);
 }
 
-/* The debug-only image libdw reads holds the binary's DWARF sections byte for byte. */
+/* The debug-only image libdw reads holds the binary's abbreviations byte for byte, and
+ * of .debug_info the units named "runtime", where Go's linker puts the types: a part
+ * of the section, copied as it is. */
 static void debug_image_holds_the_same_dwarf_bytes(void **state)
 {
-	static const char *const names[] = { ".debug_info", ".debug_abbrev" };
+	static const char *const names[] = { ".debug_abbrev", ".debug_info" };
 	struct dwarf_image *img = NULL;
 	struct elf_file *f = NULL;
 	size_t i, k, shstrndx;
@@ -368,8 +370,18 @@ static void debug_image_holds_the_same_dwarf_bytes(void **state)
 				continue;
 			d = elf_getdata(scn, NULL);
 			assert_non_null(d);
-			assert_int_equal(d->d_size, want.size);
-			assert_memory_equal(d->d_buf, want.data, want.size);
+			if (k == 0) {
+				assert_int_equal(d->d_size, want.size);
+				assert_memory_equal(d->d_buf, want.data, want.size);
+			} else {
+				/* The first runtime unit, whole, somewhere in the section. */
+				uint32_t unit;
+
+				assert_true(d->d_size > 0 && d->d_size < want.size);
+				memcpy(&unit, d->d_buf, 4);
+				assert_true(unit + 4 <= d->d_size);
+				assert_non_null(memmem(want.data, want.size, d->d_buf, unit + 4));
+			}
 			found = 1;
 		}
 		assert_true(found);
