@@ -16,6 +16,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "bpf/http_server.h"
+#include "bpf/traceparent_scan.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -64,7 +65,7 @@ struct {
 
 /* The connection's read buffer, copied for the traceparent search: twice the scanned
  * size so that an index masked to the scan size plus a header line stays inside. */
-#define SCRATCH_SIZE (2 * HS_HEADER_SCAN_MAX)
+#define SCRATCH_SIZE (2 * TP_SCAN_MAX)
 struct scratch {
 	__u8 buf[SCRATCH_SIZE];
 };
@@ -165,110 +166,7 @@ static __always_inline __u8 method_id(const char *m, __u8 len)
 	return HS_METHOD_OTHER;
 }
 
-/* --- incoming traceparent ------------------------------------------------------- */
-
-struct tp_scan {
-	__u8 *buf;  /* the scratch copy of buf[0:n) */
-	__u32 n;
-	__u8 found; /* set by the callback */
-	__u8 flags;
-	__u8 trace_id[16];
-	__u8 span_id[8];
-};
-
-static __always_inline int hexval(__u8 c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static __always_inline int hexbyte(const __u8 *p, __u8 *out)
-{
-	int hi = hexval(p[0]), lo = hexval(p[1]);
-
-	if (hi < 0 || lo < 0)
-		return -1;
-	*out = (__u8)(hi << 4 | lo);
-	return 0;
-}
-
-/* "00-<32 hex>-<16 hex>-<2 hex>" at p (55 bytes; the scratch has room past the scan). */
-static __always_inline int parse_traceparent(const __u8 *p, struct tp_scan *s)
-{
-	__u8 tid[16], sid[8], fl, ver, any_t = 0, any_s = 0;
-
-	if (hexbyte(p, &ver) || ver == 0xff || p[2] != '-' || p[35] != '-' || p[52] != '-')
-		return -1;
-#pragma unroll
-	for (int i = 0; i < 16; i++) {
-		if (hexbyte(p + 3 + 2 * i, &tid[i]))
-			return -1;
-		any_t |= tid[i];
-	}
-#pragma unroll
-	for (int i = 0; i < 8; i++) {
-		if (hexbyte(p + 36 + 2 * i, &sid[i]))
-			return -1;
-		any_s |= sid[i];
-	}
-	if (hexbyte(p + 53, &fl) || !any_t || !any_s)
-		return -1;
-	/* Version 00 ends there; a later version may add fields after a '-'. */
-	if (ver == 0 && p[55] != '\r' && p[55] != '\n' && p[55] != ' ' && p[55] != '\t')
-		return -1;
-	__builtin_memcpy(s->trace_id, tid, 16);
-	__builtin_memcpy(s->span_id, sid, 8);
-	s->flags = fl;
-	return 0;
-}
-
-#define TP_NAME_LEN 12 /* "traceparent:" */
-
-static long tp_scan_step(__u32 i, void *ctx)
-{
-	struct tp_scan *s = ctx;
-	__u32 at = i & (HS_HEADER_SCAN_MAX - 1);
-	const __u8 *p;
-	__u64 w;
-	__u32 w2;
-
-	if (at >= s->n)
-		return 1;
-	p = s->buf + at;
-	if (p[0] != '\n')
-		return 0;
-	/* A blank line ends a header block. buf[0:r] ends with the headers of the request
-	 * being served; a block that ends earlier was a previous pipelined request's, and
-	 * what was found in it does not count. */
-	if (p[1] == '\r' || p[1] == '\n') {
-		if (at + (p[1] == '\r' ? 3 : 2) >= s->n)
-			return 1;
-		s->found = 0;
-		return 0;
-	}
-	if (at + 1 + TP_NAME_LEN + 55 > s->n)
-		return 0;
-	__builtin_memcpy(&w, p + 1, 8);
-	__builtin_memcpy(&w2, p + 9, 4);
-	/* ASCII lower-casing of letters (and harmless on ':'). */
-	if ((w | 0x2020202020202020ULL) != M7('t', 'r', 'a', 'c', 'e', 'p', 'a') + ((__u64)'r' << 56) ||
-	    (w2 | 0x00202020) != (__u32)M4('e', 'n', 't', ':'))
-		return 0;
-	p += 1 + TP_NAME_LEN;
-	/* Optional whitespace after the colon (at most a few bytes in practice). */
-#pragma unroll
-	for (int k = 0; k < 4; k++) {
-		if (p[0] != ' ' && p[0] != '\t')
-			break;
-		p++;
-	}
-	if (parse_traceparent(p, s) == 0)
-		s->found = 1;
-	return 0;
-}
+/* --- incoming traceparent: the search is bpf/traceparent_scan.h ----------------- */
 
 /* Looks for a traceparent header in the request's bytes still in the connection's
  * bufio.Reader: buf[0:r] ends with the blank line after the headers. */
@@ -291,8 +189,8 @@ static __always_inline int find_traceparent(const struct hs_offsets *off, __u64 
 	r = read_u64((void *)(bufr + off->bufio_r));
 	if (!buf || r == 0)
 		return -1;
-	if (r > HS_HEADER_SCAN_MAX)
-		r = HS_HEADER_SCAN_MAX;
+	if (r > TP_SCAN_MAX)
+		r = TP_SCAN_MAX;
 	if (bpf_probe_read_user(sc->buf, r, (void *)buf))
 		return -1;
 	s->buf = sc->buf;

@@ -13,8 +13,6 @@
 #define HS_PATH_MAX 128
 #define HS_HOST_MAX 64
 #define HS_REMOTE_MAX 48
-/* Bytes of the connection's read buffer searched for an incoming traceparent. */
-#define HS_HEADER_SCAN_MAX 4096
 /* Distinct traced binaries (attach cookie -> offsets slot). */
 #define HS_MAX_BINARIES 256
 
