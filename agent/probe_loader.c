@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "http_server.skel.h"
@@ -47,6 +48,7 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 	size_t ring = opts && opts->ringbuf_bytes ? opts->ringbuf_bytes : DEFAULT_RINGBUF;
 	size_t inflight = opts && opts->max_inflight ? opts->max_inflight : DEFAULT_INFLIGHT;
 	size_t wake = opts && opts->wakeup_bytes ? opts->wakeup_bytes : ring / 4;
+	struct stat ns;
 	int r;
 
 	if (!is_pow2(ring) || ring < (size_t)sysconf(_SC_PAGESIZE) || ring > (1u << 30) ||
@@ -68,6 +70,10 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 		goto fail;
 	}
 	pl->skel->rodata->ringbuf_wakeup_bytes = wake;
+	if (stat("/proc/self/ns/pid", &ns) == 0) {
+		pl->skel->rodata->pidns_dev = (uint64_t)ns.st_dev;
+		pl->skel->rodata->pidns_ino = (uint64_t)ns.st_ino;
+	}
 	r = bpf_map__set_max_entries(pl->skel->maps.spans, (uint32_t)ring);
 	if (r)
 		goto fail;

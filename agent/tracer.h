@@ -31,7 +31,8 @@ struct tracer_sampler {
 /* Which processes to trace: every Go process visible in /proc when both are empty. */
 struct tracer_targets {
 	const char *executable;            /* exe path, or its basename, to match; NULL: any */
-	const char *const *container_names; /* NULL-terminated; NULL: any */
+	const char *const *container_names; /* NULL-terminated; NULL: any. Kept, but not
+					     * matched yet: /proc does not name containers */
 };
 
 /* A sampled request, ready to export. The span is borrowed for the call. */
@@ -85,12 +86,15 @@ struct tracer_stats {
 	uint64_t ringbuf_drops;      /* sampled, but the ring buffer was full */
 	uint64_t inflight_drops;     /* ends without a start, or starts evicted */
 	uint64_t traceparent_found;  /* requests that carried a valid traceparent */
+	uint64_t records_invalid;    /* ring-buffer records that did not make a span */
 };
 void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats);
 
-/* The RED histograms kept in the kernel, one per (method, status code). Buckets are
- * per bucket (not cumulative) with upper bounds tracer_duration_bounds_seconds[],
- * the last one being +Inf. */
+/* The RED histograms kept in the kernel, one per (method, status code), of every
+ * request, sampled or not. buckets[] are per bucket (not cumulative), count of them:
+ * bucket i < count - 1 has the upper bound tracer_duration_bounds_seconds[i] (OTel
+ * HTTP semconv, 0.005 ... 10 s), the last one is +Inf. method is the semconv name
+ * ("GET", ..., "_OTHER"). */
 extern const double tracer_duration_bounds_seconds[];
 extern const size_t tracer_duration_bucket_count; /* including +Inf */
 typedef void (*tracer_red_fn)(void *ud, const char *method, unsigned status_code,

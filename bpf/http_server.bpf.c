@@ -22,6 +22,10 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by the loader before load. */
 const volatile __u64 ringbuf_wakeup_bytes = 256 * 1024;
+/* The agent's PID namespace (dev and inode of /proc/self/ns/pid): records carry pids as
+ * the agent sees them, which is how it attached; zero: the kernel's own tgid. */
+const volatile __u64 pidns_dev = 0;
+const volatile __u64 pidns_ino = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -81,6 +85,15 @@ static const __u64 red_bounds_ns[HS_RED_BOUNDS] = {
 	100000000ULL, 250000000ULL, 500000000ULL, 750000000ULL,  1000000000ULL,
 	2500000000ULL, 5000000000ULL, 7500000000ULL, 10000000000ULL,
 };
+
+static __always_inline __u32 current_pid(void)
+{
+	struct bpf_pidns_info ns;
+
+	if (pidns_ino && !bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns, sizeof(ns)))
+		return ns.tgid;
+	return bpf_get_current_pid_tgid() >> 32;
+}
 
 static __always_inline void stat_add(__u32 which)
 {
@@ -268,7 +281,7 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers)
 	if (!resp)
 		return 0;
 	key.response = resp;
-	key.pid = bpf_get_current_pid_tgid() >> 32;
+	key.pid = current_pid();
 	old = bpf_map_lookup_elem(&inflight, &key);
 	if (old) {
 		/* The same call again after morestack grew the stack: keep the first hit. */
@@ -352,7 +365,7 @@ int finish_request(struct pt_regs *ctx)
 		return 0;
 	}
 	key.response = resp;
-	key.pid = bpf_get_current_pid_tgid() >> 32;
+	key.pid = current_pid();
 	v = bpf_map_lookup_elem(&inflight, &key);
 	if (!v) {
 		stat_add(HS_STAT_MISSING_START);

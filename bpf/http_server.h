@@ -40,7 +40,7 @@ struct hs_span_record {
 	__u8 parent_span_id[8]; /* zero when there is no parent */
 	__u64 start_ns;         /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 	__u64 end_ns;
-	__u32 pid;              /* tgid, in the kernel's initial PID namespace */
+	__u32 pid;              /* tgid, in the agent's PID namespace */
 	__u16 status;           /* HTTP status; 0 was turned into 200 by the probe */
 	__u8 trace_flags;       /* W3C flags to export (bit 0: sampled) */
 	__u8 rec_flags;         /* HS_REC_* */

@@ -74,3 +74,22 @@ go-offsets-table:
 	tools/offsets-gen/gen.sh
 go-offsets-table-check: go-offsets-table
 	git diff --exit-code -- agent/go_offsets_table.c
+
+# The HTTP service the agent rung traces (tests/fixtures/go/httpsvc: hello, slow,
+# status and calling handlers), with two Go toolchains, plain and stripped.
+# build/fixtures/httpsvc-manifest.txt lists them as manifest.txt does.
+HTTPSVC_GO_VERSIONS  ?= go1.22.12 $(FIXTURE_GO_LOCAL)
+HTTPSVC_FIXTURE_BINS := $(foreach v,$(HTTPSVC_GO_VERSIONS),$(FIXTURE_DIR)/httpsvc-$(v) \
+	$(FIXTURE_DIR)/httpsvc-$(v)-stripped)
+HTTPSVC_MANIFEST     := $(FIXTURE_DIR)/httpsvc-manifest.txt
+$(foreach v,$(HTTPSVC_GO_VERSIONS),\
+	$(eval $(call fixture_rule,httpsvc,$(v),,))\
+	$(eval $(call fixture_rule,httpsvc,$(v),-stripped,-ldflags=-s\ -w)))
+$(HTTPSVC_MANIFEST): $(HTTPSVC_FIXTURE_BINS) fixtures-always
+	$(Q)for f in $(filter-out fixtures-always,$^); do \
+		v=$$(head -1 $$f.modinfo | awk '{print $$2}'); \
+		case $$f in *-stripped) s=1 ;; *) s=0 ;; esac; \
+		echo "$$f $$v $$s"; \
+	done > $@
+fixtures: $(HTTPSVC_MANIFEST)
+test-bpf: $(HTTPSVC_MANIFEST)

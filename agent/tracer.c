@@ -1,0 +1,466 @@
+/* The tracing core: policy over agent/probe_loader.c. Which processes (a /proc scan
+ * matched against the targets), which binaries (each analysed once, by file identity,
+ * into a probe plan and an offsets slot), which sampler (the kernel's map), and what a
+ * record becomes (agent/span_builder.c). */
+#include "agent/tracer.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/go_binary.h"
+#include "agent/probe_loader.h"
+#include "agent/process_scan.h"
+#include "agent/sampler.h"
+#include "agent/server_probes.h"
+#include "agent/span_builder.h"
+#include "lib/log/log.h"
+
+#define COMPONENT "tracer"
+/* Distinct executables remembered, traced or not (a non-Go binary is not opened again). */
+#define MAX_BINARIES 4096
+#define MAX_PROCESSES 4096
+#define MAX_CONTAINER_NAMES 64
+
+const double tracer_duration_bounds_seconds[HS_RED_BOUNDS] = {
+	0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+};
+const size_t tracer_duration_bucket_count = HS_RED_BUCKETS;
+
+enum binary_state {
+	BINARY_TRACEABLE,
+	BINARY_NOT_GO,   /* not a Go program: ignored, not an error */
+	BINARY_SKIPPED,  /* a Go program we cannot trace; skip_reason says why */
+};
+
+struct binary {
+	struct exe_identity id;
+	enum binary_state state;
+	enum tracer_skip_reason skip_reason;
+	uint32_t slot; /* offsets slot, BINARY_TRACEABLE only */
+	struct server_probe_plan plan;
+};
+
+struct traced_process {
+	pid_t pid;
+	uint64_t start_time;
+	struct probe_attachment *attachment;
+	int seen; /* in the current scan */
+};
+
+struct tracer {
+	struct probe_loader *loader;
+	char *proc_root;
+	tracer_span_fn on_span;
+	void *ud;
+	uint64_t sampler_revision;
+
+	char *target_exe;
+	char **container_names;
+
+	struct binary *binaries;
+	size_t n_binaries;
+	uint32_t next_slot;
+
+	struct traced_process *procs;
+	size_t n_procs;
+
+	int64_t wall_minus_mono_ns;
+	struct otlp_span span; /* scratch for the record being delivered */
+
+	uint64_t probes_failed;
+	uint64_t skipped[TRACER_SKIP_REASONS];
+	uint64_t spans_delivered;
+	uint64_t records_invalid;
+};
+
+static const char *const skip_names[TRACER_SKIP_REASONS] = {
+	[TRACER_SKIP_UNREADABLE] = "unreadable",
+	[TRACER_SKIP_NO_SYMBOLS] = "no_symbols",
+	[TRACER_SKIP_UNSUPPORTED_GO] = "unsupported_go",
+	[TRACER_SKIP_ATTACH_FAILED] = "attach_failed",
+};
+
+const char *tracer_skip_reason_name(enum tracer_skip_reason reason)
+{
+	return (unsigned)reason < TRACER_SKIP_REASONS ? skip_names[reason] : "unknown";
+}
+
+static int64_t wall_minus_mono(void)
+{
+	struct timespec m1, w, m2;
+
+	/* The realtime read bracketed by two monotonic ones: the offset to within their gap. */
+	clock_gettime(CLOCK_MONOTONIC, &m1);
+	clock_gettime(CLOCK_REALTIME, &w);
+	clock_gettime(CLOCK_MONOTONIC, &m2);
+	int64_t mono = ((int64_t)m1.tv_sec * 1000000000 + m1.tv_nsec +
+			(int64_t)m2.tv_sec * 1000000000 + m2.tv_nsec) / 2;
+	return (int64_t)w.tv_sec * 1000000000 + w.tv_nsec - mono;
+}
+
+static int on_record(void *ud, const void *data, size_t size)
+{
+	struct tracer *t = ud;
+
+	if (span_builder_build(data, size, t->wall_minus_mono_ns, &t->span)) {
+		t->records_invalid++;
+		return 0;
+	}
+	t->spans_delivered++;
+	if (t->on_span)
+		t->on_span(t->ud, &t->span);
+	return 0;
+}
+
+static char **copy_names(const char *const *names)
+{
+	size_t n = 0;
+	char **out;
+
+	if (!names)
+		return NULL;
+	while (names[n] && n < MAX_CONTAINER_NAMES)
+		n++;
+	out = calloc(n + 1, sizeof(*out));
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		out[i] = strdup(names[i]);
+		if (!out[i]) {
+			for (size_t j = 0; j < i; j++)
+				free(out[j]);
+			free(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+static void free_names(char **names)
+{
+	if (!names)
+		return;
+	for (size_t i = 0; names[i]; i++)
+		free(names[i]);
+	free(names);
+}
+
+int tracer_set_targets(struct tracer *t, const struct tracer_targets *targets)
+{
+	char *exe = NULL, **names = NULL;
+
+	if (targets->executable && *targets->executable) {
+		exe = strdup(targets->executable);
+		if (!exe)
+			return -ENOMEM;
+	}
+	if (targets->container_names) {
+		names = copy_names(targets->container_names);
+		if (!names) {
+			free(exe);
+			return -ENOMEM;
+		}
+	}
+	free(t->target_exe);
+	free_names(t->container_names);
+	t->target_exe = exe;
+	t->container_names = names;
+	return 0;
+}
+
+int tracer_set_sampler(struct tracer *t, const struct tracer_sampler *sampler)
+{
+	struct hs_sampler v;
+	int r;
+
+	r = sampler_to_bpf(sampler, t->sampler_revision + 1, &v);
+	if (r)
+		return r;
+	r = probe_loader_set_sampler(t->loader, &v);
+	if (r)
+		return r;
+	t->sampler_revision++;
+	return 0;
+}
+
+/* Returns a new tracer; copies what opts points to. */
+int tracer_new(const struct tracer_opts *opts, struct tracer **ret_tracer)
+{
+	struct probe_loader_opts lo = {
+		.ringbuf_bytes = opts->ringbuf_bytes,
+		.max_inflight = opts->max_inflight,
+		.on_record = on_record,
+	};
+	struct tracer *t;
+	int r;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->on_span = opts->on_span;
+	t->ud = opts->ud;
+	t->proc_root = strdup(opts->proc_root ? opts->proc_root : "/proc");
+	t->binaries = calloc(MAX_BINARIES, sizeof(*t->binaries));
+	t->procs = calloc(MAX_PROCESSES, sizeof(*t->procs));
+	if (!t->proc_root || !t->binaries || !t->procs) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = tracer_set_targets(t, &opts->targets);
+	if (r)
+		goto fail;
+	lo.ud = t;
+	r = probe_loader_new(&lo, &t->loader);
+	if (r)
+		goto fail;
+	r = tracer_set_sampler(t, &opts->sampler);
+	if (r)
+		goto fail;
+	t->wall_minus_mono_ns = wall_minus_mono();
+	*ret_tracer = t;
+	return 0;
+fail:
+	tracer_free(t);
+	return r;
+}
+
+struct tracer *tracer_free(struct tracer *t)
+{
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < t->n_procs; i++)
+		probe_attachment_free(t->procs[i].attachment);
+	probe_loader_free(t->loader);
+	free(t->procs);
+	free(t->binaries);
+	free(t->target_exe);
+	free_names(t->container_names);
+	free(t->proc_root);
+	free(t);
+	return NULL;
+}
+
+static int same_identity(const struct exe_identity *a, const struct exe_identity *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_ns == b->mtime_ns;
+}
+
+static enum tracer_skip_reason skip_reason_of(int err)
+{
+	switch (err) {
+	case -ENOENT:
+	case -ENOTUNIQ:
+		return TRACER_SKIP_NO_SYMBOLS;
+	case -EPROTONOSUPPORT:
+		return TRACER_SKIP_UNSUPPORTED_GO;
+	default:
+		return TRACER_SKIP_UNREADABLE;
+	}
+}
+
+/* Analyses the executable of p once: its plan and offsets slot, or why not. */
+static struct binary *binary_for(struct tracer *t, const struct process_info *p)
+{
+	struct go_binary *gb = NULL;
+	struct binary *b;
+	int r;
+
+	for (size_t i = 0; i < t->n_binaries; i++) {
+		if (same_identity(&t->binaries[i].id, &p->id))
+			return &t->binaries[i];
+	}
+	if (t->n_binaries == MAX_BINARIES) {
+		/* Forget the non-Go ones: they only cost a re-read. */
+		size_t kept = 0;
+
+		for (size_t i = 0; i < t->n_binaries; i++) {
+			if (t->binaries[i].state != BINARY_NOT_GO)
+				t->binaries[kept++] = t->binaries[i];
+		}
+		t->n_binaries = kept;
+		if (kept == MAX_BINARIES)
+			return NULL;
+	}
+	b = &t->binaries[t->n_binaries];
+	memset(b, 0, sizeof(*b));
+	b->id = p->id;
+	r = go_binary_open(p->exe_link, NULL, &gb);
+	if (r == -ENOEXEC) {
+		b->state = BINARY_NOT_GO;
+		goto done;
+	}
+	if (r == 0)
+		r = server_probes_plan(gb, &b->plan);
+	if (r == -ENOENT) {
+		/* A Go program without a net/http server: nothing to trace, not an error. */
+		b->state = BINARY_NOT_GO;
+		goto done;
+	}
+	if (r == 0 && t->next_slot >= HS_MAX_BINARIES)
+		r = -ENOSPC;
+	if (r == 0) {
+		b->slot = t->next_slot;
+		b->plan.offsets.valid = 1;
+		r = probe_loader_set_offsets(t->loader, b->slot, &b->plan.offsets);
+	}
+	if (r) {
+		b->state = BINARY_SKIPPED;
+		b->skip_reason = skip_reason_of(r);
+		t->skipped[b->skip_reason]++;
+		log_warn(COMPONENT, "not tracing %s (pid %d): %s (%s)", p->exe, (int)p->pid,
+			 tracer_skip_reason_name(b->skip_reason), strerror(-r));
+		goto done;
+	}
+	t->next_slot++;
+	b->state = BINARY_TRACEABLE;
+	log_info(COMPONENT, "traceable: %s (%s), ServeHTTP probe at %s", p->exe,
+		 go_buildinfo_go_version(go_binary_buildinfo(gb)), probe_kind_name(b->plan.start.kind));
+done:
+	go_binary_free(gb);
+	t->n_binaries++;
+	return b;
+}
+
+static struct traced_process *find_process(struct tracer *t, pid_t pid)
+{
+	for (size_t i = 0; i < t->n_procs; i++) {
+		if (t->procs[i].pid == pid)
+			return &t->procs[i];
+	}
+	return NULL;
+}
+
+static void release_process(struct tracer *t, size_t i)
+{
+	probe_attachment_free(t->procs[i].attachment);
+	t->procs[i] = t->procs[--t->n_procs];
+}
+
+static int scan_one(void *ud, const struct process_info *p)
+{
+	struct tracer *t = ud;
+	struct traced_process *tp = find_process(t, p->pid);
+	struct probe_attach_spec spec;
+	struct binary *b;
+	int r;
+
+	if (tp && tp->start_time == p->start_time) {
+		tp->seen = 1;
+		return 0;
+	}
+	if (tp) /* the pid was reused: the old process is gone */
+		release_process(t, (size_t)(tp - t->procs));
+	if (!process_exe_matches(t->target_exe, p->exe))
+		return 0;
+	b = binary_for(t, p);
+	if (!b || b->state != BINARY_TRACEABLE || t->n_procs == MAX_PROCESSES)
+		return 0;
+	spec = (struct probe_attach_spec){
+		.pid = p->pid,
+		.binary_path = p->exe_link,
+		.start_offset = b->plan.start.file_offset,
+		.end_offset = b->plan.end.file_offset,
+		.offsets_slot = b->slot,
+	};
+	tp = &t->procs[t->n_procs];
+	memset(tp, 0, sizeof(*tp));
+	r = probe_loader_attach(t->loader, &spec, &tp->attachment);
+	if (r) {
+		/* Counted once per process: a later scan sees it again and retries. */
+		t->probes_failed += PROBE_ATTACHMENT_PROBES;
+		t->skipped[TRACER_SKIP_ATTACH_FAILED]++;
+		log_warn(COMPONENT, "attaching to pid %d (%s) failed: %s", (int)p->pid, p->exe,
+			 strerror(-r));
+		return 0;
+	}
+	tp->pid = p->pid;
+	tp->start_time = p->start_time;
+	tp->seen = 1;
+	t->n_procs++;
+	log_info(COMPONENT, "tracing pid %d (%s)", (int)p->pid, p->exe);
+	return 0;
+}
+
+int tracer_scan(struct tracer *t)
+{
+	int r;
+
+	for (size_t i = 0; i < t->n_procs; i++)
+		t->procs[i].seen = 0;
+	r = process_scan_each(t->proc_root, scan_one, t);
+	if (r)
+		return r;
+	for (size_t i = t->n_procs; i-- > 0;) {
+		if (!t->procs[i].seen) {
+			log_info(COMPONENT, "pid %d exited", (int)t->procs[i].pid);
+			release_process(t, i);
+		}
+	}
+	return 0;
+}
+
+int tracer_poll(struct tracer *t)
+{
+	uint64_t before = t->spans_delivered;
+	int r;
+
+	t->wall_minus_mono_ns = wall_minus_mono();
+	r = probe_loader_consume(t->loader);
+	if (r < 0)
+		return r;
+	return (int)(t->spans_delivered - before);
+}
+
+int tracer_wakeup_fd(const struct tracer *t)
+{
+	return probe_loader_wakeup_fd(t->loader);
+}
+
+void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
+{
+	uint64_t k[HS_STAT_COUNT] = { 0 };
+	struct tracer_stats s;
+
+	memset(&s, 0, sizeof(s));
+	probe_loader_read_stats(t->loader, k); /* zeros if the read fails */
+	s.processes = t->n_procs;
+	s.probes_attached = (uint64_t)t->n_procs * PROBE_ATTACHMENT_PROBES;
+	s.probes_failed = t->probes_failed;
+	memcpy(s.skipped, t->skipped, sizeof(s.skipped));
+	s.requests = k[HS_STAT_REQUESTS];
+	s.sampled = k[HS_STAT_SAMPLED];
+	s.spans_delivered = t->spans_delivered;
+	s.ringbuf_drops = k[HS_STAT_RINGBUF_FULL];
+	s.inflight_drops = k[HS_STAT_INFLIGHT_FULL] + k[HS_STAT_MISSING_START];
+	s.traceparent_found = k[HS_STAT_TRACEPARENT];
+	s.records_invalid = t->records_invalid;
+	*ret_stats = s;
+}
+
+struct red_ctx {
+	tracer_red_fn fn;
+	void *ud;
+};
+
+static void red_one(void *ud, const struct hs_red_key *key, const struct hs_red_value *v)
+{
+	struct red_ctx *c = ud;
+	uint64_t buckets[HS_RED_BUCKETS];
+
+	if (key->method_id >= HS_METHOD_COUNT)
+		return;
+	for (size_t i = 0; i < HS_RED_BUCKETS; i++)
+		buckets[i] = v->buckets[i];
+	c->fn(c->ud, span_builder_method_name(key->method_id), key->status, buckets, v->count,
+	      (double)v->sum_ns / 1e9);
+}
+
+int tracer_red_foreach(struct tracer *t, tracer_red_fn fn, void *ud)
+{
+	struct red_ctx c = { .fn = fn, .ud = ud };
+
+	return probe_loader_red_foreach(t->loader, red_one, &c);
+}
