@@ -275,11 +275,19 @@ static void count_write(struct controller *ctl, const char *what)
 		metrics_counter_add_labels(ctl->m_writes, v, 1);
 }
 
+/* Where a reconcile reads Secrets: the Instrumentation's namespace. */
+struct secret_scope {
+	struct controller *ctl;
+	const char *ns;
+};
+
+/* Reads a Secret key from the API server (no Secret informer: the operator needs a few
+ * Secrets, not every Secret of the cluster in memory). */
 static int secret_value(void *ud, const char *secret, const char *key, char **ret_value)
 {
-	struct controller *ctl = ((void **)ud)[0];
-	const char *ns = ((void **)ud)[1];
-	struct kube_ref ref = { .res = &KUBE_SECRETS, .ns = ns, .name = secret };
+	const struct secret_scope *scope = ud;
+	struct controller *ctl = scope->ctl;
+	struct kube_ref ref = { .res = &KUBE_SECRETS, .ns = scope->ns, .name = secret };
 	json_t *obj = NULL;
 	const char *b64;
 	unsigned char *out = NULL;
@@ -485,11 +493,11 @@ static int reconcile(void *ud, const char *key)
 	const json_t *cr, *entry, *own, *old_status, *prev_cond;
 	json_t *wanted = NULL, *status = NULL;
 	char *config = NULL;
-	void *secret_ud[2] = { ctl, ns };
-	struct agent_config_render_opts ro = { .secret_value = secret_value, .ud = secret_ud };
+	struct secret_scope scope = { ctl, ns };
+	struct agent_config_render_opts ro = { .secret_value = secret_value, .ud = &scope };
 	struct timespec t0, t1;
 	const char *prev_reason = NULL, *prev_rev = NULL;
-	int rc = 0, wrote = 0, published = 0;
+	int rc = 0, published = 0;
 
 	if (!ctl->leading)
 		return 0;
@@ -556,8 +564,6 @@ static int reconcile(void *ud, const char *key)
 			}
 			r = publish_one(ctl, cm, &kerr);
 			json_decref(cm);
-			if (r > 0)
-				wrote = 1;
 			if (r >= 0) {
 				published++;
 			} else if (r == -ENOENT || (r == -EACCES && strcmp(wns, ns) != 0)) {
@@ -600,8 +606,7 @@ static int reconcile(void *ud, const char *key)
 			rc = r;
 	}
 	/* Events on what changed, not on every pass. */
-	if (obs.problem == STATUS_OK && (wrote || !prev_rev || strcmp(prev_rev, rev) != 0) &&
-	    (!prev_rev || strcmp(prev_rev, rev) != 0)) {
+	if (obs.problem == STATUS_OK && (!prev_rev || strcmp(prev_rev, rev) != 0)) {
 		char msg[256];
 		snprintf(msg, sizeof(msg), "agent config %s published in %d namespace%s", rev,
 			 published, published == 1 ? "" : "s");
@@ -632,6 +637,16 @@ out:
 
 /* ---- lifecycle ------------------------------------------------------------------ */
 
+static void trim_pod(void *ud, json_t *obj)
+{
+	usage_trim_pod(obj);
+}
+
+static void trim_namespace(void *ud, json_t *obj)
+{
+	usage_trim_namespace(obj);
+}
+
 static int make_informer(struct controller *ctl, const struct kube_resource *res,
 			 const char *selector, struct kube_informer_handlers h,
 			 struct kube_informer **ret)
@@ -639,6 +654,8 @@ static int make_informer(struct controller *ctl, const struct kube_resource *res
 	struct kube_informer_opts o = {
 		.res = res, .label_selector = selector, .resync_ms = ctl->opts.resync_ms,
 		.handlers = h, .ud = ctl,
+		.transform = res == &KUBE_PODS ? trim_pod
+			     : res == &KUBE_NAMESPACES ? trim_namespace : NULL,
 	};
 
 	return kube_informer_new(ctl->client, ctl->loop, &o, ret);

@@ -131,3 +131,87 @@ int usage_key_split(const char *key, char *ret_ns, char *ret_name)
 	memcpy(ret_name, slash + 1, strlen(slash + 1) + 1);
 	return 0;
 }
+
+/* Deletes every key of obj not in keep (NULL-terminated). */
+static void keep_only(json_t *obj, const char *const *keep)
+{
+	const char *k;
+	json_t *v;
+	void *tmp;
+
+	json_object_foreach_safe(obj, tmp, k, v) {
+		size_t i;
+
+		for (i = 0; keep[i]; i++)
+			if (strcmp(k, keep[i]) == 0)
+				break;
+		if (!keep[i])
+			json_object_del(obj, k);
+	}
+}
+
+static const char *const kept_annotations[] = {
+	ANNOTATION_INJECT, ANNOTATION_OTEL_INJECT_GO, POD_ANNOTATION_INSTRUMENTATION, NULL,
+};
+
+static void trim_metadata(json_t *meta)
+{
+	static const char *const keep[] = { "name",	   "namespace", "resourceVersion",
+					    "uid",	   "labels",	"annotations",
+					    "deletionTimestamp", NULL };
+	static const char *const labels[] = { POD_LABEL_INJECTED, NULL };
+
+	keep_only(meta, keep);
+	if (json_object_get(meta, "labels"))
+		keep_only(json_object_get(meta, "labels"), labels);
+	if (json_object_get(meta, "annotations"))
+		keep_only(json_object_get(meta, "annotations"), kept_annotations);
+}
+
+/* Keeps {name, ready} of the agent's entry only. */
+static void trim_statuses(json_t *statuses)
+{
+	static const char *const keep[] = { "name", "ready", NULL };
+	size_t i = 0;
+
+	while (i < json_array_size(statuses)) {
+		json_t *st = json_array_get(statuses, i);
+		const char *n = json_string_value(json_object_get(st, "name"));
+
+		if (!n || strcmp(n, AGENT_CONTAINER_NAME) != 0) {
+			json_array_remove(statuses, i);
+			continue;
+		}
+		keep_only(st, keep);
+		i++;
+	}
+}
+
+void usage_trim_pod(json_t *pod)
+{
+	static const char *const top[] = { "metadata", "status", NULL };
+	static const char *const status[] = { "phase", "initContainerStatuses",
+					      "containerStatuses", NULL };
+	json_t *st;
+
+	if (!json_is_object(pod))
+		return;
+	keep_only(pod, top);
+	trim_metadata(json_object_get(pod, "metadata"));
+	st = json_object_get(pod, "status");
+	if (!json_is_object(st))
+		return;
+	keep_only(st, status);
+	trim_statuses(json_object_get(st, "initContainerStatuses"));
+	trim_statuses(json_object_get(st, "containerStatuses"));
+}
+
+void usage_trim_namespace(json_t *ns)
+{
+	static const char *const top[] = { "metadata", NULL };
+
+	if (!json_is_object(ns))
+		return;
+	keep_only(ns, top);
+	trim_metadata(json_object_get(ns, "metadata"));
+}

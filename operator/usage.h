@@ -52,6 +52,12 @@ int usage_pod_target(const json_t *pod, const json_t *ns_obj, const struct usage
 int usage_pod_agent_ready(const json_t *pod);
 int usage_pod_running(const json_t *pod);
 
+/* Informer transforms: drop, in place, everything of a pod / namespace that the rule
+ * above does not read (spec, most of status, unrelated labels and annotations), so the
+ * operator's memory grows with what it uses. name, namespace and resourceVersion stay. */
+void usage_trim_pod(json_t *pod);
+void usage_trim_namespace(json_t *ns);
+
 /* Splits "<ns>/<name>" into its parts (ns: K8S_LABEL_MAX + 1 bytes, name:
  * K8S_SUBDOMAIN_MAX + 1). -EINVAL when it is not such a key. */
 int usage_key_split(const char *key, char *ret_ns, char *ret_name);

@@ -86,6 +86,8 @@ static void trim(struct kube_informer *inf, json_t *obj)
 {
 	if (!inf->opts.keep_managed_fields)
 		json_object_del(json_object_get(obj, "metadata"), "managedFields");
+	if (inf->opts.transform)
+		inf->opts.transform(inf->opts.ud, obj);
 }
 
 /* --- listing --------------------------------------------------------------------- */

@@ -36,6 +36,11 @@ struct kube_informer_opts {
 	long backoff_base_ms;        /* default 250 */
 	long backoff_max_ms;         /* default 30000 */
 	int keep_managed_fields;     /* default: dropped from cached objects */
+	/* Optional: called on every object before it is cached or handed to a handler,
+	 * to drop what the caller never reads (client-go's SetTransform); it must keep
+	 * metadata.name, namespace and resourceVersion. Memory then scales with what is
+	 * kept. */
+	void (*transform)(void *ud, json_t *obj);
 	struct kube_informer_handlers handlers;
 	void *ud;
 };

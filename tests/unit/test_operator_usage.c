@@ -180,6 +180,56 @@ static void a_pod_being_deleted_is_not_running(void **state)
 	json_decref(pod);
 }
 
+static void trimming_keeps_what_the_rule_reads(void **state)
+{
+	json_t *pod = json_loads(
+		"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\","
+		"\"namespace\":\"shop\",\"resourceVersion\":\"7\",\"uid\":\"u\","
+		"\"labels\":{\"autotrace.dev/injected\":\"true\",\"app\":\"web\"},"
+		"\"annotations\":{\"autotrace.dev/instrumentation\":\"shop/traces\","
+		"\"kubectl.kubernetes.io/last-applied-configuration\":\"{...}\"},"
+		"\"ownerReferences\":[{}]},\"spec\":{\"containers\":[{}]},"
+		"\"status\":{\"phase\":\"Running\",\"podIP\":\"10.0.0.1\","
+		"\"initContainerStatuses\":[{\"name\":\"init\",\"ready\":false},"
+		"{\"name\":\"autotrace-agent\",\"ready\":true,\"image\":\"a\",\"state\":{}}],"
+		"\"containerStatuses\":[{\"name\":\"app\",\"ready\":true}]}}",
+		0, NULL);
+	json_t *want = json_loads(
+		"{\"metadata\":{\"name\":\"p\",\"namespace\":\"shop\",\"resourceVersion\":\"7\","
+		"\"uid\":\"u\",\"labels\":{\"autotrace.dev/injected\":\"true\"},"
+		"\"annotations\":{\"autotrace.dev/instrumentation\":\"shop/traces\"}},"
+		"\"status\":{\"phase\":\"Running\",\"initContainerStatuses\":"
+		"[{\"name\":\"autotrace-agent\",\"ready\":true}],\"containerStatuses\":[]}}",
+		0, NULL);
+	char key[USAGE_KEY_SIZE];
+
+	assert_non_null(pod);
+	assert_non_null(want);
+	usage_trim_pod(pod);
+	if (!json_equal(pod, want)) {
+		char *got = json_dumps(pod, JSON_SORT_KEYS);
+		fail_msg("trimmed pod: %s", got);
+	}
+	/* The answers are the same as before trimming. */
+	assert_int_equal(usage_pod_target(pod, NULL, &lookup, key, sizeof(key)), 0);
+	assert_int_equal(usage_pod_agent_ready(pod), 1);
+	json_decref(pod);
+	json_decref(want);
+
+	json_t *ns = ns_with("solo", "autotrace.dev/inject", "true");
+	json_object_set_new(json_object_get(ns, "metadata"), "labels",
+			    json_pack("{s:s}", "team", "x"));
+	json_object_set_new(ns, "spec", json_pack("{s:[s]}", "finalizers", "kubernetes"));
+	usage_trim_namespace(ns);
+	assert_null(json_object_get(ns, "spec"));
+	assert_int_equal(json_object_size(json_object_get(json_object_get(ns, "metadata"),
+							  "labels")),
+			 0);
+	assert_int_equal(usage_namespace_target(ns, &lookup, key, sizeof(key)), 0);
+	assert_string_equal(key, "solo/only");
+	json_decref(ns);
+}
+
 static void keys_split_into_namespace_and_name(void **state)
 {
 	char ns[K8S_LABEL_MAX + 1], name[K8S_SUBDOMAIN_MAX + 1];
@@ -204,6 +254,7 @@ int main(void)
 		cmocka_unit_test(a_pod_without_the_injected_label_uses_nothing),
 		cmocka_unit_test(the_agent_is_ready_when_its_sidecar_status_says_so),
 		cmocka_unit_test(a_pod_being_deleted_is_not_running),
+		cmocka_unit_test(trimming_keeps_what_the_rule_reads),
 		cmocka_unit_test(keys_split_into_namespace_and_name),
 	};
 
