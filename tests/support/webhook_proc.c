@@ -173,8 +173,7 @@ static int spawn(struct webhook_proc *w)
 	snprintf(key, sizeof(key), "--tls-key-file=%s/tls.key", w->cert_dir);
 	snprintf(image, sizeof(image), "--agent-image=%s", w->agent_image);
 	snprintf(ns, sizeof(ns), "--namespace=%s", w->ns);
-	snprintf(level, sizeof(level), "--log-level=%s",
-		 getenv("WEBHOOK_LOG_LEVEL") ? getenv("WEBHOOK_LOG_LEVEL") : "info");
+	snprintf(level, sizeof(level), "--log-level=%s", w->log_level);
 	log_fd = open(w->log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (log_fd < 0)
 		return -errno;
@@ -228,6 +227,10 @@ int webhook_proc_start(struct webhook_proc *w, const struct webhook_proc_opts *o
 	snprintf(w->agent_image, sizeof(w->agent_image), "%s",
 		 opts->agent_image ? opts->agent_image : "registry.invalid/autotrace-agent:test");
 	snprintf(w->ns, sizeof(w->ns), "%s", opts->ns ? opts->ns : "autotrace-system");
+	snprintf(w->log_level, sizeof(w->log_level), "%s",
+		 opts->log_level		 ? opts->log_level
+		 : getenv("WEBHOOK_LOG_LEVEL") ? getenv("WEBHOOK_LOG_LEVEL")
+					       : "info");
 	mkdir(w->dir, 0755); /* build/ exists: the binaries are in it */
 	unlink(w->log_file);
 	if ((r = testcert_ca_new("autotrace-webhook-test-ca", &w->ca)) < 0 ||

@@ -25,6 +25,7 @@ struct webhook_proc {
 	int cpu;	     /* >= 0: the daemon is pinned to this CPU */
 	char agent_image[128];
 	char ns[64];	     /* its --namespace */
+	char log_level[16];
 	struct testcert_ca *ca;
 	int certs_issued;
 };
@@ -34,7 +35,7 @@ struct webhook_proc_opts {
 	const char *agent_image; /* NULL: registry.invalid/autotrace-agent:test */
 	const char *ns;		 /* the webhook's namespace; NULL: autotrace-system */
 	int cpu;		 /* -1: not pinned */
-	const char *log_level;	 /* NULL: info */
+	const char *log_level;	 /* NULL: $WEBHOOK_LOG_LEVEL, else info */
 };
 
 /* Makes the CA and the first certificate, picks ports, starts the daemon and waits
