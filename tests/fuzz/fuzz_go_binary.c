@@ -3,8 +3,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "agent/elf_file.h"
+#include "agent/go_binary.h"
 #include "agent/go_buildinfo.h"
 #include "agent/go_offsets.h"
 #include "agent/go_symbols.h"
@@ -49,6 +52,29 @@ static void probe_functions(struct probe_disasm *dis, struct elf_file *file,
 	}
 }
 
+/* The facade the attach code uses, reading through a file descriptor (pread). */
+static void through_go_binary(const uint8_t *data, size_t size)
+{
+	const struct go_binary_opts gopts = { .elf = opts };
+	const struct go_offsets *offsets;
+	struct go_binary *b = NULL;
+	struct probe_point p[16];
+	size_t i, n;
+	int fd = memfd_create("fuzz", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (write(fd, data, size) == (ssize_t)size && go_binary_open_fd(fd, &gopts, &b) == 0) {
+		(void)go_binary_offsets(b, &offsets);
+		for (i = 0; i < sizeof(probed) / sizeof(probed[0]); i++) {
+			(void)go_binary_entry_point(b, probed[i], p);
+			(void)go_binary_ret_points(b, probed[i], p, 16, &n);
+		}
+		go_binary_free(b);
+	}
+	close(fd);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct probe_disasm *dis;
@@ -81,5 +107,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)go_offsets_from_dwarf(file, &offsets);
 	go_buildinfo_free(info);
 	elf_file_free(file);
+	through_go_binary(data, size);
 	return 0;
 }
