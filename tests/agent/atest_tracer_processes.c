@@ -1,0 +1,215 @@
+/* Which processes the tracer follows: a restarted target is picked up again by the next
+ * scan (a new pid, spans resume) and an exited one is released; two processes of one
+ * binary are both traced, each span naming its own pid; and probes attach per process,
+ * so a process that was not attached to is never traced even when it runs the same
+ * executable. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "agent/go_binary.h"
+#include "agent/probe_loader.h"
+#include "agent/server_probes.h"
+#include "agent/tracer.h"
+#include "tests/support/traced_service.h"
+#include "tests/support/tracer_harness.h"
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static size_t spans_of_pid(json_t *spans, pid_t pid)
+{
+	size_t i, n = 0;
+	json_t *span;
+
+	json_array_foreach(spans, i, span)
+		n += span_attr_int(span, "process.pid") == pid;
+	return n;
+}
+
+static void send_hellos(struct traced_service *svc, int n)
+{
+	long status;
+
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(traced_service_get(svc, "/hello", NULL, &status), 0);
+		assert_int_equal(status, 200);
+	}
+}
+
+static void a_restarted_target_is_traced_again(void **state)
+{
+	struct tracer_sampler on = { .type = TRACER_SAMPLER_ALWAYS_ON };
+	struct traced_service *svc;
+	struct tracer_harness *h;
+	struct tracer_stats st;
+	char binary[256];
+	json_t *spans;
+	pid_t old_pid, new_pid;
+	uint64_t t0, took;
+
+	(void)state;
+	assert_int_equal(traced_service_fixture("go1.22", 0, binary, sizeof(binary)), 0);
+	assert_int_equal(traced_service_start(binary, &svc), 0);
+	assert_int_equal(tracer_harness_start(&on, base_name(binary), &h), 0);
+	assert_int_equal(tracer_scan(h->tracer), 0);
+	old_pid = traced_service_pid(svc);
+	send_hellos(svc, 5);
+	tracer_harness_pump(h, 100);
+
+	assert_int_equal(traced_service_restart(svc), 0);
+	new_pid = traced_service_pid(svc);
+	assert_int_not_equal(new_pid, old_pid);
+	t0 = mono_ms();
+	assert_int_equal(tracer_scan(h->tracer), 0);
+	took = mono_ms() - t0;
+	print_message("# a scan that re-attached took %llu ms\n", (unsigned long long)took);
+	assert_true(took < 1000);
+	tracer_get_stats(h->tracer, &st);
+	assert_int_equal(st.processes, 1);
+	assert_int_equal(st.probes_attached, 2);
+	send_hellos(svc, 7);
+
+	assert_int_equal(tracer_harness_collect(h, 12, 3000, 200, &spans), 0);
+	assert_int_equal(json_array_size(spans), 12);
+	assert_int_equal(spans_of_pid(spans, old_pid), 5);
+	assert_int_equal(spans_of_pid(spans, new_pid), 7);
+	json_decref(spans);
+
+	/* Gone: the next scan releases it. */
+	svc = traced_service_free(svc);
+	assert_int_equal(tracer_scan(h->tracer), 0);
+	tracer_get_stats(h->tracer, &st);
+	assert_int_equal(st.processes, 0);
+	assert_int_equal(st.probes_attached, 0);
+	tracer_harness_free(h);
+}
+
+static void two_processes_of_one_binary_are_both_traced(void **state)
+{
+	struct tracer_sampler on = { .type = TRACER_SAMPLER_ALWAYS_ON };
+	struct traced_service *a, *b;
+	struct tracer_harness *h;
+	struct tracer_stats st;
+	char binary[256];
+	json_t *spans;
+
+	(void)state;
+	assert_int_equal(traced_service_fixture("", 1, binary, sizeof(binary)), 0);
+	assert_int_equal(traced_service_start(binary, &a), 0);
+	assert_int_equal(traced_service_start(binary, &b), 0);
+	assert_int_equal(tracer_harness_start(&on, base_name(binary), &h), 0);
+	assert_int_equal(tracer_scan(h->tracer), 0);
+	tracer_get_stats(h->tracer, &st);
+	assert_int_equal(st.processes, 2);
+	send_hellos(a, 4);
+	send_hellos(b, 6);
+	assert_int_equal(tracer_harness_collect(h, 10, 3000, 200, &spans), 0);
+	assert_int_equal(json_array_size(spans), 10);
+	assert_int_equal(spans_of_pid(spans, traced_service_pid(a)), 4);
+	assert_int_equal(spans_of_pid(spans, traced_service_pid(b)), 6);
+	json_decref(spans);
+	tracer_harness_free(h);
+	traced_service_free(a);
+	traced_service_free(b);
+}
+
+static int count_records(void *ud, const void *data, size_t size)
+{
+	struct hs_span_record rec;
+	pid_t *pids = ud;
+
+	assert_int_equal(size, sizeof(rec));
+	memcpy(&rec, data, sizeof(rec));
+	if ((pid_t)rec.pid == pids[0])
+		pids[2]++;
+	else
+		pids[3]++;
+	return 0;
+}
+
+static void probes_attach_to_one_process_only(void **state)
+{
+	pid_t seen[4] = { 0 }; /* attached pid, unused, its records, others' records */
+	struct probe_loader_opts lo = { .on_record = count_records, .ud = seen };
+	struct hs_sampler on = { .type = HS_SAMPLER_ALWAYS_ON };
+	struct traced_service *a, *b;
+	struct server_probe_plan plan;
+	struct probe_attachment *att;
+	struct probe_loader *pl;
+	struct go_binary *gb;
+	char binary[256], exe[64];
+	uint64_t stats[HS_STAT_COUNT];
+
+	(void)state;
+	assert_int_equal(traced_service_fixture("", 0, binary, sizeof(binary)), 0);
+	assert_int_equal(traced_service_start(binary, &a), 0);
+	assert_int_equal(traced_service_start(binary, &b), 0);
+	assert_int_equal(go_binary_open(binary, NULL, &gb), 0);
+	assert_int_equal(server_probes_plan(gb, &plan), 0);
+	assert_int_equal(probe_loader_new(&lo, &pl), 0);
+	assert_int_equal(probe_loader_set_offsets(pl, 0, &plan.offsets), 0);
+	assert_int_equal(probe_loader_set_sampler(pl, &on), 0);
+	seen[0] = traced_service_pid(a);
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)seen[0]);
+	struct probe_attach_spec spec = { .pid = seen[0], .binary_path = exe,
+					  .start_offset = plan.start.file_offset,
+					  .end_offset = plan.end.file_offset };
+	assert_int_equal(probe_loader_attach(pl, &spec, &att), 0);
+	send_hellos(a, 3);
+	send_hellos(b, 5);
+	assert_true(probe_loader_consume(pl) >= 0);
+	assert_int_equal(seen[2], 3);
+	assert_int_equal(seen[3], 0);
+	assert_int_equal(probe_loader_read_stats(pl, stats), 0);
+	assert_int_equal(stats[HS_STAT_REQUESTS], 3);
+	probe_attachment_free(att);
+	send_hellos(a, 2);
+	assert_int_equal(probe_loader_read_stats(pl, stats), 0);
+	assert_int_equal(stats[HS_STAT_REQUESTS], 3); /* detached: no more hits */
+	probe_loader_free(pl);
+	go_binary_free(gb);
+	traced_service_free(a);
+	traced_service_free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(a_restarted_target_is_traced_again),
+		cmocka_unit_test(two_processes_of_one_binary_are_both_traced),
+		cmocka_unit_test(probes_attach_to_one_process_only),
+	};
+	int rc;
+
+	if (geteuid() != 0) {
+		print_message("# the agent tests load BPF programs: run them as root\n");
+		return 1;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	curl_global_cleanup();
+	return rc;
+}
