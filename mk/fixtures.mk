@@ -64,7 +64,7 @@ fixtures: $(FIXTURE_MANIFEST) $(GRPC_FIXTURE_MANIFEST)
 # Unit tests that read the fixtures (order-only: the link line stays the objects).
 GO_FIXTURE_TESTS := $(filter build/san/tests/test_go_% build/san/tests/test_probe_% build/san/tests/test_elf_%,$(UNIT_BINS))
 $(GO_FIXTURE_TESTS): | $(FIXTURE_MANIFEST) $(GRPC_FIXTURE_MANIFEST)
-build/rel/bench/bench_go_binary: | $(FIXTURE_MANIFEST)
+build/rel/bench/bench_go_binary build/rel/bench/bench_probe_points: | $(FIXTURE_MANIFEST)
 
 # Regenerates agent/go_offsets_table.c (struct offsets per Go version; see
 # tools/offsets-gen/gen.sh). go-offsets-table-check fails when the checked-in table
