@@ -48,7 +48,8 @@ struct webhook {
 	struct metrics_registry *metrics;
 	struct webhook_server *routes;
 	struct http_server *https, *http;
-	struct event *sigterm, *sigint, *cache_timer;
+	struct event *sigterm, *sigint, *cache_timer, *tls_timer;
+	struct http_tls_stats tls_seen;
 	int stopping;
 	long waited_s;
 };
@@ -224,6 +225,26 @@ static void check_caches(evutil_socket_t fd, short what, void *ud)
 	evtimer_add(w->cache_timer, &again);
 }
 
+/* lib/http reloads the certificate by itself and logs at debug only: say here what
+ * changed, once per change. */
+static void check_tls(evutil_socket_t fd, short what, void *ud)
+{
+	struct webhook *w = ud;
+	struct timeval again = { 1, 0 };
+	struct http_tls_stats now;
+
+	http_server_tls_stats(w->https, &now);
+	if (now.reloads > w->tls_seen.reloads)
+		log_info(COMPONENT, "serving certificate reloaded from %s (valid until %lld); "
+			 "new connections use it", w->f.tls_cert_file, (long long)now.not_after);
+	if (now.reload_errors > w->tls_seen.reload_errors)
+		log_warn(COMPONENT, "%s and %s changed but do not load as a matching pair; "
+			 "still serving the previous certificate", w->f.tls_cert_file,
+			 w->f.tls_key_file);
+	w->tls_seen = now;
+	evtimer_add(w->tls_timer, &again);
+}
+
 /* ---- shutdown ------------------------------------------------------------------- */
 
 static void drained(void *ud)
@@ -322,9 +343,12 @@ static int run(struct webhook *w)
 	w->sigterm = evsignal_new(w->base, SIGTERM, on_signal, w);
 	w->sigint = evsignal_new(w->base, SIGINT, on_signal, w);
 	w->cache_timer = evtimer_new(w->base, check_caches, w);
-	if (!w->sigterm || !w->sigint || !w->cache_timer || event_add(w->sigterm, NULL) < 0 ||
-	    event_add(w->sigint, NULL) < 0 || evtimer_add(w->cache_timer, &one) < 0)
+	w->tls_timer = evtimer_new(w->base, check_tls, w);
+	if (!w->sigterm || !w->sigint || !w->cache_timer || !w->tls_timer ||
+	    event_add(w->sigterm, NULL) < 0 || event_add(w->sigint, NULL) < 0 ||
+	    evtimer_add(w->cache_timer, &one) < 0 || evtimer_add(w->tls_timer, &one) < 0)
 		return -ENOMEM;
+	http_server_tls_stats(w->https, &w->tls_seen);
 	if ((rc = webhook_cache_start(w->cache)) < 0)
 		return rc;
 	if (!w->options.agent_image)
@@ -357,6 +381,8 @@ int main(int argc, char **argv)
 	webhook_cache_free(w.cache);
 	if (w.cache_timer)
 		event_free(w.cache_timer);
+	if (w.tls_timer)
+		event_free(w.tls_timer);
 	if (w.sigterm)
 		event_free(w.sigterm);
 	if (w.sigint)
