@@ -15,8 +15,10 @@
 
 #ifdef __bpf__
 #define TP_INLINE __attribute__((always_inline)) inline
+#define TP_UNROLL _Pragma("unroll")
 #else
 #define TP_INLINE inline
+#define TP_UNROLL
 #endif
 
 /* Bytes scanned at most; a power of two (indices are masked with it). */
@@ -69,13 +71,13 @@ static TP_INLINE int tp_parse_value(const __u8 *p, __u32 avail, struct tp_scan *
 		return -1;
 	if (tp_hexbyte(p, &ver) || ver == 0xff || p[2] != '-' || p[35] != '-' || p[52] != '-')
 		return -1;
-#pragma unroll
+TP_UNROLL
 	for (int i = 0; i < 16; i++) {
 		if (tp_hexbyte(p + 3 + 2 * i, &tid[i]))
 			return -1;
 		any_t |= tid[i];
 	}
-#pragma unroll
+TP_UNROLL
 	for (int i = 0; i < 8; i++) {
 		if (tp_hexbyte(p + 36 + 2 * i, &sid[i]))
 			return -1;
@@ -129,7 +131,7 @@ static long tp_scan_step(__u32 i, void *ctx)
 		return 0;
 	start = at + 1 + TP_NAME_LEN;
 	/* Optional whitespace after the colon. */
-#pragma unroll
+TP_UNROLL
 	for (int k = 0; k < 4; k++) {
 		if (s->buf[start & (TP_SCAN_MAX - 1)] != ' ' &&
 		    s->buf[start & (TP_SCAN_MAX - 1)] != '\t')

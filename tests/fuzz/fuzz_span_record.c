@@ -1,0 +1,57 @@
+/* Ring-buffer records come from the kernel, but their bytes were read from traced
+ * processes, and a record of another layout must not crash the agent: any bytes, at any
+ * size, become a span or are refused. Inputs of a record's size are taken as one record;
+ * others as they are. The span that results must encode as OTLP (both encodings) and
+ * every string in it must be within its arena. The same bytes also go through the
+ * kernel's traceparent search, as request header bytes. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/span_builder.h"
+#include "bpf/http_server.h"
+#include "bpf/traceparent_scan.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_span(const struct otlp_span *s)
+{
+	struct otlp_attrs_view v = otlp_span_attrs(s);
+
+	if (s->name_len > OTLP_SPAN_NAME_MAX || s->text_used > OTLP_SPAN_TEXT_MAX ||
+	    v.count > OTLP_SPAN_MAX_ATTRS)
+		abort();
+	for (size_t i = 0; i < v.count; i++) {
+		const struct otlp_attr *a = &v.items[i];
+
+		if ((size_t)a->key_off + a->key_len > s->text_used)
+			abort();
+		if (a->type == OTLP_VALUE_STRING && (size_t)a->str_off + a->str_len > s->text_used)
+			abort();
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t headers[TP_SCAN_MAX + TP_SCAN_SLACK];
+	static struct otlp_span span;
+	struct tp_scan scan;
+	const char *host;
+	size_t host_len;
+	unsigned port;
+
+	if (span_builder_build(data, size, (int64_t)size * 1000, &span) == 0)
+		check_span(&span);
+	span_builder_split_host_port((const char *)data, size, &host, &host_len, &port);
+	if (host < (const char *)data || host + host_len > (const char *)data + size || port > 65535)
+		abort();
+
+	memset(headers, 0, sizeof(headers));
+	memset(&scan, 0, sizeof(scan));
+	scan.n = (uint32_t)(size < TP_SCAN_MAX ? size : TP_SCAN_MAX);
+	memcpy(headers, data, scan.n);
+	scan.buf = headers;
+	tp_scan_run(&scan);
+	return 0;
+}
