@@ -6,7 +6,7 @@
  * is checked against the file's size and the caller's limits before anything is read,
  * so a corrupt or hostile header costs an error, not memory.
  *
- * Errors: 0 or a negative errno (-EINVAL not an ELF file or not x86-64 little-endian,
+ * Errors: 0 or a negative errno (-EINVAL not a 64-bit little-endian ELF file,
  * -ENOENT no such section, -EFBIG over a limit, -ERANGE a range outside the file). */
 #ifndef AUTOTRACE_AGENT_ELF_FILE_H
 #define AUTOTRACE_AGENT_ELF_FILE_H
