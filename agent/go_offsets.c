@@ -241,23 +241,55 @@ int go_offsets_from_table(const char *go_version, struct go_offsets *ret_offsets
 	return -EPROTONOSUPPORT;
 }
 
+/* "v1.72.1" -> 1, 72, for plain releases only: a pre-release or pseudo-version
+ * ("v1.73.0-dev", "v0.0.0-20240101-abcdef") matches no other version. */
+static int release_minor(const char *v, unsigned *ret_major, unsigned *ret_minor)
+{
+	unsigned major, minor, patch;
+	int n = -1;
+
+	if (sscanf(v, "v%u.%u.%u%n", &major, &minor, &patch, &n) != 3 || n < 0 || v[n] != '\0')
+		return -EINVAL;
+	*ret_major = major;
+	*ret_minor = minor;
+	return 0;
+}
+
+static int rows_match(const struct go_offsets_row *row, const char *module, const char *version,
+		      int by_minor)
+{
+	unsigned a, b, c, d;
+
+	if (strcmp(row->module, module))
+		return 0;
+	if (!by_minor)
+		return strcmp(row->version, version) == 0;
+	return release_minor(row->version, &a, &b) == 0 && release_minor(version, &c, &d) == 0 &&
+	       a == c && b == d;
+}
+
 int go_offsets_add_module(const char *module, const char *version, struct go_offsets *offsets)
 {
+	int by_minor, f;
 	size_t i;
-	int f;
 
-	for (i = 0; i < go_offsets_table_len; i++) {
-		const struct go_offsets_row *row = &go_offsets_table[i];
+	/* The exact version's row, else the row of a release with the same minor version:
+	 * patch releases keep struct layouts, as the standard library's rows assume too
+	 * (DWARF, when the binary has it, wins over both). */
+	for (by_minor = 0; by_minor <= 1; by_minor++) {
+		for (i = 0; i < go_offsets_table_len; i++) {
+			const struct go_offsets_row *row = &go_offsets_table[i];
 
-		if (strcmp(row->module, module) || strcmp(row->version, version))
-			continue;
-		for (f = 0; f < GO_FIELD_COUNT; f++) {
-			if (strcmp(fields[f].module, module))
+			if (!rows_match(row, module, version, by_minor))
 				continue;
-			offsets->off[f] = row->off[f];
-			offsets->source[f] = GO_OFFSET_FROM_TABLE;
+			for (f = 0; f < GO_FIELD_COUNT; f++) {
+				if (strcmp(fields[f].module, module))
+					continue;
+				offsets->off[f] = row->off[f];
+				offsets->source[f] = GO_OFFSET_FROM_TABLE;
+			}
+			return 0;
 		}
-		return 0;
 	}
 	log_debug("offsets", "no offsets table row for %s@%s", module, version);
 	return -EPROTONOSUPPORT;

@@ -337,6 +337,24 @@ static void module_versions_without_a_row_are_unknown(void **state)
 			 -EPROTONOSUPPORT);
 	assert_int_equal(go_offsets_add_module("google.golang.org/grpc", "v1.75.1", &o), 0);
 	assert_int_equal(go_offsets_get(&o, GO_FIELD_GRPC_STREAM_METHOD, &off), 0);
+	{
+		struct go_offsets same = { 0 };
+		uint32_t off2;
+
+		/* Another patch release of a measured minor version: the same row. */
+		assert_int_equal(go_offsets_add_module("google.golang.org/grpc", "v1.75.0", &same),
+				 0);
+		assert_int_equal(go_offsets_get(&same, GO_FIELD_GRPC_STREAM_METHOD, &off2), 0);
+		assert_int_equal(off2, off);
+		/* Pre-releases and pseudo-versions match exactly or not at all. */
+		assert_int_equal(go_offsets_add_module("google.golang.org/grpc", "v1.75.2-dev", &same),
+				 -EPROTONOSUPPORT);
+		assert_int_equal(go_offsets_add_module("google.golang.org/grpc",
+						       "v0.0.0-20250101000000-abcdefabcdef", &same),
+				 -EPROTONOSUPPORT);
+		assert_int_equal(go_offsets_add_module("google.golang.org/grpc", "v1.76.0", &same),
+				 -EPROTONOSUPPORT);
+	}
 	assert_int_equal(go_offsets_get(&o, GO_FIELD_REQUEST_METHOD, &off), -ENOENT);
 }
 

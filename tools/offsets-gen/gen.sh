@@ -18,7 +18,7 @@ if [ "$GO_VERSIONS" = latest ]; then
 		sort -t. -k2,2n | tr '\n' ' ')
 	echo "offsets-gen: newest releases: $GO_VERSIONS" >&2
 fi
-GRPC_VERSIONS=${GRPC_VERSIONS:-"v1.64.1 v1.68.1 v1.69.4 v1.75.1 v1.83.2"}
+GRPC_VERSIONS=${GRPC_VERSIONS:-"v1.64.1 v1.68.1 v1.69.4 v1.72.2 v1.75.1 v1.83.2"}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=${WORK_DIR:-$root/build/offsets-gen}
 mkdir -p "$work"
