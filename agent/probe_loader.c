@@ -26,7 +26,8 @@ struct probe_loader {
 };
 
 struct probe_attachment {
-	struct bpf_link *links[PROBE_ATTACHMENT_PROBES];
+	size_t n;
+	struct bpf_link *links[1 + PROBE_MAX_RETS];
 };
 
 static int is_pow2(size_t v)
@@ -85,6 +86,7 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 			  libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_loop, NULL) == 1;
 	bpf_program__set_autoload(pl->skel->progs.serve_http_start, pl->header_scan);
 	bpf_program__set_autoload(pl->skel->progs.serve_http_start_noscan, !pl->header_scan);
+	bpf_program__set_autoload(pl->skel->progs.serve_http_start_at_symbol, pl->header_scan);
 	pl->start_prog = pl->header_scan ? pl->skel->progs.serve_http_start :
 					   pl->skel->progs.serve_http_start_noscan;
 	r = http_server_bpf__load(pl->skel);
@@ -163,12 +165,14 @@ int probe_loader_attach(struct probe_loader *pl, const struct probe_attach_spec 
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	r = attach_one(pl->start_prog, spec, spec->start_offset, &a->links[0]);
+	r = attach_one(pl->start_prog, spec, spec->start_offset, &a->links[a->n]);
 	if (r)
 		goto fail;
-	r = attach_one(pl->skel->progs.finish_request, spec, spec->end_offset, &a->links[1]);
+	a->n++;
+	r = attach_one(pl->skel->progs.finish_request, spec, spec->end_offset, &a->links[a->n]);
 	if (r)
 		goto fail;
+	a->n++;
 	*ret_attachment = a;
 	return 0;
 fail:
@@ -176,11 +180,49 @@ fail:
 	return r;
 }
 
+int probe_loader_attach_at_symbol_and_rets(struct probe_loader *pl,
+					   const struct probe_attach_spec *spec,
+					   const uint64_t *ret_offsets, size_t n_rets,
+					   struct probe_attachment **ret_attachment)
+{
+	struct probe_attachment *a;
+	int r;
+
+	if (spec->pid <= 0 || !spec->binary_path || spec->offsets_slot >= HS_MAX_BINARIES ||
+	    n_rets == 0 || n_rets > PROBE_MAX_RETS || !pl->header_scan)
+		return -EINVAL;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	r = attach_one(pl->skel->progs.serve_http_start_at_symbol, spec, spec->start_offset,
+		       &a->links[a->n]);
+	if (r)
+		goto fail;
+	a->n++;
+	for (size_t i = 0; i < n_rets; i++) {
+		r = attach_one(pl->skel->progs.serve_http_end_at_ret, spec, ret_offsets[i],
+			       &a->links[a->n]);
+		if (r)
+			goto fail;
+		a->n++;
+	}
+	*ret_attachment = a;
+	return 0;
+fail:
+	probe_attachment_free(a);
+	return r;
+}
+
+size_t probe_attachment_probes(const struct probe_attachment *a)
+{
+	return a->n;
+}
+
 struct probe_attachment *probe_attachment_free(struct probe_attachment *a)
 {
 	if (!a)
 		return NULL;
-	for (size_t i = 0; i < PROBE_ATTACHMENT_PROBES; i++)
+	for (size_t i = 0; i < a->n; i++)
 		bpf_link__destroy(a->links[i]);
 	free(a);
 	return NULL;

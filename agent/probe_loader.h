@@ -56,8 +56,22 @@ int probe_loader_attach(struct probe_loader *pl, const struct probe_attach_spec 
 			struct probe_attachment **ret_attachment);
 /* Detaches; accepts NULL; returns NULL. */
 struct probe_attachment *probe_attachment_free(struct probe_attachment *a);
-/* Probes (uprobes) an attachment holds. */
+/* Probes (uprobes) probe_loader_attach makes. */
 #define PROBE_ATTACHMENT_PROBES 2
+/* RETs probe_loader_attach_at_symbol_and_rets takes at most. */
+#define PROBE_MAX_RETS 32
+
+/* The placement other eBPF Go tracers use, for the benchmarks to compare against: the
+ * start at ServeHTTP's first instruction (spec->start_offset; single-stepped) and the
+ * end at each of its RETs (single-stepped too), keyed by goroutine; spec->end_offset
+ * is not used. The same work per request as probe_loader_attach. -EINVAL without the
+ * header scan (this variant is loaded only with it). */
+int probe_loader_attach_at_symbol_and_rets(struct probe_loader *pl,
+					   const struct probe_attach_spec *spec,
+					   const uint64_t *ret_offsets, size_t n_rets,
+					   struct probe_attachment **ret_attachment);
+/* Probes the attachment holds. */
+size_t probe_attachment_probes(const struct probe_attachment *a);
 
 /* Hands every record the ring buffer holds to on_record; returns how many, or an
  * error. */

@@ -264,7 +264,10 @@ static __always_inline void random_bytes(__u8 *dst, int words)
 
 /* --- probes ----------------------------------------------------------------------- */
 
-static __always_inline int request_start(struct pt_regs *ctx, int scan_headers)
+/* by_goroutine: the placement other tracers use (entry at the symbol, end at each RET,
+ * where no register holds the response any more), keyed by goroutine instead; only the
+ * benchmarks attach it, to compare placements doing the same work. */
+static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, int by_goroutine)
 {
 	__u32 slot = (__u32)bpf_get_attach_cookie(ctx), zero = 0;
 	const struct hs_offsets *off = bpf_map_lookup_elem(&offsets, &slot);
@@ -280,17 +283,18 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers)
 	}
 	if (!resp)
 		return 0;
-	key.response = resp;
+	key.response = by_goroutine ? ctx->r14 : resp;
 	key.pid = current_pid();
 	old = bpf_map_lookup_elem(&inflight, &key);
 	if (old) {
 		/* The same call again after morestack grew the stack: keep the first hit. */
-		if (old->goroutine == ctx->r14)
+		if (old->goroutine == ctx->r14 && old->response == resp)
 			return 0;
 		stat_add(HS_STAT_STALE_START);
 	}
 	v.start_ns = bpf_ktime_get_ns();
 	v.goroutine = ctx->r14;
+	v.response = resp;
 	if (scan_headers && smp->type != HS_SAMPLER_ALWAYS_OFF &&
 	    find_traceparent(off, resp, &tp) == 0) {
 		stat_add(HS_STAT_TRACEPARENT);
@@ -313,14 +317,14 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers)
 SEC("uprobe")
 int serve_http_start(struct pt_regs *ctx)
 {
-	return request_start(ctx, 1);
+	return request_start(ctx, 1, 0);
 }
 
 /* ... and without, for kernels that lack bpf_loop (the loader picks one). */
 SEC("uprobe")
 int serve_http_start_noscan(struct pt_regs *ctx)
 {
-	return request_start(ctx, 0);
+	return request_start(ctx, 0, 0);
 }
 
 static __always_inline void red_add(__u8 mid, __u16 status, __u64 dur)
@@ -348,8 +352,7 @@ static __always_inline void red_add(__u8 mid, __u16 status, __u64 dur)
 	v->sum_ns += dur;
 }
 
-SEC("uprobe")
-int finish_request(struct pt_regs *ctx)
+static __always_inline int request_end(struct pt_regs *ctx, __u64 key_ptr, int by_goroutine)
 {
 	__u32 slot = (__u32)bpf_get_attach_cookie(ctx);
 	const struct hs_offsets *off = bpf_map_lookup_elem(&offsets, &slot);
@@ -357,20 +360,21 @@ int finish_request(struct pt_regs *ctx)
 	struct hs_inflight *v;
 	struct hs_span_record *rec;
 	char method[HS_METHOD_MAX] = {};
-	__u64 resp = ctx->ax, req, end, status, url;
+	__u64 resp, req, end, status, url;
 	__u8 mlen, mid;
 
 	if (!off || !off->valid) {
 		stat_add(HS_STAT_BAD_OFFSETS);
 		return 0;
 	}
-	key.response = resp;
+	key.response = key_ptr;
 	key.pid = current_pid();
 	v = bpf_map_lookup_elem(&inflight, &key);
 	if (!v) {
 		stat_add(HS_STAT_MISSING_START);
 		return 0;
 	}
+	resp = by_goroutine ? v->response : key_ptr;
 	end = bpf_ktime_get_ns();
 	req = read_u64((void *)(resp + off->resp_req));
 	status = read_u64((void *)(resp + off->resp_status));
@@ -423,4 +427,24 @@ int finish_request(struct pt_regs *ctx)
 done:
 	bpf_map_delete_elem(&inflight, &key);
 	return 0;
+}
+
+SEC("uprobe")
+int finish_request(struct pt_regs *ctx)
+{
+	return request_end(ctx, ctx->ax, 0);
+}
+
+/* The other tracers' placement, for the benchmarks: ServeHTTP's first instruction... */
+SEC("uprobe")
+int serve_http_start_at_symbol(struct pt_regs *ctx)
+{
+	return request_start(ctx, 1, 1);
+}
+
+/* ... and each of its RET instructions. */
+SEC("uprobe")
+int serve_http_end_at_ret(struct pt_regs *ctx)
+{
+	return request_end(ctx, ctx->r14, 1);
 }

@@ -116,7 +116,8 @@ enum hs_stat {
 	HS_STAT_COUNT,
 };
 
-/* The in-flight request, keyed by the *http.response pointer and the tgid. */
+/* The in-flight request, keyed by the *http.response pointer (or, in the benchmarks'
+ * comparison placement, the goroutine) and the tgid. */
 struct hs_inflight_key {
 	__u64 response;
 	__u32 pid;
@@ -126,6 +127,7 @@ struct hs_inflight_key {
 struct hs_inflight {
 	__u64 start_ns;
 	__u64 goroutine; /* g at the start: a second start hit on the same g is a restart */
+	__u64 response;  /* the *http.response */
 	__u8 trace_id[16];
 	__u8 span_id[8];
 	__u8 parent_span_id[8];

@@ -93,3 +93,10 @@ $(HTTPSVC_MANIFEST): $(HTTPSVC_FIXTURE_BINS) fixtures-always
 	done > $@
 fixtures: $(HTTPSVC_MANIFEST)
 test-bpf: $(HTTPSVC_MANIFEST)
+
+# The probe-cost benchmark's target (tests/fixtures/go/spin), local toolchain.
+SPIN_FIXTURE := $(FIXTURE_DIR)/spin-$(FIXTURE_GO_LOCAL)
+$(eval $(call fixture_rule,spin,$(FIXTURE_GO_LOCAL),,))
+fixtures: $(SPIN_FIXTURE)
+build/rel/bench/bench_probe_cost: | $(SPIN_FIXTURE)
+build/rel/bench/bench_tracer_overhead: | $(HTTPSVC_MANIFEST)
