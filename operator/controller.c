@@ -317,14 +317,22 @@ out:
 	return rc;
 }
 
+static void event_sent(void *ud, int rc, struct kube_response *resp,
+		       const struct kube_error *err)
+{
+	char buf[600];
+
+	if (rc < 0)
+		log_debug("operator", "event: %s", kube_error_format(err, buf, sizeof(buf)));
+}
+
 /* A core/v1 Event about Instrumentation `cr`. Failures are only logged: an Event is
  * for people, never a reason to retry. */
 static void record_event(struct controller *ctl, const json_t *cr, const char *type,
 			 const char *reason, const char *message)
 {
 	struct kube_ref ref = { .res = &KUBE_EVENTS, .ns = kube_obj_namespace(cr) };
-	char now[32], name[K8S_SUBDOMAIN_MAX + 1];
-	struct kube_error err;
+	char now[32], name[K8S_SUBDOMAIN_MAX + 1], path[512], *body;
 	json_t *ev;
 
 	if (status_now(now, sizeof(now)) < 0)
@@ -344,15 +352,20 @@ static void record_event(struct controller *ctl, const json_t *cr, const char *t
 		       ctl->opts.identity ? ctl->opts.identity : EVENT_COMPONENT);
 	if (!ev)
 		return;
-	if (kube_create(ctl->client, &ref, ev, NULL, &err) == 0) {
+	body = json_dumps(ev, JSON_COMPACT);
+	json_decref(ev);
+	if (!body || kube_ref_path(&ref, path, sizeof(path)) < 0) {
+		free(body);
+		return;
+	}
+	struct kube_request req = { .method = "POST", .path = path, .body = body,
+				    .body_len = strlen(body) };
+	/* Sent without waiting: an Event must not slow the reconcile down. */
+	if (kube_client_call(ctl->client, ctl->loop, &req, event_sent, ctl, NULL) == 0) {
 		ctl->stats.events++;
 		count_write(ctl, "event");
-	} else {
-		char buf[600];
-		log_debug("operator", "event %s on %s: %s", reason, kube_obj_name(cr),
-			  kube_error_format(&err, buf, sizeof(buf)));
 	}
-	json_decref(ev);
+	free(body);
 }
 
 /* Creates or updates the ConfigMap of `desired` when the cached one differs.
@@ -501,6 +514,11 @@ static int reconcile(void *ud, const char *key)
 
 	if (!ctl->leading)
 		return 0;
+	if (!controller_synced(ctl)) {
+		/* Counting from half-listed caches would publish a wrong status first. */
+		workqueue_add_after(ctl->queue, key, 100);
+		return 0;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ctl->stats.reconciles++;
 	if (usage_key_split(key, ns, name) < 0)
