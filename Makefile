@@ -99,7 +99,7 @@ FUZZ_CFLAGS = -std=gnu11 -g -O1 -D_GNU_SOURCE -DFUZZING_BUILD -I. -Ibuild/gen $(
 	-fsanitize=fuzzer-no-link,address,undefined
 build/fuzz/obj/%.o: %.c | $(BPF_GEN)
 	@mkdir -p $(@D)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 build/fuzz/libautotrace.a: $(MODULE_SRCS:%.c=build/fuzz/obj/%.o)
 	$(Q)rm -f $@ && ar rcs $@ $^
 build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o build/fuzz/libautotrace.a

@@ -1,0 +1,372 @@
+/* autotrace-agent: finds the Go processes it can see (a pod's, as a sidecar with
+ * shareProcessNamespace; a node's, as a DaemonSet), traces their HTTP servers with
+ * uprobes and exports the spans over OTLP; serves /metrics, /healthz and /readyz.
+ *
+ * main wires only: settings (environment, then the mounted config file, watched),
+ * the tracer, the exporter, the HTTP server, the timers; SIGTERM flushes. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/self_metrics.h"
+#include "agent/settings.h"
+#include "agent/tracer.h"
+#include "lib/fs/file_watch.h"
+#include "lib/http/server.h"
+#include "lib/log/log.h"
+#include "lib/otlp/exporter.h"
+
+#define COMPONENT "agent"
+#define VERSION "0.1.0"
+
+struct agent {
+	struct event_base *base;
+	struct http_server *http;
+	struct tracer *tracer;
+	struct otlp_exporter *exporter;
+	struct agent_settings *settings;
+	struct self_metrics *metrics;
+	struct file_watch *config_watch;
+	struct event *scan_timer, *poll_timer, *wakeup, *sigterm, *sigint;
+	unsigned shutdown_ms;
+	int stopping;
+};
+
+struct flags {
+	const char *metrics_listen;
+	const char *config_file;
+	const char *proc_root;
+	unsigned scan_ms, poll_ms, shutdown_ms;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: autotrace-agent [options]\n"
+		"  --metrics-listen ADDR   /metrics, /healthz, /readyz (default :$AUTOTRACE_METRICS_PORT or :9464)\n"
+		"  --config-file PATH      the mounted config (default $AUTOTRACE_CONFIG_FILE or\n"
+		"                          /etc/autotrace/config.json); watched, applied live\n"
+		"  --proc-root PATH        where to find processes (default /proc)\n"
+		"  --scan-interval-ms N    how often to look for new and exited processes (500)\n"
+		"  --poll-interval-ms N    how often to drain the ring buffer (50)\n"
+		"  --shutdown-timeout-ms N time to flush spans on SIGTERM (default\n"
+		"                          $AUTOTRACE_SHUTDOWN_TIMEOUT_MS or 5000)\n"
+		"Exporter, sampler and resource: the OTEL_* environment, overlaid by the config file.\n");
+}
+
+static unsigned env_uint(const char *name, unsigned dflt)
+{
+	const char *v = getenv(name);
+	char *end;
+	unsigned long n;
+
+	if (!v || !*v)
+		return dflt;
+	n = strtoul(v, &end, 10);
+	return *end || n > 3600000 ? dflt : (unsigned)n;
+}
+
+static int parse_flags(int argc, char **argv, struct flags *f)
+{
+	static char listen_buf[32];
+	static const struct option opts[] = {
+		{ "metrics-listen", required_argument, NULL, 'm' },
+		{ "config-file", required_argument, NULL, 'c' },
+		{ "proc-root", required_argument, NULL, 'p' },
+		{ "scan-interval-ms", required_argument, NULL, 's' },
+		{ "poll-interval-ms", required_argument, NULL, 'l' },
+		{ "shutdown-timeout-ms", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	snprintf(listen_buf, sizeof(listen_buf), ":%u", env_uint("AUTOTRACE_METRICS_PORT", 9464));
+	f->metrics_listen = listen_buf;
+	f->config_file = getenv("AUTOTRACE_CONFIG_FILE") ? getenv("AUTOTRACE_CONFIG_FILE")
+							 : "/etc/autotrace/config.json";
+	f->proc_root = "/proc";
+	f->scan_ms = 500;
+	f->poll_ms = 50;
+	f->shutdown_ms = env_uint("AUTOTRACE_SHUTDOWN_TIMEOUT_MS", 5000);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		char *end = NULL;
+		unsigned long n = optarg ? strtoul(optarg, &end, 10) : 0;
+		int numeric_ok = optarg && *optarg && end && !*end && n > 0 && n <= 3600000;
+		switch (c) {
+		case 'm': f->metrics_listen = optarg; break;
+		case 'c': f->config_file = optarg; break;
+		case 'p': f->proc_root = optarg; break;
+		case 's': if (!numeric_ok) goto bad; f->scan_ms = (unsigned)n; break;
+		case 'l': if (!numeric_ok) goto bad; f->poll_ms = (unsigned)n; break;
+		case 't': if (!numeric_ok) goto bad; f->shutdown_ms = (unsigned)n; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -EINVAL;
+		}
+		continue;
+bad:
+		fprintf(stderr, "autotrace-agent: --%s wants a number of milliseconds, got \"%s\"\n",
+			opts[c == 's' ? 3 : c == 'l' ? 4 : 5].name, optarg);
+		return -EINVAL;
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static struct timeval ms_tv(unsigned ms)
+{
+	return (struct timeval){ ms / 1000, (ms % 1000) * 1000 };
+}
+
+/* --- spans and config ------------------------------------------------------------ */
+
+static void on_span(void *ud, const struct otlp_span *span)
+{
+	struct agent *a = ud;
+
+	otlp_exporter_enqueue(a->exporter, span);
+}
+
+/* A new settings object is in force: push what changed into the tracer and exporter. */
+static void apply_settings(struct agent *a, struct agent_settings *next)
+{
+	if (a->tracer) {
+		tracer_set_sampler(a->tracer, &next->sampler);
+		tracer_set_targets(a->tracer, &next->targets);
+	}
+	if (a->exporter) {
+		if (otlp_exporter_set_config(a->exporter, &next->exporter) < 0)
+			log_warn(COMPONENT, "exporter rejected endpoint %s; keeping the previous one",
+				 next->exporter.endpoint);
+		otlp_exporter_set_resource(a->exporter, &next->resource);
+	}
+	agent_settings_free(a->settings);
+	a->settings = next;
+	log_info(COMPONENT, "config %s%s%s: sampler %s ratio %g, endpoint %s",
+		 next->revision[0] ? next->revision : "from environment",
+		 next->instrumentation[0] ? " of " : "", next->instrumentation,
+		 agent_sampler_name(next->sampler.type), next->sampler.ratio, next->exporter.endpoint);
+}
+
+static void on_config_file(void *ud, int rc, const char *data, size_t len)
+{
+	struct agent *a = ud;
+	struct agent_settings *next = NULL;
+	char err[512];
+
+	if (rc == -ENOENT) {
+		log_warn(COMPONENT, "config file disappeared; keeping revision %s", a->settings->revision);
+		return;
+	}
+	if (rc < 0) {
+		log_error(COMPONENT, "config file unreadable (%s); keeping revision %s", strerror(-rc),
+			  a->settings->revision);
+		self_metrics_config_error(a->metrics);
+		return;
+	}
+	rc = agent_settings_new(NULL, NULL, data, len, &next, err, sizeof(err));
+	if (rc < 0) {
+		log_error(COMPONENT, "config file refused, keeping revision \"%s\": %s",
+			  a->settings ? a->settings->revision : "", err);
+		self_metrics_config_error(a->metrics);
+		return;
+	}
+	if (a->settings && strcmp(a->settings->revision, next->revision) == 0 && a->settings->has_file) {
+		agent_settings_free(next); /* same content, new inode: nothing to do */
+		self_metrics_config(a->metrics, a->settings->revision, a->settings->instrumentation, 0);
+		return;
+	}
+	apply_settings(a, next);
+	self_metrics_config(a->metrics, next->revision, next->instrumentation, 0);
+}
+
+/* --- timers and events ------------------------------------------------------------ */
+
+static void on_scan(evutil_socket_t fd, short what, void *ud)
+{
+	struct agent *a = ud;
+
+	tracer_scan(a->tracer);
+}
+
+static void on_poll(evutil_socket_t fd, short what, void *ud)
+{
+	struct agent *a = ud;
+
+	tracer_poll(a->tracer);
+}
+
+static void shutdown_now(struct agent *a)
+{
+	struct otlp_shutdown_report rep = { 0 };
+
+	if (a->stopping)
+		return;
+	a->stopping = 1;
+	log_info(COMPONENT, "stopping: flushing spans (up to %u ms)", a->shutdown_ms);
+	/* Take what the kernel still holds, then stop taking spans. */
+	tracer_poll(a->tracer);
+	a->tracer = tracer_free(a->tracer);
+	otlp_exporter_shutdown(a->exporter, a->shutdown_ms, &rep);
+	log_info(COMPONENT, "stopped: %llu spans queued at shutdown, %llu exported, %llu dropped",
+		 (unsigned long long)rep.queued, (unsigned long long)rep.exported,
+		 (unsigned long long)rep.dropped);
+	event_base_loopbreak(a->base);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *ud)
+{
+	shutdown_now(ud);
+}
+
+/* --- HTTP ------------------------------------------------------------------------- */
+
+static void serve_metrics(struct http_request *req, void *ud)
+{
+	struct agent *a = ud;
+	struct prom_text out = { 0 };
+
+	if (self_metrics_scrape(a->metrics, a->tracer, a->exporter, &out) < 0) {
+		free(out.data);
+		http_response_set_status(req, 500);
+		http_response_printf(req, "metrics unavailable\n");
+		return;
+	}
+	http_response_add_header(req, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	http_response_append_owned(req, out.data, out.len);
+}
+
+static void serve_healthz(struct http_request *req, void *ud)
+{
+	http_response_printf(req, "ok\n");
+}
+
+/* Ready once it serves: an agent that cannot trace must not hold its pod back from
+ * Ready; /metrics says how many probes are attached. */
+static void serve_readyz(struct http_request *req, void *ud)
+{
+	struct agent *a = ud;
+	struct tracer_stats s = { 0 };
+
+	if (a->stopping) {
+		http_response_set_status(req, 503);
+		http_response_printf(req, "stopping\n");
+		return;
+	}
+	tracer_get_stats(a->tracer, &s);
+	http_response_printf(req, "ok: %llu processes, %llu probes attached\n",
+			     (unsigned long long)s.processes, (unsigned long long)s.probes_attached);
+}
+
+/* --- wiring ---------------------------------------------------------------------- */
+
+static int start(struct agent *a, const struct flags *f)
+{
+	char err[512];
+	int rc;
+
+	rc = agent_settings_new(NULL, NULL, NULL, 0, &a->settings, err, sizeof(err));
+	if (rc < 0) {
+		log_error(COMPONENT, "environment: %s", err);
+		return rc;
+	}
+	if ((rc = self_metrics_new(&a->metrics)) < 0)
+		return rc;
+	/* The file, when mounted already, wins before anything starts. */
+	struct file_watch_opts wo = { .path = f->config_file, .on_change = on_config_file, .ud = a };
+	if ((rc = file_watch_new(a->base, &wo, &a->config_watch)) < 0)
+		return rc;
+
+	struct otlp_exporter_options eo = { .scope_version = VERSION, .resource = &a->settings->resource,
+					    .queue_capacity = 8192,
+					    /* Spans reach the collector within a second. */
+					    .max_delay_ms = 1000 };
+	rc = otlp_exporter_new(&eo, &a->settings->exporter, &a->exporter);
+	if (rc < 0) {
+		log_error(COMPONENT, "exporter to %s: %s", a->settings->exporter.endpoint, strerror(-rc));
+		return rc;
+	}
+	struct tracer_opts to = { .proc_root = f->proc_root, .sampler = a->settings->sampler,
+				  .targets = a->settings->targets, .on_span = on_span, .ud = a };
+	rc = tracer_new(&to, &a->tracer);
+	if (rc < 0) {
+		log_error(COMPONENT, "cannot load the BPF probes: %s (the agent needs CAP_BPF, "
+			  "CAP_PERFMON and CAP_SYS_PTRACE)", strerror(-rc));
+		return rc;
+	}
+
+	struct http_server_opts ho = { .listen = f->metrics_listen };
+	rc = http_server_new(a->base, &ho, &a->http);
+	if (rc < 0) {
+		log_error(COMPONENT, "cannot listen on %s: %s", f->metrics_listen, strerror(-rc));
+		return rc;
+	}
+	http_server_route(a->http, HTTP_METHOD_GET | HTTP_METHOD_HEAD, "/metrics", serve_metrics, a);
+	http_server_route(a->http, HTTP_METHOD_GET | HTTP_METHOD_HEAD, "/healthz", serve_healthz, a);
+	http_server_route(a->http, HTTP_METHOD_GET | HTTP_METHOD_HEAD, "/readyz", serve_readyz, a);
+
+	struct timeval scan = ms_tv(f->scan_ms), poll = ms_tv(f->poll_ms);
+	a->scan_timer = event_new(a->base, -1, EV_PERSIST, on_scan, a);
+	a->poll_timer = event_new(a->base, -1, EV_PERSIST, on_poll, a);
+	a->wakeup = event_new(a->base, tracer_wakeup_fd(a->tracer), EV_READ | EV_PERSIST, on_poll, a);
+	a->sigterm = evsignal_new(a->base, SIGTERM, on_signal, a);
+	a->sigint = evsignal_new(a->base, SIGINT, on_signal, a);
+	if (!a->scan_timer || !a->poll_timer || !a->wakeup || !a->sigterm || !a->sigint)
+		return -ENOMEM;
+	event_add(a->scan_timer, &scan);
+	event_add(a->poll_timer, &poll);
+	event_add(a->wakeup, NULL);
+	event_add(a->sigterm, NULL);
+	event_add(a->sigint, NULL);
+	tracer_scan(a->tracer);
+	log_info(COMPONENT, "serving on %s (port %u); exporting to %s", f->metrics_listen,
+		 http_server_port(a->http), a->settings->exporter.endpoint);
+	return 0;
+}
+
+static void stop(struct agent *a)
+{
+	struct event *events[] = { a->scan_timer, a->poll_timer, a->wakeup, a->sigterm, a->sigint };
+
+	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
+		if (events[i])
+			event_free(events[i]);
+	a->http = http_server_free(a->http);
+	a->tracer = tracer_free(a->tracer);
+	a->exporter = otlp_exporter_free(a->exporter);
+	a->config_watch = file_watch_free(a->config_watch);
+	a->metrics = self_metrics_free(a->metrics);
+	a->settings = agent_settings_free(a->settings);
+}
+
+int main(int argc, char **argv)
+{
+	struct flags f;
+	struct agent a = { 0 };
+	int rc;
+
+	log_init_from_env();
+	if (parse_flags(argc, argv, &f) < 0)
+		return 2;
+	a.shutdown_ms = f.shutdown_ms;
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	a.base = event_base_new();
+	if (!a.base)
+		return 1;
+	rc = start(&a, &f);
+	if (rc == 0)
+		event_base_dispatch(a.base);
+	stop(&a);
+	event_base_free(a.base);
+	curl_global_cleanup();
+	return rc < 0 ? 1 : 0;
+}
