@@ -139,6 +139,14 @@ static void read_histogram(const char *page, const char *family, const char *con
 static double quantile(const struct histogram *before, const struct histogram *after, double q,
 		       double *ret_total)
 {
+	/* No series before the run (the first call makes it): every bucket was zero. */
+	if (before->n == 0) {
+		static struct histogram zero;
+
+		memcpy(zero.le, after->le, sizeof(zero.le));
+		zero.n = after->n;
+		before = &zero;
+	}
 	double total = after->n ? after->count[after->n - 1] - before->count[after->n - 1] : 0;
 	double prev_le = 0, prev = 0;
 
@@ -163,11 +171,13 @@ static double quantile(const struct histogram *before, const struct histogram *a
 static double share_at_most(const struct histogram *before, const struct histogram *after,
 			    double bound)
 {
-	double total = after->n ? after->count[after->n - 1] - before->count[after->n - 1] : 0;
+	double total = after->n ? after->count[after->n - 1] -
+					  (before->n ? before->count[after->n - 1] : 0)
+				: 0;
 
-	for (int i = 0; total > 0 && before->n == after->n && i < after->n; i++)
+	for (int i = 0; total > 0 && (before->n == after->n || !before->n) && i < after->n; i++)
 		if (after->le[i] == bound)
-			return (after->count[i] - before->count[i]) / total;
+			return (after->count[i] - (before->n ? before->count[i] : 0)) / total;
 	return -1;
 }
 
@@ -269,8 +279,8 @@ int main(int argc, char **argv)
 		       "not run\n");
 		return 0;
 	}
-	if (argc > 1 && atoi(argv[1]) > 0)
-		n_pods = atoi(argv[1]);
+	if (argc > 1 && strtol(argv[1], NULL, 10) > 0 && strtol(argv[1], NULL, 10) < 1000000)
+		n_pods = (int)strtol(argv[1], NULL, 10);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	c = kt_client();
 	if (kwok_nodes(c) < 0) {

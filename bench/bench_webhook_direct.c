@@ -45,7 +45,7 @@ static double parse_duration_us(const char *s)
 }
 
 /* Runs wrk on CLIENT_CPU and reads its summary. */
-static int run_wrk(const char *url, const char *script, int connections, int seconds,
+static int run_wrk(const char *url, const char *script, int connections, long seconds,
 		   struct wrk_figures *ret)
 {
 	char conns[16], dur[16], cmd[1024], line[512];
@@ -53,7 +53,7 @@ static int run_wrk(const char *url, const char *script, int connections, int sec
 	FILE *p;
 
 	snprintf(conns, sizeof(conns), "%d", connections);
-	snprintf(dur, sizeof(dur), "%ds", seconds);
+	snprintf(dur, sizeof(dur), "%lds", seconds);
 	snprintf(cmd, sizeof(cmd), "taskset -c %d wrk -t1 -c%s -d%s --latency %s%s '%s' 2>&1",
 		 CLIENT_CPU, conns, dur, script ? "-s " : "", script ? script : "", url);
 	p = popen(cmd, "r");
@@ -138,7 +138,7 @@ static void print_row(const char *what, const struct wrk_figures *f, const struc
 
 int main(int argc, char **argv)
 {
-	int seconds = argc > 1 ? atoi(argv[1]) : 5;
+	long seconds = argc > 1 ? strtol(argv[1], NULL, 10) : 5;
 	struct webhook_proc w = { 0 };
 	struct webhook_proc_opts o = { .name = "bench-webhook-direct", .cpu = SERVER_CPU,
 				       .log_level = "warn" /* no line per review */ };
@@ -155,7 +155,7 @@ int main(int argc, char **argv)
 		       "not run\n");
 		return 0;
 	}
-	if (seconds < 1)
+	if (seconds < 1 || seconds > 3600)
 		seconds = 5;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	c = kt_client();
@@ -215,7 +215,7 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	printf("webhook over HTTPS keep-alive, server pinned to CPU %d, wrk on CPU %d, %d s per "
+	printf("webhook over HTTPS keep-alive, server pinned to CPU %d, wrk on CPU %d, %ld s per "
 	       "run; review %zu bytes, answered with the agent's patch\n",
 	       SERVER_CPU, CLIENT_CPU, seconds, strlen(review));
 	printf(" 1 connection:\n");

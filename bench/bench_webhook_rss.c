@@ -84,6 +84,21 @@ static int all(int remove, int *ret_failed)
 	return done;
 }
 
+/* How many namespaces the API server lists now. */
+static double listed_namespaces(void)
+{
+	struct kube_client *c = kt_client();
+	json_t *items = NULL;
+	double n = -1;
+
+	if (kube_list_all(c, &(struct kube_ref){ .res = &KUBE_NAMESPACES }, NULL, &items, NULL,
+			  NULL) == 0)
+		n = (double)json_array_size(items);
+	json_decref(items);
+	kube_client_free(c);
+	return n;
+}
+
 static double cached(struct webhook_proc *w)
 {
 	double v = -1;
@@ -97,7 +112,7 @@ int main(int argc, char **argv)
 	struct webhook_proc w = { 0 };
 	struct webhook_proc_opts o = { .name = "bench-webhook-rss", .cpu = -1,
 				       .log_level = "warn" };
-	double base_ns, full_ns;
+	double base_ns, full_ns, listed;
 	long rss0, rss1, t0, create_ms, sync_ms;
 	int created, failed, deleted, rc = 1;
 
@@ -105,8 +120,8 @@ int main(int argc, char **argv)
 		printf("bench_webhook_rss: needs $KUBECONFIG (a cluster); not run\n");
 		return 0;
 	}
-	if (argc > 1 && atoi(argv[1]) > 0)
-		n_namespaces = atoi(argv[1]);
+	if (argc > 1 && strtol(argv[1], NULL, 10) > 0 && strtol(argv[1], NULL, 10) < 1000000)
+		n_namespaces = (int)strtol(argv[1], NULL, 10);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	snprintf(prefix, sizeof(prefix), "rss-%ld", kt_now_ms() % 100000);
 	if (system("kubectl get crd instrumentations.autotrace.dev >/dev/null 2>&1 || "
@@ -125,15 +140,20 @@ int main(int argc, char **argv)
 	t0 = kt_now_ms();
 	created = all(0, &failed);
 	create_ms = kt_now_ms() - t0;
-	while (cached(&w) < base_ns + created && kt_now_ms() - t0 < create_ms + 60000)
-		usleep(100000);
+	/* The cache holds ours once it holds as many as the API server lists (other
+	 * namespaces may be going away meanwhile, e.g. a previous benchmark's). */
+	listed = listed_namespaces();
+	while (cached(&w) != listed && kt_now_ms() - t0 < create_ms + 60000) {
+		usleep(200000);
+		listed = listed_namespaces();
+	}
 	sync_ms = kt_now_ms() - t0 - create_ms;
 	full_ns = cached(&w);
 	sleep(1);
 	rss1 = webhook_proc_rss_kb(&w);
-	if (full_ns < base_ns + created) {
-		fprintf(stderr, "bench_webhook_rss: only %.0f of %.0f namespaces reached the cache\n",
-			full_ns, base_ns + created);
+	if (full_ns != listed || full_ns < created) {
+		fprintf(stderr, "bench_webhook_rss: the cache holds %.0f namespaces, the API "
+			"server lists %.0f\n", full_ns, listed);
 		goto out;
 	}
 	printf("webhook RSS by namespaces cached (%d created in %.1f s, %d failed; in the cache "
