@@ -35,6 +35,8 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384); /* resized by the loader */
+	/* Per-CPU free lists: no lock shared by all CPUs on every request. */
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct hs_inflight_key);
 	__type(value, struct hs_inflight);
 } inflight SEC(".maps");
@@ -208,9 +210,9 @@ static __always_inline int find_traceparent(const struct hs_offsets *off, __u64 
 		return -1;
 	s->buf = sc->buf;
 	s->n = (__u32)r;
-	s->found = 0;
-	bpf_loop((__u32)r, tp_scan_step, s, 0);
-	return s->found ? 0 : -1;
+	s->candidate = 0;
+	bpf_loop(tp_scan_steps((__u32)r), tp_scan_step, s, 0);
+	return tp_scan_finish(s);
 }
 
 /* --- sampling --------------------------------------------------------------------- */

@@ -1,11 +1,17 @@
 /* The search for a W3C traceparent header in a request's raw header bytes, shared by
- * the BPF start probe (one bpf_loop step per byte) and user space (the unit tests run
- * the same code over crafted requests). Pure C: no helpers, no maps.
+ * the BPF start probe (one bpf_loop step per 8 bytes) and user space (the unit tests
+ * run the same code over crafted requests). Pure C: no helpers, no maps.
  *
  * The bytes are buf[0:n), the request line and headers as they sit in the connection's
  * read buffer, n <= TP_SCAN_MAX; buf must have TP_SCAN_SLACK readable bytes past n (the
- * parse looks ahead without a bounds check per byte, which the verifier would not
- * follow; those bytes only matter when they are inside [0:n)). */
+ * steps read whole 8-byte words and look a header name ahead without a bounds check
+ * per byte, which the verifier would not follow; what lies past n is never used).
+ *
+ * A step looks at one 8-byte word: most words hold no line feed and cost a load and a
+ * few ALU operations. At each line start it compares the next 12 bytes with
+ * "traceparent:" (case-insensitively) and remembers where the value of the last such
+ * line starts; a blank line ends a header block. The value is parsed once, after the
+ * loop (tp_scan_finish). */
 #ifndef AUTOTRACE_BPF_TRACEPARENT_SCAN_H
 #define AUTOTRACE_BPF_TRACEPARENT_SCAN_H
 
@@ -23,8 +29,8 @@
 
 /* Bytes scanned at most; a power of two (indices are masked with it). */
 #define TP_SCAN_MAX 4096
-/* Readable bytes the buffer needs past n: a line feed, the name, whitespace, value. */
-#define TP_SCAN_SLACK 80
+/* Readable bytes the buffer needs past n: a word, the name, whitespace, the value. */
+#define TP_SCAN_SLACK 96
 
 /* "traceparent:" as little-endian words, lower case. */
 #define TP_NAME_LEN 12
@@ -32,10 +38,14 @@
 #define TP_WORD4 0x3a746e65U           /* "ent:" */
 /* "00-" 32 hex "-" 16 hex "-" 2 hex */
 #define TP_VALUE_LEN 55
+/* Whitespace allowed between the colon and the value. */
+#define TP_MAX_OWS 4
 
 struct tp_scan {
 	const __u8 *buf; /* buf[0:n) */
 	__u32 n;
+	__u32 value_at;  /* where the last "traceparent:" line's value may start */
+	__u8 candidate;  /* value_at is set */
 	__u8 found;      /* the results, valid when found */
 	__u8 flags;
 	__u8 trace_id[16];
@@ -61,29 +71,30 @@ static TP_INLINE int tp_hexbyte(const __u8 *p, __u8 *out)
 	return 0;
 }
 
-/* The value at p, which has TP_VALUE_LEN + 1 readable bytes and end - p of them in
- * the request. */
+/* The value at p, of which avail bytes are the request's; p has TP_VALUE_LEN + 1
+ * readable bytes. Writes s->trace_id, s->span_id and s->flags (meaningful only when
+ * it returns 0). */
 static TP_INLINE int tp_parse_value(const __u8 *p, __u32 avail, struct tp_scan *s)
 {
-	__u8 tid[16], sid[8], fl, ver, any_t = 0, any_s = 0;
+	__u8 ver, any_t = 0, any_s = 0;
 
 	if (avail < TP_VALUE_LEN)
 		return -1;
 	if (tp_hexbyte(p, &ver) || ver == 0xff || p[2] != '-' || p[35] != '-' || p[52] != '-')
 		return -1;
-TP_UNROLL
+	TP_UNROLL
 	for (int i = 0; i < 16; i++) {
-		if (tp_hexbyte(p + 3 + 2 * i, &tid[i]))
+		if (tp_hexbyte(p + 3 + 2 * i, &s->trace_id[i]))
 			return -1;
-		any_t |= tid[i];
+		any_t |= s->trace_id[i];
 	}
-TP_UNROLL
+	TP_UNROLL
 	for (int i = 0; i < 8; i++) {
-		if (tp_hexbyte(p + 36 + 2 * i, &sid[i]))
+		if (tp_hexbyte(p + 36 + 2 * i, &s->span_id[i]))
 			return -1;
-		any_s |= sid[i];
+		any_s |= s->span_id[i];
 	}
-	if (tp_hexbyte(p + 53, &fl) || !any_t || !any_s)
+	if (tp_hexbyte(p + 53, &s->flags) || !any_t || !any_s)
 		return -1;
 	/* Version 00 ends there (trailing whitespace allowed); a later version may go on
 	 * after a '-'. */
@@ -93,55 +104,91 @@ TP_UNROLL
 		if (c != '\r' && c != '\n' && c != ' ' && c != '\t' && (ver == 0 || c != '-'))
 			return -1;
 	}
-	__builtin_memcpy(s->trace_id, tid, 16);
-	__builtin_memcpy(s->span_id, sid, 8);
-	s->flags = fl;
 	return 0;
 }
 
-/* One step, at position i. Returns 1 to stop (the end of the headers), else 0. */
-static long tp_scan_step(__u32 i, void *ctx)
+/* A line feed at pos: a blank line, or a header line that may be traceparent.
+ * Returns 1 when the headers end here. */
+static TP_INLINE int tp_line_feed(struct tp_scan *s, __u32 pos)
 {
-	struct tp_scan *s = ctx;
-	__u32 at = i & (TP_SCAN_MAX - 1), start;
-	const __u8 *p;
+	const __u8 *p = s->buf + (pos & (TP_SCAN_MAX - 1));
 	__u64 w;
 	__u32 w2;
 
-	if (at >= s->n)
-		return 1;
-	p = s->buf + at;
-	if (p[0] != '\n')
-		return 0;
 	/* A blank line ends a header block. buf[0:r] ends with the headers of the request
 	 * being served; a block that ends earlier was a previous pipelined request's, and
 	 * what was found in it does not count. */
 	if (p[1] == '\r' || p[1] == '\n') {
-		if (at + (p[1] == '\r' ? 3 : 2) >= s->n)
+		if (pos + (p[1] == '\r' ? 3 : 2) >= s->n)
 			return 1;
-		s->found = 0;
+		s->candidate = 0;
 		return 0;
 	}
-	if (at + 1 + TP_NAME_LEN + TP_VALUE_LEN > s->n)
+	if (pos + 1 + TP_NAME_LEN > s->n)
 		return 0;
 	__builtin_memcpy(&w, p + 1, 8);
 	__builtin_memcpy(&w2, p + 9, 4);
 	/* Header names are case-insensitive: ASCII lower-casing (':' is unchanged by it). */
-	if ((w | 0x2020202020202020ULL) != TP_WORD8 || (w2 | 0x00202020U) != TP_WORD4)
-		return 0;
-	start = at + 1 + TP_NAME_LEN;
-	/* Optional whitespace after the colon. */
-TP_UNROLL
-	for (int k = 0; k < 4; k++) {
-		if (s->buf[start & (TP_SCAN_MAX - 1)] != ' ' &&
-		    s->buf[start & (TP_SCAN_MAX - 1)] != '\t')
-			break;
-		start++;
+	if ((w | 0x2020202020202020ULL) == TP_WORD8 && (w2 | 0x00202020U) == TP_WORD4) {
+		s->value_at = pos + 1 + TP_NAME_LEN;
+		s->candidate = 1;
 	}
-	start &= TP_SCAN_MAX - 1;
-	if (start < s->n && tp_parse_value(s->buf + start, s->n - start, s) == 0)
-		s->found = 1;
 	return 0;
+}
+
+/* One step: the word at bytes [8i, 8i + 8). Returns 1 to stop, else 0. */
+static long tp_scan_step(__u32 i, void *ctx)
+{
+	struct tp_scan *s = ctx;
+	__u32 at = (i * 8) & (TP_SCAN_MAX - 1);
+	__u64 w, x;
+
+	if (at >= s->n)
+		return 1;
+	__builtin_memcpy(&w, s->buf + at, 8);
+	/* Bytes equal to '\n' become zero; the classic test for a zero byte. */
+	x = w ^ 0x0a0a0a0a0a0a0a0aULL;
+	if (!((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL))
+		return 0;
+	TP_UNROLL
+	for (__u32 k = 0; k < 8; k++) {
+		if (((w >> (8 * k)) & 0xff) == '\n' && at + k < s->n &&
+		    tp_line_feed(s, at + k))
+			return 1;
+	}
+	return 0;
+}
+
+/* After the steps: parses the remembered value. 0 when found. A function of its own in
+ * BPF, so that its frame does not add to the probe's. */
+#ifdef __bpf__
+static __attribute__((noinline)) int tp_scan_finish(struct tp_scan *s)
+#else
+static inline int tp_scan_finish(struct tp_scan *s)
+#endif
+{
+	__u32 at = s->value_at & (TP_SCAN_MAX - 1);
+
+	s->found = 0;
+	if (!s->candidate)
+		return -1;
+	/* Optional whitespace after the colon. */
+	TP_UNROLL
+	for (int k = 0; k < TP_MAX_OWS; k++) {
+		if (at < s->n && (s->buf[at] == ' ' || s->buf[at] == '\t'))
+			at++;
+	}
+	at &= TP_SCAN_MAX - 1;
+	if (at >= s->n || tp_parse_value(s->buf + at, s->n - at, s))
+		return -1;
+	s->found = 1;
+	return 0;
+}
+
+/* Steps a search over n bytes takes. */
+static TP_INLINE __u32 tp_scan_steps(__u32 n)
+{
+	return (n + 7) / 8;
 }
 
 #ifndef __bpf__
@@ -149,12 +196,12 @@ TP_UNROLL
  * s->span_id and s->flags set when found, else -1. */
 static inline int tp_scan_run(struct tp_scan *s)
 {
-	s->found = 0;
-	for (__u32 i = 0; i < s->n && i < TP_SCAN_MAX; i++) {
+	s->candidate = 0;
+	for (__u32 i = 0; i < tp_scan_steps(s->n); i++) {
 		if (tp_scan_step(i, s))
 			break;
 	}
-	return s->found ? 0 : -1;
+	return tp_scan_finish(s);
 }
 #endif
 
