@@ -35,7 +35,7 @@ struct flags {
 	const char *agent_image;
 	const char *excluded[MAX_EXCLUDED + 4];
 	size_t n_excluded;
-	long shutdown_grace_ms;
+	long shutdown_delay_ms, shutdown_grace_ms;
 };
 
 struct webhook {
@@ -48,7 +48,7 @@ struct webhook {
 	struct metrics_registry *metrics;
 	struct webhook_server *routes;
 	struct http_server *https, *http;
-	struct event *sigterm, *sigint, *cache_timer, *tls_timer;
+	struct event *sigterm, *sigint, *cache_timer, *tls_timer, *delay_timer;
 	struct http_tls_stats tls_seen;
 	int stopping;
 	long waited_s;
@@ -71,7 +71,10 @@ static void usage(FILE *out)
 	      "                                kube-system, kube-public, kube-node-lease always are)\n"
 	      "  --agent-image IMAGE           agent image when an Instrumentation names none\n"
 	      "                                (default $AUTOTRACE_AGENT_IMAGE)\n"
-	      "  --shutdown-grace-ms MS        how long SIGTERM waits for requests in flight\n"
+	      "  --shutdown-delay-ms MS        after SIGTERM, keep serving (not ready) this long\n"
+	      "                                before closing the listener, while the endpoints\n"
+	      "                                catch up (default 0)\n"
+	      "  --shutdown-grace-ms MS        how long the close waits for requests in flight\n"
 	      "                                (default 10000)\n"
 	      "  --log-level LEVEL             debug, info, warn, error (default\n"
 	      "                                $AUTOTRACE_LOG_LEVEL, else info)\n",
@@ -94,7 +97,7 @@ static int parse_long(const char *s, long min, long *ret)
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
 	enum { O_LISTEN = 256, O_CERT, O_KEY, O_RELOAD, O_METRICS, O_KUBECONFIG, O_CONTEXT,
-	       O_NS, O_EXCLUDE, O_IMAGE, O_GRACE, O_LOG, O_HELP };
+	       O_NS, O_EXCLUDE, O_IMAGE, O_DELAY, O_GRACE, O_LOG, O_HELP };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "tls-cert-file", required_argument, NULL, O_CERT },
@@ -106,6 +109,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		{ "namespace", required_argument, NULL, O_NS },
 		{ "exclude-namespace", required_argument, NULL, O_EXCLUDE },
 		{ "agent-image", required_argument, NULL, O_IMAGE },
+		{ "shutdown-delay-ms", required_argument, NULL, O_DELAY },
 		{ "shutdown-grace-ms", required_argument, NULL, O_GRACE },
 		{ "log-level", required_argument, NULL, O_LOG },
 		{ "help", no_argument, NULL, O_HELP },
@@ -142,6 +146,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 				f->excluded[f->n_excluded++] = optarg;
 			break;
 		case O_IMAGE: f->agent_image = optarg; break;
+		case O_DELAY: bad = parse_long(optarg, 0, &f->shutdown_delay_ms); break;
 		case O_GRACE: bad = parse_long(optarg, 0, &f->shutdown_grace_ms); break;
 		case O_LOG:
 			bad = log_level_parse(optarg, &level) < 0;
@@ -255,19 +260,41 @@ static void drained(void *ud)
 	event_base_loopbreak(w->base);
 }
 
+/* Stop accepting; exit once the requests in flight have their answers. */
+static void drain(evutil_socket_t fd, short what, void *ud)
+{
+	struct webhook *w = ud;
+
+	log_info(COMPONENT, "closing the listener; finishing %zu request(s) in flight",
+		 http_server_in_flight(w->https));
+	if (http_server_shutdown(w->https, (unsigned)w->f.shutdown_grace_ms, drained, w) < 0)
+		event_base_loopbreak(w->base);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *ud)
 {
 	struct webhook *w = ud;
+	struct timeval delay = { w->f.shutdown_delay_ms / 1000,
+				 (w->f.shutdown_delay_ms % 1000) * 1000 };
 
 	if (w->stopping++) {
 		log_info(COMPONENT, "signal %d again: exiting now", (int)sig);
 		event_base_loopbreak(w->base);
 		return;
 	}
-	log_info(COMPONENT, "signal %d: no new connections; finishing %zu request(s) in flight",
-		 (int)sig, http_server_in_flight(w->https));
-	if (http_server_shutdown(w->https, (unsigned)w->f.shutdown_grace_ms, drained, w) < 0)
-		event_base_loopbreak(w->base);
+	if (w->f.shutdown_delay_ms <= 0) {
+		log_info(COMPONENT, "signal %d: stopping", (int)sig);
+		drain(-1, 0, w);
+		return;
+	}
+	/* Kubernetes takes the pod out of the Service's endpoints only after it has been
+	 * told to stop: until then the API server still opens connections here. */
+	log_info(COMPONENT, "signal %d: not ready any more; serving %ld ms longer", (int)sig,
+		 w->f.shutdown_delay_ms);
+	webhook_server_set_stopping(w->routes);
+	w->delay_timer = evtimer_new(w->base, drain, w);
+	if (!w->delay_timer || evtimer_add(w->delay_timer, &delay) < 0)
+		drain(-1, 0, w);
 }
 
 /* ---- main ----------------------------------------------------------------------- */
@@ -383,6 +410,8 @@ int main(int argc, char **argv)
 		event_free(w.cache_timer);
 	if (w.tls_timer)
 		event_free(w.tls_timer);
+	if (w.delay_timer)
+		event_free(w.delay_timer);
 	if (w.sigterm)
 		event_free(w.sigterm);
 	if (w.sigint)

@@ -32,6 +32,7 @@ struct webhook_server {
 	struct metrics_gauge *synced, *objects;
 	struct metrics_counter *lists, *relists_gone, *watch_failures, *events;
 	struct informer_seen seen[WEBHOOK_CACHE_KINDS];
+	int stopping;
 };
 
 static double now_seconds(void)
@@ -123,6 +124,11 @@ static void serve_readyz(struct http_request *req, void *ud)
 	struct webhook_server *s = ud;
 	struct webhook_cache_state st;
 
+	if (s->stopping) {
+		http_response_set_status(req, 503);
+		http_response_printf(req, "stopping\n");
+		return;
+	}
 	if (webhook_cache_ready(s->opts.cache)) {
 		http_response_printf(req, "ok\n");
 		return;
@@ -276,6 +282,11 @@ int webhook_server_new(const struct webhook_server_opts *opts, struct webhook_se
 	}
 	*ret_server = s;
 	return 0;
+}
+
+void webhook_server_set_stopping(struct webhook_server *server)
+{
+	server->stopping = 1;
 }
 
 struct webhook_server *webhook_server_free(struct webhook_server *server)

@@ -4,6 +4,7 @@
  *                        autotrace_webhook_admission_duration_seconds
  *   GET  /healthz        200 while the event loop runs
  *   GET  /readyz         200 once the caches have listed, else 503 saying which has not
+ *                        (and 503 once the daemon is stopping)
  *   GET  /metrics        the registry, with the caches' state read at scrape time
  * Every admission gets a log line (debug when nothing was to be done, info for an
  * injection, warn for a skip or an error). Whatever fails inside, the pod is never
@@ -30,6 +31,9 @@ struct webhook_server;
  * outlive it. Free with webhook_server_free(). */
 int webhook_server_new(const struct webhook_server_opts *opts, struct webhook_server **ret_server);
 struct webhook_server *webhook_server_free(struct webhook_server *server);
+
+/* From now on /readyz answers 503 "stopping" (SIGTERM with a shutdown delay). */
+void webhook_server_set_stopping(struct webhook_server *server);
 
 /* Adds /mutate-v1-pod, /healthz and /readyz to http (the HTTPS server). */
 int webhook_server_mount_admission(struct webhook_server *server, struct http_server *http);

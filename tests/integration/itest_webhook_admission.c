@@ -31,6 +31,9 @@
 #define ROTATIONS     5
 #define LOAD_THREADS  4
 #define LOAD_PODS     15 /* per thread */
+#define SHUTDOWN_DELAY_MS 1500
+#define STR(x)		  #x
+#define XSTR(x)		  STR(x)
 
 static struct kube_client *c;
 static struct webhook_proc wh;
@@ -285,7 +288,8 @@ static double apiserver_fail_open(void)
 
 static int group_setup(void **state)
 {
-	struct webhook_proc_opts o = { .name = "itest-webhook", .cpu = -1 };
+	static const char *const extra[] = { "--shutdown-delay-ms=" XSTR(SHUTDOWN_DELAY_MS), NULL };
+	struct webhook_proc_opts o = { .name = "itest-webhook", .cpu = -1, .extra_args = extra };
 	json_t *sel;
 	int r;
 
@@ -610,13 +614,32 @@ static void metrics_count_what_happened(void **state)
 	free(body);
 }
 
-static void sigterm_ends_it_with_status_zero(void **state)
+/* With --shutdown-delay-ms, SIGTERM first makes it unready while it goes on admitting
+ * (the endpoints catch up meanwhile), then it closes the listener and exits 0. */
+static void sigterm_keeps_admitting_for_the_delay_then_exits_zero(void **state)
 {
+	long t0 = kt_now_ms(), code = 0;
+	json_t *pod = NULL;
+	char *body = NULL;
 	int status = -1;
 
-	assert_int_equal(webhook_proc_signal(&wh, SIGTERM, 1, &status), 0);
+	assert_int_equal(webhook_proc_signal(&wh, SIGTERM, 0, NULL), 0);
+	usleep(100000);
+	assert_int_equal(webhook_proc_get(&wh, "/readyz", &code, &body), 0);
+	assert_int_equal(code, 503);
+	assert_string_equal(body, "stopping\n");
+	free(body);
+	assert_int_equal(create_pod(c, app_ns, "during-shutdown", NULL, NULL, &pod, NULL), 0);
+	assert_has_agent(pod, app_ns, "during-shutdown");
+	json_decref(pod);
+
+	assert_int_equal(webhook_proc_signal(&wh, 0, 1, &status), 0);
+	fprintf(stderr, "# exited %ld ms after SIGTERM (delay %d ms)\n", kt_now_ms() - t0,
+		SHUTDOWN_DELAY_MS);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(kt_now_ms() - t0 >= SHUTDOWN_DELAY_MS - 100);
+	assert_true(log_has("requests in flight finished; exiting"));
 }
 
 int main(void)
@@ -630,7 +653,7 @@ int main(void)
 		cmocka_unit_test(a_dead_webhook_lets_pods_through_unchanged),
 		cmocka_unit_test(rotating_the_certificate_under_load_fails_no_admission),
 		cmocka_unit_test(metrics_count_what_happened),
-		cmocka_unit_test(sigterm_ends_it_with_status_zero),
+		cmocka_unit_test(sigterm_keeps_admitting_for_the_delay_then_exits_zero),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

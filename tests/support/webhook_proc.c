@@ -183,8 +183,13 @@ static int spawn(struct webhook_proc *w)
 		return -errno;
 	}
 	if (pid == 0) {
-		char *argv[] = { (char *)bin, listen, metrics, cert, key, image, ns, level,
-				 "--tls-reload-interval-ms=200", "--shutdown-grace-ms=5000", NULL };
+		char *argv[32] = { (char *)bin, listen, metrics, cert, key, image, ns, level,
+				   "--tls-reload-interval-ms=200", "--shutdown-grace-ms=5000" };
+		size_t n = 10;
+
+		for (const char *const *a = w->extra_args; a && *a && n < 31; a++)
+			argv[n++] = (char *)*a;
+		argv[n] = NULL;
 
 		if (w->cpu >= 0) {
 			cpu_set_t set;
@@ -218,6 +223,7 @@ int webhook_proc_start(struct webhook_proc *w, const struct webhook_proc_opts *o
 
 	memset(w, 0, sizeof(*w));
 	w->cpu = opts->cpu;
+	w->extra_args = opts->extra_args;
 	if (!getcwd(cwd, sizeof(cwd)))
 		return -errno;
 	snprintf(w->dir, sizeof(w->dir), "%s/build/%s", cwd, opts->name);

@@ -26,6 +26,7 @@ struct webhook_proc {
 	char agent_image[128];
 	char ns[64];	     /* its --namespace */
 	char log_level[16];
+	const char *const *extra_args;
 	struct testcert_ca *ca;
 	int certs_issued;
 };
@@ -36,6 +37,8 @@ struct webhook_proc_opts {
 	const char *ns;		 /* the webhook's namespace; NULL: autotrace-system */
 	int cpu;		 /* -1: not pinned */
 	const char *log_level;	 /* NULL: $WEBHOOK_LOG_LEVEL, else info */
+	/* More flags, NULL-terminated (borrowed: must outlive w, restarts use them). */
+	const char *const *extra_args;
 };
 
 /* Makes the CA and the first certificate, picks ports, starts the daemon and waits
