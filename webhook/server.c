@@ -56,6 +56,7 @@ static void count(struct webhook_server *s, enum admission_result result,
 static void log_outcome(const struct admission_outcome *o, const char *peer)
 {
 	enum log_level level = LOG_DEBUG;
+	char detail[sizeof(o->detail)];
 
 	if (o->result == ADMISSION_INJECTED)
 		level = LOG_INFO;
@@ -63,9 +64,14 @@ static void log_outcome(const struct admission_outcome *o, const char *peer)
 		level = LOG_WARN;
 	if (!log_enabled(level))
 		return;
+	/* A parse error may quote the peer's bytes: one line per record, whatever came. */
+	snprintf(detail, sizeof(detail), "%s", o->detail);
+	for (char *p = detail; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+			*p = '?';
 	log_write(level, COMPONENT, "admission result=%s reason=%s status=%d peer=%s: %s",
 		  admission_result_name(o->result), admission_reason_name(o->reason),
-		  o->http_status, peer, o->detail);
+		  o->http_status, peer, detail);
 }
 
 /* Nothing could be answered (no memory): a 500 makes the API server apply the
