@@ -233,9 +233,50 @@ static long rss_kib(pid_t pid, const char *field)
 	return v;
 }
 
+static int op_port;
+
+/* A free TCP port on 127.0.0.1 for the operator's /metrics. */
+static int free_port(void)
+{
+	FILE *f = popen("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
+			"print(s.getsockname()[1])'",
+			"r");
+	int port = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &port) != 1)
+			port = 0;
+		pclose(f);
+	}
+	return port;
+}
+
+/* Prints the operator's counts of reconciles and API writes. */
+static void print_writes(const char *when)
+{
+	char cmd[256], line[512];
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd),
+		 "curl -s http://127.0.0.1:%d/metrics | grep -E "
+		 "'^autotrace_operator_(api_writes|reconciles)_total'",
+		 op_port);
+	f = popen(cmd, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		printf("operator: %s: %s", when, line);
+	pclose(f);
+}
+
 static pid_t start_operator(const char *bin, const char *ns, const char *log)
 {
-	pid_t pid = fork();
+	char listen[64];
+	pid_t pid;
+
+	op_port = free_port();
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", op_port);
+	pid = fork();
 
 	if (pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -243,7 +284,7 @@ static pid_t start_operator(const char *bin, const char *ns, const char *log)
 			dup2(fd, STDOUT_FILENO);
 			dup2(fd, STDERR_FILENO);
 		}
-		execl(bin, bin, "--namespace", ns, "--listen", "127.0.0.1:0", "--no-webhook-cert",
+		execl(bin, bin, "--namespace", ns, "--listen", listen, "--no-webhook-cert",
 		      "--lease-duration-ms", "5000", (char *)NULL);
 		_exit(127);
 	}
@@ -478,8 +519,10 @@ int main(int argc, char **argv)
 	       (double)rss / 1024.0, (double)hwm / 1024.0, (double)idle_rss / 1024.0,
 	       (double)rss / (double)(idle_rss > 0 ? idle_rss : 1),
 	       (double)(rss - idle_rss) / (double)n_pods);
+	print_writes("at convergence");
 	fflush(stdout);
 	measure_changes(c, loop);
+	print_writes("after the changes");
 	printf("operator: RSS after the changes %.1f MiB; log in %s\n",
 	       (double)rss_kib(pid, "VmRSS") / 1024.0, log);
 	stop_operator(pid);

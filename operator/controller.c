@@ -38,6 +38,9 @@ struct controller {
 	/* The status last written per key, so a cache that lags behind our own write
 	 * does not make us write it again. */
 	json_t *written;
+	/* The revision last written per ConfigMap ("ns/name"), so a reconcile that runs
+	 * before the ConfigMap cache shows our own write does not write it again. */
+	json_t *published;
 
 	struct controller_stats stats;
 	struct metrics_counter *m_reconciles;
@@ -188,6 +191,18 @@ static void cm_changed(void *ud, const json_t *obj)
 	struct controller *ctl = ud;
 
 	enqueue(ctl, publish_configmap_owner_key(obj), 0);
+}
+
+static void cm_deleted(void *ud, const json_t *obj)
+{
+	struct controller *ctl = ud;
+	char cm_key[USAGE_KEY_SIZE + 64];
+
+	if (kube_obj_namespace(obj) && kube_obj_name(obj)) {
+		snprintf(cm_key, sizeof(cm_key), "%s/%s", kube_obj_namespace(obj), kube_obj_name(obj));
+		json_object_del(ctl->published, cm_key);
+	}
+	cm_changed(ud, obj);
 }
 
 static void cm_updated(void *ud, const json_t *old_obj, const json_t *obj)
@@ -378,7 +393,20 @@ static int publish_one(struct controller *ctl, const json_t *desired, struct kub
 	json_t *obj;
 	int rc;
 
+	const char *rev = json_string_value(json_object_get(
+		json_object_get(json_object_get(desired, "metadata"), "annotations"),
+		PUBLISH_ANNOTATION_REVISION));
+	const char *have_rev = have ? kube_obj_annotation(have, PUBLISH_ANNOTATION_REVISION) : NULL;
+	char cm_key[USAGE_KEY_SIZE + 64];
+	const char *mine;
+
 	if (have && publish_configmap_current(have, desired))
+		return 0;
+	snprintf(cm_key, sizeof(cm_key), "%s/%s", ns, name);
+	mine = json_string_value(json_object_get(ctl->published, cm_key));
+	/* Our own write not in the cache yet: the cache shows nothing or the revision
+	 * before it. */
+	if (mine && rev && strcmp(mine, rev) == 0 && (!have || !have_rev || strcmp(have_rev, rev) != 0))
 		return 0;
 	if (!have) {
 		rc = kube_create(ctl->client, &ref, desired, NULL, err);
@@ -399,6 +427,8 @@ static int publish_one(struct controller *ctl, const json_t *desired, struct kub
 done:
 	if (rc < 0)
 		return rc;
+	if (rev)
+		json_object_set_new(ctl->published, cm_key, json_string(rev));
 	ctl->stats.configmap_writes++;
 	count_write(ctl, "configmap");
 	return 1;
@@ -584,8 +614,9 @@ static int reconcile(void *ud, const char *key)
 			json_decref(cm);
 			if (r >= 0) {
 				published++;
-			} else if (r == -ENOENT || (r == -EACCES && strcmp(wns, ns) != 0)) {
-				/* a namespace that is gone or terminating */
+			} else if (r == -ENOENT ||
+				   (r == -EACCES && strstr(kerr.message, "being terminated"))) {
+				/* A namespace that is gone or terminating: nothing to do. */
 			} else if (is_transient(r)) {
 				/* A stale cache (conflict) or an API server away: try again
 				 * soon, and leave the status as it is meanwhile. */
@@ -728,8 +759,9 @@ int controller_new(struct kube_client *c, struct curl_loop *loop,
 		ctl->opts.secret_retry_ms = 5000;
 	ctl->singles = json_object();
 	ctl->written = json_object();
+	ctl->published = json_object();
 	ctl->usage_dirty = 1;
-	if (!ctl->singles || !ctl->written)
+	if (!ctl->singles || !ctl->written || !ctl->published)
 		goto fail;
 	if ((rc = register_metrics(ctl)) < 0)
 		goto fail;
@@ -747,7 +779,7 @@ int controller_new(struct kube_client *c, struct curl_loop *loop,
 				&ctl->namespaces)) < 0 ||
 	    (rc = make_informer(ctl, &KUBE_CONFIGMAPS, PUBLISH_SELECTOR,
 				(struct kube_informer_handlers){ .on_update = cm_updated,
-								 .on_delete = cm_changed },
+								 .on_delete = cm_deleted },
 				&ctl->configmaps)) < 0 ||
 	    (rc = make_informer(ctl, &KUBE_PODS, POD_LABEL_INJECTED "=true",
 				(struct kube_informer_handlers){ .on_add = pod_added,
@@ -783,6 +815,7 @@ void controller_set_leading(struct controller *ctl, int leading)
 {
 	ctl->leading = leading;
 	json_object_clear(ctl->written);
+	json_object_clear(ctl->published);
 	if (leading)
 		kube_informer_foreach(ctl->insts, enqueue_all, ctl);
 }
@@ -815,6 +848,7 @@ struct controller *controller_free(struct controller *ctl)
 	json_decref(ctl->usage);
 	json_decref(ctl->singles);
 	json_decref(ctl->written);
+	json_decref(ctl->published);
 	free(ctl);
 	return NULL;
 }
