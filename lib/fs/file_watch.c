@@ -1,13 +1,11 @@
 #include "lib/fs/file_watch.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "lib/fs/file_identity.h"
+#include "lib/fs/read_file.h"
 
 struct file_watch {
 	struct file_watch_opts opts;
@@ -16,48 +14,6 @@ struct file_watch {
 	struct file_identity seen;
 	int started;
 };
-
-/* Reads the whole file into a new buffer (free()). */
-static int read_bounded(const char *path, size_t max, char **ret, size_t *ret_len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	char *buf = NULL;
-	size_t used = 0;
-	int rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		rc = -EINVAL;
-		goto out;
-	}
-	if ((size_t)st.st_size > max) {
-		rc = -EFBIG;
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	while (used < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + used, (size_t)st.st_size - used);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		used += (size_t)n;
-	}
-	buf[used] = '\0';
-	*ret = buf;
-	*ret_len = used;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return rc;
-}
 
 void file_watch_check(struct file_watch *w)
 {
@@ -76,7 +32,7 @@ void file_watch_check(struct file_watch *w)
 			w->opts.on_change(w->opts.ud, -ENOENT, NULL, 0);
 		return;
 	}
-	int rc = read_bounded(w->path, w->opts.max_bytes, &data, &len);
+	int rc = read_file_bounded(w->path, w->opts.max_bytes, &data, &len);
 	w->opts.on_change(w->opts.ud, rc, rc == 0 ? data : NULL, rc == 0 ? len : 0);
 	free(data);
 }

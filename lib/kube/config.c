@@ -1,15 +1,15 @@
 #include "lib/kube/config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
+
+#include "lib/fs/read_file.h"
 
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
@@ -323,59 +323,12 @@ out:
 	return rc;
 }
 
-/* Reads a whole small file into a new NUL-terminated buffer. */
-static int read_small_file(const char *path, size_t max, char **ret, size_t *ret_len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	char *buf = NULL;
-	size_t used = 0;
-	int rc;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = -EINVAL;
-		goto fail;
-	}
-	if ((size_t)st.st_size > max) {
-		rc = -EFBIG;
-		goto fail;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto fail;
-	}
-	while (used < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + used, (size_t)st.st_size - used);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		used += (size_t)n;
-	}
-	buf[used] = '\0';
-	close(fd);
-	*ret = buf;
-	*ret_len = used;
-	return 0;
-fail:
-	close(fd);
-	free(buf);
-	return rc;
-}
-
 int kube_config_load_file(const char *path, const char *context, struct kube_config **ret_cfg,
 			  char *errbuf, size_t errlen)
 {
 	char *buf = NULL, *dir = NULL, msg[384];
 	size_t len = 0;
-	int rc = read_small_file(path, KUBE_CONFIG_MAX_BYTES, &buf, &len);
+	int rc = read_file_bounded(path, KUBE_CONFIG_MAX_BYTES, &buf, &len);
 
 	if (rc < 0)
 		return fail(errbuf, errlen, rc, "kubeconfig %s: %s", path, strerror(-rc));
@@ -428,7 +381,7 @@ int kube_config_in_cluster(const char *sa_dir, struct kube_config **ret_cfg, cha
 	}
 	char ns_path[4096];
 	snprintf(ns_path, sizeof(ns_path), "%s/namespace", sa_dir);
-	if (read_small_file(ns_path, 256, &ns, &ns_len) == 0 && ns_len > 0) {
+	if (read_file_bounded(ns_path, 256, &ns, &ns_len) == 0 && ns_len > 0) {
 		ns[strcspn(ns, "\r\n")] = '\0';
 		cfg->namespace = ns;
 	} else {
