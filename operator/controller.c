@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <time.h>
 
 #include "lib/instrumentation/agent_config.h"
@@ -203,6 +204,16 @@ static void cm_deleted(void *ud, const json_t *obj)
 		json_object_del(ctl->published, cm_key);
 	}
 	cm_changed(ud, obj);
+}
+
+/* The first lists of a large cluster leave megabytes of response buffers freed but
+ * held by the allocator; hand them back once every cache is complete. */
+static void informer_synced(void *ud)
+{
+	struct controller *ctl = ud;
+
+	if (controller_synced(ctl))
+		malloc_trim(0);
 }
 
 static void cm_updated(void *ud, const json_t *old_obj, const json_t *obj)
@@ -770,21 +781,25 @@ int controller_new(struct kube_client *c, struct curl_loop *loop,
 	if ((rc = make_informer(ctl, &KUBE_INSTRUMENTATIONS, NULL,
 				(struct kube_informer_handlers){ .on_add = inst_added_or_deleted,
 								 .on_update = inst_updated,
-								 .on_delete = inst_added_or_deleted },
+								 .on_delete = inst_added_or_deleted,
+								 .on_synced = informer_synced },
 				&ctl->insts)) < 0 ||
 	    (rc = make_informer(ctl, &KUBE_NAMESPACES, NULL,
 				(struct kube_informer_handlers){ .on_add = ns_added,
 								 .on_update = ns_updated,
-								 .on_delete = ns_added },
+								 .on_delete = ns_added,
+								 .on_synced = informer_synced },
 				&ctl->namespaces)) < 0 ||
 	    (rc = make_informer(ctl, &KUBE_CONFIGMAPS, PUBLISH_SELECTOR,
 				(struct kube_informer_handlers){ .on_update = cm_updated,
-								 .on_delete = cm_deleted },
+								 .on_delete = cm_deleted,
+								 .on_synced = informer_synced },
 				&ctl->configmaps)) < 0 ||
 	    (rc = make_informer(ctl, &KUBE_PODS, POD_LABEL_INJECTED "=true",
 				(struct kube_informer_handlers){ .on_add = pod_added,
 								 .on_update = pod_updated,
-								 .on_delete = pod_added },
+								 .on_delete = pod_added,
+								 .on_synced = informer_synced },
 				&ctl->pods)) < 0)
 		goto fail;
 	*ret_ctl = ctl;

@@ -26,7 +26,7 @@ logdir=${RESULTS_DIR:-/tmp}/operator-t-$id
 mkdir -p "$logdir"
 LEASE_MS=3000
 
-plan 30
+plan 32
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 now_ms() { date +%s%3N; }
@@ -216,6 +216,26 @@ for p in a b c; do mkpod "$ns1" "pod-$p"; done
 mkpod "$ns2" pod-d
 check_eventually "4 injected pods (one in $ns2), 4 agents ready" 15 bash -c "[ \"\$(kubectl -n $ns1 get inst traces -o jsonpath='{.status.injectedPods}/{.status.readyAgents}')\" = 4/4 ]"
 wait_until 10 bash -c "[ \"\$(kubectl -n $ns1 get pod pod-c -o jsonpath='{.status.initContainerStatuses[0].ready}')\" = true ]"
+# Status writes are coalesced: 10 more pods (each created, scheduled and made ready by
+# kwok: some 30 pod events) make a few status writes, not one per event.
+status_writes() {
+	curl -s "127.0.0.1:${port[$(holder)]}/metrics" | awk -F' ' '/^autotrace_operator_api_writes_total\{kind="status"\}/ {print $2}'
+}
+w0=$(status_writes)
+for i in $(seq 1 10); do mkpod "$ns1" "burst-$i"; done
+wait_until 20 bash -c "[ \"\$(kubectl -n $ns1 get inst traces -o jsonpath='{.status.injectedPods}/{.status.readyAgents}')\" = 14/14 ]"
+sleep 1
+w1=$(status_writes)
+if [ -n "$w0" ] && [ -n "$w1" ] && (( ${w1%.*} - ${w0%.*} >= 1 && ${w1%.*} - ${w0%.*} <= 5 )); then
+	ok "10 pods, ~30 pod events: $(( ${w1%.*} - ${w0%.*} )) status writes"
+else
+	not_ok "10 pods: status writes coalesced (1 to 5)" "before: $w0, after: $w1"
+fi
+for i in $(seq 1 10); do kubectl -n "$ns1" delete pod "burst-$i" --grace-period=0 --force >/dev/null 2>&1; done
+wait_until 20 bash -c "[ \"\$(kubectl -n $ns1 get inst traces -o jsonpath='{.status.injectedPods}')\" = 4 ]"
+follower=$([ "$(holder)" = op-a ] && echo op-b || echo op-a)
+fw=$(curl -s "127.0.0.1:${port[$follower]}/metrics" | grep -c '^autotrace_operator_api_writes_total')
+if [ "$fw" = 0 ]; then ok "the standby $follower wrote nothing"; else not_ok "the standby $follower wrote nothing" "$(curl -s "127.0.0.1:${port[$follower]}/metrics" | grep writes)"; fi
 agent_unready "$ns1" pod-c
 check_eventually "an agent that is not ready: 4/3, Degraded=True AgentsNotReady" 10 bash -c \
 	"[ \"\$(kubectl -n $ns1 get inst traces -o jsonpath='{.status.injectedPods}/{.status.readyAgents}/{.status.conditions[?(@.type==\"Degraded\")].reason}')\" = 4/3/AgentsNotReady ]"
