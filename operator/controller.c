@@ -712,7 +712,10 @@ static int make_informer(struct controller *ctl, const struct kube_resource *res
 			 struct kube_informer **ret)
 {
 	struct kube_informer_opts o = {
-		.res = res, .label_selector = selector, .resync_ms = ctl->opts.resync_ms,
+		.res = res, .label_selector = selector,
+		/* Every Instrumentation again now and then: a changed Secret value has no
+		 * event of its own here (Secrets are read, not watched). */
+		.resync_ms = res == &KUBE_INSTRUMENTATIONS ? ctl->opts.resync_ms : 0,
 		.handlers = h, .ud = ctl,
 		.transform = res == &KUBE_PODS ? trim_pod
 			     : res == &KUBE_NAMESPACES ? trim_namespace : NULL,
@@ -768,6 +771,8 @@ int controller_new(struct kube_client *c, struct curl_loop *loop,
 		ctl->opts.status_delay_ms = 300;
 	if (ctl->opts.secret_retry_ms <= 0)
 		ctl->opts.secret_retry_ms = 5000;
+	if (ctl->opts.resync_ms <= 0)
+		ctl->opts.resync_ms = 300000;
 	ctl->singles = json_object();
 	ctl->written = json_object();
 	ctl->published = json_object();

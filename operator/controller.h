@@ -31,7 +31,8 @@ struct controller;
 struct controller_opts {
 	long status_delay_ms;	/* coalescing of pod events; default 300 */
 	long secret_retry_ms;	/* retry of a missing Secret; default 5000 */
-	long resync_ms;		/* informer resync; default 0 (none) */
+	long resync_ms;		/* every Instrumentation reconciled again (picks up changed
+				 * Secret values); default 300000 */
 	const char *identity;	/* reportingInstance of Events */
 	struct metrics_registry *metrics; /* may be NULL */
 };
