@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/instrumentation/optin.h"
 #include "lib/kube/api.h"
 #include "lib/kube/resource.h"
 
@@ -145,6 +146,12 @@ void webhook_cache_lookup(struct webhook_cache *cache, struct webhook_lookup *re
 	};
 }
 
+/* Only what opt-in reads is kept of each namespace. */
+static void trim_namespace(void *ud, json_t *ns)
+{
+	optin_trim_namespace(ns);
+}
+
 /* ---- lifecycle ------------------------------------------------------------------- */
 
 int webhook_cache_new(struct kube_client *c, struct curl_loop *loop,
@@ -177,6 +184,8 @@ int webhook_cache_new(struct kube_client *c, struct curl_loop *loop,
 			.ud = cache,
 		};
 
+		if (k == WEBHOOK_CACHE_NAMESPACES)
+			io.transform = trim_namespace;
 		if (k == WEBHOOK_CACHE_INSTRUMENTATIONS) {
 			io.handlers.on_add = inst_add;
 			io.handlers.on_update = inst_update;

@@ -95,3 +95,49 @@ const char *optin_source_name(enum optin_source source)
 		return "no annotation";
 	}
 }
+
+/* Keeps the keys of obj for which keep(key) is true. */
+static void keep_keys(json_t *obj, int (*keep)(const char *key))
+{
+	const char *key;
+	json_t *val;
+	void *tmp;
+
+	json_object_foreach_safe(obj, tmp, key, val) {
+		if (!keep(key))
+			json_object_del(obj, key);
+	}
+}
+
+static int is_kept_metadata(const char *key)
+{
+	return strcmp(key, "name") == 0 || strcmp(key, "resourceVersion") == 0 ||
+	       strcmp(key, "annotations") == 0;
+}
+
+static int is_optin_annotation(const char *key)
+{
+	return strncmp(key, "autotrace.dev/", 14) == 0 ||
+	       strncmp(key, "instrumentation.opentelemetry.io/", 33) == 0;
+}
+
+static int is_metadata(const char *key)
+{
+	return strcmp(key, "metadata") == 0;
+}
+
+void optin_trim_namespace(json_t *ns)
+{
+	json_t *meta = json_object_get(ns, "metadata");
+
+	if (!json_is_object(ns) || !json_is_object(meta))
+		return;
+	keep_keys(ns, is_metadata);
+	keep_keys(meta, is_kept_metadata);
+	json_t *ann = json_object_get(meta, "annotations");
+	if (json_is_object(ann))
+		keep_keys(ann, is_optin_annotation);
+	/* Most namespaces carry none of ours: no empty map kept for them. */
+	if (json_object_size(ann) == 0)
+		json_object_del(meta, "annotations");
+}

@@ -71,4 +71,10 @@ void optin_decide(const json_t *pod_annotations, const json_t *ns_annotations,
 /* "pod annotation autotrace.dev/inject", ... for messages. */
 const char *optin_source_name(enum optin_source source);
 
+/* Cuts a cached Namespace down to what opt-in reads: metadata name,
+ * resourceVersion and the autotrace.dev/ and instrumentation.opentelemetry.io/
+ * annotations (none at all when it has none of them). An informer transform: a cluster's namespaces then cost a few hundred
+ * bytes each instead of kilobytes. */
+void optin_trim_namespace(json_t *ns);
+
 #endif

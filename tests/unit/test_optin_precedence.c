@@ -205,10 +205,42 @@ static void a_non_string_value_is_invalid(void **state)
 	json_decref(pa);
 }
 
+/* A cached namespace keeps what opt-in reads and nothing else. */
+static void a_trimmed_namespace_keeps_what_optin_reads(void **state)
+{
+	json_t *ns = json_loads(
+		"{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"shop\","
+		"\"uid\":\"u1\",\"resourceVersion\":\"42\",\"labels\":{\"team\":\"a\"},"
+		"\"managedFields\":[{\"manager\":\"kubectl\"}],\"annotations\":{"
+		"\"autotrace.dev/inject\":\"true\",\"instrumentation.opentelemetry.io/inject-go\":\"x\","
+		"\"kubectl.kubernetes.io/last-applied-configuration\":\"{...}\"}},"
+		"\"spec\":{\"finalizers\":[\"kubernetes\"]},\"status\":{\"phase\":\"Active\"}}",
+		0, NULL);
+	assert_non_null(ns);
+	optin_trim_namespace(ns);
+	json_t *expected = json_loads(
+		"{\"metadata\":{\"name\":\"shop\",\"resourceVersion\":\"42\","
+		"\"annotations\":{\"autotrace.dev/inject\":\"true\","
+		"\"instrumentation.opentelemetry.io/inject-go\":\"x\"}}}",
+		0, NULL);
+	assert_true(json_equal(ns, expected));
+	json_decref(ns);
+	json_decref(expected);
+
+	/* Without any of ours, nothing but the name and version stay. */
+	ns = json_loads("{\"metadata\":{\"name\":\"b\",\"resourceVersion\":\"7\","
+			"\"annotations\":{\"a\":\"b\"}}}", 0, NULL);
+	optin_trim_namespace(ns);
+	assert_null(json_object_get(json_object_get(ns, "metadata"), "annotations"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(ns, "metadata"), "name")), "b");
+	json_decref(ns);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_cell_of_the_table),
+		cmocka_unit_test(a_trimmed_namespace_keeps_what_optin_reads),
 		cmocka_unit_test(every_cell_through_the_webhook),
 		cmocka_unit_test(our_annotation_and_the_otel_one),
 		cmocka_unit_test(a_non_string_value_is_invalid),
