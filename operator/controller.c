@@ -550,6 +550,7 @@ static int reconcile(void *ud, const char *key)
 	struct secret_scope scope = { ctl, ns };
 	struct agent_config_render_opts ro = { .secret_value = secret_value, .ud = &scope };
 	struct timespec t0, t1;
+	char prev_reason_buf[64] = "", prev_rev_buf[64] = "";
 	const char *prev_reason = NULL, *prev_rev = NULL;
 	int rc = 0, published = 0;
 
@@ -588,8 +589,17 @@ static int reconcile(void *ud, const char *key)
 	if (!old_status)
 		old_status = json_object_get(cr, "status");
 	prev_cond = status_condition(old_status, "ConfigPublished");
-	prev_reason = json_string_value(json_object_get(prev_cond, "reason"));
-	prev_rev = json_string_value(json_object_get(old_status, "configRevision"));
+	/* Copies: write_status() replaces the object old_status may point into. */
+	if (json_is_string(json_object_get(prev_cond, "reason"))) {
+		snprintf(prev_reason_buf, sizeof(prev_reason_buf), "%s",
+			 json_string_value(json_object_get(prev_cond, "reason")));
+		prev_reason = prev_reason_buf;
+	}
+	if (json_is_string(json_object_get(old_status, "configRevision"))) {
+		snprintf(prev_rev_buf, sizeof(prev_rev_buf), "%s",
+			 json_string_value(json_object_get(old_status, "configRevision")));
+		prev_rev = prev_rev_buf;
+	}
 
 	obs.generation = json_integer_value(json_object_get(json_object_get(cr, "metadata"),
 							     "generation"));
