@@ -14,6 +14,8 @@
 
 #define DEFAULT_RINGBUF (8u << 20)
 #define DEFAULT_INFLIGHT 16384u
+/* The initial PID namespace's inode number (include/linux/proc_ns.h). */
+#define PROC_PID_INIT_INO 0xEFFFFFFCu
 
 struct probe_loader {
 	struct http_server_bpf *skel;
@@ -71,7 +73,9 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 		goto fail;
 	}
 	pl->skel->rodata->ringbuf_wakeup_bytes = wake;
-	if (stat("/proc/self/ns/pid", &ns) == 0) {
+	/* In the initial PID namespace the kernel's tgid is the pid we see: the probes
+	 * skip the namespace lookup. */
+	if (stat("/proc/self/ns/pid", &ns) == 0 && ns.st_ino != PROC_PID_INIT_INO) {
 		pl->skel->rodata->pidns_dev = (uint64_t)ns.st_dev;
 		pl->skel->rodata->pidns_ino = (uint64_t)ns.st_ino;
 	}
@@ -259,6 +263,42 @@ int probe_loader_read_stats(const struct probe_loader *pl, uint64_t *ret_stats)
 cleanup:
 	free(percpu);
 	return r;
+}
+
+static int prog_run(const struct bpf_program *prog, uint64_t *ns, uint64_t *runs)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+	int fd = bpf_program__fd(prog);
+
+	if (fd < 0)
+		return 0; /* not loaded on this kernel */
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	*ns += info.run_time_ns;
+	*runs += info.run_cnt;
+	return 0;
+}
+
+int probe_loader_run_stats(const struct probe_loader *pl, struct probe_run_stats *ret_stats)
+{
+	struct probe_run_stats s = { 0 };
+	int r;
+
+	r = prog_run(pl->skel->progs.serve_http_start, &s.start_ns, &s.start_runs);
+	if (!r)
+		r = prog_run(pl->skel->progs.serve_http_start_noscan, &s.start_ns, &s.start_runs);
+	if (!r)
+		r = prog_run(pl->skel->progs.serve_http_start_at_symbol, &s.start_ns, &s.start_runs);
+	if (!r)
+		r = prog_run(pl->skel->progs.finish_request, &s.end_ns, &s.end_runs);
+	if (!r)
+		r = prog_run(pl->skel->progs.serve_http_end_at_ret, &s.end_ns, &s.end_runs);
+	if (r)
+		return r;
+	*ret_stats = s;
+	return 0;
 }
 
 int probe_loader_red_foreach(const struct probe_loader *pl, probe_red_fn fn, void *ud)

@@ -82,6 +82,14 @@ int probe_loader_wakeup_fd(const struct probe_loader *pl);
 /* Statistics summed over the CPUs, into ret_stats[HS_STAT_COUNT]. */
 int probe_loader_read_stats(const struct probe_loader *pl, uint64_t *ret_stats);
 
+/* Time the kernel spent in the probes' programs, for the ones attached since load;
+ * counted only while BPF run-time statistics are enabled (bpf_enable_stats). */
+struct probe_run_stats {
+	uint64_t start_ns, start_runs; /* the start programs */
+	uint64_t end_ns, end_runs;     /* the end programs */
+};
+int probe_loader_run_stats(const struct probe_loader *pl, struct probe_run_stats *ret_stats);
+
 /* One RED series, summed over the CPUs. */
 typedef void (*probe_red_fn)(void *ud, const struct hs_red_key *key,
 			     const struct hs_red_value *value);

@@ -10,6 +10,36 @@ static const enum go_field needed[] = {
 	GO_FIELD_BUFIO_READER_BUF, GO_FIELD_BUFIO_READER_R,
 };
 
+/* The struct blocks the probes read at once, and each field's size in it. */
+struct block_field {
+	enum go_field f;
+	uint32_t size;
+};
+static const struct block_field resp_fields[] = {
+	{ GO_FIELD_RESPONSE_REQ, 8 }, { GO_FIELD_RESPONSE_STATUS, 8 }, { GO_FIELD_RESPONSE_CONN, 8 },
+};
+static const struct block_field req_fields[] = {
+	{ GO_FIELD_REQUEST_METHOD, 16 }, { GO_FIELD_REQUEST_URL, 8 },
+	{ GO_FIELD_REQUEST_HOST, 16 },   { GO_FIELD_REQUEST_REMOTE_ADDR, 16 },
+};
+static const struct block_field bufio_fields[] = {
+	{ GO_FIELD_BUFIO_READER_BUF, 8 }, { GO_FIELD_BUFIO_READER_R, 8 },
+};
+
+/* The end of the last field, or 0 when over HS_BLOCK_MAX. */
+static uint32_t block_end(const struct go_offsets *o, const struct block_field *fields, size_t n)
+{
+	uint64_t end = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t e = (uint64_t)o->off[fields[i].f] + fields[i].size;
+
+		if (e > end)
+			end = e;
+	}
+	return end <= HS_BLOCK_MAX ? (uint32_t)end : 0;
+}
+
 static uint32_t off(const struct go_offsets *o, enum go_field f)
 {
 	return o->off[f];
@@ -43,6 +73,9 @@ int server_probes_plan(struct go_binary *binary, struct server_probe_plan *ret_p
 	if (r)
 		return r;
 	plan.offsets = (struct hs_offsets){
+		.resp_block = block_end(o, resp_fields, 3),
+		.req_block = block_end(o, req_fields, 4),
+		.bufio_block = block_end(o, bufio_fields, 2),
 		.req_method = off(o, GO_FIELD_REQUEST_METHOD),
 		.req_url = off(o, GO_FIELD_REQUEST_URL),
 		.req_host = off(o, GO_FIELD_REQUEST_HOST),
@@ -56,6 +89,12 @@ int server_probes_plan(struct go_binary *binary, struct server_probe_plan *ret_p
 		.bufio_r = off(o, GO_FIELD_BUFIO_READER_R),
 		.valid = 1,
 	};
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
+		if (o->off[needed[i]] % 8)
+			return -EPROTONOSUPPORT;
+	}
+	if (!plan.offsets.resp_block || !plan.offsets.req_block || !plan.offsets.bufio_block)
+		return -EPROTONOSUPPORT;
 	*ret_plan = plan;
 	return 0;
 }

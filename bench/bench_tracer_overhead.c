@@ -1,13 +1,16 @@
 /* What tracing costs a Go HTTP server: wrk (-t1 -c16) against the hello handler of
  * tests/fixtures/go/httpsvc, the server pinned to CPU 0 and wrk plus this program (the
- * agent's side: polling the ring buffer, building spans) to CPU 1. Requests per second
- * untraced, traced at 100% and 1% with this tracer's placement (emulated jbe probes),
- * and at 100% with the placement other eBPF Go tracers use (ServeHTTP's first
- * instruction and its RETs, single-stepped), each as a ratio of the untraced rate
- * measured in the same run (untraced again at the end shows the drift). Then the
- * agent's side: spans per CPU-second from the ring buffer to otlp_span, and from the
- * ring buffer through the exporter to the real OTLP receiver.
+ * agent's side: polling the ring buffer every 50 ms, building spans as agent/tracer.c
+ * does) to CPU 1. Requests per second untraced, traced at 100% and 1% with this
+ * tracer's placement (emulated jbe probes), and at 100% with the placement other eBPF
+ * Go tracers use (ServeHTTP's first instruction and its RETs, single-stepped, the same
+ * programs keyed by goroutine), each as a ratio of the untraced rate measured in the
+ * same run (one more untraced run at the end shows the drift), with the kernel time
+ * per program run (BPF run-time statistics). Then the agent's side: spans per
+ * CPU-second from the ring buffer to otlp_span, and through the exporter to the real
+ * OTLP receiver.
  * Usage: bench_tracer_overhead [seconds per run, default 5] [rounds, default 3] */
+#include <bpf/bpf.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <sched.h>
@@ -24,7 +27,6 @@
 #include "agent/probe_loader.h"
 #include "agent/server_probes.h"
 #include "agent/span_builder.h"
-#include "agent/tracer.h"
 #include "lib/otlp/exporter.h"
 #include "tests/support/otlp_receiver.h"
 #include "tests/support/traced_service.h"
@@ -51,15 +53,12 @@ static double cpu_seconds(void)
 }
 
 struct poller {
-	struct tracer *tracer;       /* either */
-	struct probe_loader *loader; /* or */
+	struct probe_loader *loader; /* NULL: untraced */
 };
 
 static void poll_once(struct poller *p)
 {
-	if (p->tracer)
-		tracer_poll(p->tracer);
-	else if (p->loader)
+	if (p->loader)
 		probe_loader_consume(p->loader);
 }
 
@@ -101,98 +100,93 @@ static double run_wrk(const char *url, struct poller *p)
 }
 
 static uint64_t built;
-static void count_span(void *ud, const struct otlp_span *span)
-{
-	(void)ud;
-	(void)span;
-	built++;
-}
-
 static struct otlp_span scratch;
+static struct otlp_exporter *exporter; /* set: built spans are exported */
+
 static int build_record(void *ud, const void *data, size_t size)
 {
 	(void)ud;
-	if (span_builder_build(data, size, 0, &scratch) == 0)
+	if (span_builder_build(data, size, 0, &scratch) == 0) {
 		built++;
+		if (exporter)
+			otlp_exporter_enqueue(exporter, &scratch);
+	}
 	return 0;
 }
 
-static struct otlp_exporter *exporter;
-static void export_span(void *ud, const struct otlp_span *span)
-{
-	(void)ud;
-	built++;
-	otlp_exporter_enqueue(exporter, span);
-}
+struct traced_result {
+	double rps;
+	double spans_per_cpu_s;  /* agent side: spans built (and exported) per CPU-second */
+	double start_ns, end_ns; /* kernel time per program run */
+	uint64_t drops;
+};
 
-static double traced(const char *url, enum tracer_sampler_type type, double ratio,
-		     const char *exe, tracer_span_fn fn, double *ret_spans_per_cpu_s)
-{
-	struct tracer_opts o = { .sampler = { .type = type, .ratio = ratio },
-				 .targets.executable = exe, .on_span = fn };
-	struct poller p = { 0 };
-	struct tracer_stats st;
-	double rps, cpu0;
-
-	if (tracer_new(&o, &p.tracer) || tracer_scan(p.tracer))
-		return -1;
-	tracer_get_stats(p.tracer, &st);
-	if (st.processes != 1) {
-		tracer_free(p.tracer);
-		return -1;
-	}
-	built = 0;
-	cpu0 = cpu_seconds();
-	rps = run_wrk(url, &p);
-	if (ret_spans_per_cpu_s)
-		*ret_spans_per_cpu_s = built / (cpu_seconds() - cpu0);
-	tracer_get_stats(p.tracer, &st);
-	if (st.ringbuf_drops || st.inflight_drops)
-		printf("  (drops: ring buffer %llu, in flight %llu)\n",
-		       (unsigned long long)st.ringbuf_drops, (unsigned long long)st.inflight_drops);
-	tracer_free(p.tracer);
-	return rps;
-}
-
-static double traced_peer_placement(const char *url, const char *binary, pid_t pid)
+/* One wrk run with the probes attached: placement 0 is this tracer's (the jbe of
+ * ServeHTTP and of finishRequest), 1 the other tracers' (ServeHTTP's first instruction
+ * and its RETs). Spans are built as the tracer builds them (agent/span_builder.c). */
+static int traced_run(const char *url, const char *binary, pid_t pid, int placement,
+		      const struct hs_sampler *sampler, struct traced_result *ret)
 {
 	struct probe_loader_opts lo = { .on_record = build_record };
-	struct hs_sampler on = { .type = HS_SAMPLER_ALWAYS_ON };
 	struct probe_point entry, rets[PROBE_MAX_RETS];
 	struct probe_attachment *a = NULL;
 	struct server_probe_plan plan;
 	struct go_binary *gb = NULL;
 	struct poller p = { 0 };
+	struct probe_run_stats rs;
+	uint64_t offs[PROBE_MAX_RETS], k[HS_STAT_COUNT];
 	struct go_func fn;
 	size_t nrets = 0;
-	uint64_t offs[PROBE_MAX_RETS];
-	double rps = -1;
+	double cpu0;
 	char exe[64];
+	int r = -1;
 
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
 	if (go_binary_open(binary, NULL, &gb) || server_probes_plan(gb, &plan) ||
-	    go_binary_entry_point(gb, SERVER_PROBES_START_FUNC, &entry) ||
-	    go_symtab_lookup(go_binary_symtab(gb), SERVER_PROBES_START_FUNC, &fn) ||
-	    go_binary_ret_points(gb, SERVER_PROBES_START_FUNC, rets, PROBE_MAX_RETS, &nrets))
-		goto out;
-	for (size_t i = 0; i < nrets; i++)
-		offs[i] = rets[i].file_offset;
-	if (probe_loader_new(&lo, &p.loader) ||
-	    probe_loader_set_offsets(p.loader, 0, &plan.offsets) ||
-	    probe_loader_set_sampler(p.loader, &on))
+	    probe_loader_new(&lo, &p.loader) || probe_loader_set_offsets(p.loader, 0, &plan.offsets) ||
+	    probe_loader_set_sampler(p.loader, sampler))
 		goto out;
 	struct probe_attach_spec spec = { .pid = pid, .binary_path = exe,
-					  .start_offset = entry.file_offset -
-							  (entry.vaddr - fn.addr) };
-	if (probe_loader_attach_at_symbol_and_rets(p.loader, &spec, offs, nrets, &a))
-		goto out;
+					  .start_offset = plan.start.file_offset,
+					  .end_offset = plan.end.file_offset };
+	if (placement == 0) {
+		if (probe_loader_attach(p.loader, &spec, &a))
+			goto out;
+	} else {
+		if (go_binary_entry_point(gb, SERVER_PROBES_START_FUNC, &entry) ||
+		    go_symtab_lookup(go_binary_symtab(gb), SERVER_PROBES_START_FUNC, &fn) ||
+		    go_binary_ret_points(gb, SERVER_PROBES_START_FUNC, rets, PROBE_MAX_RETS, &nrets))
+			goto out;
+		for (size_t i = 0; i < nrets; i++)
+			offs[i] = rets[i].file_offset;
+		spec.start_offset = entry.file_offset - (entry.vaddr - fn.addr);
+		if (probe_loader_attach_at_symbol_and_rets(p.loader, &spec, offs, nrets, &a))
+			goto out;
+	}
 	built = 0;
-	rps = run_wrk(url, &p);
+	cpu0 = cpu_seconds();
+	ret->rps = run_wrk(url, &p);
+	ret->spans_per_cpu_s = built / (cpu_seconds() - cpu0);
+	if (exporter)
+		otlp_exporter_flush(exporter, 10000);
+	if (probe_loader_run_stats(p.loader, &rs) == 0 && rs.start_runs && rs.end_runs) {
+		ret->start_ns = (double)rs.start_ns / rs.start_runs;
+		ret->end_ns = (double)rs.end_ns / rs.end_runs;
+	}
+	if (probe_loader_read_stats(p.loader, k) == 0)
+		ret->drops = k[HS_STAT_RINGBUF_FULL] + k[HS_STAT_INFLIGHT_FULL] + k[HS_STAT_MISSING_START];
+	r = 0;
 out:
 	probe_attachment_free(a);
 	probe_loader_free(p.loader);
 	go_binary_free(gb);
-	return rps;
+	return r;
+}
+
+static void keep_best(struct traced_result *best, const struct traced_result *r)
+{
+	if (r->rps > best->rps)
+		*best = *r;
 }
 
 int main(int argc, char **argv)
@@ -200,8 +194,6 @@ int main(int argc, char **argv)
 	struct traced_service *svc = NULL;
 	struct otlp_receiver *rx = NULL;
 	char binary[256], url[128];
-	const char *exe;
-	double base, on, one, peer, base2, per_cpu = 0, export_per_cpu = 0, rps_export;
 	int rc = 1;
 
 	if (argc > 1 && strtol(argv[1], NULL, 10) > 0)
@@ -213,7 +205,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_tracer_overhead: no httpsvc fixture (make fixtures)\n");
 		return 1;
 	}
-	exe = strrchr(binary, '/') ? strrchr(binary, '/') + 1 : binary;
 	pin(0); /* the server inherits CPU 0 */
 	if (traced_service_start(binary, &svc)) {
 		fprintf(stderr, "bench_tracer_overhead: cannot start %s\n", binary);
@@ -223,38 +214,50 @@ int main(int argc, char **argv)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hello", traced_service_port(svc));
 
 	struct poller none = { 0 };
-	double cpu_rate;
+	struct hs_sampler all = { .type = HS_SAMPLER_ALWAYS_ON };
+	struct hs_sampler pct = { .type = HS_SAMPLER_RATIO,
+				  .threshold = (uint64_t)(0.01 * 18446744073709551616.0) };
+	struct traced_result on = { 0 }, one = { 0 }, peer = { 0 }, ex = { 0 }, r;
+	pid_t pid = traced_service_pid(svc);
+	double base = 0, base2, v;
+	int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 
 	run_wrk(url, &none); /* warm up */
-	base = on = one = peer = base2 = 0;
 	/* The machine is shared: the configurations take turns, and each keeps its best run. */
 	for (int round = 0; round < rounds; round++) {
-		double v;
-
 		v = run_wrk(url, &none);
 		base = v > base ? v : base;
-		v = traced(url, TRACER_SAMPLER_ALWAYS_ON, 1, exe, count_span, &cpu_rate);
-		if (v > on) {
-			on = v;
-			per_cpu = cpu_rate;
-		}
-		v = traced(url, TRACER_SAMPLER_TRACEIDRATIO, 0.01, exe, count_span, NULL);
-		one = v > one ? v : one;
-		v = traced_peer_placement(url, binary, traced_service_pid(svc));
-		peer = v > peer ? v : peer;
+		memset(&r, 0, sizeof(r));
+		if (traced_run(url, binary, pid, 0, &all, &r) == 0)
+			keep_best(&on, &r);
+		memset(&r, 0, sizeof(r));
+		if (traced_run(url, binary, pid, 0, &pct, &r) == 0)
+			keep_best(&one, &r);
+		memset(&r, 0, sizeof(r));
+		if (traced_run(url, binary, pid, 1, &all, &r) == 0)
+			keep_best(&peer, &r);
 	}
 	base2 = run_wrk(url, &none);
 
 	printf("wrk -t1 -c16 -d%ds against %s /hello (server on CPU 0, wrk and agent on CPU 1),\n"
 	       "best of %d interleaved rounds:\n", seconds, binary, rounds);
-	printf("  untraced:                         %9.0f req/s   1.000\n", base);
-	printf("  traced 100%% (jbe placement):      %9.0f req/s   %.3f\n", on, on / base);
-	printf("  traced 1%%   (jbe placement):      %9.0f req/s   %.3f\n", one, one / base);
-	printf("  traced 100%% (symbol+RET placement): %7.0f req/s   %.3f\n", peer, peer / base);
-	printf("  untraced, one more run:           %9.0f req/s   %.3f\n", base2, base2 / base);
-	printf("  cost per traced request at 100%%: %.2f us (jbe) vs %.2f us (symbol+RET)\n",
-	       1e6 / on - 1e6 / base, 1e6 / peer - 1e6 / base);
-	printf("  agent side, ring buffer -> otlp_span: %.0f spans per CPU-second\n", per_cpu);
+	printf("  untraced:                           %9.0f req/s   1.000\n", base);
+	printf("  traced 100%%, jbe placement:         %9.0f req/s   %.3f\n", on.rps, on.rps / base);
+	printf("  traced 1%%,   jbe placement:         %9.0f req/s   %.3f\n", one.rps, one.rps / base);
+	printf("  traced 100%%, symbol+RET placement:  %9.0f req/s   %.3f\n", peer.rps,
+	       peer.rps / base);
+	printf("  untraced, one more run:             %9.0f req/s   %.3f\n", base2, base2 / base);
+	printf("  cost per request, from req/s: %.2f us at 100%% (jbe), %.2f us at 1%% (jbe), "
+	       "%.2f us at 100%% (symbol+RET)\n", 1e6 / on.rps - 1e6 / base,
+	       1e6 / one.rps - 1e6 / base, 1e6 / peer.rps - 1e6 / base);
+	if (stats_fd >= 0)
+		printf("  kernel time in the programs per request: start %.0f ns + end %.0f ns at 100%%, "
+		       "%.0f + %.0f ns at 1%% (symbol+RET: %.0f + %.0f ns)\n", on.start_ns, on.end_ns,
+		       one.start_ns, one.end_ns, peer.start_ns, peer.end_ns);
+	printf("  drops (ring buffer, in flight): %llu at 100%%, %llu at 1%%\n",
+	       (unsigned long long)on.drops, (unsigned long long)one.drops);
+	printf("  agent side, ring buffer -> otlp_span: %.0f spans per CPU-second\n",
+	       on.spans_per_cpu_s);
 
 	if (otlp_receiver_start(0, &rx) == 0) {
 		struct otlp_exporter_options eo = { .queue_capacity = 65536, .max_batch = 512,
@@ -264,20 +267,22 @@ int main(int argc, char **argv)
 		struct otlp_shutdown_report rep;
 
 		if (otlp_exporter_new(&eo, &ec, &exporter) == 0) {
-			rps_export = traced(url, TRACER_SAMPLER_ALWAYS_ON, 1, exe, export_span,
-					    &export_per_cpu);
+			traced_run(url, binary, pid, 0, &all, &ex);
 			otlp_exporter_shutdown(exporter, 5000, &rep);
 			otlp_exporter_get_stats(exporter, &es);
-			printf("  agent side, ring buffer -> OTLP/HTTP protobuf to the receiver: %.0f spans "
-			       "per CPU-second (%llu exported, app at %.3f of untraced while exporting)\n",
-			       export_per_cpu, (unsigned long long)es.spans_exported,
-			       rps_export / base);
+			printf("  agent side, ring buffer -> OTLP/HTTP protobuf to the receiver: %.0f "
+			       "spans per CPU-second (%llu exported; app at %.3f of untraced meanwhile)\n",
+			       ex.spans_per_cpu_s, (unsigned long long)es.spans_exported,
+			       ex.rps / base);
 			otlp_exporter_free(exporter);
+			exporter = NULL;
 		}
 		otlp_receiver_free(rx);
 	} else {
 		printf("  (no otlp-receiver on PATH: export figure skipped)\n");
 	}
+	if (stats_fd >= 0)
+		close(stats_fd);
 	rc = 0;
 	traced_service_free(svc);
 	curl_global_cleanup();

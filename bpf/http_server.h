@@ -62,9 +62,15 @@ struct hs_offsets {
 	__u32 resp_req, resp_status, resp_conn;
 	__u32 conn_bufr;
 	__u32 bufio_buf, bufio_r;
+	/* Bytes read at once from the start of each struct, to cover the fields above
+	 * (one read instead of one per field): at most HS_BLOCK_MAX. */
+	__u32 resp_block, req_block, bufio_block;
 	__u32 valid; /* 1 once the agent filled the slot */
 };
-_Static_assert(sizeof(struct hs_offsets) == 48, "hs_offsets layout changed");
+_Static_assert(sizeof(struct hs_offsets) == 60, "hs_offsets layout changed");
+/* Field offsets must be 8-byte aligned (pointers, ints and string headers on amd64),
+ * and within a block of this size. */
+#define HS_BLOCK_MAX 256
 
 enum hs_sampler_type {
 	HS_SAMPLER_ALWAYS_ON = 0,
