@@ -189,8 +189,9 @@ check_eventually "the OpenTelemetry annotation inject-go publishes it too" 5 \
 
 # --- injected kwok pods, agent ready or not ----------------------------------------------
 node=$(kubectl get nodes -l type=kwok -o jsonpath='{.items[0].metadata.name}')
-mkpod() {
-	kubectl apply -f - >/dev/null <<EOF
+mkpod() { mkpod_yaml "$@" | kubectl apply -f - >/dev/null; }
+mkpod_yaml() {
+	cat <<EOF
 apiVersion: v1
 kind: Pod
 metadata:
@@ -216,18 +217,18 @@ for p in a b c; do mkpod "$ns1" "pod-$p"; done
 mkpod "$ns2" pod-d
 check_eventually "4 injected pods (one in $ns2), 4 agents ready" 15 bash -c "[ \"\$(kubectl -n $ns1 get inst traces -o jsonpath='{.status.injectedPods}/{.status.readyAgents}')\" = 4/4 ]"
 wait_until 10 bash -c "[ \"\$(kubectl -n $ns1 get pod pod-c -o jsonpath='{.status.initContainerStatuses[0].ready}')\" = true ]"
-# Status writes are coalesced: 10 more pods (each created, scheduled and made ready by
-# kwok: some 30 pod events) make a few status writes, not one per event.
+# Status writes are coalesced: 10 more pods applied at once (each created and made
+# ready by kwok: some 30 pod events) make a few status writes, not one per event.
 status_writes() {
 	curl -s "127.0.0.1:${port[$(holder)]}/metrics" | awk -F' ' '/^autotrace_operator_api_writes_total\{kind="status"\}/ {print $2}'
 }
 w0=$(status_writes)
-for i in $(seq 1 10); do mkpod "$ns1" "burst-$i"; done
+for i in $(seq 1 10); do mkpod_yaml "$ns1" "burst-$i"; echo ---; done | kubectl apply -f - >/dev/null
 wait_until 20 bash -c "[ \"\$(kubectl -n $ns1 get inst traces -o jsonpath='{.status.injectedPods}/{.status.readyAgents}')\" = 14/14 ]"
 sleep 1
 w1=$(status_writes)
 if [ -n "$w0" ] && [ -n "$w1" ] && (( ${w1%.*} - ${w0%.*} >= 1 && ${w1%.*} - ${w0%.*} <= 8 )); then
-	ok "10 pods, ~30 pod events: $(( ${w1%.*} - ${w0%.*} )) status writes"
+	ok "10 pods, ~30 pod events: $(( ${w1%.*} - ${w0%.*} )) status write(s)"
 else
 	not_ok "10 pods: status writes coalesced (1 to 8)" "before: $w0, after: $w1"
 fi
