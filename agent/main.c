@@ -16,6 +16,7 @@
 #include "agent/self_metrics.h"
 #include "agent/settings.h"
 #include "agent/tracer.h"
+#include "lib/cli/number.h"
 #include "lib/fs/file_watch.h"
 #include "lib/http/server.h"
 #include "lib/log/log.h"
@@ -59,16 +60,28 @@ static void usage(FILE *f)
 		"Exporter, sampler and resource: the OTEL_* environment, overlaid by the config file.\n");
 }
 
+#define MAX_MS 3600000L
+
+/* A positive number of at most MAX_MS from the environment, else dflt. */
 static unsigned env_uint(const char *name, unsigned dflt)
 {
-	const char *v = getenv(name);
-	char *end;
-	unsigned long n;
+	long n;
 
-	if (!v || !*v)
-		return dflt;
-	n = strtoul(v, &end, 10);
-	return *end || n > 3600000 ? dflt : (unsigned)n;
+	return cli_parse_long(getenv(name), 1, &n) == 0 && n <= MAX_MS ? (unsigned)n : dflt;
+}
+
+/* A --*-ms flag: 1..MAX_MS. */
+static int flag_ms(const char *flag, const char *arg, unsigned *ret)
+{
+	long n;
+
+	if (cli_parse_long(arg, 1, &n) < 0 || n > MAX_MS) {
+		fprintf(stderr, "autotrace-agent: --%s wants milliseconds (1..%ld), got \"%s\"\n", flag,
+			MAX_MS, arg);
+		return -EINVAL;
+	}
+	*ret = (unsigned)n;
+	return 0;
 }
 
 static int parse_flags(int argc, char **argv, struct flags *f)
@@ -95,24 +108,19 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	f->poll_ms = 50;
 	f->shutdown_ms = env_uint("AUTOTRACE_SHUTDOWN_TIMEOUT_MS", 5000);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		char *end = NULL;
-		unsigned long n = optarg ? strtoul(optarg, &end, 10) : 0;
-		int numeric_ok = optarg && *optarg && end && !*end && n > 0 && n <= 3600000;
+		int rc = 0;
 		switch (c) {
 		case 'm': f->metrics_listen = optarg; break;
 		case 'c': f->config_file = optarg; break;
 		case 'p': f->proc_root = optarg; break;
-		case 's': if (!numeric_ok) goto bad; f->scan_ms = (unsigned)n; break;
-		case 'l': if (!numeric_ok) goto bad; f->poll_ms = (unsigned)n; break;
-		case 't': if (!numeric_ok) goto bad; f->shutdown_ms = (unsigned)n; break;
+		case 's': rc = flag_ms("scan-interval-ms", optarg, &f->scan_ms); break;
+		case 'l': rc = flag_ms("poll-interval-ms", optarg, &f->poll_ms); break;
+		case 't': rc = flag_ms("shutdown-timeout-ms", optarg, &f->shutdown_ms); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
-		continue;
-bad:
-		fprintf(stderr, "autotrace-agent: --%s wants a number of milliseconds, got \"%s\"\n",
-			opts[c == 's' ? 3 : c == 'l' ? 4 : 5].name, optarg);
-		return -EINVAL;
+		if (rc < 0)
+			return rc;
 	}
 	if (optind < argc) {
 		usage(stderr);

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "lib/cli/number.h"
 #include "lib/http/server.h"
 #include "lib/kube/client.h"
 #include "lib/kube/config.h"
@@ -81,19 +82,6 @@ static void usage(FILE *out)
 	      out);
 }
 
-static int parse_long(const char *s, long min, long *ret)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
 	enum { O_LISTEN = 256, O_CERT, O_KEY, O_RELOAD, O_METRICS, O_KUBECONFIG, O_CONTEXT,
@@ -134,7 +122,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		case O_LISTEN: f->listen = optarg; break;
 		case O_CERT: f->tls_cert_file = optarg; break;
 		case O_KEY: f->tls_key_file = optarg; break;
-		case O_RELOAD: bad = parse_long(optarg, 10, &f->tls_reload_ms); break;
+		case O_RELOAD: bad = cli_parse_long(optarg, 10, &f->tls_reload_ms); break;
 		case O_METRICS: f->metrics_listen = optarg; break;
 		case O_KUBECONFIG: f->kubeconfig = optarg; break;
 		case O_CONTEXT: f->context = optarg; break;
@@ -146,8 +134,8 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 				f->excluded[f->n_excluded++] = optarg;
 			break;
 		case O_IMAGE: f->agent_image = optarg; break;
-		case O_DELAY: bad = parse_long(optarg, 0, &f->shutdown_delay_ms); break;
-		case O_GRACE: bad = parse_long(optarg, 0, &f->shutdown_grace_ms); break;
+		case O_DELAY: bad = cli_parse_long(optarg, 0, &f->shutdown_delay_ms); break;
+		case O_GRACE: bad = cli_parse_long(optarg, 0, &f->shutdown_grace_ms); break;
 		case O_LOG:
 			bad = log_level_parse(optarg, &level) < 0;
 			if (!bad)
