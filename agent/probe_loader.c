@@ -12,7 +12,7 @@
 
 #include "http_server.skel.h"
 
-#define DEFAULT_RINGBUF (8u << 20)
+#define DEFAULT_RINGBUF (4u << 20)
 #define DEFAULT_INFLIGHT 16384u
 /* The initial PID namespace's inode number (include/linux/proc_ns.h). */
 #define PROC_PID_INIT_INO 0xEFFFFFFCu

@@ -40,7 +40,7 @@ typedef void (*tracer_span_fn)(void *ud, const struct otlp_span *span);
 
 struct tracer_opts {
 	const char *proc_root;   /* default "/proc" */
-	size_t ringbuf_bytes;    /* default 8 MiB */
+	size_t ringbuf_bytes;    /* power of two; default 4 MiB */
 	size_t max_inflight;     /* concurrent requests tracked; default 16384 */
 	struct tracer_sampler sampler;
 	struct tracer_targets targets;
