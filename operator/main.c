@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "lib/cli/number.h"
 #include "lib/http/server.h"
 #include "lib/kube/client.h"
 #include "lib/kube/config.h"
@@ -79,19 +80,6 @@ static void usage(FILE *out)
 	      out);
 }
 
-static int parse_long(const char *s, long min, long *ret)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
 	enum { O_NS = 256, O_LEASE, O_ID, O_LEASE_MS, O_LISTEN, O_STATUS, O_SECRET, O_NOCERT,
@@ -138,10 +126,10 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		case O_NS: f->ns = optarg; break;
 		case O_LEASE: f->lease_name = optarg; break;
 		case O_ID: snprintf(f->identity, sizeof(f->identity), "%s", optarg); break;
-		case O_LEASE_MS: bad = parse_long(optarg, 1000, &f->lease_ms); break;
+		case O_LEASE_MS: bad = cli_parse_long(optarg, 1000, &f->lease_ms); break;
 		case O_LISTEN: f->listen = optarg; break;
-		case O_STATUS: bad = parse_long(optarg, 1, &f->status_delay_ms); break;
-		case O_SECRET: bad = parse_long(optarg, 1, &f->secret_retry_ms); break;
+		case O_STATUS: bad = cli_parse_long(optarg, 1, &f->status_delay_ms); break;
+		case O_SECRET: bad = cli_parse_long(optarg, 1, &f->secret_retry_ms); break;
 		case O_NOCERT: f->manage_cert = 0; break;
 		case O_SVC: f->webhook_service = optarg; break;
 		case O_WSECRET: f->webhook_secret = optarg; break;
@@ -152,9 +140,9 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 			else
 				f->ips[f->n_ips++] = optarg;
 			break;
-		case O_VALID: bad = parse_long(optarg, 60, &f->cert_validity_s); break;
-		case O_ROTATE: bad = parse_long(optarg, 1, &f->cert_rotate_before_s); break;
-		case O_CHECK: bad = parse_long(optarg, 1, &f->cert_check_s); break;
+		case O_VALID: bad = cli_parse_long(optarg, 60, &f->cert_validity_s); break;
+		case O_ROTATE: bad = cli_parse_long(optarg, 1, &f->cert_rotate_before_s); break;
+		case O_CHECK: bad = cli_parse_long(optarg, 1, &f->cert_check_s); break;
 		case 'h':
 		case O_HELP: usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
