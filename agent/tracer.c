@@ -45,7 +45,7 @@ struct binary {
 struct traced_process {
 	pid_t pid;
 	uint64_t start_time;
-	struct probe_attachment *attachment;
+	struct probe_attachment *attachment; /* NULL: attaching failed */
 	int seen; /* in the current scan */
 };
 
@@ -63,8 +63,9 @@ struct tracer {
 	size_t n_binaries;
 	uint32_t next_slot;
 
-	struct traced_process *procs;
+	struct traced_process *procs; /* attached, or failed to attach: not retried */
 	size_t n_procs;
+	size_t n_attached;
 
 	int64_t wall_minus_mono_ns;
 	struct otlp_span span; /* scratch for the record being delivered */
@@ -335,6 +336,8 @@ static struct traced_process *find_process(struct tracer *t, pid_t pid)
 
 static void release_process(struct tracer *t, size_t i)
 {
+	if (t->procs[i].attachment)
+		t->n_attached--;
 	probe_attachment_free(t->procs[i].attachment);
 	t->procs[i] = t->procs[--t->n_procs];
 }
@@ -367,19 +370,20 @@ static int scan_one(void *ud, const struct process_info *p)
 	};
 	tp = &t->procs[t->n_procs];
 	memset(tp, 0, sizeof(*tp));
+	tp->pid = p->pid;
+	tp->start_time = p->start_time;
+	tp->seen = 1;
+	t->n_procs++;
 	r = probe_loader_attach(t->loader, &spec, &tp->attachment);
 	if (r) {
-		/* Counted once per process: a later scan sees it again and retries. */
+		/* Remembered without probes: counted and logged once, not retried every scan. */
 		t->probes_failed += PROBE_ATTACHMENT_PROBES;
 		t->skipped[TRACER_SKIP_ATTACH_FAILED]++;
 		log_warn(COMPONENT, "attaching to pid %d (%s) failed: %s", (int)p->pid, p->exe,
 			 strerror(-r));
 		return 0;
 	}
-	tp->pid = p->pid;
-	tp->start_time = p->start_time;
-	tp->seen = 1;
-	t->n_procs++;
+	t->n_attached++;
 	log_info(COMPONENT, "tracing pid %d (%s)", (int)p->pid, p->exe);
 	return 0;
 }
@@ -395,7 +399,8 @@ int tracer_scan(struct tracer *t)
 		return r;
 	for (size_t i = t->n_procs; i-- > 0;) {
 		if (!t->procs[i].seen) {
-			log_info(COMPONENT, "pid %d exited", (int)t->procs[i].pid);
+			if (t->procs[i].attachment)
+				log_info(COMPONENT, "pid %d exited", (int)t->procs[i].pid);
 			release_process(t, i);
 		}
 	}
@@ -426,8 +431,8 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
 
 	memset(&s, 0, sizeof(s));
 	probe_loader_read_stats(t->loader, k); /* zeros if the read fails */
-	s.processes = t->n_procs;
-	s.probes_attached = (uint64_t)t->n_procs * PROBE_ATTACHMENT_PROBES;
+	s.processes = t->n_attached;
+	s.probes_attached = (uint64_t)t->n_attached * PROBE_ATTACHMENT_PROBES;
 	s.probes_failed = t->probes_failed;
 	memcpy(s.skipped, t->skipped, sizeof(s.skipped));
 	s.requests = k[HS_STAT_REQUESTS];
