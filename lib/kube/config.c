@@ -149,8 +149,23 @@ struct field_ctx {
 	const char *base_dir;
 	char *errbuf;
 	size_t errlen;
-	const char *where; /* "clusters[2].cluster" */
+	char where[96]; /* the entry being read, e.g. "clusters[2].cluster" */
 };
+
+/* Finds entry `name` of a kubeconfig list ("clusters", ...) and its `field` mapping,
+ * and points f->where at it; -ENOENT naming the list when there is none. */
+static int find_entry(struct field_ctx *f, yaml_node_t *root, const char *list, const char *field,
+		      const char *name, yaml_node_t **ret)
+{
+	int idx = 0;
+	yaml_node_t *entry = named_entry(f->doc, root, list, field, name, &idx);
+
+	if (!entry)
+		return fail(f->errbuf, f->errlen, -ENOENT, "%s: no %s named \"%s\"", list, field, name);
+	snprintf(f->where, sizeof(f->where), "%s[%d].%s", list, idx, field);
+	*ret = entry;
+	return 0;
+}
 
 /* Copies string field `key` of `map` into *dst (new string) when present. */
 static int take_string(struct field_ctx *f, yaml_node_t *map, const char *key, char **dst,
@@ -241,8 +256,7 @@ int kube_config_parse(const char *yaml, size_t len, const char *context, const c
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	struct kube_config *cfg = NULL;
-	char where[96];
-	int rc = 0, idx = 0, loaded = 0;
+	int rc = 0, loaded = 0;
 
 	if (len > KUBE_CONFIG_MAX_BYTES)
 		return fail(errbuf, errlen, -EFBIG, "larger than %d bytes", KUBE_CONFIG_MAX_BYTES);
@@ -260,7 +274,7 @@ int kube_config_parse(const char *yaml, size_t len, const char *context, const c
 		rc = fail(errbuf, errlen, -EINVAL, "not a kubeconfig: the top level is not a mapping");
 		goto out;
 	}
-	struct field_ctx f = { &doc, base_dir, errbuf, errlen, where };
+	struct field_ctx f = { .doc = &doc, .base_dir = base_dir, .errbuf = errbuf, .errlen = errlen };
 	const char *ctx_name = context;
 	if (!ctx_name) {
 		ctx_name = scalar(map_get(&doc, root, "current-context"), &rc);
@@ -269,16 +283,13 @@ int kube_config_parse(const char *yaml, size_t len, const char *context, const c
 			goto out;
 		}
 	}
-	yaml_node_t *ctx = named_entry(&doc, root, "contexts", "context", ctx_name, &idx);
-	if (!ctx) {
-		rc = fail(errbuf, errlen, -ENOENT, "contexts: no context named \"%s\"", ctx_name);
+	yaml_node_t *ctx, *cluster, *user;
+	if ((rc = find_entry(&f, root, "contexts", "context", ctx_name, &ctx)) < 0)
 		goto out;
-	}
-	snprintf(where, sizeof(where), "contexts[%d].context", idx);
 	const char *cluster_name = scalar(map_get(&doc, ctx, "cluster"), &rc);
 	const char *user_name = scalar(map_get(&doc, ctx, "user"), &rc);
 	if (rc < 0 || !cluster_name) {
-		rc = fail(errbuf, errlen, -EINVAL, "%s.cluster: missing", where);
+		rc = fail(errbuf, errlen, -EINVAL, "%s.cluster: missing", f.where);
 		goto out;
 	}
 	cfg = calloc(1, sizeof(*cfg));
@@ -286,28 +297,13 @@ int kube_config_parse(const char *yaml, size_t len, const char *context, const c
 		rc = fail(errbuf, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = take_string(&f, ctx, "namespace", &cfg->namespace, 0)) < 0)
+	if ((rc = take_string(&f, ctx, "namespace", &cfg->namespace, 0)) < 0 ||
+	    (rc = find_entry(&f, root, "clusters", "cluster", cluster_name, &cluster)) < 0 ||
+	    (rc = parse_cluster(&f, cluster, cfg)) < 0)
 		goto out;
-
-	yaml_node_t *cluster = named_entry(&doc, root, "clusters", "cluster", cluster_name, &idx);
-	if (!cluster) {
-		rc = fail(errbuf, errlen, -ENOENT, "clusters: no cluster named \"%s\"", cluster_name);
+	if (user_name && ((rc = find_entry(&f, root, "users", "user", user_name, &user)) < 0 ||
+			  (rc = parse_user(&f, user, cfg)) < 0))
 		goto out;
-	}
-	snprintf(where, sizeof(where), "clusters[%d].cluster", idx);
-	if ((rc = parse_cluster(&f, cluster, cfg)) < 0)
-		goto out;
-
-	if (user_name) {
-		yaml_node_t *user = named_entry(&doc, root, "users", "user", user_name, &idx);
-		if (!user) {
-			rc = fail(errbuf, errlen, -ENOENT, "users: no user named \"%s\"", user_name);
-			goto out;
-		}
-		snprintf(where, sizeof(where), "users[%d].user", idx);
-		if ((rc = parse_user(&f, user, cfg)) < 0)
-			goto out;
-	}
 	if (!cfg->namespace && !(cfg->namespace = strdup("default"))) {
 		rc = fail(errbuf, errlen, -ENOMEM, "out of memory");
 		goto out;
