@@ -20,6 +20,10 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+#ifndef EEXIST
+#define EEXIST 17
+#endif
+
 /* Set by the loader before load. */
 const volatile __u64 ringbuf_wakeup_bytes = 256 * 1024;
 /* The agent's PID namespace (dev and inode of /proc/self/ns/pid): records carry pids as
@@ -311,6 +315,7 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 	struct hs_inflight v = {}, *old;
 	struct tp_scan tp = {};
 	__u64 resp = ctx->cx;
+	long err;
 
 	if (!off || !off->valid || !smp) {
 		stat_add(HS_STAT_BAD_OFFSETS);
@@ -320,13 +325,6 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 		return 0;
 	key.response = by_goroutine ? ctx->r14 : resp;
 	key.pid = current_pid();
-	old = bpf_map_lookup_elem(&inflight, &key);
-	if (old) {
-		/* The same call again after morestack grew the stack: keep the first hit. */
-		if (old->goroutine == ctx->r14 && old->response == resp)
-			return 0;
-		stat_add(HS_STAT_STALE_START);
-	}
 	v.start_ns = bpf_ktime_get_ns();
 	v.goroutine = ctx->r14;
 	v.response = resp;
@@ -343,7 +341,18 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 	v.span_id[0] |= 1; /* never all zero */
 	v.sampled = should_sample(smp, v.rec_flags & HS_REC_HAS_PARENT, tp.flags, v.trace_id);
 	v.trace_flags = v.sampled ? (tp.flags | 1) : 0;
-	if (bpf_map_update_elem(&inflight, &key, &v, BPF_ANY))
+	/* No lookup first: the insert fails only when an entry is there already. */
+	err = bpf_map_update_elem(&inflight, &key, &v, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		old = bpf_map_lookup_elem(&inflight, &key);
+		/* The same call again after morestack grew the stack: keep the first hit. */
+		if (old && old->goroutine == ctx->r14 && old->response == resp)
+			return 0;
+		/* Left by a request that never ended (its handler panicked, say). */
+		stat_add(HS_STAT_STALE_START);
+		err = bpf_map_update_elem(&inflight, &key, &v, BPF_ANY);
+	}
+	if (err)
 		stat_add(HS_STAT_INFLIGHT_FULL);
 	return 0;
 }
