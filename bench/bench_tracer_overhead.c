@@ -5,7 +5,8 @@
  * tracer's placement (emulated jbe probes), and at 100% with the placement other eBPF
  * Go tracers use (ServeHTTP's first instruction and its RETs, single-stepped, the same
  * programs keyed by goroutine), each as a ratio of the untraced rate measured in the
- * same run (one more untraced run at the end shows the drift), with the kernel time
+ * same run (one more untraced run at the end shows the drift), next to two empty
+ * probes at the same instructions (the uprobe machinery's floor), with the kernel time
  * per program run (BPF run-time statistics). Then the agent's side: spans per
  * CPU-second from the ring buffer to otlp_span, and through the exporter to the real
  * OTLP receiver.
@@ -30,6 +31,7 @@
 #include "lib/otlp/exporter.h"
 #include "tests/support/otlp_receiver.h"
 #include "tests/support/traced_service.h"
+#include "probe_cost.skel.h"
 
 static int seconds = 5;
 static int rounds = 3;
@@ -183,6 +185,38 @@ out:
 	return r;
 }
 
+/* The floor: a program that only counts its hits (bpf/probe_cost.bpf.c) at the same two
+ * jbe instructions, so the uprobe machinery's own cost shows apart from the tracer's. */
+static double empty_probes_run(const char *url, const char *binary, pid_t pid)
+{
+	struct probe_cost_bpf *skel = NULL;
+	struct bpf_link *a = NULL, *b = NULL;
+	struct server_probe_plan plan;
+	struct go_binary *gb = NULL;
+	struct poller none = { 0 };
+	double rps = -1;
+	char exe[64];
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+	if (go_binary_open(binary, NULL, &gb) || server_probes_plan(gb, &plan))
+		goto out;
+	skel = probe_cost_bpf__open_and_load();
+	if (!skel)
+		goto out;
+	a = bpf_program__attach_uprobe(skel->progs.count_hit, false, pid, exe,
+				       plan.start.file_offset);
+	b = bpf_program__attach_uprobe(skel->progs.count_hit, false, pid, exe,
+				       plan.end.file_offset);
+	if (a && b)
+		rps = run_wrk(url, &none);
+out:
+	bpf_link__destroy(a);
+	bpf_link__destroy(b);
+	probe_cost_bpf__destroy(skel);
+	go_binary_free(gb);
+	return rps;
+}
+
 static void keep_best(struct traced_result *best, const struct traced_result *r)
 {
 	if (r->rps > best->rps)
@@ -219,7 +253,7 @@ int main(int argc, char **argv)
 				  .threshold = (uint64_t)(0.01 * 18446744073709551616.0) };
 	struct traced_result on = { 0 }, one = { 0 }, peer = { 0 }, ex = { 0 }, r;
 	pid_t pid = traced_service_pid(svc);
-	double base = 0, base2, v;
+	double base = 0, base2, v, empty = 0;
 	int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 
 	run_wrk(url, &none); /* warm up */
@@ -227,6 +261,8 @@ int main(int argc, char **argv)
 	for (int round = 0; round < rounds; round++) {
 		v = run_wrk(url, &none);
 		base = v > base ? v : base;
+		v = empty_probes_run(url, binary, pid);
+		empty = v > empty ? v : empty;
 		memset(&r, 0, sizeof(r));
 		if (traced_run(url, binary, pid, 0, &all, &r) == 0)
 			keep_best(&on, &r);
@@ -242,14 +278,16 @@ int main(int argc, char **argv)
 	printf("wrk -t1 -c16 -d%ds against %s /hello (server on CPU 0, wrk and agent on CPU 1),\n"
 	       "best of %d interleaved rounds:\n", seconds, binary, rounds);
 	printf("  untraced:                           %9.0f req/s   1.000\n", base);
+	printf("  two empty probes at the jbe's:      %9.0f req/s   %.3f\n", empty, empty / base);
 	printf("  traced 100%%, jbe placement:         %9.0f req/s   %.3f\n", on.rps, on.rps / base);
 	printf("  traced 1%%,   jbe placement:         %9.0f req/s   %.3f\n", one.rps, one.rps / base);
 	printf("  traced 100%%, symbol+RET placement:  %9.0f req/s   %.3f\n", peer.rps,
 	       peer.rps / base);
 	printf("  untraced, one more run:             %9.0f req/s   %.3f\n", base2, base2 / base);
 	printf("  cost per request, from req/s: %.2f us at 100%% (jbe), %.2f us at 1%% (jbe), "
-	       "%.2f us at 100%% (symbol+RET)\n", 1e6 / on.rps - 1e6 / base,
-	       1e6 / one.rps - 1e6 / base, 1e6 / peer.rps - 1e6 / base);
+	       "%.2f us at 100%% (symbol+RET), %.2f us for two empty probes\n",
+	       1e6 / on.rps - 1e6 / base, 1e6 / one.rps - 1e6 / base, 1e6 / peer.rps - 1e6 / base,
+	       1e6 / empty - 1e6 / base);
 	if (stats_fd >= 0)
 		printf("  kernel time in the programs per request: start %.0f ns + end %.0f ns at 100%%, "
 		       "%.0f + %.0f ns at 1%% (symbol+RET: %.0f + %.0f ns)\n", on.start_ns, on.end_ns,
