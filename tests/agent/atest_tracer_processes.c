@@ -24,13 +24,6 @@
 #include "tests/support/traced_service.h"
 #include "tests/support/tracer_harness.h"
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
 static uint64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -73,7 +66,7 @@ static void a_restarted_target_is_traced_again(void **state)
 	(void)state;
 	assert_int_equal(traced_service_fixture("go1.22", 0, binary, sizeof(binary)), 0);
 	assert_int_equal(traced_service_start(binary, &svc), 0);
-	assert_int_equal(tracer_harness_start(&on, base_name(binary), &h), 0);
+	assert_int_equal(tracer_harness_start(&on, traced_service_binary(svc), &h), 0);
 	assert_int_equal(tracer_scan(h->tracer), 0);
 	old_pid = traced_service_pid(svc);
 	send_hellos(svc, 5);
@@ -120,7 +113,7 @@ static void two_processes_of_one_binary_are_both_traced(void **state)
 	assert_int_equal(traced_service_fixture("", 1, binary, sizeof(binary)), 0);
 	assert_int_equal(traced_service_start(binary, &a), 0);
 	assert_int_equal(traced_service_start(binary, &b), 0);
-	assert_int_equal(tracer_harness_start(&on, base_name(binary), &h), 0);
+	assert_int_equal(tracer_harness_start(&on, traced_service_binary(a), &h), 0);
 	assert_int_equal(tracer_scan(h->tracer), 0);
 	tracer_get_stats(h->tracer, &st);
 	assert_int_equal(st.processes, 2);
@@ -167,7 +160,7 @@ static void probes_attach_to_one_process_only(void **state)
 	assert_int_equal(traced_service_fixture("", 0, binary, sizeof(binary)), 0);
 	assert_int_equal(traced_service_start(binary, &a), 0);
 	assert_int_equal(traced_service_start(binary, &b), 0);
-	assert_int_equal(go_binary_open(binary, NULL, &gb), 0);
+	assert_int_equal(go_binary_open(traced_service_binary(a), NULL, &gb), 0);
 	assert_int_equal(server_probes_plan(gb, &plan), 0);
 	assert_int_equal(probe_loader_new(&lo, &pl), 0);
 	assert_int_equal(probe_loader_set_offsets(pl, 0, &plan.offsets), 0);

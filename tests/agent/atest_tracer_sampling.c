@@ -26,13 +26,6 @@ struct fixture {
 	struct tracer_harness *h;
 };
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
 static int start_with(void **state, const struct tracer_sampler *sampler)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -41,7 +34,7 @@ static int start_with(void **state, const struct tracer_sampler *sampler)
 	*state = f;
 	if (!f || traced_service_fixture("", 0, binary, sizeof(binary)) ||
 	    traced_service_start(binary, &f->svc) ||
-	    tracer_harness_start(sampler, base_name(binary), &f->h) || tracer_scan(f->h->tracer))
+	    tracer_harness_start(sampler, traced_service_binary(f->svc), &f->h) || tracer_scan(f->h->tracer))
 		return -1;
 	return 0;
 }

@@ -29,13 +29,6 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
 struct expected {
 	const char *method, *path;
 	long status;
@@ -98,7 +91,7 @@ static void every_request_is_one_span(const char *binary)
 
 	print_message("# %s\n", binary);
 	assert_int_equal(traced_service_start(binary, &svc), 0);
-	assert_int_equal(tracer_harness_start(&on, base_name(binary), &h), 0);
+	assert_int_equal(tracer_harness_start(&on, traced_service_binary(svc), &h), 0);
 	assert_int_equal(tracer_scan(h->tracer), 0);
 	tracer_get_stats(h->tracer, &st);
 	assert_int_equal(st.processes, 1);
@@ -183,7 +176,7 @@ static void slow_handler_spans_last_at_least_the_sleep(void **state)
 	(void)state;
 	assert_int_equal(traced_service_fixture("", 0, binary, sizeof(binary)), 0);
 	assert_int_equal(traced_service_start(binary, &svc), 0);
-	assert_int_equal(tracer_harness_start(&on, base_name(binary), &h), 0);
+	assert_int_equal(tracer_harness_start(&on, traced_service_binary(svc), &h), 0);
 	assert_int_equal(tracer_scan(h->tracer), 0);
 	for (i = 0; i < 3; i++) {
 		assert_int_equal(traced_service_get(svc, "/slow?ms=150", NULL, &status), 0);
@@ -247,7 +240,7 @@ static void red_histograms_count_every_request_sampled_or_not(void **state)
 	(void)state;
 	assert_int_equal(traced_service_fixture("", 1, binary, sizeof(binary)), 0);
 	assert_int_equal(traced_service_start(binary, &svc), 0);
-	assert_int_equal(tracer_harness_start(&off, base_name(binary), &h), 0);
+	assert_int_equal(tracer_harness_start(&off, traced_service_binary(svc), &h), 0);
 	assert_int_equal(tracer_scan(h->tracer), 0);
 	for (int i = 0; i < 40; i++)
 		assert_int_equal(traced_service_get(svc, "/hello", NULL, &status), 0);

@@ -31,13 +31,6 @@ struct fixture {
 	struct tracer_harness *h;
 };
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
 static int setup(void **state)
 {
 	struct tracer_sampler on = { .type = TRACER_SAMPLER_ALWAYS_ON };
@@ -47,7 +40,7 @@ static int setup(void **state)
 	*state = f;
 	if (!f || traced_service_fixture("", 1, binary, sizeof(binary)) ||
 	    traced_service_start(binary, &f->svc) ||
-	    tracer_harness_start(&on, base_name(binary), &f->h) || tracer_scan(f->h->tracer))
+	    tracer_harness_start(&on, traced_service_binary(f->svc), &f->h) || tracer_scan(f->h->tracer))
 		return -1;
 	return 0;
 }

@@ -109,6 +109,71 @@ static void stop(struct traced_service *s)
 	s->pid = 0;
 }
 
+/* This test program's private copies of the fixtures: a tracer in a test targets a
+ * copy's exact path, so a leftover or concurrent run of the same fixture elsewhere on the
+ * machine is never traced or counted. One folder per program, removed at exit. */
+static char private_dir[64];
+
+static void remove_private_dir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", private_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", private_dir);
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, r = 0;
+	ssize_t n;
+
+	if (in < 0)
+		return -errno;
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	if (out < 0) {
+		r = errno == EEXIST ? 0 : -errno; /* already copied by an earlier service */
+		goto out;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, (size_t)n) != n) {
+			r = -EIO;
+			break;
+		}
+	}
+	if (n < 0)
+		r = -errno;
+out:
+	close(in);
+	if (out >= 0)
+		close(out);
+	return r;
+}
+
+/* The private copy of `binary` (made on first use) into out. */
+static int private_copy(const char *binary, char *out, size_t size)
+{
+	const char *base = strrchr(binary, '/');
+
+	if (!private_dir[0]) {
+		snprintf(private_dir, sizeof(private_dir), "/tmp/autotrace-svc-XXXXXX");
+		if (!mkdtemp(private_dir)) {
+			private_dir[0] = '\0';
+			return -errno;
+		}
+		atexit(remove_private_dir);
+	}
+	if ((size_t)snprintf(out, size, "%s/%s", private_dir, base ? base + 1 : binary) >= size)
+		return -ENAMETOOLONG;
+	return copy_file(binary, out);
+}
+
+const char *traced_service_binary(const struct traced_service *s)
+{
+	return s->binary;
+}
+
 int traced_service_start(const char *binary, struct traced_service **ret_service)
 {
 	struct traced_service *s;
@@ -117,11 +182,9 @@ int traced_service_start(const char *binary, struct traced_service **ret_service
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	if (strlen(binary) >= sizeof(s->binary)) {
-		r = -ENAMETOOLONG;
+	r = private_copy(binary, s->binary, sizeof(s->binary));
+	if (r < 0)
 		goto fail;
-	}
-	memcpy(s->binary, binary, strlen(binary) + 1);
 	s->port = free_port();
 	if (s->port < 0) {
 		r = s->port;

@@ -21,6 +21,9 @@ struct traced_service *traced_service_free(struct traced_service *s);
 int traced_service_restart(struct traced_service *s);
 
 pid_t traced_service_pid(const struct traced_service *s);
+/* The executable the service runs: this test program's private copy of the fixture
+ * (absolute path), the exact target to give a tracer. Borrowed. */
+const char *traced_service_binary(const struct traced_service *s);
 int traced_service_port(const struct traced_service *s);
 
 /* GETs path (e.g. "/hello") over the service's kept-alive connection, with the
