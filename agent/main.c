@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ struct flags {
 	const char *config_file;
 	const char *proc_root;
 	unsigned scan_ms, poll_ms, shutdown_ms;
+	size_t ringbuf_bytes;
 };
 
 static void usage(FILE *f)
@@ -57,6 +59,8 @@ static void usage(FILE *f)
 		"  --poll-interval-ms N    how often to drain the ring buffer (50)\n"
 		"  --shutdown-timeout-ms N time to flush spans on SIGTERM (default\n"
 		"                          $AUTOTRACE_SHUTDOWN_TIMEOUT_MS or 5000)\n"
+		"  --ringbuf-kib N         kernel-to-agent ring buffer, a power of two (default\n"
+		"                          $AUTOTRACE_RINGBUF_KIB or 1024; a node agent wants more)\n"
 		"Exporter, sampler and resource: the OTEL_* environment, overlaid by the config file.\n");
 }
 
@@ -84,6 +88,21 @@ static int flag_ms(const char *flag, const char *arg, unsigned *ret)
 	return 0;
 }
 
+/* The ring buffer size in KiB: a power of two from 64 KiB (the kernel wants a power of
+ * two times the page size) to 256 MiB. */
+static int ringbuf_kib(const char *what, const char *arg, size_t *ret)
+{
+	long n;
+
+	if (cli_parse_long(arg, 64, &n) < 0 || n > 262144 || (n & (n - 1))) {
+		fprintf(stderr, "autotrace-agent: %s wants a power of two of KiB from 64 to 262144, got \"%s\"\n",
+			what, arg);
+		return -EINVAL;
+	}
+	*ret = (size_t)n * 1024;
+	return 0;
+}
+
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
 	static char listen_buf[32];
@@ -94,6 +113,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		{ "scan-interval-ms", required_argument, NULL, 's' },
 		{ "poll-interval-ms", required_argument, NULL, 'l' },
 		{ "shutdown-timeout-ms", required_argument, NULL, 't' },
+		{ "ringbuf-kib", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -107,6 +127,12 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	f->scan_ms = 500;
 	f->poll_ms = 50;
 	f->shutdown_ms = env_uint("AUTOTRACE_SHUTDOWN_TIMEOUT_MS", 5000);
+	/* 1 MiB: a sidecar traces one pod; at 100k spans/s the reader, woken at a quarter
+	 * full, still has about 30 ms. The ring is mapped twice, so it counts double. */
+	f->ringbuf_bytes = 1024 * 1024;
+	const char *ring_env = getenv("AUTOTRACE_RINGBUF_KIB");
+	if (ring_env && ringbuf_kib("AUTOTRACE_RINGBUF_KIB", ring_env, &f->ringbuf_bytes) < 0)
+		return -EINVAL;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		int rc = 0;
 		switch (c) {
@@ -116,6 +142,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		case 's': rc = flag_ms("scan-interval-ms", optarg, &f->scan_ms); break;
 		case 'l': rc = flag_ms("poll-interval-ms", optarg, &f->poll_ms); break;
 		case 't': rc = flag_ms("shutdown-timeout-ms", optarg, &f->shutdown_ms); break;
+		case 'r': rc = ringbuf_kib("--ringbuf-kib", optarg, &f->ringbuf_bytes); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
@@ -302,7 +329,8 @@ static int start(struct agent *a, const struct flags *f)
 		log_error(COMPONENT, "exporter to %s: %s", a->settings->exporter.endpoint, strerror(-rc));
 		return rc;
 	}
-	struct tracer_opts to = { .proc_root = f->proc_root, .sampler = a->settings->sampler,
+	struct tracer_opts to = { .proc_root = f->proc_root, .ringbuf_bytes = f->ringbuf_bytes,
+				  .sampler = a->settings->sampler,
 				  .targets = a->settings->targets, .on_span = on_span, .ud = a };
 	rc = tracer_new(&to, &a->tracer);
 	if (rc < 0) {
@@ -310,6 +338,9 @@ static int start(struct agent *a, const struct flags *f)
 			  "CAP_PERFMON and CAP_SYS_PTRACE)", strerror(-rc));
 		return rc;
 	}
+	/* Loading parsed the kernel's BTF (megabytes) and freed it: give those pages back,
+	 * since a sidecar's footprint is multiplied by every pod. */
+	malloc_trim(0);
 
 	struct http_server_opts ho = { .listen = f->metrics_listen };
 	rc = http_server_new(a->base, &ho, &a->http);
