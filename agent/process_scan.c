@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/fs/read_file.h"
+
 #define DELETED_SUFFIX " (deleted)"
 
 static int parse_pid(const char *name, pid_t *ret_pid)
@@ -135,4 +137,40 @@ int process_exe_matches(const char *pattern, const char *exe)
 		return strcmp(pattern, exe) == 0;
 	base = strrchr(exe, '/');
 	return strcmp(pattern, base ? base + 1 : exe) == 0;
+}
+
+int process_container_name(const char *proc_root, pid_t pid, char *buf, size_t size)
+{
+	static const char var[] = PROCESS_CONTAINER_NAME_VAR "=";
+	char path[PATH_MAX], *env = NULL;
+	size_t len = 0;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%d/environ", proc_root ? proc_root : "/proc", (int)pid);
+	/* An environment is a few KiB; a hostile one is cut at the bound. */
+	r = read_file_bounded(path, 256 * 1024, &env, &len);
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	for (size_t off = 0; off < len; off += strlen(env + off) + 1) {
+		if (strncmp(env + off, var, sizeof(var) - 1) == 0) {
+			snprintf(buf, size, "%s", env + off + sizeof(var) - 1);
+			r = 0;
+			break;
+		}
+	}
+	free(env);
+	return r;
+}
+
+int process_container_matches(const char *const *names, const char *name)
+{
+	if (!names)
+		return 1;
+	if (!name)
+		return 0;
+	for (; *names; names++)
+		if (strcmp(*names, name) == 0)
+			return 1;
+	return 0;
 }

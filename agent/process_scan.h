@@ -38,4 +38,16 @@ int process_start_time(const char *proc_root, pid_t pid, uint64_t *ret_start_tim
  * name; NULL or "" matches everything. */
 int process_exe_matches(const char *pattern, const char *exe);
 
+/* The variable the webhook sets on every application container of an injected pod:
+ * /proc does not name containers, a process's environment can. */
+#define PROCESS_CONTAINER_NAME_VAR "AUTOTRACE_CONTAINER_NAME"
+
+/* The container name pid was started with (PROCESS_CONTAINER_NAME_VAR) into buf:
+ * 0, -ENOENT when it has none, or the errno of reading its environment (bounded). */
+int process_container_name(const char *proc_root, pid_t pid, char *buf, size_t size);
+/* Whether a process in container `name` (NULL: unknown) is a target of `names`
+ * (NULL-terminated; NULL: every container). An unknown container never matches a
+ * list: it is not one of the named containers. */
+int process_container_matches(const char *const *names, const char *name);
+
 #endif

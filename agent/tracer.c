@@ -358,6 +358,13 @@ static int scan_one(void *ud, const struct process_info *p)
 		release_process(t, (size_t)(tp - t->procs));
 	if (!process_exe_matches(t->target_exe, p->exe))
 		return 0;
+	if (t->container_names) {
+		char name[256];
+		int known = process_container_name(t->proc_root, p->pid, name, sizeof(name)) == 0;
+		if (!process_container_matches((const char *const *)t->container_names,
+					       known ? name : NULL))
+			return 0;
+	}
 	b = binary_for(t, p);
 	if (!b || b->state != BINARY_TRACEABLE || t->n_procs == MAX_PROCESSES)
 		return 0;

@@ -11,7 +11,7 @@ int read_file_bounded(const char *path, size_t max, char **ret, size_t *ret_len)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	char *buf = NULL;
-	size_t used = 0;
+	size_t used = 0, cap;
 	int rc = 0;
 
 	if (fd < 0)
@@ -28,14 +28,23 @@ int read_file_bounded(const char *path, size_t max, char **ret, size_t *ret_len)
 		rc = -EFBIG;
 		goto out;
 	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	/* A file that grows while we read is cut at the size we saw: never past max. */
-	while (used < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + used, (size_t)st.st_size - used);
+	/* The size is a hint only: /proc files say 0, and a file may grow. Read to the end,
+	 * never past max. */
+	cap = (size_t)st.st_size + 1 > 4096 ? (size_t)st.st_size + 1 : 4096;
+	for (;;) {
+		if (used + 1 >= cap || !buf) {
+			size_t want = buf ? cap * 2 : cap;
+			if (want > max + 1)
+				want = max + 1;
+			char *p = realloc(buf, want);
+			if (!p) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			buf = p;
+			cap = want;
+		}
+		ssize_t n = read(fd, buf + used, cap - 1 - used);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -45,6 +54,16 @@ int read_file_bounded(const char *path, size_t max, char **ret, size_t *ret_len)
 		if (n == 0)
 			break;
 		used += (size_t)n;
+		if (used == max && cap - 1 == max) {
+			/* Full at the bound: anything more is too much. */
+			char extra;
+			ssize_t more = read(fd, &extra, 1);
+			if (more > 0) {
+				rc = -EFBIG;
+				goto out;
+			}
+			break;
+		}
 	}
 	buf[used] = '\0';
 	*ret = buf;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 /* Reads the regular file at `path` into a new NUL-terminated buffer (*ret, free()).
+ * Reads to the end of the file (its size is only a hint: /proc files say 0).
  * -EFBIG over max bytes, -EINVAL for a non-regular file, or the open/read errno. */
 int read_file_bounded(const char *path, size_t max, char **ret, size_t *ret_len);
 

@@ -112,6 +112,55 @@ static void targets_match_by_path_or_base_name(void **state)
 	assert_true(process_exe_matches("app", "app"));
 }
 
+/* The container a process belongs to is read from the environment the webhook gave
+ * it; a process without it matches no named container. */
+static void the_container_name_comes_from_the_process_environment(void **state)
+{
+	char name[64] = "";
+	pid_t named = fork(), unnamed;
+
+	assert_true(named >= 0);
+	if (named == 0) {
+		char *const env[] = { "PATH=/bin", PROCESS_CONTAINER_NAME_VAR "=checkout", NULL };
+		execle("/bin/sleep", "sleep", "30", (char *)NULL, env);
+		_exit(127);
+	}
+	unnamed = fork();
+	assert_true(unnamed >= 0);
+	if (unnamed == 0) {
+		char *const env[] = { "PATH=/bin", NULL };
+		execle("/bin/sleep", "sleep", "30", (char *)NULL, env);
+		_exit(127);
+	}
+	/* After the exec, the environment is the new one. */
+	int r = -ENOENT;
+	for (int i = 0; i < 200 && r != 0; i++) {
+		usleep(10000);
+		r = process_container_name(NULL, named, name, sizeof(name));
+	}
+	assert_int_equal(r, 0);
+	assert_string_equal(name, "checkout");
+	for (int i = 0; i < 200; i++) {
+		char exe[256] = "", link[64];
+		snprintf(link, sizeof(link), "/proc/%d/exe", (int)unnamed);
+		if (readlink(link, exe, sizeof(exe) - 1) > 0 && strstr(exe, "sleep"))
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(process_container_name(NULL, unnamed, name, sizeof(name)), -ENOENT);
+	kill(named, SIGKILL);
+	kill(unnamed, SIGKILL);
+	waitpid(named, NULL, 0);
+	waitpid(unnamed, NULL, 0);
+	assert_true(process_container_name(NULL, named, name, sizeof(name)) < 0);
+
+	const char *const targets[] = { "checkout", "worker", NULL };
+	assert_true(process_container_matches(targets, "worker"));
+	assert_false(process_container_matches(targets, "istio-proxy"));
+	assert_false(process_container_matches(targets, NULL));
+	assert_true(process_container_matches(NULL, NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -119,6 +168,7 @@ int main(void)
 		cmocka_unit_test(start_time_tells_processes_apart),
 		cmocka_unit_test(a_walk_stops_when_the_callback_says_so),
 		cmocka_unit_test(targets_match_by_path_or_base_name),
+		cmocka_unit_test(the_container_name_comes_from_the_process_environment),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
