@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lib/instrumentation/naming.h"
+
 /* Identifies an executable file's content as far as stat can: the same file, not
  * rewritten since. */
 struct exe_identity {
@@ -40,7 +42,7 @@ int process_exe_matches(const char *pattern, const char *exe);
 
 /* The variable the webhook sets on every application container of an injected pod:
  * /proc does not name containers, a process's environment can. */
-#define PROCESS_CONTAINER_NAME_VAR "AUTOTRACE_CONTAINER_NAME"
+#define PROCESS_CONTAINER_NAME_VAR INSTRUMENTATION_CONTAINER_NAME_ENV
 
 /* The container name pid was started with (PROCESS_CONTAINER_NAME_VAR) into buf:
  * 0, -ENOENT when it has none, or the errno of reading its environment (bounded). */

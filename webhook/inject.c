@@ -89,6 +89,8 @@ static int add_sidecar(json_t *ops, const struct webhook_options *o, const struc
 		r = pod_patch_append(ops, pod, "volumes", volume);
 	else
 		json_decref(volume);
+	if (r == 0)
+		r = pod_patch_set_container_name_env(ops, pod, INSTRUMENTATION_CONTAINER_NAME_ENV);
 	return r;
 }
 

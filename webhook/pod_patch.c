@@ -1,7 +1,9 @@
 #include "webhook/pod_patch.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lib/jsonpatch/jsonpatch.h"
 #include "lib/jsonpatch/pointer.h"
@@ -138,6 +140,50 @@ int pod_patch_append(json_t *ops, const json_t *pod, const char *list, json_t *i
 		return -ENOMEM;
 	}
 	return push_op_at(ops, current ? "replace" : "add", "/spec", list, whole);
+}
+
+int pod_patch_set_container_name_env(json_t *ops, const json_t *pod, const char *name)
+{
+	const json_t *containers = json_object_get(json_object_get(pod, "spec"), "containers");
+	const json_t *c;
+	size_t i;
+	int r = 0;
+
+	json_array_foreach(containers, i, c) {
+		const char *cname = json_string_value(json_object_get(c, "name"));
+		const json_t *env = json_object_get(c, "env");
+		char base[64];
+		const json_t *e;
+		size_t k;
+		int present = 0;
+
+		if (!cname)
+			continue;
+		json_array_foreach(env, k, e)
+			present |= json_is_string(json_object_get(e, "name")) &&
+				   strcmp(json_string_value(json_object_get(e, "name")), name) == 0;
+		if (present)
+			continue;
+		json_t *var = json_pack("{s:s, s:s}", "name", name, "value", cname);
+		if (!var)
+			return -ENOMEM;
+		snprintf(base, sizeof(base), "/spec/containers/%zu", i);
+		if (json_is_array(env)) {
+			char list[80];
+			snprintf(list, sizeof(list), "%s/env", base);
+			r = push_op_at(ops, "add", list, "-", var);
+		} else {
+			json_t *whole = json_array();
+			if (!whole || json_array_append_new(whole, var) < 0) {
+				json_decref(whole);
+				return -ENOMEM;
+			}
+			r = push_op_at(ops, env ? "replace" : "add", base, "env", whole);
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 int pod_patch_set_spec_field(json_t *ops, const json_t *pod, const char *field, json_t *value)

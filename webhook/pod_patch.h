@@ -19,6 +19,11 @@ int pod_patch_remove_annotation(json_t *ops, const json_t *pod, const char *key)
 /* Appends to ops what appends item (stolen) to spec.<list>. */
 int pod_patch_append(json_t *ops, const json_t *pod, const char *list, json_t *item);
 
+/* Appends to ops what sets env var `name` on every entry of spec.containers to that
+ * container's own name (so a process can be told which container it runs in), unless
+ * it is set already. */
+int pod_patch_set_container_name_env(json_t *ops, const json_t *pod, const char *name);
+
 /* Appends to ops what sets spec.<field> to value (stolen), unless equal already. */
 int pod_patch_set_spec_field(json_t *ops, const json_t *pod, const char *field, json_t *value);
 

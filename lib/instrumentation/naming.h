@@ -17,6 +17,9 @@
 #define INSTRUMENTATION_CONFIG_KEY	  "config.json"
 #define INSTRUMENTATION_CONFIG_MOUNT_DIR  "/etc/autotrace"
 #define INSTRUMENTATION_CONFIG_FILE	  "/etc/autotrace/config.json"
+/* Set by the webhook on every application container of an injected pod, read by the
+ * agent from a process's environment: /proc does not name containers. */
+#define INSTRUMENTATION_CONTAINER_NAME_ENV "AUTOTRACE_CONTAINER_NAME"
 
 /* The name of the ConfigMap that carries the agent config of Instrumentation
  * <ns>/<name>, in every namespace whose pods use it.

@@ -208,6 +208,12 @@ static void assert_has_agent(const json_t *pod, const char *ns, const char *serv
 	assert_string_equal(kube_obj_label(pod, "autotrace.dev/injected") ?: "-", "true");
 	snprintf(inst, sizeof(inst), "%s/%s", ns, INST_NAME);
 	assert_string_equal(kube_obj_annotation(pod, "autotrace.dev/instrumentation") ?: "-", inst);
+	/* Every application container says which one it is, for containerNames targets. */
+	const json_t *app;
+	size_t i;
+	json_array_foreach(json_object_get(spec, "containers"), i, app)
+		assert_string_equal(env_value(app, "AUTOTRACE_CONTAINER_NAME") ?: "-",
+				    json_string_value(json_object_get(app, "name")));
 	(void)meta;
 }
 

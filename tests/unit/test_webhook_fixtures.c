@@ -32,6 +32,8 @@ static const struct fixture_case cases[] = {
 	{ "cronjob-pod", "shop", ADMISSION_INJECTED, REASON_SIDECAR },
 	{ "otel-annotated-pod", "otel", ADMISSION_INJECTED, REASON_SIDECAR },
 	{ "cross-namespace-pod", "plain", ADMISSION_INJECTED, REASON_SIDECAR },
+	/* Containers with env already: the name is appended, or kept when set. */
+	{ "pod-with-env", "plain", ADMISSION_INJECTED, REASON_SIDECAR },
 	{ "node-mode-pod", "nodes", ADMISSION_INJECTED, REASON_NODE_AGENT },
 	{ "already-injected", "shop", ADMISSION_UNCHANGED, REASON_ALREADY_INJECTED },
 	{ "opted-out-pod", "shop", ADMISSION_UNCHANGED, REASON_OPTED_OUT },
