@@ -188,9 +188,49 @@ static void probes_attach_to_one_process_only(void **state)
 	traced_service_free(b);
 }
 
+/* containerNames targets: of two processes of one binary, only the one in a named
+ * container is traced. */
+static void only_processes_of_the_named_containers_are_traced(void **state)
+{
+	struct tracer_sampler on = { .type = TRACER_SAMPLER_ALWAYS_ON };
+	struct traced_service *app, *other;
+	struct tracer_harness *h;
+	struct tracer_stats st;
+	char binary[256];
+	json_t *spans, *span;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(traced_service_fixture("", 0, binary, sizeof(binary)), 0);
+	assert_int_equal(traced_service_start_in(binary, "checkout", &app), 0);
+	assert_int_equal(traced_service_start_in(binary, "istio-proxy", &other), 0);
+	assert_int_equal(tracer_harness_start(&on, traced_service_binary(app), &h), 0);
+	const char *const names[] = { "checkout", "worker", NULL };
+	struct tracer_targets targets = { .executable = traced_service_binary(app),
+					  .container_names = names };
+	assert_int_equal(tracer_set_targets(h->tracer, &targets), 0);
+	assert_int_equal(tracer_scan(h->tracer), 0);
+	tracer_get_stats(h->tracer, &st);
+	assert_int_equal(st.processes, 1);
+	send_hellos(app, 3);
+	send_hellos(other, 4);
+	assert_int_equal(tracer_harness_collect(h, 3, 3000, 300, &spans), 0);
+	assert_int_equal(json_array_size(spans), 3);
+	json_array_foreach(spans, i, span) {
+		json_int_t pid = json_integer_value(
+			json_object_get(json_object_get(span, "attributes"), "process.pid"));
+		assert_int_equal(pid, traced_service_pid(app));
+	}
+	json_decref(spans);
+	tracer_harness_free(h);
+	traced_service_free(app);
+	traced_service_free(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(only_processes_of_the_named_containers_are_traced),
 		cmocka_unit_test(a_restarted_target_is_traced_again),
 		cmocka_unit_test(two_processes_of_one_binary_are_both_traced),
 		cmocka_unit_test(probes_attach_to_one_process_only),

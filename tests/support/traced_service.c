@@ -19,6 +19,7 @@
 
 struct traced_service {
 	char binary[256];
+	char container[64]; /* AUTOTRACE_CONTAINER_NAME in its environment, or "" */
 	pid_t pid;
 	int port;
 	CURL *curl;
@@ -76,6 +77,8 @@ static int spawn(struct traced_service *s)
 			dup2(devnull, STDIN_FILENO);
 			dup2(devnull, STDOUT_FILENO);
 		}
+		if (s->container[0])
+			setenv("AUTOTRACE_CONTAINER_NAME", s->container, 1);
 		execl(s->binary, s->binary, "-addr", addr, (char *)NULL);
 		_exit(127);
 	}
@@ -176,6 +179,12 @@ const char *traced_service_binary(const struct traced_service *s)
 
 int traced_service_start(const char *binary, struct traced_service **ret_service)
 {
+	return traced_service_start_in(binary, NULL, ret_service);
+}
+
+int traced_service_start_in(const char *binary, const char *container,
+			    struct traced_service **ret_service)
+{
 	struct traced_service *s;
 	int r;
 
@@ -185,6 +194,8 @@ int traced_service_start(const char *binary, struct traced_service **ret_service
 	r = private_copy(binary, s->binary, sizeof(s->binary));
 	if (r < 0)
 		goto fail;
+	if (container)
+		snprintf(s->container, sizeof(s->container), "%s", container);
 	s->port = free_port();
 	if (s->port < 0) {
 		r = s->port;

@@ -15,6 +15,10 @@ struct traced_service;
 /* Starts binary with -addr 127.0.0.1:<free port> and waits until it accepts
  * connections. Returns a new service. */
 int traced_service_start(const char *binary, struct traced_service **ret_service);
+/* The same, as if in the pod container `container`: the service's environment carries
+ * AUTOTRACE_CONTAINER_NAME, as the webhook sets it. */
+int traced_service_start_in(const char *binary, const char *container,
+			    struct traced_service **ret_service);
 /* Stops it (SIGTERM, then SIGKILL) and waits for it; accepts NULL; returns NULL. */
 struct traced_service *traced_service_free(struct traced_service *s);
 /* Stops the process and starts the same binary again on the same port (a new pid). */
