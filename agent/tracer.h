@@ -31,8 +31,10 @@ struct tracer_sampler {
 /* Which processes to trace: every Go process visible in /proc when both are empty. */
 struct tracer_targets {
 	const char *executable;            /* exe path, or its basename, to match; NULL: any */
-	const char *const *container_names; /* NULL-terminated; NULL: any. Kept, but not
-					     * matched yet: /proc does not name containers */
+	/* NULL-terminated; NULL: any. Matched against the AUTOTRACE_CONTAINER_NAME the
+	 * webhook puts in each application container's environment (/proc does not name
+	 * containers); a process without it is in no named container. */
+	const char *const *container_names;
 };
 
 /* A sampled request, ready to export. The span is borrowed for the call. */
