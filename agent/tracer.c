@@ -122,7 +122,7 @@ static char **copy_names(const char *const *names)
 
 	if (!names)
 		return NULL;
-	while (names[n] && n < MAX_CONTAINER_NAMES)
+	while (n < MAX_CONTAINER_NAMES && names[n])
 		n++;
 	out = calloc(n + 1, sizeof(*out));
 	if (!out)

@@ -198,7 +198,7 @@ int main(int argc, char **argv)
 	const struct probe_set *sets[] = { &peers, &ours };
 	struct go_fixture fx;
 	const char *path;
-	int seconds = argc > 2 ? atoi(argv[2]) : 5, fds[MAX_FDS], r, status;
+	int seconds = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 5, fds[MAX_FDS], r, status;
 	double base_before, base_after, base, reqs;
 	size_t s, nfds;
 	pid_t server;

@@ -31,11 +31,25 @@ int read_file_bounded(const char *path, size_t max, char **ret, size_t *ret_len)
 	/* The size is a hint only: /proc files say 0, and a file may grow. Read to the end,
 	 * never past max. */
 	cap = (size_t)st.st_size + 1 > 4096 ? (size_t)st.st_size + 1 : 4096;
+	if (cap > max + 1)
+		cap = max + 1;
+	buf = malloc(cap);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	for (;;) {
-		if (used + 1 >= cap || !buf) {
-			size_t want = buf ? cap * 2 : cap;
-			if (want > max + 1)
-				want = max + 1;
+		if (used + 1 == cap) {
+			if (cap == max + 1) {
+				/* Full at the bound: one more byte means too much. */
+				char extra;
+				if (read(fd, &extra, 1) > 0) {
+					rc = -EFBIG;
+					goto out;
+				}
+				break;
+			}
+			size_t want = cap * 2 < max + 1 ? cap * 2 : max + 1;
 			char *p = realloc(buf, want);
 			if (!p) {
 				rc = -ENOMEM;
@@ -54,16 +68,6 @@ int read_file_bounded(const char *path, size_t max, char **ret, size_t *ret_len)
 		if (n == 0)
 			break;
 		used += (size_t)n;
-		if (used == max && cap - 1 == max) {
-			/* Full at the bound: anything more is too much. */
-			char extra;
-			ssize_t more = read(fd, &extra, 1);
-			if (more > 0) {
-				rc = -EFBIG;
-				goto out;
-			}
-			break;
-		}
 	}
 	buf[used] = '\0';
 	*ret = buf;
