@@ -253,6 +253,19 @@ static int decompress(struct elf_file *file, Elf_Scn *scn)
 	return 0;
 }
 
+/* The header and libelf section of `name`, which must have content in the file. */
+static int locate_with_content(struct elf_file *file, const char *name, struct elf_section *sec,
+			       Elf_Scn **scn, GElf_Shdr *shdr)
+{
+	int r = elf_file_section_header(file, name, sec);
+
+	if (r < 0)
+		return r;
+	if (sec->type == SHT_NOBITS)
+		return -ENOENT;
+	return find_scn(file, name, scn, shdr);
+}
+
 int elf_file_section(struct elf_file *file, const char *name, struct elf_section *ret_section)
 {
 	struct elf_section sec;
@@ -261,12 +274,7 @@ int elf_file_section(struct elf_file *file, const char *name, struct elf_section
 	Elf_Scn *scn;
 	int r;
 
-	r = elf_file_section_header(file, name, &sec);
-	if (r < 0)
-		return r;
-	if (sec.type == SHT_NOBITS)
-		return -ENOENT;
-	r = find_scn(file, name, &scn, &shdr);
+	r = locate_with_content(file, name, &sec, &scn, &shdr);
 	if (r < 0)
 		return r;
 	if (shdr.sh_flags & SHF_COMPRESSED) {
@@ -296,12 +304,7 @@ int elf_file_section_raw(struct elf_file *file, const char *name,
 	Elf_Scn *scn;
 	int r;
 
-	r = elf_file_section_header(file, name, &sec);
-	if (r < 0)
-		return r;
-	if (sec.type == SHT_NOBITS)
-		return -ENOENT;
-	r = find_scn(file, name, &scn, &shdr);
+	r = locate_with_content(file, name, &sec, &scn, &shdr);
 	if (r < 0)
 		return r;
 	data = elf_rawdata(scn, NULL);
