@@ -8,6 +8,7 @@
 
 #include "lib/instrumentation/agent_config.h"
 #include "lib/instrumentation/naming.h"
+#include "lib/instrumentation/optin.h"
 #include "lib/instrumentation/spec.h"
 #include "lib/kube/api.h"
 #include "lib/kube/informer.h"
@@ -58,7 +59,7 @@ static void index_pod(void *ud, const json_t *pod)
 {
 	struct controller *ctl = ud;
 	struct usage_lookup l = lookup_of(ctl);
-	const char *ns = kube_obj_namespace(pod);
+	const char *ns = usage_pod_namespace(pod);
 	char key[USAGE_KEY_SIZE];
 	json_t *e;
 
@@ -506,14 +507,9 @@ out:
 
 /* ---- lifecycle ------------------------------------------------------------------ */
 
-static void trim_pod(void *ud, json_t *obj)
-{
-	usage_trim_pod(obj);
-}
-
 static void trim_namespace(void *ud, json_t *obj)
 {
-	usage_trim_namespace(obj);
+	optin_trim_namespace(obj);
 }
 
 static int make_informer(struct controller *ctl, const struct kube_resource *res,
@@ -526,8 +522,9 @@ static int make_informer(struct controller *ctl, const struct kube_resource *res
 		 * event of its own here (Secrets are read, not watched). */
 		.resync_ms = res == &KUBE_INSTRUMENTATIONS ? ctl->opts.resync_ms : 0,
 		.handlers = h, .ud = ctl,
-		.transform = res == &KUBE_PODS ? trim_pod
-			     : res == &KUBE_NAMESPACES ? trim_namespace : NULL,
+		.transform = res == &KUBE_NAMESPACES ? trim_namespace : NULL,
+		/* Pods are many: the cache keeps a hundred-byte summary of each. */
+		.summarize = res == &KUBE_PODS ? usage_pod_summary : NULL,
 	};
 
 	return kube_informer_new(ctl->client, ctl->loop, &o, ret);

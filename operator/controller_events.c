@@ -58,7 +58,7 @@ static void enqueue_namespace_target(struct controller *ctl, const json_t *ns_ob
 static void enqueue_pod_target(struct controller *ctl, const json_t *pod)
 {
 	struct usage_lookup l = lookup_of(ctl);
-	const char *ns = kube_obj_namespace(pod);
+	const char *ns = usage_pod_namespace(pod);
 	const json_t *ns_obj = ns ? kube_informer_get(ctl->namespaces, NULL, ns) : NULL;
 	char key[USAGE_KEY_SIZE];
 

@@ -41,22 +41,23 @@ struct usage_lookup {
 int usage_namespace_target(const json_t *ns_obj, const struct usage_lookup *lookup,
 			   char *ret_key, size_t size);
 
-/* The Instrumentation an injected pod uses; `ns_obj` is its namespace (may be NULL).
- * -ENOENT when the pod is not injected or uses none. */
-int usage_pod_target(const json_t *pod, const json_t *ns_obj, const struct usage_lookup *lookup,
-		     char *ret_key, size_t size);
+/* A pod as the operator caches it: its packed summary (operator/pod_summary.h). An
+ * informer summarize hook (ud unused). New reference, NULL when out of memory. */
+json_t *usage_pod_summary(void *ud, const json_t *pod);
+/* The summarised pod's namespace (borrowed from the summary), or NULL. */
+const char *usage_pod_namespace(const json_t *summary);
+
+/* The Instrumentation an injected pod (its summary) uses; `ns_obj` is its namespace
+ * (may be NULL). -ENOENT when the pod is not injected or uses none. */
+int usage_pod_target(const json_t *summary, const json_t *ns_obj,
+		     const struct usage_lookup *lookup, char *ret_key, size_t size);
 
 /* Is the pod's agent container ready? Looked for among the init container statuses (a
  * native sidecar) and then the container statuses. A pod that has ended (Succeeded,
- * Failed) or is being deleted counts as not running: usage_pod_running() is 0. */
-int usage_pod_agent_ready(const json_t *pod);
-int usage_pod_running(const json_t *pod);
-
-/* Informer transforms: drop, in place, everything of a pod / namespace that the rule
- * above does not read (spec, most of status, unrelated labels and annotations), so the
- * operator's memory grows with what it uses. name, namespace and resourceVersion stay. */
-void usage_trim_pod(json_t *pod);
-void usage_trim_namespace(json_t *ns);
+ * Failed) or is being deleted counts as not running: usage_pod_running() is 0. Both
+ * take a summary. */
+int usage_pod_agent_ready(const json_t *summary);
+int usage_pod_running(const json_t *summary);
 
 /* Splits "<ns>/<name>" into its parts (ns: K8S_LABEL_MAX + 1 bytes, name:
  * K8S_SUBDOMAIN_MAX + 1). -EINVAL when it is not such a key. */

@@ -80,6 +80,22 @@ void optin_decide(const json_t *pod_annotations, const json_t *ns_annotations,
 	read_object(ns_annotations, pod_ns, OPTIN_FROM_NAMESPACE, OPTIN_FROM_NAMESPACE_OTEL, ret);
 }
 
+void optin_decide_values(const char *pod_inject, const char *pod_inject_otel,
+			 const json_t *ns_annotations, const char *pod_ns, struct optin *ret)
+{
+	optin_parse_value(pod_inject, pod_ns, ret);
+	if (ret->kind != OPTIN_UNSET) {
+		ret->source = OPTIN_FROM_POD;
+		return;
+	}
+	optin_parse_value(pod_inject_otel, pod_ns, ret);
+	if (ret->kind != OPTIN_UNSET) {
+		ret->source = OPTIN_FROM_POD_OTEL;
+		return;
+	}
+	read_object(ns_annotations, pod_ns, OPTIN_FROM_NAMESPACE, OPTIN_FROM_NAMESPACE_OTEL, ret);
+}
+
 const char *optin_source_name(enum optin_source source)
 {
 	switch (source) {

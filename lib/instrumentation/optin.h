@@ -68,6 +68,11 @@ void optin_parse_value(const char *value, const char *pod_ns, struct optin *ret)
 void optin_decide(const json_t *pod_annotations, const json_t *ns_annotations,
 		  const char *pod_ns, struct optin *ret);
 
+/* The same rule with the pod's two values already read (NULL or "" when unset), for a
+ * caller that keeps only those of a pod. */
+void optin_decide_values(const char *pod_inject, const char *pod_inject_otel,
+			 const json_t *ns_annotations, const char *pod_ns, struct optin *ret);
+
 /* "pod annotation autotrace.dev/inject", ... for messages. */
 const char *optin_source_name(enum optin_source source);
 

@@ -90,6 +90,28 @@ static void trim(struct kube_informer *inf, json_t *obj)
 		inf->opts.transform(inf->opts.ud, obj);
 }
 
+/* What the cache keeps of obj: a new reference, NULL to skip it. */
+static json_t *cached_form(struct kube_informer *inf, json_t *obj)
+{
+	if (inf->opts.summarize)
+		return inf->opts.summarize(inf->opts.ud, obj);
+	trim(inf, obj);
+	return json_incref(obj);
+}
+
+/* Does the cached `now` say what `before` said? The resourceVersion tells for whole
+ * objects; summaries have none and are compared. */
+static int same_state(const struct kube_informer *inf, const json_t *before, const json_t *now)
+{
+	const char *a, *b;
+
+	if (inf->opts.summarize)
+		return json_equal(before, now);
+	a = kube_obj_resource_version(before);
+	b = kube_obj_resource_version(now);
+	return a && b && strcmp(a, b) == 0;
+}
+
 /* --- listing --------------------------------------------------------------------- */
 
 /* The complete list replaces the cache; handlers get the difference. */
@@ -117,8 +139,7 @@ static void finish_list(struct kube_informer *inf)
 				h->on_add(inf->opts.ud, obj);
 			continue;
 		}
-		const char *a = kube_obj_resource_version(prev), *b = kube_obj_resource_version(obj);
-		if (!(a && b && strcmp(a, b) == 0) && h->on_update)
+		if (!same_state(inf, prev, obj) && h->on_update)
 			h->on_update(inf->opts.ud, prev, obj);
 	}
 	json_object_foreach_safe(old, tmp, key, obj) {
@@ -160,9 +181,15 @@ static void on_list_page(void *ud, int rc, struct kube_response *resp, const str
 		return;
 	}
 	json_array_foreach(items, i, item) {
-		trim(inf, item);
-		if (object_key(item, key, sizeof(key)) == 0)
-			json_object_set(inf->listing, key, item);
+		json_t *kept;
+
+		if (object_key(item, key, sizeof(key)) < 0)
+			continue;
+		/* Kept copies are made while the page is alive, so they go into the
+		 * allocator's holes rather than on top of the page's memory. */
+		kept = cached_form(inf, item);
+		if (kept)
+			json_object_set_new(inf->listing, key, kept);
 	}
 	json_t *meta = json_object_get(list, "metadata");
 	const char *cont = json_string_value(json_object_get(meta, "continue"));
@@ -243,33 +270,35 @@ static void on_watch_event(void *ud, enum watch_event_type type, json_t *obj)
 		replace_string(&inf->rv, rv);
 	if (type == WATCH_BOOKMARK || object_key(obj, key, sizeof(key)) < 0)
 		return;
-	trim(inf, obj);
+	json_t *kept = cached_form(inf, obj);
+	if (!kept)
+		return;
 	json_t *old = json_object_get(inf->cache, key);
-	if (old && type != WATCH_DELETED) {
-		const char *orv = kube_obj_resource_version(old);
-		if (orv && rv && strcmp(orv, rv) == 0) {
-			inf->stats.duplicates++;
-			return;
-		}
+	if (old && type != WATCH_DELETED && same_state(inf, old, kept)) {
+		inf->stats.duplicates++;
+		json_decref(kept);
+		return;
 	}
 	inf->stats.events++;
 	if (type == WATCH_DELETED) {
-		if (!old)
-			return;
-		json_incref(old);
-		json_object_del(inf->cache, key);
-		if (h->on_delete)
-			h->on_delete(inf->opts.ud, obj);
-		json_decref(old);
+		if (old) {
+			json_incref(old);
+			json_object_del(inf->cache, key);
+			if (h->on_delete)
+				h->on_delete(inf->opts.ud, kept);
+			json_decref(old);
+		}
+		json_decref(kept);
 		return;
 	}
 	json_incref(old); /* keep the old state alive for on_update */
-	json_object_set(inf->cache, key, obj);
+	json_object_set(inf->cache, key, kept);
 	if (old && h->on_update)
-		h->on_update(inf->opts.ud, old, obj);
+		h->on_update(inf->opts.ud, old, kept);
 	else if (!old && h->on_add)
-		h->on_add(inf->opts.ud, obj);
+		h->on_add(inf->opts.ud, kept);
 	json_decref(old);
+	json_decref(kept);
 }
 
 static void on_watch_end(void *ud, int rc, const struct kube_error *err)

@@ -41,6 +41,11 @@ struct kube_informer_opts {
 	 * metadata.name, namespace and resourceVersion. Memory then scales with what is
 	 * kept. */
 	void (*transform)(void *ud, json_t *obj);
+	/* Optional, for many objects of which little is read: the cache keeps, and the
+	 * handlers receive, what it returns for each object (a new reference; NULL skips
+	 * the object) instead of the object. An event whose summary equals the cached one
+	 * is not handed on (counted as a duplicate): handlers hear of what they read. */
+	json_t *(*summarize)(void *ud, const json_t *obj);
 	struct kube_informer_handlers handlers;
 	void *ud;
 };
@@ -51,7 +56,8 @@ struct kube_informer_stats {
 	unsigned long watches;        /* watch streams started */
 	unsigned long watch_failures; /* streams that ended with an error */
 	unsigned long events;         /* watch events applied */
-	unsigned long duplicates;     /* events skipped as already seen */
+	unsigned long duplicates;     /* events skipped as already seen (or, with a
+				       * summarize hook, as changing nothing kept) */
 };
 
 /* New informer; copies what `opts` points to. Nothing happens before start. */
