@@ -12,6 +12,7 @@
 #include "lib/instrumentation/spec.h"
 #include "lib/kube/api.h"
 #include "lib/kube/informer.h"
+#include "lib/kube/packed.h"
 #include "lib/kube/workqueue.h"
 #include "lib/log/log.h"
 #include "operator/base64.h"
@@ -211,10 +212,15 @@ static int publish_one(struct controller *ctl, const json_t *desired, struct kub
 	char cm_key[USAGE_KEY_SIZE + 64];
 	const char *mine;
 
-	if (have && publish_configmap_current(have, desired))
-		return 0;
 	snprintf(cm_key, sizeof(cm_key), "%s/%s", ns, name);
 	mine = json_string_value(json_object_get(ctl->published, cm_key));
+	/* The cache shows our last write: forget it, the cache is the record again. */
+	if (mine && have_rev && strcmp(mine, have_rev) == 0) {
+		json_object_del(ctl->published, cm_key);
+		mine = NULL;
+	}
+	if (have && publish_configmap_current(have, desired))
+		return 0;
 	/* Our own write not in the cache yet: the cache shows nothing or the revision
 	 * before it. */
 	if (mine && rev && strcmp(mine, rev) == 0 && (!have || !have_rev || strcmp(have_rev, rev) != 0))
@@ -344,7 +350,7 @@ static int reconcile(void *ud, const char *key)
 	char err[512] = "", now[32];
 	struct instrumentation_spec spec = { 0 };
 	struct status_observation obs = { 0 };
-	const json_t *cr, *entry, *own, *old_status, *prev_cond;
+	const json_t *cr = NULL, *entry, *own, *old_status, *prev_cond;
 	json_t *wanted = NULL, *status = NULL;
 	char *config = NULL;
 	struct secret_scope scope = { ctl, ns };
@@ -365,14 +371,21 @@ static int reconcile(void *ud, const char *key)
 	ctl->stats.reconciles++;
 	if (usage_key_split(key, ns, name) < 0)
 		return 0;
-	cr = kube_informer_get(ctl->insts, ns, name);
 	if ((rc = usage_refresh(ctl)) < 0)
 		goto out;
-	if (!cr) {
+	if (!kube_informer_get(ctl->insts, ns, name)) {
 		rc = reconcile_deleted(ctl, key, ns, name);
 		goto out;
 	}
-	json_incref((json_t *)cr); /* the cache may drop it while we call the API */
+	/* Ours while we call the API, whatever the cache does meanwhile. */
+	if (!(cr = kube_packed_load(kube_informer_get(ctl->insts, ns, name)))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* The cache shows our last status write now: from here on it is the record, and
+	 * a thousand Instrumentations do not each keep a copy of their status. */
+	if (json_equal(json_object_get(ctl->written, key), json_object_get(cr, "status")))
+		json_object_del(ctl->written, key);
 	if ((rc = instrumentation_configmap_name(ns, name, cm_name, sizeof(cm_name))) < 0)
 		goto out;
 	entry = json_object_get(ctl->usage, key);
@@ -512,6 +525,25 @@ static void trim_namespace(void *ud, json_t *obj)
 	optin_trim_namespace(obj);
 }
 
+static void trim_configmap(void *ud, json_t *obj)
+{
+	publish_trim_configmap(obj);
+}
+
+/* Instrumentations are kept as text (lib/kube/packed.h), cut to what a reconcile
+ * reads: spec, status and the metadata that names it and its generation (not its
+ * labels, nor kubectl's last-applied copy of the whole object). */
+static json_t *pack_instrumentation(void *ud, const json_t *obj)
+{
+	static const char *const top[] = { "apiVersion", "kind", "metadata", "spec", "status",
+					   NULL };
+	static const char *const meta[] = { "name",	       "namespace",	    "uid",
+					    "resourceVersion", "generation",
+					    "deletionTimestamp", NULL };
+
+	return kube_packed_new(obj, top, meta);
+}
+
 static int make_informer(struct controller *ctl, const struct kube_resource *res,
 			 const char *selector, struct kube_informer_handlers h,
 			 struct kube_informer **ret)
@@ -522,9 +554,13 @@ static int make_informer(struct controller *ctl, const struct kube_resource *res
 		 * event of its own here (Secrets are read, not watched). */
 		.resync_ms = res == &KUBE_INSTRUMENTATIONS ? ctl->opts.resync_ms : 0,
 		.handlers = h, .ud = ctl,
-		.transform = res == &KUBE_NAMESPACES ? trim_namespace : NULL,
+		.transform = res == &KUBE_NAMESPACES	? trim_namespace
+			     : res == &KUBE_CONFIGMAPS ? trim_configmap
+						       : NULL,
 		/* Pods are many: the cache keeps a hundred-byte summary of each. */
-		.summarize = res == &KUBE_PODS ? usage_pod_summary : NULL,
+		.summarize = res == &KUBE_PODS		   ? usage_pod_summary
+			     : res == &KUBE_INSTRUMENTATIONS ? pack_instrumentation
+							     : NULL,
 	};
 
 	return kube_informer_new(ctl->client, ctl->loop, &o, ret);

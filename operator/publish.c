@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lib/instrumentation/naming.h"
+#include "lib/kube/api.h"
 
 static const char *meta_str(const json_t *obj, const char *key)
 {
@@ -24,7 +25,7 @@ json_t *publish_configmap(const char *ns, const char *name, const json_t *cr,
 	cm = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s}}, s:{s:s}}",
 		       "apiVersion", "v1", "kind", "ConfigMap", "metadata", "name", name,
 		       "namespace", ns, "labels", PUBLISH_LABEL_MANAGED_BY, PUBLISH_MANAGED_BY,
-		       "app.kubernetes.io/part-of", "autotrace", "annotations",
+		       PUBLISH_LABEL_PART_OF, PUBLISH_MANAGED_BY, "annotations",
 		       PUBLISH_ANNOTATION_INSTRUMENTATION, id, PUBLISH_ANNOTATION_REVISION,
 		       revision, "data", INSTRUMENTATION_CONFIG_KEY, config_json);
 	if (cm && strcmp(ns, cr_ns) == 0 &&
@@ -92,4 +93,27 @@ const char *publish_configmap_owner_key(const json_t *cm)
 		return NULL;
 	return json_string_value(json_object_get(json_object_get(meta, "annotations"),
 						 PUBLISH_ANNOTATION_INSTRUMENTATION));
+}
+
+void publish_trim_configmap(json_t *cm)
+{
+	static const char *const top[] = { "metadata", "data", NULL };
+	static const char *const meta[] = { "name", "namespace", "resourceVersion", "labels",
+					    "annotations", "ownerReferences", NULL };
+	static const char *const labels[] = { PUBLISH_LABEL_MANAGED_BY, PUBLISH_LABEL_PART_OF,
+					      NULL };
+	static const char *const annotations[] = { PUBLISH_ANNOTATION_INSTRUMENTATION,
+						   PUBLISH_ANNOTATION_REVISION, NULL };
+	static const char *const owner[] = { "uid", "controller", NULL };
+	json_t *m = json_object_get(cm, "metadata"), *o;
+	size_t i;
+
+	if (!json_is_object(cm) || !json_is_object(m))
+		return;
+	kube_obj_keep(cm, top);
+	kube_obj_keep(m, meta);
+	kube_obj_keep(json_object_get(m, "labels"), labels);
+	kube_obj_keep(json_object_get(m, "annotations"), annotations);
+	json_array_foreach(json_object_get(m, "ownerReferences"), i, o)
+		kube_obj_keep(o, owner);
 }

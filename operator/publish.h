@@ -9,6 +9,7 @@
 /* The label the operator's ConfigMap informer selects on. */
 #define PUBLISH_LABEL_MANAGED_BY "app.kubernetes.io/managed-by"
 #define PUBLISH_MANAGED_BY	 "autotrace"
+#define PUBLISH_LABEL_PART_OF	 "app.kubernetes.io/part-of"
 #define PUBLISH_SELECTOR	 PUBLISH_LABEL_MANAGED_BY "=" PUBLISH_MANAGED_BY
 /* On each ConfigMap: which Instrumentation ("ns/name") and which revision. */
 #define PUBLISH_ANNOTATION_INSTRUMENTATION "autotrace.dev/instrumentation"
@@ -28,5 +29,10 @@ int publish_configmap_current(const json_t *existing, const json_t *desired);
 /* The Instrumentation key a ConfigMap the operator wrote belongs to (borrowed), or
  * NULL when it is not one of ours. */
 const char *publish_configmap_owner_key(const json_t *cm);
+
+/* An informer transform: cuts a cached ConfigMap down, in place, to what the two
+ * functions above read (data, name, namespace, resourceVersion, our labels and
+ * annotations, the owners' uid and controller flag). */
+void publish_trim_configmap(json_t *cm);
 
 #endif

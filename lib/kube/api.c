@@ -303,3 +303,21 @@ const char *kube_obj_label(const json_t *obj, const char *key)
 	json_t *l = json_object_get(json_object_get(obj, "metadata"), "labels");
 	return json_string_value(json_object_get(l, key));
 }
+
+void kube_obj_keep(json_t *obj, const char *const *keep)
+{
+	const char *k;
+	json_t *v;
+	void *tmp;
+
+	if (!json_is_object(obj))
+		return;
+	json_object_foreach_safe(obj, tmp, k, v) {
+		size_t i;
+
+		for (i = 0; keep[i] && strcmp(k, keep[i]) != 0; i++)
+			;
+		if (!keep[i])
+			json_object_del(obj, k);
+	}
+}

@@ -76,5 +76,8 @@ const char *kube_obj_resource_version(const json_t *obj);
 const char *kube_obj_uid(const json_t *obj);
 const char *kube_obj_annotation(const json_t *obj, const char *key);
 const char *kube_obj_label(const json_t *obj, const char *key);
+/* Deletes, in place, every member of the object `obj` whose key is not in `keep`
+ * (NULL-terminated); anything but an object is left alone. For informer transforms. */
+void kube_obj_keep(json_t *obj, const char *const *keep);
 
 #endif

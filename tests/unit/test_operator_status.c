@@ -177,6 +177,34 @@ static void only_a_difference_makes_a_write(void **state)
 	json_decref(have);
 }
 
+static void a_trimmed_configmap_answers_as_the_whole_one(void **state)
+{
+	json_t *c = cr();
+	json_t *want = publish_configmap("shop", "autotrace.shop.traces", c, "{\"a\":1}", "r1");
+	json_t *have = json_deep_copy(want), *stale;
+	json_t *meta = json_object_get(have, "metadata");
+
+	json_object_set_new(meta, "resourceVersion", json_string("42"));
+	json_object_set_new(meta, "creationTimestamp", json_string("2026-01-01T00:00:00Z"));
+	json_object_set_new(meta, "managedFields", json_pack("[{s:s}]", "manager", "x"));
+	json_object_set_new(json_object_get(meta, "annotations"), "note", json_string("x"));
+	publish_trim_configmap(have);
+	assert_null(json_object_get(meta, "creationTimestamp"));
+	assert_null(json_object_get(meta, "managedFields"));
+	assert_null(json_object_get(json_object_get(meta, "annotations"), "note"));
+	assert_string_equal(json_string_value(json_object_get(meta, "resourceVersion")), "42");
+	/* Current, owned, ours: the same answers as before the trim. */
+	assert_int_equal(publish_configmap_current(have, want), 1);
+	assert_string_equal(publish_configmap_owner_key(have), "shop/traces");
+	/* A new revision still reads as a difference. */
+	stale = publish_configmap("shop", "autotrace.shop.traces", c, "{\"a\":2}", "r2");
+	assert_int_equal(publish_configmap_current(have, stale), 0);
+	json_decref(c);
+	json_decref(want);
+	json_decref(have);
+	json_decref(stale);
+}
+
 static void a_configmap_not_ours_has_no_owner_key(void **state)
 {
 	json_t *cm = json_pack("{s:{s:s, s:{s:s}}}", "metadata", "name", "x", "annotations",
@@ -196,6 +224,7 @@ int main(void)
 		cmocka_unit_test(a_condition_keeps_its_time_while_its_status_holds),
 		cmocka_unit_test(the_configmap_in_its_own_namespace_is_owned),
 		cmocka_unit_test(only_a_difference_makes_a_write),
+		cmocka_unit_test(a_trimmed_configmap_answers_as_the_whole_one),
 		cmocka_unit_test(a_configmap_not_ours_has_no_owner_key),
 	};
 
