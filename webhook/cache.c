@@ -87,12 +87,12 @@ static void on_synced(void *ud)
 static int namespace_annotations(void *ud, const char *ns, json_t **ret_annotations)
 {
 	struct webhook_cache *cache = ud;
-	const json_t *obj, *ann;
+	const json_t *ann;
 
 	if (!kube_informer_has_synced(cache->inf[WEBHOOK_CACHE_NAMESPACES]))
 		return -EAGAIN;
-	obj = kube_informer_get(cache->inf[WEBHOOK_CACHE_NAMESPACES], NULL, ns);
-	ann = obj ? json_object_get(json_object_get(obj, "metadata"), "annotations") : NULL;
+	/* The cache holds each namespace's opt-in annotations, null when none. */
+	ann = kube_informer_get(cache->inf[WEBHOOK_CACHE_NAMESPACES], NULL, ns);
 	if (!json_is_object(ann))
 		return -ENOENT;
 	*ret_annotations = json_incref((json_t *)ann);
@@ -146,10 +146,11 @@ void webhook_cache_lookup(struct webhook_cache *cache, struct webhook_lookup *re
 	};
 }
 
-/* Only what opt-in reads is kept of each namespace. */
-static void trim_namespace(void *ud, json_t *ns)
+/* Only what opt-in reads is kept of each namespace: ten thousand namespaces without
+ * our annotations cost their names. */
+static json_t *namespace_summary(void *ud, const json_t *ns)
 {
-	optin_trim_namespace(ns);
+	return optin_namespace_annotations(ns);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------- */
@@ -185,7 +186,7 @@ int webhook_cache_new(struct kube_client *c, struct curl_loop *loop,
 		};
 
 		if (k == WEBHOOK_CACHE_NAMESPACES)
-			io.transform = trim_namespace;
+			io.summarize = namespace_summary;
 		if (k == WEBHOOK_CACHE_INSTRUMENTATIONS) {
 			io.handlers.on_add = inst_add;
 			io.handlers.on_update = inst_update;

@@ -157,3 +157,23 @@ void optin_trim_namespace(json_t *ns)
 	if (json_object_size(ann) == 0)
 		json_object_del(meta, "annotations");
 }
+
+json_t *optin_namespace_annotations(const json_t *ns)
+{
+	const json_t *ann = json_object_get(json_object_get(ns, "metadata"), "annotations");
+	json_t *kept = NULL, *val;
+	const char *key;
+
+	json_object_foreach((json_t *)ann, key, val) {
+		if (!is_optin_annotation(key))
+			continue;
+		if (!kept && !(kept = json_object()))
+			return NULL;
+		if (json_object_set(kept, key, val) < 0) {
+			json_decref(kept);
+			return NULL;
+		}
+	}
+	/* null is a jansson singleton: a namespace without ours costs its cache key. */
+	return kept ? kept : json_null();
+}

@@ -82,4 +82,9 @@ const char *optin_source_name(enum optin_source source);
  * bytes each instead of kilobytes. */
 void optin_trim_namespace(json_t *ns);
 
+/* The autotrace.dev/ and instrumentation.opentelemetry.io/ annotations of a Namespace
+ * as a new object, or null (allocated once by jansson, shared) when it has none: all a
+ * cache for opt-in needs of a namespace. New reference; NULL when out of memory. */
+json_t *optin_namespace_annotations(const json_t *ns);
+
 #endif

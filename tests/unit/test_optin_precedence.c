@@ -236,11 +236,48 @@ static void a_trimmed_namespace_keeps_what_optin_reads(void **state)
 	json_decref(ns);
 }
 
+/* The webhook's cache keeps only a namespace's opt-in annotations, shared null when
+ * none, and the precedence rule reads them as it reads the whole namespace. */
+static void a_namespace_summary_is_its_optin_annotations(void **state)
+{
+	json_t *ns = json_loads(
+		"{\"metadata\":{\"name\":\"shop\",\"labels\":{\"team\":\"a\"},"
+		"\"annotations\":{\"autotrace.dev/inject\":\"traces\",\"note\":\"x\"}}}",
+		0, NULL);
+	json_t *plain = json_loads("{\"metadata\":{\"name\":\"b\",\"annotations\":{\"a\":\"b\"}}}",
+				   0, NULL);
+	json_t *sum = optin_namespace_annotations(ns), *none = optin_namespace_annotations(plain);
+	struct optin o;
+
+	assert_non_null(sum);
+	assert_int_equal(json_object_size(sum), 1);
+	assert_true(json_is_null(none));
+	optin_decide(NULL, sum, "shop", &o);
+	assert_int_equal(o.kind, OPTIN_NAMED);
+	assert_string_equal(o.ns, "shop");
+	assert_string_equal(o.name, "traces");
+	assert_int_equal(o.source, OPTIN_FROM_NAMESPACE);
+	/* The pod's values, read apart, win as the table says. */
+	optin_decide_values("false", NULL, sum, "shop", &o);
+	assert_int_equal(o.kind, OPTIN_FALSE);
+	optin_decide_values("", "other/name", sum, "shop", &o);
+	assert_int_equal(o.kind, OPTIN_NAMED);
+	assert_int_equal(o.source, OPTIN_FROM_POD_OTEL);
+	assert_string_equal(o.ns, "other");
+	optin_decide_values(NULL, NULL, none, "b", &o);
+	assert_int_equal(o.kind, OPTIN_UNSET);
+	json_decref(sum);
+	json_decref(none);
+	json_decref(ns);
+	json_decref(plain);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_cell_of_the_table),
 		cmocka_unit_test(a_trimmed_namespace_keeps_what_optin_reads),
+		cmocka_unit_test(a_namespace_summary_is_its_optin_annotations),
 		cmocka_unit_test(every_cell_through_the_webhook),
 		cmocka_unit_test(our_annotation_and_the_otel_one),
 		cmocka_unit_test(a_non_string_value_is_invalid),
