@@ -1,13 +1,20 @@
-/* Pods per second through the API server, without and with the webhook registered:
- * the same 2,000 pods (a Deployment's pod, bound round-robin to the kwok nodes) are
- * created from 8 clients into an opted-in namespace, first with no webhook, then with
- * autotrace-webhook called for every one (and injecting the agent). Prints both rates,
- * their ratio, and the webhook's latency as the API server measured it
+/* Pods per second through the API server, without and with the webhook in the path:
+ * the same pods (a Deployment's pod with the ServiceAccount token the API server adds,
+ * bound round-robin to the kwok nodes) are created from 8 clients, in three arms that
+ * take turns (A B C C B A, so that drift in the cluster falls on all of them):
+ *   - without: a namespace the webhook's namespaceSelector does not match, so the API
+ *     server never calls it (as if it were not registered);
+ *   - injecting: an opted-in namespace, the webhook adds the agent to every pod;
+ *   - not opted in: the webhook is called and leaves the pod as it is (most of a
+ *     fleet's pods).
+ * Each turn waits for kwok to have started the pods of the one before, so no turn
+ * pays for another's. Prints each arm's rate and its ratio to "without", and the
+ * webhook's latency as the API server measured it
  * (apiserver_admission_webhook_admission_duration_seconds, p50/p99 interpolated in its
- * buckets over this run) next to the webhook's own histogram.
+ * buckets) next to the webhook's own histogram, for the injecting arm.
  * Needs a cluster with kwok nodes ($KUBECONFIG, bench/run.sh gives one) and the
  * Instrumentation CRD (applied from crds/ when missing). Run from the repository root.
- * Usage: bench_webhook_apiserver [pods per run, default 2000] */
+ * Usage: bench_webhook_apiserver [pods per arm, default 2000] */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -31,7 +38,7 @@ static json_t *nodes; /* names of the kwok nodes */
 struct worker {
 	pthread_t thread;
 	const char *ns;
-	int first, step;
+	int first, step, base, count;
 	int created, failed;
 };
 
@@ -42,7 +49,7 @@ static void *create_pods(void *arg)
 	struct kube_ref ref = { .res = &KUBE_PODS, .ns = wk->ns };
 	char name[64];
 
-	for (int i = wk->first; i < n_pods; i += wk->step) {
+	for (int i = wk->base + wk->first; i < wk->base + wk->count; i += wk->step) {
 		const char *node = json_string_value(json_array_get(nodes, (size_t)i %
 									      json_array_size(nodes)));
 		json_t *pod;
@@ -67,26 +74,49 @@ static void *create_pods(void *arg)
 	return NULL;
 }
 
-/* Creates n_pods in ns from THREADS clients; pods per second, or -1. */
-static double run(const char *ns, int *ret_failed)
+/* Creates pods base .. base+count-1 in ns from THREADS clients; into *ret_ms the time
+ * it took, into *ret_created / *ret_failed the counts. */
+static void run(const char *ns, int base, int count, long *ret_ms, int *ret_created,
+		int *ret_failed)
 {
 	struct worker wk[THREADS];
-	long t0 = kt_now_ms(), ms;
+	long t0 = kt_now_ms();
 	int created = 0, failed = 0;
 
 	for (int t = 0; t < THREADS; t++) {
-		wk[t] = (struct worker){ .ns = ns, .first = t, .step = THREADS };
-		if (pthread_create(&wk[t].thread, NULL, create_pods, &wk[t]) != 0)
-			return -1;
+		wk[t] = (struct worker){ .ns = ns, .first = t, .step = THREADS, .base = base,
+					 .count = count };
+		if (pthread_create(&wk[t].thread, NULL, create_pods, &wk[t]) != 0) {
+			wk[t].thread = 0;
+			wk[t].failed = count / THREADS;
+		}
 	}
 	for (int t = 0; t < THREADS; t++) {
-		pthread_join(wk[t].thread, NULL);
+		if (wk[t].thread)
+			pthread_join(wk[t].thread, NULL);
 		created += wk[t].created;
 		failed += wk[t].failed;
 	}
-	ms = kt_now_ms() - t0;
+	*ret_ms = kt_now_ms() - t0;
+	*ret_created = created;
 	*ret_failed = failed;
-	return ms > 0 ? created * 1000.0 / (double)ms : -1;
+}
+
+/* Waits (up to a minute) until kwok has every pod of ns running. */
+static void wait_started(struct kube_client *c, const char *ns)
+{
+	struct kube_list_opts lo = { .field_selector = "status.phase!=Running", .limit = 1 };
+
+	for (long deadline = kt_now_ms() + 60000; kt_now_ms() < deadline; usleep(250000)) {
+		json_t *list = NULL;
+		int r = kube_list(c, &(struct kube_ref){ .res = &KUBE_PODS, .ns = ns }, &lo, &list,
+				  NULL);
+		size_t left = json_array_size(json_object_get(list, "items"));
+
+		json_decref(list);
+		if (r == 0 && left == 0)
+			return;
+	}
 }
 
 /* ---- histograms from a Prometheus text page ----------------------------------------- */
@@ -181,6 +211,20 @@ static double share_at_most(const struct histogram *before, const struct histogr
 	return -1;
 }
 
+/* acc += after - before, bucket by bucket (acc takes after's bounds). */
+static void accumulate(struct histogram *acc, const struct histogram *before,
+		       const struct histogram *after)
+{
+	if (acc->n == 0) {
+		memcpy(acc->le, after->le, sizeof(acc->le));
+		acc->n = after->n;
+	}
+	if (acc->n != after->n || (before->n && before->n != after->n))
+		return;
+	for (int i = 0; i < after->n; i++)
+		acc->count[i] += after->count[i] - (before->n ? before->count[i] : 0);
+}
+
 static char *apiserver_metrics(struct kube_client *c)
 {
 	struct kube_request req = { .path = "/metrics" };
@@ -205,10 +249,16 @@ static char *webhook_metrics(struct webhook_proc *w)
 
 /* ---- setup ----------------------------------------------------------------------- */
 
-static int opted_in_namespace(struct kube_client *c, const char *prefix, char *ns, size_t len)
+#define ARM_LABEL "bench.autotrace.dev/webhook"
+
+/* A namespace with an Instrumentation; opted in or not, and in the webhook's
+ * namespaceSelector or not. */
+static int arm_namespace(struct kube_client *c, const char *prefix, int opted_in, int selected,
+			 char *ns, size_t len)
 {
-	json_t *annot = json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
-				  "autotrace.dev/inject", "true");
+	json_t *annot = json_pack("{s:{s:{s:s?}, s:{s:s}}}", "metadata", "annotations",
+				  "autotrace.dev/inject", opted_in ? "true" : NULL, "labels",
+				  ARM_LABEL, selected ? "yes" : "no");
 	json_t *inst = json_pack("{s:s, s:s, s:{s:s}, s:{s:{s:s}}}", "apiVersion",
 				 "autotrace.dev/v1alpha1", "kind", "Instrumentation", "metadata",
 				 "name", "traces", "spec", "exporter", "endpoint",
@@ -259,19 +309,32 @@ static int kwok_nodes(struct kube_client *c)
 	return json_array_size(nodes) ? 0 : -ENOENT;
 }
 
+enum arm { WITHOUT, INJECTING, NOT_OPTED_IN, ARMS };
+
+static const char *const arm_title[ARMS] = { "without the webhook", "injecting",
+					      "called, not opted in" };
+
+struct arm_result {
+	char ns[64];
+	long ms;
+	int created, failed;
+	struct histogram api, own; /* summed over the arm's turns */
+};
+
 int main(int argc, char **argv)
 {
 	static const char *const ours[] = { "name=\"" WEBHOOK_PROC_HOOK_NAME "\"",
 					    "operation=\"CREATE\"", NULL };
 	static const char *const none[] = { NULL };
+	static const enum arm order[] = { WITHOUT, INJECTING, NOT_OPTED_IN,
+					  NOT_OPTED_IN, INJECTING, WITHOUT };
+	const int turns_per_arm = 2;
 	struct webhook_proc w = { 0 };
 	struct webhook_proc_opts o = { .name = "bench-webhook-apiserver", .cpu = -1,
 				       .log_level = "warn" };
-	struct histogram a0, a1, w0, w1;
-	char ns_without[64] = "", ns_with[64] = "";
-	char *page0 = NULL, *page1 = NULL, *wpage0 = NULL, *wpage1 = NULL;
-	double rate_without, rate_with, total, wtotal;
-	int failed_without = 0, failed_with = 0, rc = 1;
+	struct arm_result arm[ARMS] = { 0 };
+	int next_base[ARMS] = { 0 }, rc = 1, per_turn;
+	json_t *selector = NULL;
 	struct kube_client *c;
 
 	if (!getenv("KUBECONFIG")) {
@@ -281,6 +344,7 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && strtol(argv[1], NULL, 10) > 0 && strtol(argv[1], NULL, 10) < 1000000)
 		n_pods = (int)strtol(argv[1], NULL, 10);
+	per_turn = n_pods / turns_per_arm;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	c = kt_client();
 	if (kwok_nodes(c) < 0) {
@@ -293,8 +357,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_webhook_apiserver: cannot install the CRD\n");
 		goto out;
 	}
-	if (opted_in_namespace(c, "bench-without", ns_without, sizeof(ns_without)) < 0 ||
-	    opted_in_namespace(c, "bench-with", ns_with, sizeof(ns_with)) < 0) {
+	if (arm_namespace(c, "bench-without", 1, 0, arm[WITHOUT].ns, sizeof(arm[0].ns)) < 0 ||
+	    arm_namespace(c, "bench-with", 1, 1, arm[INJECTING].ns, sizeof(arm[0].ns)) < 0 ||
+	    arm_namespace(c, "bench-plain", 0, 1, arm[NOT_OPTED_IN].ns, sizeof(arm[0].ns)) < 0) {
 		fprintf(stderr, "bench_webhook_apiserver: cannot prepare the namespaces\n");
 		goto out;
 	}
@@ -303,55 +368,81 @@ int main(int argc, char **argv)
 			w.log_file);
 		goto out;
 	}
-
-	rate_without = run(ns_without, &failed_without);
-
-	if (webhook_proc_register(c, &w, CONFIG_NAME, 10, NULL) < 0) {
+	selector = json_pack("{s:{s:s}}", "matchLabels", ARM_LABEL, "yes");
+	if (!selector || webhook_proc_register(c, &w, CONFIG_NAME, 10, selector) < 0) {
 		fprintf(stderr, "bench_webhook_apiserver: cannot register the webhook\n");
 		goto out;
 	}
 	sleep(2); /* the API server picks the configuration up */
-	page0 = apiserver_metrics(c);
-	wpage0 = webhook_metrics(&w);
-	rate_with = run(ns_with, &failed_with);
-	page1 = apiserver_metrics(c);
-	wpage1 = webhook_metrics(&w);
-	if (!page0 || !page1 || !wpage0 || !wpage1) {
-		fprintf(stderr, "bench_webhook_apiserver: cannot read /metrics\n");
-		goto out;
-	}
-	read_histogram(page0, "apiserver_admission_webhook_admission_duration_seconds", ours, &a0);
-	read_histogram(page1, "apiserver_admission_webhook_admission_duration_seconds", ours, &a1);
-	read_histogram(wpage0, "autotrace_webhook_admission_duration_seconds", none, &w0);
-	read_histogram(wpage1, "autotrace_webhook_admission_duration_seconds", none, &w1);
 
-	printf("%d pods through the API server from %d clients, bound round-robin to %zu kwok "
-	       "nodes\n", n_pods, THREADS, json_array_size(nodes));
-	printf("  without the webhook            %8.1f pods/s%s\n", rate_without,
-	       failed_without ? " (some creates failed)" : "");
-	printf("  with the webhook (injecting)   %8.1f pods/s%s   ratio %.2f\n", rate_with,
-	       failed_with ? " (some creates failed)" : "", rate_with / rate_without);
-	double p50 = quantile(&a0, &a1, 0.50, &total), p99 = quantile(&a0, &a1, 0.99, &total);
-	printf("  API server's view of %s (%.0f calls): p50 %.2f ms, p99 %.2f ms\n",
-	       WEBHOOK_PROC_HOOK_NAME, total, p50 * 1e3, p99 * 1e3);
-	double wp50 = quantile(&w0, &w1, 0.50, &wtotal), wp99 = quantile(&w0, &w1, 0.99, &wtotal);
-	printf("  the webhook's own view (%.0f admissions): p50 %.3f ms, p99 %.3f ms\n", wtotal,
-	       wp50 * 1e3, wp99 * 1e3);
+	for (size_t t = 0; t < sizeof(order) / sizeof(order[0]); t++) {
+		struct arm_result *r = &arm[order[t]];
+		struct histogram a0, a1, w0, w1;
+		char *p0 = apiserver_metrics(c), *wp0 = webhook_metrics(&w), *p1, *wp1;
+		long ms;
+		int created, failed;
+
+		run(r->ns, next_base[order[t]], per_turn, &ms, &created, &failed);
+		next_base[order[t]] += per_turn;
+		p1 = apiserver_metrics(c);
+		wp1 = webhook_metrics(&w);
+		r->ms += ms;
+		r->created += created;
+		r->failed += failed;
+		if (p0 && p1 && wp0 && wp1) {
+			read_histogram(p0, "apiserver_admission_webhook_admission_duration_seconds",
+				       ours, &a0);
+			read_histogram(p1, "apiserver_admission_webhook_admission_duration_seconds",
+				       ours, &a1);
+			read_histogram(wp0, "autotrace_webhook_admission_duration_seconds", none, &w0);
+			read_histogram(wp1, "autotrace_webhook_admission_duration_seconds", none, &w1);
+			accumulate(&r->api, &a0, &a1);
+			accumulate(&r->own, &w0, &w1);
+		}
+		free(p0);
+		free(p1);
+		free(wp0);
+		free(wp1);
+		wait_started(c, r->ns);
+	}
+
+	printf("%d pods per arm through the API server from %d clients, bound round-robin to "
+	       "%zu kwok nodes, in turns A B C C B A\n", per_turn * turns_per_arm, THREADS,
+	       json_array_size(nodes));
+	double base = arm[WITHOUT].ms > 0 ? arm[WITHOUT].created * 1000.0 / arm[WITHOUT].ms : 0;
+	for (int a = 0; a < ARMS; a++) {
+		double rate = arm[a].ms > 0 ? arm[a].created * 1000.0 / arm[a].ms : 0;
+
+		printf("  %-24s %8.1f pods/s%s", arm_title[a], rate,
+		       arm[a].failed ? " (some creates failed)" : "");
+		if (a != WITHOUT && base > 0)
+			printf("   ratio %.2f", rate / base);
+		printf("\n");
+	}
+	for (int a = INJECTING; a < ARMS; a++) {
+		static const struct histogram zero;
+		double total, wtotal;
+		double p50 = quantile(&zero, &arm[a].api, 0.50, &total);
+		double p99 = quantile(&zero, &arm[a].api, 0.99, &total);
+		double wp50 = quantile(&zero, &arm[a].own, 0.50, &wtotal);
+		double wp99 = quantile(&zero, &arm[a].own, 0.99, &wtotal);
+
+		printf("  %s: the API server's view (%.0f calls) p50 %.2f ms, p99 %.2f ms; the "
+		       "webhook's own (%.0f) p50 %.3f ms, p99 %.3f ms; %.0f%% of calls within "
+		       "5 ms\n",
+		       arm_title[a], total, p50 * 1e3, p99 * 1e3, wtotal, wp50 * 1e3, wp99 * 1e3,
+		       100 * share_at_most(&zero, &arm[a].api, 0.005));
+	}
 	printf("  (the API server's buckets are 5 ms, 25 ms, 100 ms, ...: its figures are "
-	       "interpolated inside them; %.0f%% of its calls took 5 ms or less)\n",
-	       100 * share_at_most(&a0, &a1, 0.005));
+	       "interpolated inside them)\n");
 	rc = 0;
 out:
 	webhook_proc_unregister(c, CONFIG_NAME);
 	webhook_proc_stop(&w);
-	if (ns_without[0])
-		kt_namespace_delete(c, ns_without);
-	if (ns_with[0])
-		kt_namespace_delete(c, ns_with);
-	free(page0);
-	free(page1);
-	free(wpage0);
-	free(wpage1);
+	for (int a = 0; a < ARMS; a++)
+		if (arm[a].ns[0])
+			kt_namespace_delete(c, arm[a].ns);
+	json_decref(selector);
 	json_decref(nodes);
 	kube_client_free(c);
 	return rc;

@@ -34,7 +34,8 @@ static int add_sidecar(json_t *ops, const struct webhook_options *o, const struc
 	char targets[DECISION_MAX_TARGETS * (K8S_LABEL_MAX + 1) + 1] = "";
 	struct agent_env_input in = { .spec = &d->spec, .pod_ns = pod_ns,
 				      .metrics_port = o->metrics_port };
-	struct sidecar_input sc = { .image = d->agent_image, .port = o->metrics_port };
+	struct sidecar_input sc = { .image = d->agent_image, .port = o->metrics_port,
+				    .token_mount = sidecar_token_mount(pod) };
 	struct workload w;
 	const char *image;
 	json_t *container = NULL, *volume = NULL;

@@ -1,6 +1,7 @@
 #include "webhook/sidecar.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "lib/instrumentation/naming.h"
 
@@ -56,8 +57,34 @@ int sidecar_container_new(const struct sidecar_input *in, json_t **ret_container
 		      1);
 	if (!c)
 		return -ENOMEM;
+	if (in->token_mount &&
+	    json_array_append_new(json_object_get(c, "volumeMounts"),
+				  json_deep_copy(in->token_mount)) < 0) {
+		json_decref(c);
+		return -ENOMEM;
+	}
 	*ret_container = c;
 	return 0;
+}
+
+const json_t *sidecar_token_mount(const json_t *pod)
+{
+	const json_t *spec = json_object_get(pod, "spec"), *c, *m;
+	static const char *const lists[] = { "containers", "initContainers" };
+	size_t i, j;
+
+	for (size_t l = 0; l < 2; l++) {
+		json_array_foreach(json_object_get(spec, lists[l]), i, c) {
+			json_array_foreach(json_object_get(c, "volumeMounts"), j, m) {
+				const char *path = json_string_value(json_object_get(m, "mountPath"));
+
+				if (path && strcmp(path, SERVICE_ACCOUNT_MOUNT_PATH) == 0 &&
+				    json_is_string(json_object_get(m, "name")))
+					return m;
+			}
+		}
+	}
+	return NULL;
 }
 
 int sidecar_config_volume_new(const char *configmap_name, json_t **ret_volume)

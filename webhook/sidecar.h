@@ -16,7 +16,18 @@ struct sidecar_input {
 	const json_t *resources; /* borrowed; NULL: the built-in requests and limits */
 	json_t *env;		 /* stolen: the EnvVar array */
 	int port;
+	const json_t *token_mount; /* borrowed; NULL: none (see sidecar_token_mount) */
 };
+
+/* Where Kubernetes mounts a pod's ServiceAccount token in each container. */
+#define SERVICE_ACCOUNT_MOUNT_PATH "/var/run/secrets/kubernetes.io/serviceaccount"
+
+/* The application's mount of the pod's ServiceAccount token (borrowed), or NULL. The
+ * ServiceAccount admission plugin ran before the webhook and gave every container one;
+ * the sidecar gets the same, or the plugin, run again after our patch, would add it
+ * and make the API server call the webhook a second time for every pod
+ * (reinvocationPolicy IfNeeded). */
+const json_t *sidecar_token_mount(const json_t *pod);
 
 /* A new Container object (caller owns it). The container is a native sidecar: it is
  * meant for spec.initContainers with restartPolicy Always, so it starts before the

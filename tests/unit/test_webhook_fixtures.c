@@ -28,6 +28,10 @@ struct fixture_case {
 static const struct fixture_case cases[] = {
 	{ "plain-pod", "plain", ADMISSION_INJECTED, REASON_SIDECAR },
 	{ "deployment-pod", "shop", ADMISSION_INJECTED, REASON_SIDECAR },
+	/* As the ServiceAccount plugin leaves it: the sidecar gets the same token mount, so
+	 * that plugin, run again after the webhook, changes nothing and the API server has
+	 * no reason to call the webhook a second time. */
+	{ "service-account-pod", "shop", ADMISSION_INJECTED, REASON_SIDECAR },
 	{ "bare-pod", "shop", ADMISSION_INJECTED, REASON_SIDECAR },
 	{ "cronjob-pod", "shop", ADMISSION_INJECTED, REASON_SIDECAR },
 	{ "otel-annotated-pod", "otel", ADMISSION_INJECTED, REASON_SIDECAR },
