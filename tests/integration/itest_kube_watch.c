@@ -398,12 +398,121 @@ static void an_api_server_restart_mid_watch_is_survived(void **state)
 	kt_namespace_delete(c, ns);
 }
 
+/* --- a summarizing informer ------------------------------------------------------ */
+
+/* The cache keeps each ConfigMap's data "i" (null when it has none). */
+static json_t *data_i(void *ud, const json_t *obj)
+{
+	const json_t *v = json_object_get(json_object_get(obj, "data"), "i");
+
+	return v ? json_incref((json_t *)v) : json_null();
+}
+
+struct summaries {
+	int synced, adds, updates, deletes;
+	char last[64]; /* "update 1->2", "delete 2" */
+};
+
+static void s_add(void *ud, const json_t *obj)
+{
+	((struct summaries *)ud)->adds++;
+}
+
+static void s_update(void *ud, const json_t *old_obj, const json_t *new_obj)
+{
+	struct summaries *s = ud;
+
+	s->updates++;
+	snprintf(s->last, sizeof(s->last), "update %s->%s", json_string_value(old_obj) ?: "null",
+		 json_string_value(new_obj) ?: "null");
+}
+
+static void s_delete(void *ud, const json_t *obj)
+{
+	struct summaries *s = ud;
+
+	s->deletes++;
+	snprintf(s->last, sizeof(s->last), "delete %s", json_string_value(obj) ?: "null");
+}
+
+static void s_synced(void *ud)
+{
+	((struct summaries *)ud)->synced = 1;
+}
+
+static int s_is_synced(void *ud)
+{
+	return ((struct summaries *)ud)->synced;
+}
+
+static int s_has_update(void *ud)
+{
+	return ((struct summaries *)ud)->updates > 0;
+}
+
+static int s_has_delete(void *ud)
+{
+	return ((struct summaries *)ud)->deletes > 0;
+}
+
+/* Handlers get the summaries, and hear of a change only when the summary changed: a
+ * label added is no event for a cache that keeps data, a data change is one. */
+static void a_summarizing_informer_reports_changes_to_what_it_keeps(void **state)
+{
+	char ns[64];
+	struct summaries s = { 0 };
+	struct kube_ref coll = { .res = &KUBE_CONFIGMAPS }, one = { .res = &KUBE_CONFIGMAPS,
+								   .name = "cm" };
+	struct kube_informer_opts io = {
+		.res = &KUBE_CONFIGMAPS, .label_selector = "app=summary",
+		.backoff_base_ms = 100, .backoff_max_ms = 1000, .summarize = data_i,
+		.handlers = { s_add, s_update, s_delete, s_synced }, .ud = &s,
+	};
+	json_t *label = json_pack("{s:{s:{s:s}}}", "metadata", "labels", "extra", "yes");
+	json_t *data = json_pack("{s:{s:s}}", "data", "i", "2");
+
+	assert_int_equal(kt_namespace_new(c, "itest-sum", ns, sizeof(ns)), 0);
+	coll.ns = one.ns = io.ns = ns;
+	json_t *cm = kt_configmap(ns, "cm", "i", "1");
+	json_object_set_new(json_object_get(cm, "metadata"), "labels",
+			    json_pack("{s:s}", "app", "summary"));
+	assert_int_equal(kube_create(c, &coll, cm, NULL, NULL), 0);
+	assert_int_equal(kube_informer_new(c, loop, &io, &cur_inf), 0);
+	assert_int_equal(kube_informer_start(cur_inf), 0);
+	assert_true(kt_run_until(base, s_is_synced, &s, 10000));
+	assert_int_equal(s.adds, 1);
+	assert_string_equal(json_string_value(kube_informer_get(cur_inf, ns, "cm")), "1");
+
+	assert_int_equal(kube_patch(c, &one, KUBE_PATCH_MERGE, label, NULL, NULL, NULL), 0);
+	kt_run_for(base, 1500);
+	assert_int_equal(s.updates, 0);
+	assert_int_equal(kube_informer_stats(cur_inf).duplicates, 1);
+
+	assert_int_equal(kube_patch(c, &one, KUBE_PATCH_MERGE, data, NULL, NULL, NULL), 0);
+	assert_true(kt_run_until(base, s_has_update, &s, 10000));
+	assert_string_equal(s.last, "update 1->2");
+	assert_string_equal(json_string_value(kube_informer_get(cur_inf, ns, "cm")), "2");
+
+	assert_int_equal(kube_delete(c, &one, NULL, NULL), 0);
+	assert_true(kt_run_until(base, s_has_delete, &s, 10000));
+	assert_string_equal(s.last, "delete 2");
+	assert_null(kube_informer_get(cur_inf, ns, "cm"));
+	assert_int_equal(s.updates, 1);
+	json_decref(cm);
+	json_decref(label);
+	json_decref(data);
+	free_informer(NULL);
+	kt_namespace_delete(c, ns);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_watch_sees_add_update_delete_in_order),
 		cmocka_unit_test_teardown(an_informer_converges_on_2000_objects, free_informer),
 		cmocka_unit_test_teardown(gone_relists_without_lost_or_duplicate_calls, free_informer),
+		cmocka_unit_test_teardown(a_summarizing_informer_reports_changes_to_what_it_keeps,
+					  free_informer),
 		cmocka_unit_test_teardown(an_api_server_restart_mid_watch_is_survived, free_informer),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
