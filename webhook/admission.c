@@ -49,6 +49,23 @@ static int answer_allowed(struct admission_outcome *o, const char *uid, const js
 	return 0;
 }
 
+/* Names the pod for the log: a controller's pod has only a generateName yet. The
+ * values come from the request: cut to fit and kept to printable ASCII. */
+static void describe_pod(struct admission_outcome *o, const json_t *pod, const char *ns)
+{
+	const json_t *meta = json_object_get(pod, "metadata");
+	const char *name = json_string_value(json_object_get(meta, "name"));
+	const char *gen = json_string_value(json_object_get(meta, "generateName"));
+
+	if (name && *name)
+		snprintf(o->pod, sizeof(o->pod), "%.63s/%.253s", ns ? ns : "", name);
+	else
+		snprintf(o->pod, sizeof(o->pod), "%.63s/%.252s*", ns ? ns : "", gen ? gen : "");
+	for (char *p = o->pod; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
+}
+
 int webhook_admit(const struct webhook_options *opts, const struct webhook_lookup *lookup,
 		  const char *body, size_t len, struct admission_outcome *ret)
 {
@@ -84,6 +101,7 @@ int webhook_admit(const struct webhook_options *opts, const struct webhook_looku
 		goto done;
 	}
 
+	describe_pod(&o, req.pod, req.ns);
 	decide_injection(opts, lookup, req.pod, req.ns, &d);
 	o.result = d.result;
 	o.reason = d.reason;

@@ -18,6 +18,9 @@ struct admission_outcome {
 	enum admission_result result; /* for autotrace_webhook_admissions_total{result,...} */
 	enum admission_reason reason; /* ...{reason}: admission_reason_name(reason) */
 	char detail[384];	      /* one sentence, for the daemon's log */
+	/* "<ns>/<name>" of the pod, or "<ns>/<generateName>*" before it has a name; "" when
+	 * the review could not be read. For the daemon's log. */
+	char pod[K8S_LABEL_MAX + K8S_SUBDOMAIN_MAX + 3];
 	int http_status;	      /* 200 or 400 */
 	const char *content_type;     /* "application/json" or "text/plain" */
 	char *body;		      /* owned: release with admission_outcome_clear */

@@ -69,9 +69,9 @@ static void log_outcome(const struct admission_outcome *o, const char *peer)
 	for (char *p = detail; *p; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
 			*p = '?';
-	log_write(level, COMPONENT, "admission result=%s reason=%s status=%d peer=%s: %s",
+	log_write(level, COMPONENT, "admission result=%s reason=%s status=%d peer=%s pod=%s: %s",
 		  admission_result_name(o->result), admission_reason_name(o->reason),
-		  o->http_status, peer, detail);
+		  o->http_status, peer, o->pod[0] ? o->pod : "-", detail);
 }
 
 /* Nothing could be answered (no memory): a 500 makes the API server apply the

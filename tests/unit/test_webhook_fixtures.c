@@ -141,6 +141,17 @@ static void run_case(struct world *w, const struct fixture_case *c)
 			 admission_result_name(out.result), admission_reason_name(out.reason),
 			 out.detail, admission_result_name(c->result),
 			 admission_reason_name(c->reason));
+	/* The log names the pod: by name, or by generateName before it has one. */
+	{
+		const json_t *meta = json_object_get(pod, "metadata");
+		const char *n = json_string_value(json_object_get(meta, "name"));
+		char want[400];
+
+		snprintf(want, sizeof(want), "%s/%s%s", c->ns,
+			 n ? n : json_string_value(json_object_get(meta, "generateName")),
+			 n ? "" : "*");
+		assert_string_equal(out.pod, want);
+	}
 	/* Whoever opted in and was skipped hears why; nobody else gets a warning. */
 	assert_int_equal(warnings, c->result == ADMISSION_SKIPPED ? 1 : 0);
 	if (jsonpatch_apply(pod, patch, &patched, err, sizeof(err)) != 0)
