@@ -1,12 +1,19 @@
 /* Pods per second through the API server, without and with the webhook in the path:
  * the same pods (a Deployment's pod with the ServiceAccount token the API server adds,
  * bound round-robin to the kwok nodes) are created from 8 clients, in three arms that
- * take turns (A B C C B A, so that drift in the cluster falls on all of them):
+ * take turns (A B C D E E D C B A, so that drift in the cluster falls on all of them):
  *   - without: a namespace the webhook's namespaceSelector does not match, so the API
  *     server never calls it (as if it were not registered);
  *   - injecting: an opted-in namespace, the webhook adds the agent to every pod;
  *   - not opted in: the webhook is called and leaves the pod as it is (most of a
- *     fleet's pods).
+ *     fleet's pods);
+ *   - null webhook: tools/null-webhook (Go's net/http, answers "allowed" at once) is
+ *     called instead: the floor of what a webhook call costs through the API server on
+ *     this machine, whatever the webhook does (skipped when null-webhook is not on
+ *     PATH; `make bench` puts it there);
+ *   - pre-injected, no call: the pod as the webhook leaves it, created in a namespace no
+ *     webhook selects: what the sidecar itself costs the cluster (a bigger pod to store,
+ *     schedule and start), so that injecting / pre-injected is the webhook's own share.
  * Each turn waits for kwok to have started the pods of the one before, so no turn
  * pays for another's. Prints each arm's rate and its ratio to "without", and the
  * webhook's latency as the API server measured it
@@ -20,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -34,10 +43,14 @@
 
 static int n_pods = 2000;
 static json_t *nodes; /* names of the kwok nodes */
+/* A pod as the webhook left it, server fields removed: what the pre-injected arm
+ * creates (read-only while workers run). */
+static json_t *injected_template;
 
 struct worker {
 	pthread_t thread;
 	const char *ns;
+	const json_t *template; /* NULL: the plain pod */
 	int first, step, base, count;
 	int created, failed;
 };
@@ -55,6 +68,12 @@ static void *create_pods(void *arg)
 		json_t *pod;
 
 		snprintf(name, sizeof(name), "web-7d4b9c8f6d-%05d", i);
+		if (wk->template) {
+			pod = json_deep_copy(wk->template);
+			json_object_set_new(json_object_get(pod, "metadata"), "name", json_string(name));
+			json_object_set_new(json_object_get(pod, "spec"), "nodeName",
+					    json_string(node ? node : "kwok-node-0"));
+		} else
 		pod = json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s}, s:[{s:s, s:s, s:s, s:s, s:b}]}, "
 				"s:{s:s, s:[{s:s, s:s}, {s:s, s:s}]}}",
 				"apiVersion", "v1", "kind", "Pod", "metadata", "name", name,
@@ -76,16 +95,16 @@ static void *create_pods(void *arg)
 
 /* Creates pods base .. base+count-1 in ns from THREADS clients; into *ret_ms the time
  * it took, into *ret_created / *ret_failed the counts. */
-static void run(const char *ns, int base, int count, long *ret_ms, int *ret_created,
-		int *ret_failed)
+static void run(const char *ns, const json_t *template, int base, int count, long *ret_ms,
+		int *ret_created, int *ret_failed)
 {
 	struct worker wk[THREADS];
 	long t0 = kt_now_ms();
 	int created = 0, failed = 0;
 
 	for (int t = 0; t < THREADS; t++) {
-		wk[t] = (struct worker){ .ns = ns, .first = t, .step = THREADS, .base = base,
-					 .count = count };
+		wk[t] = (struct worker){ .ns = ns, .template = template, .first = t, .step = THREADS,
+					 .base = base, .count = count };
 		if (pthread_create(&wk[t].thread, NULL, create_pods, &wk[t]) != 0) {
 			wk[t].thread = 0;
 			wk[t].failed = count / THREADS;
@@ -251,14 +270,14 @@ static char *webhook_metrics(struct webhook_proc *w)
 
 #define ARM_LABEL "bench.autotrace.dev/webhook"
 
-/* A namespace with an Instrumentation; opted in or not, and in the webhook's
- * namespaceSelector or not. */
+/* A namespace with an Instrumentation; opted in or not, and selected by our webhook
+ * (1), by the null webhook (2) or by none (0). */
 static int arm_namespace(struct kube_client *c, const char *prefix, int opted_in, int selected,
 			 char *ns, size_t len)
 {
 	json_t *annot = json_pack("{s:{s:{s:s?}, s:{s:s}}}", "metadata", "annotations",
 				  "autotrace.dev/inject", opted_in ? "true" : NULL, "labels",
-				  ARM_LABEL, selected ? "yes" : "no");
+				  ARM_LABEL, selected == 1 ? "yes" : selected == 2 ? "null" : "no");
 	json_t *inst = json_pack("{s:s, s:s, s:{s:s}, s:{s:{s:s}}}", "apiVersion",
 				 "autotrace.dev/v1alpha1", "kind", "Instrumentation", "metadata",
 				 "name", "traces", "spec", "exporter", "endpoint",
@@ -309,10 +328,83 @@ static int kwok_nodes(struct kube_client *c)
 	return json_array_size(nodes) ? 0 : -ENOENT;
 }
 
-enum arm { WITHOUT, INJECTING, NOT_OPTED_IN, ARMS };
+/* One pod through the webhook in ns, read back and stripped of what the server sets:
+ * the template of the pre-injected arm. 0 or a negative errno. */
+static int capture_injected(struct kube_client *c, const char *ns)
+{
+	static const char *const meta_keep[] = { "name", "labels", "annotations",
+						 "ownerReferences", NULL };
+	struct kube_ref ref = { .res = &KUBE_PODS, .ns = ns, .name = "web-7d4b9c8f6d-template" };
+	struct worker wk = { .ns = ns, .first = 0, .step = 1, .base = 99999, .count = 1 };
+	json_t *pod = NULL;
+	int r;
+
+	create_pods(&wk);
+	if (wk.created != 1)
+		return -EIO;
+	ref.name = "web-7d4b9c8f6d-99999";
+	r = kube_get(c, &ref, &pod, NULL);
+	kube_delete(c, &ref, NULL, NULL);
+	if (r < 0)
+		return r;
+	if (!json_object_get(json_object_get(pod, "spec"), "initContainers")) {
+		json_decref(pod);
+		return -ENOENT; /* not injected */
+	}
+	json_object_del(pod, "status");
+	kube_obj_keep(json_object_get(pod, "metadata"), meta_keep);
+	injected_template = pod;
+	return 0;
+}
+
+enum arm { WITHOUT, INJECTING, NOT_OPTED_IN, NULL_HOOK, PRE_INJECTED, ARMS };
 
 static const char *const arm_title[ARMS] = { "without the webhook", "injecting",
-					      "called, not opted in" };
+					      "called, not opted in", "null webhook (floor)",
+					      "pre-injected, no call" };
+
+#define NULL_CONFIG_NAME "autotrace-bench-null-webhook"
+#define NULL_HOOK_NAME	 "null.bench.autotrace.dev"
+
+/* Starts tools/null-webhook with w's certificates; its pid, or -1. */
+static pid_t start_null_webhook(const struct webhook_proc *w, int *ret_port)
+{
+	char cert[700], key[700], port_file[700];
+	pid_t pid;
+
+	snprintf(cert, sizeof(cert), "%s/tls.crt", w->cert_dir);
+	snprintf(key, sizeof(key), "%s/tls.key", w->cert_dir);
+	snprintf(port_file, sizeof(port_file), "%s/null-webhook.port", w->dir);
+	unlink(port_file);
+	pid = fork();
+	if (pid == 0) {
+		execlp("null-webhook", "null-webhook", "-cert", cert, "-key", key, "-port-file",
+		       port_file, (char *)NULL);
+		_exit(127);
+	}
+	for (long deadline = kt_now_ms() + 10000; pid > 0 && kt_now_ms() < deadline;
+	     usleep(50000)) {
+		FILE *f = fopen(port_file, "r");
+		int port = 0;
+
+		if (f) {
+			int ok = fscanf(f, "%d", &port) == 1;
+
+			fclose(f);
+			if (ok && port > 0) {
+				*ret_port = port;
+				return pid;
+			}
+		}
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -1;
+	}
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+	return -1;
+}
 
 struct arm_result {
 	char ns[64];
@@ -325,16 +417,21 @@ int main(int argc, char **argv)
 {
 	static const char *const ours[] = { "name=\"" WEBHOOK_PROC_HOOK_NAME "\"",
 					    "operation=\"CREATE\"", NULL };
+	static const char *const null_hook[] = { "name=\"" NULL_HOOK_NAME "\"",
+						 "operation=\"CREATE\"", NULL };
 	static const char *const none[] = { NULL };
-	static const enum arm order[] = { WITHOUT, INJECTING, NOT_OPTED_IN,
-					  NOT_OPTED_IN, INJECTING, WITHOUT };
+	static const enum arm order[] = { WITHOUT,   INJECTING,	   NOT_OPTED_IN, NULL_HOOK,
+					  PRE_INJECTED, PRE_INJECTED, NULL_HOOK, NOT_OPTED_IN,
+					  INJECTING,	WITHOUT };
 	const int turns_per_arm = 2;
 	struct webhook_proc w = { 0 };
 	struct webhook_proc_opts o = { .name = "bench-webhook-apiserver", .cpu = -1,
 				       .log_level = "warn" };
 	struct arm_result arm[ARMS] = { 0 };
 	int next_base[ARMS] = { 0 }, rc = 1, per_turn;
-	json_t *selector = NULL;
+	json_t *selector = NULL, *null_selector = NULL;
+	pid_t null_pid = -1;
+	int null_port = 0;
 	struct kube_client *c;
 
 	if (!getenv("KUBECONFIG")) {
@@ -359,7 +456,9 @@ int main(int argc, char **argv)
 	}
 	if (arm_namespace(c, "bench-without", 1, 0, arm[WITHOUT].ns, sizeof(arm[0].ns)) < 0 ||
 	    arm_namespace(c, "bench-with", 1, 1, arm[INJECTING].ns, sizeof(arm[0].ns)) < 0 ||
-	    arm_namespace(c, "bench-plain", 0, 1, arm[NOT_OPTED_IN].ns, sizeof(arm[0].ns)) < 0) {
+	    arm_namespace(c, "bench-plain", 0, 1, arm[NOT_OPTED_IN].ns, sizeof(arm[0].ns)) < 0 ||
+	    arm_namespace(c, "bench-null", 0, 2, arm[NULL_HOOK].ns, sizeof(arm[0].ns)) < 0 ||
+	    arm_namespace(c, "bench-pre", 1, 0, arm[PRE_INJECTED].ns, sizeof(arm[0].ns)) < 0) {
 		fprintf(stderr, "bench_webhook_apiserver: cannot prepare the namespaces\n");
 		goto out;
 	}
@@ -373,16 +472,40 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_webhook_apiserver: cannot register the webhook\n");
 		goto out;
 	}
-	sleep(2); /* the API server picks the configuration up */
+	null_pid = start_null_webhook(&w, &null_port);
+	if (null_pid > 0) {
+		char url[64];
+
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/", null_port);
+		null_selector = json_pack("{s:{s:s}}", "matchLabels", ARM_LABEL, "null");
+		if (!null_selector || webhook_proc_register_url(c, &w, NULL_CONFIG_NAME, NULL_HOOK_NAME,
+								url, 10, null_selector) < 0) {
+			fprintf(stderr, "bench_webhook_apiserver: cannot register the null webhook\n");
+			goto out;
+		}
+	} else {
+		printf("bench_webhook_apiserver: null-webhook not on PATH or not starting: no floor "
+		       "arm\n");
+	}
+	sleep(2); /* the API server picks the configurations up */
+	if (capture_injected(c, arm[INJECTING].ns) < 0) {
+		fprintf(stderr, "bench_webhook_apiserver: the webhook did not inject a first pod\n");
+		goto out;
+	}
 
 	for (size_t t = 0; t < sizeof(order) / sizeof(order[0]); t++) {
 		struct arm_result *r = &arm[order[t]];
+		const char *const *hook = order[t] == NULL_HOOK ? null_hook : ours;
 		struct histogram a0, a1, w0, w1;
+
+		if (order[t] == NULL_HOOK && null_pid <= 0)
+			continue;
 		char *p0 = apiserver_metrics(c), *wp0 = webhook_metrics(&w), *p1, *wp1;
 		long ms;
 		int created, failed;
 
-		run(r->ns, next_base[order[t]], per_turn, &ms, &created, &failed);
+		run(r->ns, order[t] == PRE_INJECTED ? injected_template : NULL,
+		    next_base[order[t]], per_turn, &ms, &created, &failed);
 		next_base[order[t]] += per_turn;
 		p1 = apiserver_metrics(c);
 		wp1 = webhook_metrics(&w);
@@ -391,9 +514,9 @@ int main(int argc, char **argv)
 		r->failed += failed;
 		if (p0 && p1 && wp0 && wp1) {
 			read_histogram(p0, "apiserver_admission_webhook_admission_duration_seconds",
-				       ours, &a0);
+				       hook, &a0);
 			read_histogram(p1, "apiserver_admission_webhook_admission_duration_seconds",
-				       ours, &a1);
+				       hook, &a1);
 			read_histogram(wp0, "autotrace_webhook_admission_duration_seconds", none, &w0);
 			read_histogram(wp1, "autotrace_webhook_admission_duration_seconds", none, &w1);
 			accumulate(&r->api, &a0, &a1);
@@ -407,10 +530,12 @@ int main(int argc, char **argv)
 	}
 
 	printf("%d pods per arm through the API server from %d clients, bound round-robin to "
-	       "%zu kwok nodes, in turns A B C C B A\n", per_turn * turns_per_arm, THREADS,
+	       "%zu kwok nodes, in turns A B C D E E D C B A\n", per_turn * turns_per_arm, THREADS,
 	       json_array_size(nodes));
 	double base = arm[WITHOUT].ms > 0 ? arm[WITHOUT].created * 1000.0 / arm[WITHOUT].ms : 0;
 	for (int a = 0; a < ARMS; a++) {
+		if (a == NULL_HOOK && null_pid <= 0)
+			continue;
 		double rate = arm[a].ms > 0 ? arm[a].created * 1000.0 / arm[a].ms : 0;
 
 		printf("  %-24s %8.1f pods/s%s", arm_title[a], rate,
@@ -419,25 +544,43 @@ int main(int argc, char **argv)
 			printf("   ratio %.2f", rate / base);
 		printf("\n");
 	}
+	if (arm[INJECTING].ms > 0 && arm[PRE_INJECTED].ms > 0 && arm[PRE_INJECTED].created > 0)
+		printf("  the webhook's share of the injected pods' cost: injecting / pre-injected "
+		       "= %.2f\n",
+		       (arm[INJECTING].created * 1000.0 / arm[INJECTING].ms) /
+			       (arm[PRE_INJECTED].created * 1000.0 / arm[PRE_INJECTED].ms));
 	for (int a = INJECTING; a < ARMS; a++) {
 		static const struct histogram zero;
+
+		if ((a == NULL_HOOK && null_pid <= 0) || a == PRE_INJECTED)
+			continue;
 		double total, wtotal;
 		double p50 = quantile(&zero, &arm[a].api, 0.50, &total);
 		double p99 = quantile(&zero, &arm[a].api, 0.99, &total);
 		double wp50 = quantile(&zero, &arm[a].own, 0.50, &wtotal);
 		double wp99 = quantile(&zero, &arm[a].own, 0.99, &wtotal);
 
-		printf("  %s: the API server's view (%.0f calls) p50 %.2f ms, p99 %.2f ms; the "
-		       "webhook's own (%.0f) p50 %.3f ms, p99 %.3f ms; %.0f%% of calls within "
-		       "5 ms\n",
-		       arm_title[a], total, p50 * 1e3, p99 * 1e3, wtotal, wp50 * 1e3, wp99 * 1e3,
+		printf("  %s: the API server's view (%.0f calls) p50 %.2f ms, p99 %.2f ms, %.0f%% "
+		       "within 5 ms",
+		       arm_title[a], total, p50 * 1e3, p99 * 1e3,
 		       100 * share_at_most(&zero, &arm[a].api, 0.005));
+		if (a != NULL_HOOK)
+			printf("; the webhook's own (%.0f) p50 %.3f ms, p99 %.3f ms", wtotal,
+			       wp50 * 1e3, wp99 * 1e3);
+		printf("\n");
 	}
 	printf("  (the API server's buckets are 5 ms, 25 ms, 100 ms, ...: its figures are "
 	       "interpolated inside them)\n");
 	rc = 0;
 out:
 	webhook_proc_unregister(c, CONFIG_NAME);
+	webhook_proc_unregister(c, NULL_CONFIG_NAME);
+	if (null_pid > 0) {
+		kill(null_pid, SIGTERM);
+		waitpid(null_pid, NULL, 0);
+	}
+	json_decref(null_selector);
+	json_decref(injected_template);
 	webhook_proc_stop(&w);
 	for (int a = 0; a < ARMS; a++)
 		if (arm[a].ns[0])

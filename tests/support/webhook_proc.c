@@ -318,14 +318,24 @@ static char *ca_bundle(const struct webhook_proc *w)
 int webhook_proc_register(struct kube_client *c, const struct webhook_proc *w, const char *name,
 			  int timeout_s, const json_t *namespace_selector)
 {
+	char url[128];
+
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u/mutate-v1-pod", (unsigned)w->port);
+	return webhook_proc_register_url(c, w, name, WEBHOOK_PROC_HOOK_NAME, url, timeout_s,
+					 namespace_selector);
+}
+
+int webhook_proc_register_url(struct kube_client *c, const struct webhook_proc *w,
+			      const char *name, const char *hook_name, const char *url,
+			      int timeout_s, const json_t *namespace_selector)
+{
 	struct kube_ref ref = { .res = &KUBE_MUTATING_WEBHOOK_CONFIGURATIONS };
-	char url[128], *bundle = ca_bundle(w);
+	char *bundle = ca_bundle(w);
 	json_t *cfg, *sel;
 	int r;
 
 	if (!bundle)
 		return -EIO;
-	snprintf(url, sizeof(url), "https://127.0.0.1:%u/mutate-v1-pod", (unsigned)w->port);
 	sel = namespace_selector
 		      ? json_deep_copy(namespace_selector)
 		      : json_pack("{s:[{s:s, s:s, s:[s,s,s]}]}", "matchExpressions", "key",
@@ -335,7 +345,7 @@ int webhook_proc_register(struct kube_client *c, const struct webhook_proc *w, c
 			"s:[s]}], s:s, s:s, s:[s], s:i, s:s, s:o}]}",
 			"apiVersion", "admissionregistration.k8s.io/v1", "kind",
 			"MutatingWebhookConfiguration", "metadata", "name", name, "webhooks", "name",
-			WEBHOOK_PROC_HOOK_NAME, "clientConfig", "url", url, "caBundle", bundle,
+			hook_name, "clientConfig", "url", url, "caBundle", bundle,
 			"rules", "operations", "CREATE", "apiGroups", "", "apiVersions", "v1",
 			"resources", "pods", "failurePolicy", "Ignore", "sideEffects", "None",
 			"admissionReviewVersions", "v1", "timeoutSeconds", timeout_s,

@@ -75,6 +75,11 @@ long webhook_proc_rss_kb(const struct webhook_proc *w);
  * namespace but kube-system, kube-public and kube-node-lease). */
 int webhook_proc_register(struct kube_client *c, const struct webhook_proc *w, const char *name,
 			  int timeout_s, const json_t *namespace_selector);
+/* The same for another server at `url` that trusts w's certificates (hook_name: the
+ * webhook's name inside the configuration). */
+int webhook_proc_register_url(struct kube_client *c, const struct webhook_proc *w,
+			      const char *name, const char *hook_name, const char *url,
+			      int timeout_s, const json_t *namespace_selector);
 void webhook_proc_unregister(struct kube_client *c, const char *name);
 
 /* The name of the webhook inside its configuration (for the API server's metrics). */

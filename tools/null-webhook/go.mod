@@ -1,0 +1,3 @@
+module autotrace.dev/tools/null-webhook
+
+go 1.26.0
