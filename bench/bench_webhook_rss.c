@@ -113,7 +113,7 @@ int main(int argc, char **argv)
 	struct webhook_proc_opts o = { .name = "bench-webhook-rss", .cpu = -1,
 				       .log_level = "warn" };
 	double base_ns, full_ns, listed;
-	long rss0, rss1, t0, create_ms, sync_ms;
+	long rss0, rss1, anon0, anon1, file0, file1, t0, create_ms, sync_ms;
 	int created, failed, deleted, rc = 1;
 
 	if (!getenv("KUBECONFIG")) {
@@ -136,6 +136,8 @@ int main(int argc, char **argv)
 	sleep(1);
 	base_ns = cached(&w);
 	rss0 = webhook_proc_rss_kb(&w);
+	anon0 = webhook_proc_status_kb(&w, "RssAnon");
+	file0 = webhook_proc_status_kb(&w, "RssFile");
 
 	t0 = kt_now_ms();
 	created = all(0, &failed);
@@ -151,6 +153,8 @@ int main(int argc, char **argv)
 	full_ns = cached(&w);
 	sleep(1);
 	rss1 = webhook_proc_rss_kb(&w);
+	anon1 = webhook_proc_status_kb(&w, "RssAnon");
+	file1 = webhook_proc_status_kb(&w, "RssFile");
 	if (full_ns != listed || full_ns < created) {
 		fprintf(stderr, "bench_webhook_rss: the cache holds %.0f namespaces, the API "
 			"server lists %.0f\n", full_ns, listed);
@@ -158,9 +162,11 @@ int main(int argc, char **argv)
 	}
 	printf("webhook RSS by namespaces cached (%d created in %.1f s, %d failed; in the cache "
 	       "%ld ms after the last create)\n", created, create_ms / 1e3, failed, sync_ms);
-	printf("  %6.0f namespaces (baseline)   %8ld KiB\n", base_ns, rss0);
-	printf("  %6.0f namespaces              %8ld KiB   (%.2fx; %.0f bytes per namespace)\n",
-	       full_ns, rss1, (double)rss1 / (double)rss0,
+	printf("  %6.0f namespaces (baseline)   %8ld KiB = %ld KiB anonymous + %ld KiB file "
+	       "(libraries)\n", base_ns, rss0, anon0, file0);
+	printf("  %6.0f namespaces              %8ld KiB = %ld KiB anonymous + %ld KiB file   "
+	       "(%.2fx; %.0f bytes per namespace)\n",
+	       full_ns, rss1, anon1, file1, (double)rss1 / (double)rss0,
 	       (double)(rss1 - rss0) * 1024.0 / (full_ns - base_ns));
 	rc = 0;
 out:

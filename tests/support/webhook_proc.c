@@ -280,9 +280,10 @@ void webhook_proc_stop(struct webhook_proc *w)
 	w->ca = testcert_ca_free(w->ca);
 }
 
-long webhook_proc_rss_kb(const struct webhook_proc *w)
+long webhook_proc_status_kb(const struct webhook_proc *w, const char *field)
 {
 	char path[64], line[256];
+	size_t n = strlen(field);
 	long kb = -1;
 	FILE *f;
 
@@ -291,10 +292,16 @@ long webhook_proc_rss_kb(const struct webhook_proc *w)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+		if (strncmp(line, field, n) == 0 && line[n] == ':' &&
+		    sscanf(line + n + 1, "%ld", &kb) == 1)
 			break;
 	fclose(f);
 	return kb;
+}
+
+long webhook_proc_rss_kb(const struct webhook_proc *w)
+{
+	return webhook_proc_status_kb(w, "VmRSS");
 }
 
 /* The CA file as base64, for caBundle; new string. */

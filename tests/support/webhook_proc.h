@@ -68,6 +68,8 @@ int webhook_proc_get(struct webhook_proc *w, const char *path, long *ret_code,
 int webhook_proc_metric(struct webhook_proc *w, const char *series, double *ret_value);
 /* The daemon's resident set size in KiB (VmRSS). */
 long webhook_proc_rss_kb(const struct webhook_proc *w);
+/* Any "<field>: N kB" line of the daemon's /proc status (RssAnon, RssFile, ...); -1. */
+long webhook_proc_status_kb(const struct webhook_proc *w, const char *field);
 
 /* Creates (replacing) the MutatingWebhookConfiguration `name` that sends pod
  * CREATEs to the daemon: failurePolicy Ignore, sideEffects None, reinvocationPolicy
