@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -145,6 +146,7 @@ static void op_costs(struct spin *s, const char *exe, uint64_t jbe_off)
 		[OC_KTIME] = "bpf_ktime_get_ns",
 		[OC_PRANDOM] = "bpf_get_prandom_u32",
 		[OC_PID_TGID] = "bpf_get_current_pid_tgid",
+		[OC_NS_PID_TGID] = "bpf_get_ns_current_pid_tgid",
 		[OC_READ_8] = "bpf_probe_read_user, 8 bytes",
 		[OC_READ_64] = "bpf_probe_read_user, 64 bytes",
 		[OC_READ_256] = "bpf_probe_read_user, 256 bytes",
@@ -156,8 +158,18 @@ static void op_costs(struct spin *s, const char *exe, uint64_t jbe_off)
 		[OC_LOOP_8] = "bpf_loop, 8 steps",
 		[OC_RINGBUF_320] = "ringbuf reserve + submit 320 B",
 	};
-	struct op_cost_bpf *skel = op_cost_bpf__open_and_load();
+	struct op_cost_bpf *skel = op_cost_bpf__open();
 	int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	struct stat ns;
+
+	if (skel && stat("/proc/self/ns/pid", &ns) == 0) {
+		skel->rodata->pidns_dev = (uint64_t)ns.st_dev;
+		skel->rodata->pidns_ino = (uint64_t)ns.st_ino;
+	}
+	if (skel && op_cost_bpf__load(skel)) {
+		op_cost_bpf__destroy(skel);
+		skel = NULL;
+	}
 	struct bpf_link *link = NULL;
 	double per_run[OC_COUNT];
 

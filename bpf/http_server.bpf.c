@@ -320,7 +320,9 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 	if (!resp)
 		return 0;
 	start = bpf_ktime_get_ns();
-	pid = current_pid();
+	/* The kernel's tgid: it only tells processes apart here; the pid as the agent
+	 * sees it is looked up for sampled requests only. */
+	pid = bpf_get_current_pid_tgid() >> 32;
 	tag = owner_tag(by_goroutine ? g : resp, pid);
 	h = slot_hash(tag);
 	/* This request's slot if a start hit was here before (the same call again after
@@ -527,7 +529,7 @@ static __always_inline int request_end(struct pt_regs *ctx, __u64 key_ptr, int b
 		stat_add(HS_STAT_BAD_OFFSETS);
 		return 0;
 	}
-	pid = current_pid();
+	pid = bpf_get_current_pid_tgid() >> 32;
 	if (take_started(key_ptr, pid, &st)) {
 		stat_add(HS_STAT_MISSING_START);
 		return 0;
@@ -573,7 +575,7 @@ static __always_inline int request_end(struct pt_regs *ctx, __u64 key_ptr, int b
 	__builtin_memcpy(rec->parent_span_id, st.parent_span_id, 8);
 	rec->start_ns = st.start_ns;
 	rec->end_ns = end;
-	rec->pid = pid;
+	rec->pid = current_pid();
 	rec->status = (__u16)status;
 	rec->trace_flags = st.trace_flags;
 	rec->rec_flags = st.rec_flags;

@@ -17,6 +17,9 @@ volatile __u32 op;
 #define REPS 4
 /* For the bench to divide by. */
 const volatile __u32 op_reps = REPS;
+/* A PID namespace to translate to (the bench's own). */
+const volatile __u64 pidns_dev = 0;
+const volatile __u64 pidns_ino = 0;
 
 struct oc_key {
 	__u64 a;
@@ -96,6 +99,13 @@ int op_cost(struct pt_regs *ctx)
 		case OC_PID_TGID:
 			acc += bpf_get_current_pid_tgid();
 			break;
+		case OC_NS_PID_TGID: {
+			struct bpf_pidns_info ns;
+
+			if (!bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns, sizeof(ns)))
+				acc += ns.tgid;
+			break;
+		}
 		case OC_READ_8:
 			bpf_probe_read_user(buf, 8, (void *)ctx->sp);
 			break;

@@ -7,6 +7,7 @@ enum oc_op {
 	OC_KTIME,
 	OC_PRANDOM,
 	OC_PID_TGID,
+	OC_NS_PID_TGID,
 	OC_READ_8,
 	OC_READ_64,
 	OC_READ_256,
