@@ -95,6 +95,8 @@ struct {
 #define SCRATCH_SIZE (2 * TP_SCAN_MAX)
 #define SCRATCH_BLOCK_A (TP_SCAN_MAX + 256)
 #define SCRATCH_BLOCK_B (SCRATCH_BLOCK_A + HS_BLOCK_MAX)
+#define SCRATCH_LF (SCRATCH_BLOCK_B + HS_BLOCK_MAX)
+_Static_assert(SCRATCH_LF + sizeof(struct tp_lf) <= SCRATCH_SIZE, "scratch too small");
 _Static_assert(TP_SCAN_SLACK <= 256, "scratch regions overlap");
 struct scratch {
 	__u8 buf[SCRATCH_SIZE];
@@ -216,10 +218,16 @@ static __always_inline int find_traceparent(const struct hs_offsets *off, __u64 
 	if (bpf_probe_read_user(sc->buf, r, (void *)buf))
 		return -1;
 	s->buf = sc->buf;
+	s->lf = (struct tp_lf *)(sc->buf + SCRATCH_LF);
+	s->lf->n = 0;
 	s->n = (__u32)r;
 	s->candidate = 0;
 	s->block_at = 0;
-	bpf_loop(tp_scan_steps((__u32)r), tp_scan_step, s, 0);
+	bpf_loop(tp_lf_collect_steps((__u32)r), tp_lf_collect, s, 0);
+	if (s->lf->n <= TP_MAX_LF)
+		bpf_loop(s->lf->n, tp_lf_step, s, 0);
+	else
+		bpf_loop(tp_scan_steps((__u32)r), tp_scan_step, s, 0);
 	if (s->block_at < s->n)
 		*ret_method = hs_method_of_line(sc->buf + (s->block_at & (TP_SCAN_MAX - 1)),
 						s->n - s->block_at);
