@@ -140,10 +140,12 @@ enum hs_stat {
 	HS_STAT_REQUESTS = 0,    /* requests that ended (end probe) */
 	HS_STAT_SAMPLED,         /* of those, sampled */
 	HS_STAT_RINGBUF_FULL,    /* sampled, but no room in the ring buffer */
-	HS_STAT_INFLIGHT_FULL,   /* a start could not be stored */
+	HS_STAT_INFLIGHT_FULL,   /* a start could not be stored (lost a race for its slot) */
 	HS_STAT_MISSING_START,   /* an end without a start (evicted, or attached mid-request) */
 	HS_STAT_TRACEPARENT,     /* starts that carried a valid traceparent */
-	HS_STAT_STALE_START,     /* a start left by a request that never ended, replaced */
+	HS_STAT_STALE_START,     /* a slot taken from a request that had not ended: one that
+				  * never will (its handler panicked), or the oldest of a
+				  * full window (if it ends after all: a missing start) */
 	HS_STAT_BAD_OFFSETS,     /* a probe hit for a binary without offsets */
 	HS_STAT_COUNT,
 };
