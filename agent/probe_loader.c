@@ -318,6 +318,48 @@ static void red_sum(const struct hs_red_value *percpu, int ncpus, struct hs_red_
 	}
 }
 
+/* The array's series, (method, status slot) by key, in batches of this many keys (one
+ * system call a batch rather than one a key). */
+#define RED_BATCH 32u
+
+static void red_slot(const struct probe_loader *pl, uint32_t i, const struct hs_red_value *percpu,
+		     probe_red_fn fn, void *ud)
+{
+	struct hs_red_key key;
+	struct hs_red_value sum;
+
+	red_sum(percpu, pl->ncpus, &sum);
+	if (!sum.count)
+		return; /* never counted */
+	key.method_id = (uint16_t)(i / HS_RED_STATUS_SLOTS);
+	key.status = (uint16_t)hs_red_slot_status(i % HS_RED_STATUS_SLOTS);
+	fn(ud, &key, &sum);
+}
+
+/* 0, or -errno when batches are not supported (the caller reads key by key). */
+static int red_array_batched(const struct probe_loader *pl, struct hs_red_value *values,
+			     probe_red_fn fn, void *ud)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int fd = bpf_map__fd(pl->skel->maps.red);
+	uint32_t keys[RED_BATCH], in = 0, out = 0, count;
+	void *inp = NULL;
+	int r;
+
+	for (;;) {
+		count = RED_BATCH;
+		r = bpf_map_lookup_batch(fd, inp, &out, keys, values, &count, &opts);
+		if (r && errno != ENOENT)
+			return inp ? 0 : -errno; /* mid-way: what was read stands */
+		for (uint32_t k = 0; k < count && keys[k] < HS_RED_SLOTS; k++)
+			red_slot(pl, keys[k], values + (size_t)k * (size_t)pl->ncpus, fn, ud);
+		if (r)
+			return 0; /* ENOENT: the last batch */
+		in = out;
+		inp = &in;
+	}
+}
+
 int probe_loader_red_foreach(const struct probe_loader *pl, probe_red_fn fn, void *ud)
 {
 	const struct bpf_map *map = pl->skel->maps.red_other;
@@ -327,20 +369,15 @@ int probe_loader_red_foreach(const struct probe_loader *pl, probe_red_fn fn, voi
 
 	/* Per-CPU values come back one per possible CPU, each rounded up to 8 bytes;
 	 * hs_red_value already is a multiple of 8. */
-	percpu = calloc((size_t)pl->ncpus, sizeof(*percpu));
+	percpu = calloc((size_t)pl->ncpus * RED_BATCH, sizeof(*percpu));
 	if (!percpu)
 		return -ENOMEM;
-	/* The array's slots: (method, status slot); the ones never counted are skipped. */
-	for (uint32_t i = 0; i < HS_RED_SLOTS; i++) {
-		if (bpf_map__lookup_elem(pl->skel->maps.red, &i, sizeof(i), percpu,
-					 sizeof(*percpu) * (size_t)pl->ncpus, 0))
-			continue;
-		red_sum(percpu, pl->ncpus, &sum);
-		if (!sum.count)
-			continue;
-		key.method_id = (uint16_t)(i / HS_RED_STATUS_SLOTS);
-		key.status = (uint16_t)hs_red_slot_status(i % HS_RED_STATUS_SLOTS);
-		fn(ud, &key, &sum);
+	if (red_array_batched(pl, percpu, fn, ud) < 0) {
+		for (uint32_t i = 0; i < HS_RED_SLOTS; i++) {
+			if (bpf_map__lookup_elem(pl->skel->maps.red, &i, sizeof(i), percpu,
+						 sizeof(*percpu) * (size_t)pl->ncpus, 0) == 0)
+				red_slot(pl, i, percpu, fn, ud);
+		}
 	}
 	while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
 		key = next;
