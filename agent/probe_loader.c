@@ -82,6 +82,11 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 	r = bpf_map__set_max_entries(pl->skel->maps.spans, (uint32_t)ring);
 	if (r)
 		goto fail;
+	/* The slot array is indexed by a hash masked to its size. */
+	while (!is_pow2(inflight))
+		inflight &= inflight - 1;
+	inflight = inflight < 64 ? 64 : inflight;
+	pl->skel->rodata->inflight_mask = (uint32_t)inflight - 1;
 	r = bpf_map__set_max_entries(pl->skel->maps.inflight, (uint32_t)inflight);
 	if (r)
 		goto fail;
@@ -301,31 +306,86 @@ int probe_loader_run_stats(const struct probe_loader *pl, struct probe_run_stats
 	return 0;
 }
 
+/* Sums one series' per-CPU values into ret_sum. */
+static void red_sum(const struct hs_red_value *percpu, int ncpus, struct hs_red_value *ret_sum)
+{
+	memset(ret_sum, 0, sizeof(*ret_sum));
+	for (int c = 0; c < ncpus; c++) {
+		for (int b = 0; b < HS_RED_BUCKETS; b++)
+			ret_sum->buckets[b] += percpu[c].buckets[b];
+		ret_sum->count += percpu[c].count;
+		ret_sum->sum_ns += percpu[c].sum_ns;
+	}
+}
+
+/* The array's series, (method, status slot) by key, in batches of this many keys (one
+ * system call a batch rather than one a key). */
+#define RED_BATCH 32u
+
+static void red_slot(const struct probe_loader *pl, uint32_t i, const struct hs_red_value *percpu,
+		     probe_red_fn fn, void *ud)
+{
+	struct hs_red_key key;
+	struct hs_red_value sum;
+
+	red_sum(percpu, pl->ncpus, &sum);
+	if (!sum.count)
+		return; /* never counted */
+	key.method_id = (uint16_t)(i / HS_RED_STATUS_SLOTS);
+	key.status = (uint16_t)hs_red_slot_status(i % HS_RED_STATUS_SLOTS);
+	fn(ud, &key, &sum);
+}
+
+/* 0, or -errno when batches are not supported (the caller reads key by key). */
+static int red_array_batched(const struct probe_loader *pl, struct hs_red_value *values,
+			     probe_red_fn fn, void *ud)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int fd = bpf_map__fd(pl->skel->maps.red);
+	uint32_t keys[RED_BATCH], in = 0, out = 0, count;
+	void *inp = NULL;
+	int r;
+
+	for (;;) {
+		count = RED_BATCH;
+		r = bpf_map_lookup_batch(fd, inp, &out, keys, values, &count, &opts);
+		if (r && errno != ENOENT)
+			return inp ? 0 : -errno; /* mid-way: what was read stands */
+		for (uint32_t k = 0; k < count && keys[k] < HS_RED_SLOTS; k++)
+			red_slot(pl, keys[k], values + (size_t)k * (size_t)pl->ncpus, fn, ud);
+		if (r)
+			return 0; /* ENOENT: the last batch */
+		in = out;
+		inp = &in;
+	}
+}
+
 int probe_loader_red_foreach(const struct probe_loader *pl, probe_red_fn fn, void *ud)
 {
-	const struct bpf_map *map = pl->skel->maps.red;
+	const struct bpf_map *map = pl->skel->maps.red_other;
 	struct hs_red_key key, next;
 	struct hs_red_value *percpu, sum;
 	const struct hs_red_key *prev = NULL;
 
 	/* Per-CPU values come back one per possible CPU, each rounded up to 8 bytes;
 	 * hs_red_value already is a multiple of 8. */
-	percpu = calloc((size_t)pl->ncpus, sizeof(*percpu));
+	percpu = calloc((size_t)pl->ncpus * RED_BATCH, sizeof(*percpu));
 	if (!percpu)
 		return -ENOMEM;
+	if (red_array_batched(pl, percpu, fn, ud) < 0) {
+		for (uint32_t i = 0; i < HS_RED_SLOTS; i++) {
+			if (bpf_map__lookup_elem(pl->skel->maps.red, &i, sizeof(i), percpu,
+						 sizeof(*percpu) * (size_t)pl->ncpus, 0) == 0)
+				red_slot(pl, i, percpu, fn, ud);
+		}
+	}
 	while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
 		key = next;
 		prev = &key;
 		if (bpf_map__lookup_elem(map, &key, sizeof(key), percpu,
 					 sizeof(*percpu) * (size_t)pl->ncpus, 0))
 			continue; /* deleted meanwhile */
-		memset(&sum, 0, sizeof(sum));
-		for (int c = 0; c < pl->ncpus; c++) {
-			for (int b = 0; b < HS_RED_BUCKETS; b++)
-				sum.buckets[b] += percpu[c].buckets[b];
-			sum.count += percpu[c].count;
-			sum.sum_ns += percpu[c].sum_ns;
-		}
+		red_sum(percpu, pl->ncpus, &sum);
 		fn(ud, &key, &sum);
 	}
 	free(percpu);

@@ -25,7 +25,8 @@ typedef int (*probe_record_fn)(void *ud, const void *data, size_t size);
 struct probe_loader_opts {
 	size_t ringbuf_bytes;     /* power of two >= page size; 0: 4 MiB (12,700 records:
 				   * 127 ms at 100k spans/s; the reader is woken at a quarter) */
-	size_t max_inflight;      /* 0: 16384 */
+	size_t max_inflight;      /* in-flight slots, rounded down to a power of two (at
+				   * least 64); 0: 16384 */
 	size_t wakeup_bytes;      /* unread bytes that wake the reader; 0: a quarter ring */
 	int no_header_scan;       /* load the start probe without the traceparent search */
 	probe_record_fn on_record;

@@ -2,6 +2,7 @@
 #include "agent/probe_points.h"
 
 #include <capstone/capstone.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <gelf.h>
 #include <stdlib.h>
@@ -15,38 +16,93 @@
 /* g.stackguard0, after g.stack {lo, hi}: the same in every Go release since 1.17. */
 #define G_STACKGUARD0 0x10
 
+/* capstone is loaded with the first disassembler and unloaded with the last (the
+ * loader counts): the agent disassembles a few functions of each new binary, and the
+ * library, once relocated, keeps ~5 MB of a daemon's resident memory (its relocation
+ * tables read and its pointer tables written at load) for as long as it is mapped. */
+#define CAPSTONE_SONAME_(major) "libcapstone.so." #major
+#define CAPSTONE_SONAME(major) CAPSTONE_SONAME_(major)
+
+struct capstone_api {
+	__typeof__(cs_open) *open;
+	__typeof__(cs_option) *option;
+	__typeof__(cs_malloc) *malloc;
+	__typeof__(cs_free) *free;
+	__typeof__(cs_close) *close;
+	__typeof__(cs_disasm_iter) *disasm_iter;
+};
+
 struct probe_disasm {
+	void *lib; /* dlopen handle */
+	struct capstone_api cs_api;
 	csh cs;
 	cs_insn *insn;
 };
 
+static int capstone_load(void **ret_lib, struct capstone_api *ret_api)
+{
+	struct capstone_api api;
+	void *lib = dlopen(CAPSTONE_SONAME(CS_API_MAJOR), RTLD_NOW | RTLD_LOCAL);
+
+	if (!lib)
+		lib = dlopen("libcapstone.so", RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		log_debug("probe_points", "capstone: %s", dlerror());
+		return -ENOTSUP;
+	}
+	api.open = (__typeof__(api.open))dlsym(lib, "cs_open");
+	api.option = (__typeof__(api.option))dlsym(lib, "cs_option");
+	api.malloc = (__typeof__(api.malloc))dlsym(lib, "cs_malloc");
+	api.free = (__typeof__(api.free))dlsym(lib, "cs_free");
+	api.close = (__typeof__(api.close))dlsym(lib, "cs_close");
+	api.disasm_iter = (__typeof__(api.disasm_iter))dlsym(lib, "cs_disasm_iter");
+	if (!api.open || !api.option || !api.malloc || !api.free || !api.close ||
+	    !api.disasm_iter) {
+		dlclose(lib);
+		return -ENOTSUP;
+	}
+	*ret_lib = lib;
+	*ret_api = api;
+	return 0;
+}
+
 int probe_disasm_new(struct probe_disasm **ret_disasm)
 {
 	struct probe_disasm *d = calloc(1, sizeof(*d));
+	int r;
 
 	if (!d)
 		return -ENOMEM;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &d->cs) != CS_ERR_OK) {
-		free(d);
-		return -ENOTSUP;
+	r = capstone_load(&d->lib, &d->cs_api);
+	if (r)
+		goto fail;
+	if (d->cs_api.open(CS_ARCH_X86, CS_MODE_64, &d->cs) != CS_ERR_OK) {
+		r = -ENOTSUP;
+		goto fail;
 	}
-	cs_option(d->cs, CS_OPT_DETAIL, CS_OPT_ON);
-	d->insn = cs_malloc(d->cs);
+	d->cs_api.option(d->cs, CS_OPT_DETAIL, CS_OPT_ON);
+	d->insn = d->cs_api.malloc(d->cs);
 	if (!d->insn) {
-		cs_close(&d->cs);
-		free(d);
-		return -ENOMEM;
+		r = -ENOMEM;
+		goto fail;
 	}
 	*ret_disasm = d;
 	return 0;
+fail:
+	probe_disasm_free(d);
+	return r;
 }
 
 struct probe_disasm *probe_disasm_free(struct probe_disasm *disasm)
 {
 	if (!disasm)
 		return NULL;
-	cs_free(disasm->insn, 1);
-	cs_close(&disasm->cs);
+	if (disasm->insn)
+		disasm->cs_api.free(disasm->insn, 1);
+	if (disasm->cs)
+		disasm->cs_api.close(&disasm->cs);
+	if (disasm->lib)
+		dlclose(disasm->lib);
 	free(disasm);
 	return NULL;
 }
@@ -108,7 +164,7 @@ static enum insn_cost cost_of_encoding(const uint8_t *b, size_t n)
 
 static int decode_one(struct probe_disasm *d, const uint8_t **code, size_t *len, uint64_t *addr)
 {
-	if (!cs_disasm_iter(d->cs, code, len, addr, d->insn))
+	if (!d->cs_api.disasm_iter(d->cs, code, len, addr, d->insn))
 		return -EINVAL;
 	return 0;
 }

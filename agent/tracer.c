@@ -5,6 +5,7 @@
 #include "agent/tracer.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -320,7 +321,12 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 	log_info(COMPONENT, "traceable: %s (%s), ServeHTTP probe at %s", p->exe,
 		 go_buildinfo_go_version(go_binary_buildinfo(gb)), probe_kind_name(b->plan.start.kind));
 done:
-	go_binary_free(gb);
+	if (gb) {
+		go_binary_free(gb);
+		/* Reading a binary's symbols and DWARF took megabytes, now free: give the
+		 * pages back (a sidecar's footprint is multiplied by every pod). */
+		malloc_trim(0);
+	}
 	t->n_binaries++;
 	return b;
 }

@@ -13,10 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent/go_binary.h"
+#include "bpf/op_cost.h"
+#include "op_cost.skel.h"
 #include "probe_cost.skel.h"
 
 #define CALLS 200000
@@ -120,6 +123,103 @@ out:
 	return t;
 }
 
+/* Run time of one program since load, from the BPF run-time statistics. */
+static void prog_time(const struct bpf_program *prog, uint64_t *ret_ns, uint64_t *ret_runs)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	*ret_ns = *ret_runs = 0;
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0) {
+		*ret_ns = info.run_time_ns;
+		*ret_runs = info.run_cnt;
+	}
+}
+
+/* What each operation of bpf/op_cost.bpf.c costs inside a program, from the kernel's
+ * run time per run with the operation minus the run time with none. */
+static void op_costs(struct spin *s, const char *exe, uint64_t jbe_off)
+{
+	static const char *const names[OC_COUNT] = {
+		[OC_NONE] = "nothing (the run's own cost)",
+		[OC_KTIME] = "bpf_ktime_get_ns",
+		[OC_PRANDOM] = "bpf_get_prandom_u32",
+		[OC_PID_TGID] = "bpf_get_current_pid_tgid",
+		[OC_NS_PID_TGID] = "bpf_get_ns_current_pid_tgid",
+		[OC_READ_8] = "bpf_probe_read_user, 8 bytes",
+		[OC_READ_64] = "bpf_probe_read_user, 64 bytes",
+		[OC_READ_256] = "bpf_probe_read_user, 256 bytes",
+		[OC_HASH_UPDATE_DELETE] = "HASH update + delete",
+		[OC_LRU_UPDATE_DELETE] = "LRU_HASH update + delete",
+		[OC_HASH_LOOKUP] = "HASH lookup",
+		[OC_PERCPU_HASH_LOOKUP] = "PERCPU_HASH lookup + add",
+		[OC_ARRAY_CLAIM_RELEASE] = "ARRAY slot cmpxchg claim + release",
+		[OC_LOOP_8] = "bpf_loop, 8 steps",
+		[OC_RINGBUF_320] = "ringbuf reserve + submit 320 B",
+	};
+	struct op_cost_bpf *skel = op_cost_bpf__open();
+	int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	struct stat ns;
+
+	if (skel && stat("/proc/self/ns/pid", &ns) == 0) {
+		skel->rodata->pidns_dev = (uint64_t)ns.st_dev;
+		skel->rodata->pidns_ino = (uint64_t)ns.st_ino;
+	}
+	if (skel && op_cost_bpf__load(skel)) {
+		op_cost_bpf__destroy(skel);
+		skel = NULL;
+	}
+	struct bpf_link *link = NULL;
+	double per_run[OC_COUNT];
+
+	if (!skel || stats_fd < 0) {
+		printf("  (operation costs skipped: %s)\n",
+		       skel ? "no BPF run-time statistics" : "op_cost did not load");
+		goto out;
+	}
+	link = bpf_program__attach_uprobe(skel->progs.op_cost, false, s->pid, exe, jbe_off);
+	if (!link)
+		goto out;
+	printf("cost of one operation inside a probe program (kernel run time per run with it,\n"
+	       "minus without, over %u repetitions a run):\n", skel->rodata->op_reps);
+	for (uint32_t o = 0; o < OC_COUNT; o++) {
+		uint64_t ns0, runs0, ns1, runs1;
+
+		skel->bss->op = o;
+		prog_time(skel->progs.op_cost, &ns0, &runs0);
+		spin_round(s);
+		prog_time(skel->progs.op_cost, &ns1, &runs1);
+		per_run[o] = runs1 > runs0 ? (double)(ns1 - ns0) / (double)(runs1 - runs0) : -1;
+		if (o == OC_NONE)
+			printf("  %-36s %7.1f ns a run\n", names[o], per_run[o]);
+		else
+			printf("  %-36s %7.1f ns\n", names[o],
+			       (per_run[o] - per_run[OC_NONE]) / skel->rodata->op_reps);
+	}
+	bpf_link__destroy(link);
+	link = bpf_program__attach_uprobe(skel->progs.op_cost_sleepable, false, s->pid, exe, jbe_off);
+	for (uint32_t o = 0; link && o <= OC_READ_64; o++) {
+		uint64_t ns0, runs0, ns1, runs1;
+
+		if (o != OC_NONE && o != OC_READ_8 && o != OC_READ_64)
+			continue;
+		skel->bss->op = o;
+		prog_time(skel->progs.op_cost_sleepable, &ns0, &runs0);
+		spin_round(s);
+		prog_time(skel->progs.op_cost_sleepable, &ns1, &runs1);
+		per_run[o] = runs1 > runs0 ? (double)(ns1 - ns0) / (double)(runs1 - runs0) : -1;
+		printf("  sleepable: %-25s %7.1f ns%s\n", names[o],
+		       o == OC_NONE ? per_run[o] : (per_run[o] - per_run[OC_NONE]) / skel->rodata->op_reps,
+		       o == OC_NONE ? " a run" : " (bpf_copy_from_user)");
+	}
+out:
+	bpf_link__destroy(link);
+	if (stats_fd >= 0)
+		close(stats_fd);
+	op_cost_bpf__destroy(skel);
+}
+
 int main(int argc, char **argv)
 {
 	struct probe_cost_bpf *skel = NULL;
@@ -180,6 +280,7 @@ int main(int argc, char **argv)
 	       sym, (unsigned long long)h_sym, sym / jbe);
 	printf("  RET (%zu of them):         %7.1f ns a hit  (single-stepped, %llu hits) %5.2fx\n",
 	       nrets, ret, (unsigned long long)h_ret, ret / jbe);
+	op_costs(&s, exe, entry.file_offset);
 	rc = 0;
 out:
 	if (s.pid > 0) {

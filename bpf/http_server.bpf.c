@@ -8,7 +8,12 @@
  *          status of 0 there means 200.
  *
  * Every request is counted in the RED histograms; only sampled ones are copied out,
- * through the ring buffer. Struct offsets differ per Go version: each probe carries,
+ * through the ring buffer. What a request costs here is mostly reads of user memory
+ * (~80 ns each on the benchmark machines, whatever the size up to a few hundred bytes)
+ * and helper calls (bench/bench_probe_cost prints each): an unsampled request reads
+ * four times at the start (the chain to the connection's read buffer, for the
+ * traceparent and the method) and once at the end (status), and draws one random
+ * number; ids, strings and the rest are for sampled requests only. Struct offsets differ per Go version: each probe carries,
  * as its attach cookie, the slot of its binary's offsets in the offsets map. Nothing
  * here writes to user memory. */
 #include "vmlinux.h"
@@ -16,6 +21,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "bpf/http_server.h"
+#include "bpf/http_method.h"
 #include "bpf/traceparent_scan.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -30,18 +36,19 @@ const volatile __u64 ringbuf_wakeup_bytes = 256 * 1024;
  * the agent sees them, which is how it attached; zero: the kernel's own tgid. */
 const volatile __u64 pidns_dev = 0;
 const volatile __u64 pidns_ino = 0;
+/* Slots of the inflight array minus one (a power of two minus one). */
+const volatile __u32 inflight_mask = 16383;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 * 1024 * 1024); /* resized by the loader */
 } spans SEC(".maps");
 
+/* See struct hs_inflight. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384); /* resized by the loader */
-	/* Per-CPU free lists: no lock shared by all CPUs on every request. */
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct hs_inflight_key);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 16384); /* resized by the loader, a power of two */
+	__type(key, __u32);
 	__type(value, struct hs_inflight);
 } inflight SEC(".maps");
 
@@ -59,12 +66,21 @@ struct {
 	__type(value, struct hs_sampler);
 } sampler SEC(".maps");
 
+/* RED series by (method, status slot); see hs_red_status_slot. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct hs_red_key);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HS_RED_SLOTS);
+	__type(key, __u32);
 	__type(value, struct hs_red_value);
 } red SEC(".maps");
+
+/* The statuses without a slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, HS_RED_OTHER_MAX);
+	__type(key, struct hs_red_key);
+	__type(value, struct hs_red_value);
+} red_other SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -79,6 +95,8 @@ struct {
 #define SCRATCH_SIZE (2 * TP_SCAN_MAX)
 #define SCRATCH_BLOCK_A (TP_SCAN_MAX + 256)
 #define SCRATCH_BLOCK_B (SCRATCH_BLOCK_A + HS_BLOCK_MAX)
+#define SCRATCH_LF (SCRATCH_BLOCK_B + HS_BLOCK_MAX)
+_Static_assert(SCRATCH_LF + sizeof(struct tp_lf) <= SCRATCH_SIZE, "scratch too small");
 _Static_assert(TP_SCAN_SLACK <= 256, "scratch regions overlap");
 struct scratch {
 	__u8 buf[SCRATCH_SIZE];
@@ -171,59 +189,13 @@ static __always_inline __u64 read_u64(const void *p)
 	return v;
 }
 
-#define M3(a, b, c) ((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16)
-#define M4(a, b, c, d) (M3(a, b, c) | (__u64)(d) << 24)
-#define M5(a, b, c, d, e) (M4(a, b, c, d) | (__u64)(e) << 32)
-#define M6(a, b, c, d, e, f) (M5(a, b, c, d, e) | (__u64)(f) << 40)
-#define M7(a, b, c, d, e, f, g) (M6(a, b, c, d, e, f) | (__u64)(g) << 48)
-
-static __always_inline __u8 method_id(const char *m, __u8 len)
-{
-	__u64 w = 0;
-
-	if (len > 7)
-		return HS_METHOD_OTHER;
-	__builtin_memcpy(&w, m, 8);
-	w &= (1ULL << (8 * len)) - 1;
-	switch (len) {
-	case 3:
-		if (w == M3('G', 'E', 'T'))
-			return HS_METHOD_GET;
-		if (w == M3('P', 'U', 'T'))
-			return HS_METHOD_PUT;
-		break;
-	case 4:
-		if (w == M4('P', 'O', 'S', 'T'))
-			return HS_METHOD_POST;
-		if (w == M4('H', 'E', 'A', 'D'))
-			return HS_METHOD_HEAD;
-		break;
-	case 5:
-		if (w == M5('P', 'A', 'T', 'C', 'H'))
-			return HS_METHOD_PATCH;
-		if (w == M5('T', 'R', 'A', 'C', 'E'))
-			return HS_METHOD_TRACE;
-		break;
-	case 6:
-		if (w == M6('D', 'E', 'L', 'E', 'T', 'E'))
-			return HS_METHOD_DELETE;
-		break;
-	case 7:
-		if (w == M7('O', 'P', 'T', 'I', 'O', 'N', 'S'))
-			return HS_METHOD_OPTIONS;
-		if (w == M7('C', 'O', 'N', 'N', 'E', 'C', 'T'))
-			return HS_METHOD_CONNECT;
-		break;
-	}
-	return HS_METHOD_OTHER;
-}
-
 /* --- incoming traceparent: the search is bpf/traceparent_scan.h ----------------- */
 
 /* Looks for a traceparent header in the request's bytes still in the connection's
- * bufio.Reader: buf[0:r] ends with the blank line after the headers. */
+ * bufio.Reader: buf[0:r] ends with the blank line after the headers. Sets *ret_method
+ * from the request line when it can vouch for it. */
 static __always_inline int find_traceparent(const struct hs_offsets *off, __u64 resp,
-					    struct tp_scan *s)
+					    struct tp_scan *s, __u8 *ret_method)
 {
 	__u32 zero = 0;
 	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
@@ -246,59 +218,91 @@ static __always_inline int find_traceparent(const struct hs_offsets *off, __u64 
 	if (bpf_probe_read_user(sc->buf, r, (void *)buf))
 		return -1;
 	s->buf = sc->buf;
+	s->lf = (struct tp_lf *)(sc->buf + SCRATCH_LF);
+	s->lf->n = 0;
 	s->n = (__u32)r;
 	s->candidate = 0;
-	bpf_loop(tp_scan_steps((__u32)r), tp_scan_step, s, 0);
+	s->block_at = 0;
+	bpf_loop(tp_lf_collect_steps((__u32)r), tp_lf_collect, s, 0);
+	if (s->lf->n <= TP_MAX_LF)
+		bpf_loop(s->lf->n, tp_lf_step, s, 0);
+	else
+		bpf_loop(tp_scan_steps((__u32)r), tp_scan_step, s, 0);
+	if (s->block_at < s->n)
+		*ret_method = hs_method_of_line(sc->buf + (s->block_at & (TP_SCAN_MAX - 1)),
+						s->n - s->block_at);
 	return tp_scan_finish(s);
 }
 
 /* --- sampling --------------------------------------------------------------------- */
 
-static __always_inline __u64 trace_id_low_be(const __u8 *tid)
-{
-	__u64 v = 0;
-
-#pragma unroll
-	for (int i = 8; i < 16; i++)
-		v = v << 8 | tid[i];
-	return v;
-}
-
-static __always_inline int ratio_keeps(const struct hs_sampler *smp, const __u8 *tid)
-{
-	return smp->threshold == ~0ULL || trace_id_low_be(tid) < smp->threshold;
-}
-
-static __always_inline int should_sample(const struct hs_sampler *smp, int has_parent,
-					 __u8 parent_flags, const __u8 *tid)
+/* The decision for a request without a parent: a ratio sampler looks at the trace id's
+ * last 8 bytes as a big-endian number, and only the first 4 are drawn before the
+ * decision (hi): the rest, drawn when sampled, cannot take the number to the
+ * threshold, as the decision counts them as all ones. */
+static __always_inline int root_sampled(const struct hs_sampler *smp, __u32 hi)
 {
 	switch (smp->type) {
 	case HS_SAMPLER_ALWAYS_ON:
-		return 1;
-	case HS_SAMPLER_ALWAYS_OFF:
-		return 0;
-	case HS_SAMPLER_RATIO:
-		return ratio_keeps(smp, tid);
 	case HS_SAMPLER_PARENT_ALWAYS_ON:
-		return has_parent ? parent_flags & 1 : 1;
-	case HS_SAMPLER_PARENT_ALWAYS_OFF:
-		return has_parent ? parent_flags & 1 : 0;
+		return 1;
+	case HS_SAMPLER_RATIO:
 	case HS_SAMPLER_PARENT_RATIO:
-		return has_parent ? parent_flags & 1 : ratio_keeps(smp, tid);
+		return smp->threshold == ~0ULL || ((__u64)hi << 32 | 0xffffffffULL) < smp->threshold;
 	}
 	return 0;
 }
 
-static __always_inline void random_bytes(__u8 *dst, int words)
+/* The decision for a request that carries a parent: its trace id and flags. */
+static __always_inline int child_sampled(const struct hs_sampler *smp, const __u8 *tid,
+					 __u8 parent_flags)
 {
-#pragma unroll
-	for (int i = 0; i < 4; i++) {
-		if (i >= words)
-			break;
-		__u32 r = bpf_get_prandom_u32();
+	__u64 low = 0;
 
-		__builtin_memcpy(dst + 4 * i, &r, 4);
+	switch (smp->type) {
+	case HS_SAMPLER_ALWAYS_ON:
+		return 1;
+	case HS_SAMPLER_RATIO:
+#pragma unroll
+		for (int i = 8; i < 16; i++)
+			low = low << 8 | tid[i];
+		return smp->threshold == ~0ULL || low < smp->threshold;
+	case HS_SAMPLER_PARENT_ALWAYS_ON:
+	case HS_SAMPLER_PARENT_ALWAYS_OFF:
+	case HS_SAMPLER_PARENT_RATIO:
+		return parent_flags & 1;
 	}
+	return 0;
+}
+
+static __always_inline void put_random(__u8 *dst)
+{
+	__u32 r = bpf_get_prandom_u32();
+
+	__builtin_memcpy(dst, &r, 4);
+}
+
+static __always_inline void put_be32(__u8 *dst, __u32 v)
+{
+	dst[0] = v >> 24;
+	dst[1] = v >> 16;
+	dst[2] = v >> 8;
+	dst[3] = v;
+}
+
+/* --- the in-flight slots ------------------------------------------------------------ */
+
+/* A slot's owner word: the key with the tgid's low bits above the 48 bits of a user
+ * address, so that one compare tells most keys of two processes apart (the slot's pid
+ * tells the rest). Never zero: the key is a non-null pointer. */
+static __always_inline __u64 owner_tag(__u64 key, __u32 pid)
+{
+	return key ^ ((__u64)(pid & 0xffff) << 48);
+}
+
+static __always_inline __u32 slot_hash(__u64 tag)
+{
+	return (__u32)((tag * 0x9E3779B97F4A7C15ULL) >> 40);
 }
 
 /* --- probes ----------------------------------------------------------------------- */
@@ -308,14 +312,14 @@ static __always_inline void random_bytes(__u8 *dst, int words)
  * benchmarks attach it, to compare placements doing the same work. */
 static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, int by_goroutine)
 {
-	__u32 slot = (__u32)bpf_get_attach_cookie(ctx), zero = 0;
+	__u32 slot = (__u32)bpf_get_attach_cookie(ctx), zero = 0, pid, h;
 	const struct hs_offsets *off = bpf_map_lookup_elem(&offsets, &slot);
 	const struct hs_sampler *smp = bpf_map_lookup_elem(&sampler, &zero);
-	struct hs_inflight_key key = {};
-	struct hs_inflight v = {}, *old;
+	struct hs_inflight *v = NULL, *e;
 	struct tp_scan tp = {};
-	__u64 resp = ctx->cx;
-	long err;
+	__u64 resp = ctx->cx, g = ctx->r14, tag, seen = 0, start, oldest_ns = ~0ULL;
+	__u8 method = HS_METHOD_UNKNOWN, has_parent = 0, sampled;
+	__u32 hi = 0, free_idx = ~0U, old_idx = ~0U, idx;
 
 	if (!off || !off->valid || !smp) {
 		stat_add(HS_STAT_BAD_OFFSETS);
@@ -323,37 +327,88 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 	}
 	if (!resp)
 		return 0;
-	key.response = by_goroutine ? ctx->r14 : resp;
-	key.pid = current_pid();
-	v.start_ns = bpf_ktime_get_ns();
-	v.goroutine = ctx->r14;
-	v.response = resp;
-	if (scan_headers && smp->type != HS_SAMPLER_ALWAYS_OFF &&
-	    find_traceparent(off, resp, &tp) == 0) {
-		stat_add(HS_STAT_TRACEPARENT);
-		__builtin_memcpy(v.trace_id, tp.trace_id, 16);
-		__builtin_memcpy(v.parent_span_id, tp.span_id, 8);
-		v.rec_flags = HS_REC_HAS_PARENT;
-	} else {
-		random_bytes(v.trace_id, 4);
-	}
-	random_bytes(v.span_id, 2);
-	v.span_id[0] |= 1; /* never all zero */
-	v.sampled = should_sample(smp, v.rec_flags & HS_REC_HAS_PARENT, tp.flags, v.trace_id);
-	v.trace_flags = v.sampled ? (tp.flags | 1) : 0;
-	/* No lookup first: the insert fails only when an entry is there already. */
-	err = bpf_map_update_elem(&inflight, &key, &v, BPF_NOEXIST);
-	if (err == -EEXIST) {
-		old = bpf_map_lookup_elem(&inflight, &key);
-		/* The same call again after morestack grew the stack: keep the first hit. */
-		if (old && old->goroutine == ctx->r14 && old->response == resp)
+	start = bpf_ktime_get_ns();
+	/* The kernel's tgid: it only tells processes apart here; the pid as the agent
+	 * sees it is looked up for sampled requests only. */
+	pid = bpf_get_current_pid_tgid() >> 32;
+	tag = owner_tag(by_goroutine ? g : resp, pid);
+	h = slot_hash(tag);
+	/* This request's slot if a start hit was here before (the same call again after
+	 * morestack grew the stack, or a request that never ended with a response at the
+	 * same address), else the first free one, else the oldest. Slots are remembered by
+	 * index: the verifier does not follow pointers kept across the loop. */
+#pragma unroll
+	for (__u32 k = 0; k < HS_INFLIGHT_WINDOW; k++) {
+		__u64 o;
+
+		idx = (h + k) & inflight_mask;
+		e = bpf_map_lookup_elem(&inflight, &idx);
+		if (!e)
 			return 0;
+		o = e->owner;
+		if (o == tag && e->pid == pid) {
+			if (e->goroutine == g && e->response == resp)
+				return 0; /* the first hit stands */
+			v = e;
+			break;
+		}
+		if (o == 0) {
+			if (free_idx == ~0U)
+				free_idx = idx;
+		} else if (e->start_ns < oldest_ns) {
+			oldest_ns = e->start_ns;
+			old_idx = idx;
+			seen = o;
+		}
+	}
+	if (v) {
 		/* Left by a request that never ended (its handler panicked, say). */
 		stat_add(HS_STAT_STALE_START);
-		err = bpf_map_update_elem(&inflight, &key, &v, BPF_ANY);
-	}
-	if (err)
+	} else if (free_idx != ~0U && (e = bpf_map_lookup_elem(&inflight, &free_idx)) &&
+		   __sync_val_compare_and_swap(&e->owner, 0, tag) == 0) {
+		v = e;
+	} else if (old_idx != ~0U && (e = bpf_map_lookup_elem(&inflight, &old_idx)) &&
+		   __sync_val_compare_and_swap(&e->owner, seen, tag) == seen) {
+		/* The window is full: the oldest request gives way (if it ends after all,
+		 * its end counts as a missing start). */
+		stat_add(HS_STAT_STALE_START);
+		v = e;
+	} else {
 		stat_add(HS_STAT_INFLIGHT_FULL);
+		return 0;
+	}
+	v->pid = pid;
+	v->start_ns = start;
+	v->goroutine = g;
+	v->response = resp;
+	if (scan_headers && smp->type != HS_SAMPLER_ALWAYS_OFF &&
+	    find_traceparent(off, resp, &tp, &method) == 0) {
+		stat_add(HS_STAT_TRACEPARENT);
+		has_parent = 1;
+		sampled = child_sampled(smp, tp.trace_id, tp.flags);
+	} else {
+		hi = bpf_get_prandom_u32();
+		sampled = root_sampled(smp, hi);
+	}
+	v->method_id = method;
+	v->sampled = sampled;
+	v->rec_flags = has_parent ? HS_REC_HAS_PARENT : 0;
+	v->trace_flags = sampled ? (tp.flags | 1) : 0;
+	if (!sampled)
+		return 0;
+	if (has_parent) {
+		__builtin_memcpy(v->trace_id, tp.trace_id, 16);
+		__builtin_memcpy(v->parent_span_id, tp.span_id, 8);
+	} else {
+		put_random(v->trace_id);
+		put_random(v->trace_id + 4);
+		put_be32(v->trace_id + 8, hi);
+		put_random(v->trace_id + 12);
+		__builtin_memset(v->parent_span_id, 0, 8);
+	}
+	put_random(v->span_id);
+	put_random(v->span_id + 4);
+	v->span_id[0] |= 1; /* never all zero */
 	return 0;
 }
 
@@ -373,18 +428,29 @@ int serve_http_start_noscan(struct pt_regs *ctx)
 
 static __always_inline void red_add(__u8 mid, __u16 status, __u64 dur)
 {
-	struct hs_red_key k = { .method_id = mid, .status = status };
-	struct hs_red_value *v = bpf_map_lookup_elem(&red, &k);
+	struct hs_red_value *v;
+	int ss = hs_red_status_slot(status);
 	__u32 b = HS_RED_BOUNDS;
 
-	if (!v) {
-		struct hs_red_value zero = {};
+	if (mid >= HS_METHOD_COUNT)
+		mid = HS_METHOD_OTHER;
+	if (ss >= 0) {
+		__u32 idx = (__u32)mid * HS_RED_STATUS_SLOTS + (__u32)ss;
 
-		bpf_map_update_elem(&red, &k, &zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&red, &k);
-		if (!v)
-			return;
+		v = bpf_map_lookup_elem(&red, &idx);
+	} else {
+		struct hs_red_key k = { .method_id = mid, .status = status };
+
+		v = bpf_map_lookup_elem(&red_other, &k);
+		if (!v) {
+			struct hs_red_value zero = {};
+
+			bpf_map_update_elem(&red_other, &k, &zero, BPF_NOEXIST);
+			v = bpf_map_lookup_elem(&red_other, &k);
+		}
 	}
+	if (!v)
+		return;
 #pragma unroll
 	for (int i = HS_RED_BOUNDS - 1; i >= 0; i--) {
 		if (dur <= red_bounds_ns[i])
@@ -396,66 +462,131 @@ static __always_inline void red_add(__u8 mid, __u16 status, __u64 dur)
 	v->sum_ns += dur;
 }
 
+/* The names of enum hs_method, for spans whose method came from the request line. */
+static const char method_names[HS_METHOD_COUNT][8] = {
+	[HS_METHOD_GET] = "GET",     [HS_METHOD_HEAD] = "HEAD",       [HS_METHOD_POST] = "POST",
+	[HS_METHOD_PUT] = "PUT",     [HS_METHOD_DELETE] = "DELETE",   [HS_METHOD_CONNECT] = "CONNECT",
+	[HS_METHOD_OPTIONS] = "OPTIONS", [HS_METHOD_TRACE] = "TRACE", [HS_METHOD_PATCH] = "PATCH",
+};
+static const __u8 method_lens[HS_METHOD_COUNT] = {
+	[HS_METHOD_GET] = 3,     [HS_METHOD_HEAD] = 4,    [HS_METHOD_POST] = 4,
+	[HS_METHOD_PUT] = 3,     [HS_METHOD_DELETE] = 6,  [HS_METHOD_CONNECT] = 7,
+	[HS_METHOD_OPTIONS] = 7, [HS_METHOD_TRACE] = 5,   [HS_METHOD_PATCH] = 5,
+};
+
+/* What the end needs of the in-flight slot, copied out before the slot is freed. */
+struct started {
+	__u64 start_ns;
+	__u64 response;
+	__u8 sampled, trace_flags, rec_flags, method_id;
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u8 parent_span_id[8];
+};
+
+/* Finds this request's slot, copies it into st and frees it; 0, or -1 when there was
+ * none (or another start took it meanwhile). */
+static __always_inline int take_started(__u64 key, __u32 pid, struct started *st)
+{
+	__u64 tag = owner_tag(key, pid);
+	__u32 h = slot_hash(tag);
+	struct hs_inflight *v = NULL;
+
+#pragma unroll
+	for (__u32 k = 0; k < HS_INFLIGHT_WINDOW; k++) {
+		__u32 idx = (h + k) & inflight_mask;
+		struct hs_inflight *e = bpf_map_lookup_elem(&inflight, &idx);
+
+		if (!e)
+			return -1;
+		if (e->owner == tag && e->pid == pid) {
+			v = e;
+			break;
+		}
+	}
+	if (!v)
+		return -1;
+	st->start_ns = v->start_ns;
+	st->response = v->response;
+	st->sampled = v->sampled;
+	st->trace_flags = v->trace_flags;
+	st->rec_flags = v->rec_flags;
+	st->method_id = v->method_id;
+	if (st->sampled) {
+		__builtin_memcpy(st->trace_id, v->trace_id, 16);
+		__builtin_memcpy(st->span_id, v->span_id, 8);
+		__builtin_memcpy(st->parent_span_id, v->parent_span_id, 8);
+	}
+	v->pid = 0;
+	/* Still ours after the copy: nothing changed it under us. */
+	return __sync_val_compare_and_swap(&v->owner, tag, 0) == tag ? 0 : -1;
+}
+
 static __always_inline int request_end(struct pt_regs *ctx, __u64 key_ptr, int by_goroutine)
 {
-	__u32 slot = (__u32)bpf_get_attach_cookie(ctx);
+	__u32 slot = (__u32)bpf_get_attach_cookie(ctx), zero = 0, pid;
 	const struct hs_offsets *off = bpf_map_lookup_elem(&offsets, &slot);
-	struct hs_inflight_key key = {};
-	struct hs_inflight *v;
-	struct hs_span_record *rec;
-	char method[HS_METHOD_MAX] = {};
-	__u32 zero = 0;
 	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
-	__u64 resp, req, end, status = 0, url;
+	struct hs_span_record *rec;
+	struct started st = {};
+	char method[HS_METHOD_MAX] = {};
+	__u64 resp, req = 0, end, status = 0, url;
 	__u8 mlen = 0, mid, have_req = 0;
 
 	if (!off || !off->valid || !sc) {
 		stat_add(HS_STAT_BAD_OFFSETS);
 		return 0;
 	}
-	key.response = key_ptr;
-	key.pid = current_pid();
-	v = bpf_map_lookup_elem(&inflight, &key);
-	if (!v) {
+	pid = bpf_get_current_pid_tgid() >> 32;
+	if (take_started(key_ptr, pid, &st)) {
 		stat_add(HS_STAT_MISSING_START);
 		return 0;
 	}
-	resp = by_goroutine ? v->response : key_ptr;
 	end = bpf_ktime_get_ns();
-	/* Two reads for both structs' fields: each read of user memory costs ~0.1 us. */
+	resp = by_goroutine ? st.response : key_ptr;
+	mid = st.method_id;
+	/* The response's fields in one read; the request's only when sampled or when the
+	 * start could not tell the method. */
 	if (read_block(sc->buf + SCRATCH_BLOCK_A, off->resp_block, resp) == 0) {
 		req = block_u64(sc->buf + SCRATCH_BLOCK_A, off->resp_req);
 		status = block_u64(sc->buf + SCRATCH_BLOCK_A, off->resp_status);
-		if (read_block(sc->buf + SCRATCH_BLOCK_B, off->req_block, req) == 0) {
-			have_req = 1;
-			mlen = block_go_string(method, HS_METHOD_MAX, sc->buf + SCRATCH_BLOCK_B,
-					       off->req_method);
-		}
+	}
+	if ((st.sampled || mid >= HS_METHOD_COUNT) &&
+	    read_block(sc->buf + SCRATCH_BLOCK_B, off->req_block, req) == 0)
+		have_req = 1;
+	if (mid < HS_METHOD_COUNT) {
+		__builtin_memcpy(method, method_names[mid], 8);
+		mlen = method_lens[mid];
+	} else if (have_req) {
+		mlen = block_go_string(method, HS_METHOD_MAX, sc->buf + SCRATCH_BLOCK_B,
+				       off->req_method);
+		mid = hs_method_of_string(method, mlen);
+	} else {
+		mid = HS_METHOD_OTHER;
 	}
 	if (status == 0)
 		status = 200;
 	if (status > 999)
 		status = 999;
-	mid = method_id(method, mlen);
-	red_add(mid, (__u16)status, end - v->start_ns);
+	red_add(mid, (__u16)status, end - st.start_ns);
 	stat_add(HS_STAT_REQUESTS);
-	if (!v->sampled)
-		goto done;
+	if (!st.sampled)
+		return 0;
 	stat_add(HS_STAT_SAMPLED);
 	rec = bpf_ringbuf_reserve(&spans, sizeof(*rec), 0);
 	if (!rec) {
 		stat_add(HS_STAT_RINGBUF_FULL);
-		goto done;
+		return 0;
 	}
-	__builtin_memcpy(rec->trace_id, v->trace_id, 16);
-	__builtin_memcpy(rec->span_id, v->span_id, 8);
-	__builtin_memcpy(rec->parent_span_id, v->parent_span_id, 8);
-	rec->start_ns = v->start_ns;
+	__builtin_memcpy(rec->trace_id, st.trace_id, 16);
+	__builtin_memcpy(rec->span_id, st.span_id, 8);
+	__builtin_memcpy(rec->parent_span_id, st.parent_span_id, 8);
+	rec->start_ns = st.start_ns;
 	rec->end_ns = end;
-	rec->pid = key.pid;
+	rec->pid = current_pid();
 	rec->status = (__u16)status;
-	rec->trace_flags = v->trace_flags;
-	rec->rec_flags = v->rec_flags;
+	rec->trace_flags = st.trace_flags;
+	rec->rec_flags = st.rec_flags;
 	rec->method_id = mid;
 	__builtin_memcpy(rec->method, method, HS_METHOD_MAX);
 	rec->method_len = mlen;
@@ -478,8 +609,6 @@ static __always_inline int request_end(struct pt_regs *ctx, __u64 key_ptr, int b
 	bpf_ringbuf_submit(rec, bpf_ringbuf_query(&spans, BPF_RB_AVAIL_DATA) >=
 					ringbuf_wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
 							       BPF_RB_NO_WAKEUP);
-done:
-	bpf_map_delete_elem(&inflight, &key);
 	return 0;
 }
 

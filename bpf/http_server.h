@@ -29,6 +29,8 @@ enum hs_method {
 	HS_METHOD_PATCH,
 	HS_METHOD_COUNT,
 };
+/* Not known yet: the end probe reads http.Request.Method. */
+#define HS_METHOD_UNKNOWN 0xff
 
 /* Record flags. */
 #define HS_REC_HAS_PARENT 0x1 /* the request carried a valid traceparent */
@@ -110,37 +112,67 @@ struct hs_red_value {
 };
 _Static_assert(sizeof(struct hs_red_value) == 136, "hs_red_value layout changed");
 
+/* The RED series live in a per-CPU array indexed by method and status (an array slot
+ * costs a few ns, a hash lookup ~30): statuses 100-599 whose last two digits are below
+ * HS_RED_STATUS_PER_CLASS have a slot; the others go to a small per-CPU hash. */
+#define HS_RED_STATUS_PER_CLASS 32
+#define HS_RED_STATUS_SLOTS (5 * HS_RED_STATUS_PER_CLASS)
+#define HS_RED_SLOTS (HS_METHOD_COUNT * HS_RED_STATUS_SLOTS)
+#define HS_RED_OTHER_MAX 1024
+
+/* The status slot of status, or -1 when it goes to the hash. */
+static inline int hs_red_status_slot(__u32 status)
+{
+	__u32 class = status / 100, rest = status % 100;
+
+	if (class < 1 || class > 5 || rest >= HS_RED_STATUS_PER_CLASS)
+		return -1;
+	return (int)((class - 1) * HS_RED_STATUS_PER_CLASS + rest);
+}
+
+/* The status of a status slot, its inverse. */
+static inline __u32 hs_red_slot_status(__u32 slot)
+{
+	return (slot / HS_RED_STATUS_PER_CLASS + 1) * 100 + slot % HS_RED_STATUS_PER_CLASS;
+}
+
 enum hs_stat {
 	HS_STAT_REQUESTS = 0,    /* requests that ended (end probe) */
 	HS_STAT_SAMPLED,         /* of those, sampled */
 	HS_STAT_RINGBUF_FULL,    /* sampled, but no room in the ring buffer */
-	HS_STAT_INFLIGHT_FULL,   /* a start could not be stored */
+	HS_STAT_INFLIGHT_FULL,   /* a start could not be stored (lost a race for its slot) */
 	HS_STAT_MISSING_START,   /* an end without a start (evicted, or attached mid-request) */
 	HS_STAT_TRACEPARENT,     /* starts that carried a valid traceparent */
-	HS_STAT_STALE_START,     /* a start left by a request that never ended, replaced */
+	HS_STAT_STALE_START,     /* a slot taken from a request that had not ended: one that
+				  * never will (its handler panicked), or the oldest of a
+				  * full window (if it ends after all: a missing start) */
 	HS_STAT_BAD_OFFSETS,     /* a probe hit for a binary without offsets */
 	HS_STAT_COUNT,
 };
 
-/* The in-flight request, keyed by the *http.response pointer (or, in the benchmarks'
- * comparison placement, the goroutine) and the tgid. */
-struct hs_inflight_key {
-	__u64 response;
-	__u32 pid;
-	__u32 pad;
-};
+/* The in-flight requests: an array of slots, a request's slot found from its key (the
+ * *http.response pointer, or in the benchmarks' comparison placement the goroutine)
+ * and tgid by hashing, then up to HS_INFLIGHT_WINDOW slots on. A start claims a free
+ * slot with one compare-and-swap of owner and the end frees it, a few ns each where a
+ * hash map's insert and delete cost ~200 ns. A start that finds its window full takes
+ * the oldest slot (counted: a request that never ended, or an eviction). */
+#define HS_INFLIGHT_WINDOW 4
 
 struct hs_inflight {
-	__u64 start_ns;
-	__u64 goroutine; /* g at the start: a second start hit on the same g is a restart */
-	__u64 response;  /* the *http.response */
-	__u8 trace_id[16];
-	__u8 span_id[8];
-	__u8 parent_span_id[8];
+	__u64 owner;     /* the key; 0: free */
+	__u32 pid;       /* tgid of the owner, written after the claim */
 	__u8 sampled;
 	__u8 trace_flags;
 	__u8 rec_flags;
-	__u8 pad[5];
+	__u8 method_id;  /* from the request line; HS_METHOD_UNKNOWN: read it at the end */
+	__u64 start_ns;
+	__u64 goroutine; /* g at the start: a second start hit on the same g is a restart */
+	__u64 response;  /* the *http.response */
+	/* Written only for sampled requests. */
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u8 parent_span_id[8];
 };
+_Static_assert(sizeof(struct hs_inflight) == 72, "hs_inflight layout changed");
 
 #endif

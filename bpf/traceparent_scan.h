@@ -1,17 +1,21 @@
 /* The search for a W3C traceparent header in a request's raw header bytes, shared by
- * the BPF start probe (one bpf_loop step per 8 bytes) and user space (the unit tests
- * run the same code over crafted requests). Pure C: no helpers, no maps.
+ * the BPF start probe (with bpf_loop) and user space (the unit tests run the same
+ * code over crafted requests). Pure C: no helpers, no maps.
  *
  * The bytes are buf[0:n), the request line and headers as they sit in the connection's
  * read buffer, n <= TP_SCAN_MAX; buf must have TP_SCAN_SLACK readable bytes past n (the
  * steps read whole 8-byte words and look a header name ahead without a bounds check
  * per byte, which the verifier would not follow; what lies past n is never used).
  *
- * A step looks at one 8-byte word: most words hold no line feed and cost a load and a
- * few ALU operations. At each line start it compares the next 12 bytes with
- * "traceparent:" (case-insensitively) and remembers where the value of the last such
- * line starts; a blank line ends a header block. The value is parsed once, after the
- * loop (tp_scan_finish). */
+ * Two passes, each a bpf_loop (a step costs ~8 ns of call overhead): the first looks
+ * at 32 bytes a step, a word without a line feed costing a load and a few ALU
+ * operations, and notes where the line feeds are, without a branch per byte; the
+ * second takes one line feed a step. At each line start it compares the next 12 bytes
+ * with "traceparent:" (case-insensitively) and remembers where the value of the last
+ * such line starts; a blank line ends a header block, and the next one (the request
+ * being served) starts after it. The value is parsed once, after the loops
+ * (tp_scan_finish). Bytes with more line feeds than TP_MAX_LF are searched a word a
+ * step instead, with the same result. */
 #ifndef AUTOTRACE_BPF_TRACEPARENT_SCAN_H
 #define AUTOTRACE_BPF_TRACEPARENT_SCAN_H
 
@@ -29,7 +33,23 @@
 
 /* Bytes scanned at most; a power of two (indices are masked with it). */
 #define TP_SCAN_MAX 4096
-/* Readable bytes the buffer needs past n: a word, the name, whitespace, the value. */
+/* Bytes a step of the word-a-step search looks at (more per step are fewer calls, but
+ * the verifier's work grows with the line-feed paths of a step). */
+#define TP_STEP_BYTES 8
+/* Bytes a step of the first pass looks at (64 is more than the verifier follows),
+ * and the line feeds it notes at most. */
+#define TP_LF_STEP_BYTES 32
+#define TP_MAX_LF 1024
+
+/* The line feeds the first pass found. In BPF it lives in map memory, whose contents
+ * the verifier does not track: a count kept on the stack would be, and every step's
+ * possible counts would be verified apart. */
+struct tp_lf {
+	__u32 n;
+	__u16 pos[TP_MAX_LF];
+};
+/* Readable bytes the buffer needs past n: a step's words, or a line feed's look-ahead
+ * (name, whitespace, value). */
 #define TP_SCAN_SLACK 96
 
 /* "traceparent:" as little-endian words, lower case. */
@@ -43,8 +63,10 @@
 
 struct tp_scan {
 	const __u8 *buf; /* buf[0:n) */
+	struct tp_lf *lf; /* where the line feeds are */
 	__u32 n;
 	__u32 value_at;  /* where the last "traceparent:" line's value may start */
+	__u32 block_at;  /* where the last header block (its request line) starts */
 	__u8 candidate;  /* value_at is set */
 	__u8 found;      /* the results, valid when found */
 	__u8 flags;
@@ -119,9 +141,12 @@ static TP_INLINE int tp_line_feed(struct tp_scan *s, __u32 pos)
 	 * being served; a block that ends earlier was a previous pipelined request's, and
 	 * what was found in it does not count. */
 	if (p[1] == '\r' || p[1] == '\n') {
-		if (pos + (p[1] == '\r' ? 3 : 2) >= s->n)
+		__u32 next = pos + (p[1] == '\r' ? 3 : 2);
+
+		if (next >= s->n)
 			return 1;
 		s->candidate = 0;
+		s->block_at = next;
 		return 0;
 	}
 	if (pos + 1 + TP_NAME_LEN > s->n)
@@ -136,16 +161,12 @@ static TP_INLINE int tp_line_feed(struct tp_scan *s, __u32 pos)
 	return 0;
 }
 
-/* One step: the word at bytes [8i, 8i + 8). Returns 1 to stop, else 0. */
-static long tp_scan_step(__u32 i, void *ctx)
+/* One word at byte at (< s->n): 1 when the headers end in it. */
+static TP_INLINE int tp_scan_word(struct tp_scan *s, __u32 at)
 {
-	struct tp_scan *s = ctx;
-	__u32 at = (i * 8) & (TP_SCAN_MAX - 1);
 	__u64 w, x;
 
-	if (at >= s->n)
-		return 1;
-	__builtin_memcpy(&w, s->buf + at, 8);
+	__builtin_memcpy(&w, s->buf + (at & (TP_SCAN_MAX - 1)), 8);
 	/* Bytes equal to '\n' become zero; the classic test for a zero byte. */
 	x = w ^ 0x0a0a0a0a0a0a0a0aULL;
 	if (!((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL))
@@ -157,6 +178,67 @@ static long tp_scan_step(__u32 i, void *ctx)
 			return 1;
 	}
 	return 0;
+}
+
+/* One step: the words at bytes [i * TP_STEP_BYTES, (i + 1) * TP_STEP_BYTES). Returns
+ * 1 to stop, else 0. */
+static long tp_scan_step(__u32 i, void *ctx)
+{
+	struct tp_scan *s = ctx;
+	__u32 at = (i * TP_STEP_BYTES) & (TP_SCAN_MAX - 1);
+
+	TP_UNROLL
+	for (__u32 k = 0; k < TP_STEP_BYTES; k += 8) {
+		if (at + k >= s->n || tp_scan_word(s, at + k))
+			return 1;
+	}
+	return 0;
+}
+
+/* First pass, one step: notes the line feeds in the step's bytes in s->lf; an
+ * entry is written for every byte of a word that has one, and kept (the count
+ * advanced) only for line feeds. Returns 1 past the end, else 0. */
+static long tp_lf_collect(__u32 i, void *ctx)
+{
+	struct tp_scan *s = ctx;
+	__u32 at = (i * TP_LF_STEP_BYTES) & (TP_SCAN_MAX - 1);
+
+	TP_UNROLL
+	for (__u32 k = 0; k < TP_LF_STEP_BYTES; k += 8) {
+		__u32 pos = at + k;
+		__u64 w, x;
+
+		if (pos >= s->n)
+			return 1;
+		__builtin_memcpy(&w, s->buf + (pos & (TP_SCAN_MAX - 1)), 8);
+		x = w ^ 0x0a0a0a0a0a0a0a0aULL;
+		if (!((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL))
+			continue;
+		TP_UNROLL
+		for (__u32 b = 0; b < 8; b++) {
+			/* 1 when byte b is a line feed inside the request, without a branch. */
+			__u64 is_lf = ((((w >> (8 * b)) & 0xff) ^ 0x0a) - 1) >> 63;
+			__u64 inside = ((__u64)(pos + b) - s->n) >> 63;
+
+			s->lf->pos[s->lf->n & (TP_MAX_LF - 1)] = (__u16)(pos + b);
+			s->lf->n += (__u32)(is_lf & inside);
+		}
+	}
+	return 0;
+}
+
+/* Second pass, one step: the j-th line feed. Returns 1 when the headers end there. */
+static long tp_lf_step(__u32 j, void *ctx)
+{
+	struct tp_scan *s = ctx;
+
+	return tp_line_feed(s, s->lf->pos[j & (TP_MAX_LF - 1)]);
+}
+
+/* Steps of the first pass over n bytes. */
+static TP_INLINE __u32 tp_lf_collect_steps(__u32 n)
+{
+	return (n + TP_LF_STEP_BYTES - 1) / TP_LF_STEP_BYTES;
 }
 
 /* After the steps: parses the remembered value. 0 when found. A function of its own in
@@ -188,7 +270,7 @@ static inline int tp_scan_finish(struct tp_scan *s)
 /* Steps a search over n bytes takes. */
 static TP_INLINE __u32 tp_scan_steps(__u32 n)
 {
-	return (n + 7) / 8;
+	return (n + TP_STEP_BYTES - 1) / TP_STEP_BYTES;
 }
 
 #ifndef __bpf__
@@ -196,11 +278,28 @@ static TP_INLINE __u32 tp_scan_steps(__u32 n)
  * s->span_id and s->flags set when found, else -1. */
 static inline int tp_scan_run(struct tp_scan *s)
 {
+	struct tp_lf lf;
+
+	lf.n = 0;
+	s->lf = &lf;
 	s->candidate = 0;
-	for (__u32 i = 0; i < tp_scan_steps(s->n); i++) {
-		if (tp_scan_step(i, s))
+	s->block_at = 0;
+	for (__u32 i = 0; i < tp_lf_collect_steps(s->n); i++) {
+		if (tp_lf_collect(i, s))
 			break;
 	}
+	if (lf.n <= TP_MAX_LF) {
+		for (__u32 j = 0; j < lf.n; j++) {
+			if (tp_lf_step(j, s))
+				break;
+		}
+	} else {
+		for (__u32 i = 0; i < tp_scan_steps(s->n); i++) {
+			if (tp_scan_step(i, s))
+				break;
+		}
+	}
+	s->lf = NULL;
 	return tp_scan_finish(s);
 }
 #endif

@@ -108,6 +108,29 @@ static void only_the_last_request_in_the_buffer_counts(void **state)
 		     "GET /2 HTTP/1.1\r\ntraceparent: 00-" TID "-" SID "-01\r\n\r\n", 1);
 }
 
+/* Where the scan says the request being served starts: the line after the last
+ * blank line before the end (what the probe reads the method from). */
+static void the_last_request_line_is_located(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *line;
+	} cases[] = {
+		{ "GET /a HTTP/1.1\r\nHost: a\r\n\r\n", "GET /a" },
+		{ "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nHost: a\r\n\r\n", "POST /2" },
+		{ "GET /1 HTTP/1.1\n\nDELETE /2 HTTP/1.1\nHost: a\n\n", "DELETE /2" },
+		{ "PUT /1 HTTP/1.1\r\n\r\nHEAD /2 HTTP/1.1\r\n\r\nPATCH /3 HTTP/1.1\r\n\r\n",
+		  "PATCH /3" },
+	};
+	struct tp_scan s;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		scan(cases[i].text, &s);
+		assert_true(s.block_at < s.n);
+		assert_memory_equal(s.buf + s.block_at, cases[i].line, strlen(cases[i].line));
+	}
+}
+
 static void a_header_at_the_end_of_a_full_buffer_is_found(void **state)
 {
 	static char big[TP_SCAN_MAX + 1];
@@ -134,6 +157,7 @@ int main(void)
 		cmocka_unit_test(malformed_values_are_ignored),
 		cmocka_unit_test(a_value_cut_by_the_end_of_the_bytes_is_not_read),
 		cmocka_unit_test(only_the_last_request_in_the_buffer_counts),
+		cmocka_unit_test(the_last_request_line_is_located),
 		cmocka_unit_test(a_header_at_the_end_of_a_full_buffer_is_found),
 	};
 
