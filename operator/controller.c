@@ -557,7 +557,10 @@ static int make_informer(struct controller *ctl, const struct kube_resource *res
 		.transform = res == &KUBE_NAMESPACES	? trim_namespace
 			     : res == &KUBE_CONFIGMAPS ? trim_configmap
 						       : NULL,
-		/* Pods are many: the cache keeps a hundred-byte summary of each. */
+		/* Pods are many: the cache keeps a hundred-byte summary of each, and they are
+		 * listed 100 at a time, so that a page of whole pods (~20 KiB each as parsed
+		 * JSON) is not what sets the process's peak. */
+		.page_size = res == &KUBE_PODS ? 100 : 0,
 		.summarize = res == &KUBE_PODS		   ? usage_pod_summary
 			     : res == &KUBE_INSTRUMENTATIONS ? pack_instrumentation
 							     : NULL,
