@@ -350,7 +350,7 @@ static int reconcile(void *ud, const char *key)
 	char err[512] = "", now[32];
 	struct instrumentation_spec spec = { 0 };
 	struct status_observation obs = { 0 };
-	const json_t *cr = NULL, *entry, *own, *old_status, *prev_cond;
+	const json_t *cr = NULL, *packed, *entry, *own, *old_status, *prev_cond;
 	json_t *wanted = NULL, *status = NULL;
 	char *config = NULL;
 	struct secret_scope scope = { ctl, ns };
@@ -373,12 +373,13 @@ static int reconcile(void *ud, const char *key)
 		return 0;
 	if ((rc = usage_refresh(ctl)) < 0)
 		goto out;
-	if (!kube_informer_get(ctl->insts, ns, name)) {
+	packed = kube_informer_get(ctl->insts, ns, name);
+	if (!packed) {
 		rc = reconcile_deleted(ctl, key, ns, name);
 		goto out;
 	}
 	/* Ours while we call the API, whatever the cache does meanwhile. */
-	if (!(cr = kube_packed_load(kube_informer_get(ctl->insts, ns, name)))) {
+	if (!(cr = kube_packed_load(packed))) {
 		rc = -ENOMEM;
 		goto out;
 	}

@@ -44,7 +44,9 @@ struct kube_informer_opts {
 	/* Optional, for many objects of which little is read: the cache keeps, and the
 	 * handlers receive, what it returns for each object (a new reference; NULL skips
 	 * the object) instead of the object. An event whose summary equals the cached one
-	 * is not handed on (counted as a duplicate): handlers hear of what they read. */
+	 * is not handed on (counted as a duplicate): handlers hear of what they read.
+	 * transform does not run when summarize is set (the summary reads the whole
+	 * object). */
 	json_t *(*summarize)(void *ud, const json_t *obj);
 	struct kube_informer_handlers handlers;
 	void *ud;

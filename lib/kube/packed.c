@@ -1,36 +1,19 @@
 #include "lib/kube/packed.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "lib/kube/api.h"
 
 #define TEXT_KEY "packed"
 
-static int kept(const char *key, const char *const *keep)
-{
-	if (!keep)
-		return 1;
-	for (size_t i = 0; keep[i]; i++)
-		if (strcmp(key, keep[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/* A shallow copy of obj's members in keep: new reference, members shared. */
+/* A shallow copy of obj (members shared) cut to the keys in keep (NULL: all). New
+ * reference, NULL when out of memory. */
 static json_t *copy_kept(const json_t *obj, const char *const *keep)
 {
-	json_t *out = json_object(), *v;
-	const char *k;
+	json_t *out = json_copy((json_t *)obj);
 
-	if (!out)
-		return NULL;
-	json_object_foreach((json_t *)obj, k, v) {
-		if (kept(k, keep) && json_object_set(out, k, v) < 0) {
-			json_decref(out);
-			return NULL;
-		}
-	}
+	if (out && keep)
+		kube_obj_keep(out, keep);
 	return out;
 }
 
