@@ -35,21 +35,19 @@ static int sync_once(void)
 {
 	struct kube_client *c = kt_client();
 	struct event_base *base = event_base_new();
-	struct curl_loop *loop = curl_loop_new(base);
 	struct kube_informer *inf = NULL;
 	int synced = 0;
 	struct kube_informer_opts o = { .res = &KUBE_CONFIGMAPS, .page_size = 500,
 					.handlers = { .on_synced = on_synced }, .ud = &synced };
 
 	long t0 = kt_now_ms();
-	if (kube_informer_new(c, loop, &o, &inf) < 0 || kube_informer_start(inf) < 0)
+	if (kube_informer_new(c, base, &o, &inf) < 0 || kube_informer_start(inf) < 0)
 		return 1;
 	if (!kt_run_until(base, synced_pred, &synced, 300000))
 		return 1;
 	long ms = kt_now_ms() - t0;
 	printf("%zu %ld\n", kube_informer_count(inf), ms);
 	kube_informer_free(inf);
-	curl_loop_free(loop);
 	event_base_free(base);
 	kube_client_free(c);
 	return 0;
@@ -59,7 +57,7 @@ static int sync_once(void)
 
 struct creator {
 	struct kube_client *c;
-	struct curl_loop *loop;
+	struct event_base *base;
 	const char *ns;
 	int next, total, in_flight, failed;
 	char body[512];
@@ -92,7 +90,7 @@ static void start_one(struct creator *cr)
 	struct kube_request req = { .method = "POST", .path = path, .body = body,
 				    .body_len = strlen(body) };
 	cr->next++;
-	if (kube_client_call(cr->c, cr->loop, &req, created, cr, NULL) == 0)
+	if (kube_client_call(cr->c, cr->base, &req, created, cr, NULL) == 0)
 		cr->in_flight++;
 	else
 		cr->failed++;
@@ -156,7 +154,7 @@ int main(int argc, char **argv)
 		printf("informer_sync: cannot create a namespace\n");
 		return 1;
 	}
-	struct creator cr = { .c = c, .loop = curl_loop_new(base), .ns = ns, .total = total };
+	struct creator cr = { .c = c, .base = base, .ns = ns, .total = total };
 	long t0 = kt_now_ms();
 	for (int i = 0; i < IN_FLIGHT; i++)
 		start_one(&cr);
@@ -187,7 +185,6 @@ int main(int argc, char **argv)
 	printf("informer_sync: ratio autotrace/kubectl: time %.2f, RSS %.2f\n",
 	       (double)ms / (double)(kms ? kms : 1), (double)rss / (double)(krss ? krss : 1));
 	kt_namespace_delete(c, ns);
-	curl_loop_free(cr.loop);
 	event_base_free(base);
 	kube_client_free(c);
 	return 0;

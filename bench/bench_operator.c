@@ -42,7 +42,7 @@ typedef int (*gen_fn)(long i, char *path, size_t plen, char *body, size_t blen);
 
 struct pipe_run {
 	struct kube_client *c;
-	struct curl_loop *loop;
+	struct event_base *base;
 	gen_fn gen;
 	const char *method;
 	long next, total, in_flight, failed;
@@ -75,7 +75,7 @@ static void pipe_start(struct pipe_run *p)
 					    .content_type = strcmp(p->method, "PATCH") == 0
 								    ? "application/merge-patch+json"
 								    : NULL };
-		if (kube_client_call(p->c, p->loop, &req, pipe_done, p, NULL) == 0)
+		if (kube_client_call(p->c, p->base, &req, pipe_done, p, NULL) == 0)
 			p->in_flight++;
 		else
 			p->failed++;
@@ -88,14 +88,14 @@ static int pipe_finished(void *ud)
 	return p->next >= p->total && p->in_flight == 0;
 }
 
-static long run_pipe(struct kube_client *c, struct curl_loop *loop, const char *method,
+static long run_pipe(struct kube_client *c, struct event_base *base, const char *method,
 		     gen_fn gen, long total, const char *what)
 {
-	struct pipe_run p = { .c = c, .loop = loop, .gen = gen, .method = method, .total = total };
+	struct pipe_run p = { .c = c, .base = base, .gen = gen, .method = method, .total = total };
 	long t0 = kt_now_ms();
 
 	pipe_start(&p);
-	kt_run_until(curl_loop_base(loop), pipe_finished, &p, 1800000);
+	kt_run_until(base, pipe_finished, &p, 1800000);
 	printf("operator: created %ld %s in %.1f s (%ld failed)\n", total - p.failed, what,
 	       (double)(kt_now_ms() - t0) / 1000.0, p.failed);
 	fflush(stdout);
@@ -352,7 +352,7 @@ static int informer_synced(void *ud)
 	return kube_informer_has_synced(infs[0]) && kube_informer_has_synced(infs[1]);
 }
 
-static void measure_changes(struct kube_client *c, struct curl_loop *loop)
+static void measure_changes(struct kube_client *c, struct event_base *base)
 {
 	struct watcher w = { 0 };
 	struct kube_informer *cms = NULL, *crs = NULL;
@@ -365,12 +365,12 @@ static void measure_changes(struct kube_client *c, struct curl_loop *loop)
 	long *watch_ms = calloc((size_t)n_changes, sizeof(long));
 	long done = 0, missed = 0;
 
-	if (!op_ms || !watch_ms || kube_informer_new(c, loop, &co, &cms) < 0 ||
-	    kube_informer_new(c, loop, &ro, &crs) < 0 || kube_informer_start(cms) < 0 ||
+	if (!op_ms || !watch_ms || kube_informer_new(c, base, &co, &cms) < 0 ||
+	    kube_informer_new(c, base, &ro, &crs) < 0 || kube_informer_start(cms) < 0 ||
 	    kube_informer_start(crs) < 0)
 		goto out;
 	struct kube_informer *both[2] = { cms, crs };
-	kt_run_until(curl_loop_base(loop), informer_synced, both, 120000);
+	kt_run_until(base, informer_synced, both, 120000);
 	for (long k = 0; k < n_changes; k++) {
 		long idx = (k * 7919) % n_ns;
 		char ns[128], cmname[300], patch[128];
@@ -396,7 +396,7 @@ static void measure_changes(struct kube_client *c, struct curl_loop *loop)
 		long t0 = kt_now_ms();
 		int rc = kube_patch(c, &ref, KUBE_PATCH_MERGE, p, NULL, NULL, NULL);
 		json_decref(p);
-		if (rc < 0 || !kt_run_until(curl_loop_base(loop), both_seen, &w, 10000)) {
+		if (rc < 0 || !kt_run_until(base, both_seen, &w, 10000)) {
 			missed++;
 			continue;
 		}
@@ -469,7 +469,6 @@ int main(int argc, char **argv)
 	}
 	struct kube_client *c = kt_client();
 	struct event_base *base = event_base_new();
-	struct curl_loop *loop = curl_loop_new(base);
 	char opns[64], log[128];
 	long t0, list_ms;
 	pid_t pid;
@@ -487,11 +486,11 @@ int main(int argc, char **argv)
 	long idle_rss = rss_kib(pid, "VmRSS");
 	stop_operator(pid);
 
-	run_pipe(c, loop, "POST", gen_node, n_nodes, "kwok nodes");
-	run_pipe(c, loop, "POST", gen_ns, n_ns, "namespaces");
-	run_pipe(c, loop, "POST", gen_sa, n_ns, "ServiceAccounts");
-	run_pipe(c, loop, "POST", gen_inst, n_ns, "Instrumentations");
-	run_pipe(c, loop, "POST", gen_pod, n_pods, "injected pods");
+	run_pipe(c, base, "POST", gen_node, n_nodes, "kwok nodes");
+	run_pipe(c, base, "POST", gen_ns, n_ns, "namespaces");
+	run_pipe(c, base, "POST", gen_sa, n_ns, "ServiceAccounts");
+	run_pipe(c, base, "POST", gen_inst, n_ns, "Instrumentations");
+	run_pipe(c, base, "POST", gen_pod, n_pods, "injected pods");
 	struct conv pr = { .c = c, .want = n_pods };
 	t0 = kt_now_ms();
 	kt_run_until(base, pods_ready, &pr, 1800000);
@@ -521,7 +520,7 @@ int main(int argc, char **argv)
 	       (double)(rss - idle_rss) / (double)n_pods);
 	print_writes("at convergence");
 	fflush(stdout);
-	measure_changes(c, loop);
+	measure_changes(c, base);
 	print_writes("after the changes");
 	printf("operator: RSS after the changes %.1f MiB; log in %s\n",
 	       (double)rss_kib(pid, "VmRSS") / 1024.0, log);
@@ -545,7 +544,6 @@ int main(int argc, char **argv)
 		}
 		kt_namespace_delete(c, opns);
 	}
-	curl_loop_free(loop);
 	event_base_free(base);
 	kube_client_free(c);
 	return 0;

@@ -188,7 +188,7 @@ static void record_event(struct controller *ctl, const json_t *cr, const char *t
 	struct kube_request req = { .method = "POST", .path = path, .body = body,
 				    .body_len = strlen(body) };
 	/* Sent without waiting: an Event must not slow the reconcile down. */
-	if (kube_client_call(ctl->client, ctl->loop, &req, event_sent, ctl, NULL) == 0) {
+	if (kube_client_call(ctl->client, ctl->base, &req, event_sent, ctl, NULL) == 0) {
 		ctl->stats.events++;
 		count_write(ctl, "event");
 	}
@@ -567,7 +567,7 @@ static int make_informer(struct controller *ctl, const struct kube_resource *res
 							     : NULL,
 	};
 
-	return kube_informer_new(ctl->client, ctl->loop, &o, ret);
+	return kube_informer_new(ctl->client, ctl->base, &o, ret);
 }
 
 static int register_metrics(struct controller *ctl)
@@ -600,7 +600,7 @@ static int register_metrics(struct controller *ctl)
 	return 0;
 }
 
-int controller_new(struct kube_client *c, struct curl_loop *loop,
+int controller_new(struct kube_client *c, struct event_base *base,
 		   const struct controller_opts *opts, struct controller **ret_ctl)
 {
 	struct controller *ctl = calloc(1, sizeof(*ctl));
@@ -610,7 +610,7 @@ int controller_new(struct kube_client *c, struct curl_loop *loop,
 	if (!ctl)
 		return -ENOMEM;
 	ctl->client = c;
-	ctl->loop = loop;
+	ctl->base = base;
 	if (opts)
 		ctl->opts = *opts;
 	if (ctl->opts.status_delay_ms <= 0)
@@ -627,7 +627,7 @@ int controller_new(struct kube_client *c, struct curl_loop *loop,
 		goto fail;
 	if ((rc = register_metrics(ctl)) < 0)
 		goto fail;
-	if ((rc = workqueue_new(curl_loop_base(loop), &qo, reconcile, ctl, &ctl->queue)) < 0)
+	if ((rc = workqueue_new(base, &qo, reconcile, ctl, &ctl->queue)) < 0)
 		goto fail;
 	if ((rc = make_informer(ctl, &KUBE_INSTRUMENTATIONS, NULL,
 				(struct kube_informer_handlers){ .on_add = inst_added_or_deleted,

@@ -23,7 +23,7 @@
 #define AUTOTRACE_OPERATOR_CONTROLLER_H
 
 #include "lib/kube/client.h"
-#include "lib/loop/curl_multi.h"
+#include <event2/event.h>
 #include "lib/metrics/registry.h"
 
 struct controller;
@@ -48,8 +48,8 @@ struct controller_stats {
 	size_t queue_waiting;
 };
 
-/* Borrows c and loop, which must outlive the controller. */
-int controller_new(struct kube_client *c, struct curl_loop *loop,
+/* Borrows c and base, which must outlive the controller. */
+int controller_new(struct kube_client *c, struct event_base *base,
 		   const struct controller_opts *opts, struct controller **ret_ctl);
 /* Starts the informers. */
 int controller_start(struct controller *ctl);

@@ -12,7 +12,7 @@
 
 struct controller {
 	struct kube_client *client;
-	struct curl_loop *loop;
+	struct event_base *base;
 	struct controller_opts opts;
 	struct kube_informer *insts, *namespaces, *configmaps, *pods;
 	struct workqueue *queue;

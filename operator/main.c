@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "lib/cli/number.h"
@@ -18,7 +17,6 @@
 #include "lib/kube/config.h"
 #include "lib/kube/leader.h"
 #include "lib/log/log.h"
-#include "lib/loop/curl_multi.h"
 #include "lib/metrics/http_endpoint.h"
 #include "lib/metrics/registry.h"
 #include "operator/controller.h"
@@ -44,7 +42,6 @@ struct flags {
 struct operator {
 	struct flags f;
 	struct event_base *base;
-	struct curl_loop *loop;
 	struct kube_client *client;
 	struct metrics_registry *metrics;
 	struct http_server *http;
@@ -363,8 +360,7 @@ static int run(struct operator *op)
 		return rc;
 	}
 	op->base = event_base_new();
-	op->loop = op->base ? curl_loop_new(op->base) : NULL;
-	if (!op->loop || metrics_registry_new(&op->metrics) < 0)
+	if (!op->base || metrics_registry_new(&op->metrics) < 0)
 		return -ENOMEM;
 	co.metrics = op->metrics;
 	if ((rc = http_server_new(op->base, &ho, &op->http)) < 0) {
@@ -375,7 +371,7 @@ static int run(struct operator *op)
 	    (rc = http_server_route(op->http, HTTP_METHOD_GET, "/healthz", healthz, op)) < 0 ||
 	    (rc = http_server_route(op->http, HTTP_METHOD_GET, "/readyz", readyz, op)) < 0)
 		return rc;
-	if ((rc = controller_new(op->client, op->loop, &co, &op->ctl)) < 0 ||
+	if ((rc = controller_new(op->client, op->base, &co, &op->ctl)) < 0 ||
 	    (rc = register_metrics(op)) < 0) {
 		log_error(COMPONENT, "controller: %s", strerror(-rc));
 		return rc;
@@ -409,8 +405,6 @@ int main(int argc, char **argv)
 	log_init_from_env();
 	if (parse_flags(argc, argv, &op.f) < 0)
 		return 2;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-		return 1;
 	rc = run(&op);
 	leader_free(op.leader);
 	controller_free(op.ctl);
@@ -422,10 +416,8 @@ int main(int argc, char **argv)
 		event_free(op.sigint);
 	http_server_free(op.http);
 	metrics_registry_free(op.metrics);
-	curl_loop_free(op.loop);
 	if (op.base)
 		event_base_free(op.base);
 	kube_client_free(op.client);
-	curl_global_cleanup();
 	return rc < 0 ? 1 : 0;
 }

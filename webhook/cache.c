@@ -155,7 +155,7 @@ static json_t *namespace_summary(void *ud, const json_t *ns)
 
 /* ---- lifecycle ------------------------------------------------------------------- */
 
-int webhook_cache_new(struct kube_client *c, struct curl_loop *loop,
+int webhook_cache_new(struct kube_client *c, struct event_base *base,
 		      const struct webhook_cache_opts *opts, struct webhook_cache **ret_cache)
 {
 	static const long default_backoff_max[WEBHOOK_CACHE_KINDS] = { 30000, 10000 };
@@ -165,7 +165,7 @@ int webhook_cache_new(struct kube_client *c, struct curl_loop *loop,
 	struct webhook_cache *cache;
 	int r = -ENOMEM;
 
-	if (!c || !loop)
+	if (!c || !base)
 		return -EINVAL;
 	cache = calloc(1, sizeof(*cache));
 	if (!cache)
@@ -192,7 +192,7 @@ int webhook_cache_new(struct kube_client *c, struct curl_loop *loop,
 			io.handlers.on_update = inst_update;
 			io.handlers.on_delete = inst_delete;
 		}
-		r = kube_informer_new(c, loop, &io, &cache->inf[k]);
+		r = kube_informer_new(c, base, &io, &cache->inf[k]);
 		if (r < 0)
 			goto fail;
 	}

@@ -8,7 +8,7 @@
  * Instrumentations are indexed by namespace, so "true" costs one small list per pod
  * however many Instrumentations the cluster holds.
  *
- * Errors: 0 or a negative errno. Threads: everything runs on the curl_loop's thread,
+ * Errors: 0 or a negative errno. Threads: everything runs on the event_base's thread,
  * lookups included (the admission handler runs there). */
 #ifndef AUTOTRACE_WEBHOOK_CACHE_H
 #define AUTOTRACE_WEBHOOK_CACHE_H
@@ -17,7 +17,6 @@
 
 #include "lib/kube/client.h"
 #include "lib/kube/informer.h"
-#include "lib/loop/curl_multi.h"
 #include "webhook/decide.h"
 
 enum webhook_cache_kind {
@@ -43,9 +42,9 @@ struct webhook_cache_state {
 
 struct webhook_cache;
 
-/* A new cache reading through c on loop (both borrowed, must outlive it); opts may be
+/* A new cache reading through c on base (both borrowed, must outlive it); opts may be
  * NULL. Nothing is requested before webhook_cache_start(). */
-int webhook_cache_new(struct kube_client *c, struct curl_loop *loop,
+int webhook_cache_new(struct kube_client *c, struct event_base *base,
 		      const struct webhook_cache_opts *opts, struct webhook_cache **ret_cache);
 int webhook_cache_start(struct webhook_cache *cache);
 /* Stops both informers; accepts NULL; returns NULL. */

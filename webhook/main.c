@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "lib/cli/number.h"
@@ -16,7 +15,6 @@
 #include "lib/kube/client.h"
 #include "lib/kube/config.h"
 #include "lib/log/log.h"
-#include "lib/loop/curl_multi.h"
 #include "lib/metrics/http_endpoint.h"
 #include "lib/metrics/registry.h"
 #include "webhook/cache.h"
@@ -43,7 +41,6 @@ struct webhook {
 	struct flags f;
 	struct webhook_options options;
 	struct event_base *base;
-	struct curl_loop *loop;
 	struct kube_client *client;
 	struct webhook_cache *cache;
 	struct metrics_registry *metrics;
@@ -346,10 +343,9 @@ static int run(struct webhook *w)
 		return rc;
 	}
 	w->base = event_base_new();
-	w->loop = w->base ? curl_loop_new(w->base) : NULL;
-	if (!w->loop || metrics_registry_new(&w->metrics) < 0)
+	if (!w->base || metrics_registry_new(&w->metrics) < 0)
 		return -ENOMEM;
-	if ((rc = webhook_cache_new(w->client, w->loop, &cache_opts, &w->cache)) < 0)
+	if ((rc = webhook_cache_new(w->client, w->base, &cache_opts, &w->cache)) < 0)
 		return rc;
 	struct webhook_server_opts so = { .options = &w->options, .cache = w->cache,
 					  .metrics = w->metrics };
@@ -385,8 +381,6 @@ int main(int argc, char **argv)
 	log_init_from_env();
 	if (parse_flags(argc, argv, &w.f) < 0)
 		return 2;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-		return 1;
 	rc = run(&w);
 	/* Reverse order: servers (their routes read the caches and the registry) first. */
 	http_server_free(w.http);
@@ -404,10 +398,8 @@ int main(int argc, char **argv)
 		event_free(w.sigterm);
 	if (w.sigint)
 		event_free(w.sigint);
-	curl_loop_free(w.loop);
 	if (w.base)
 		event_base_free(w.base);
 	kube_client_free(w.client);
-	curl_global_cleanup();
 	return rc < 0 ? 1 : 0;
 }

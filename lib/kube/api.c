@@ -5,18 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/http.h>
+
 #define PATH_MAX_LEN 2048
 
 /* Appends "&key=escaped(value)" (or "?key=..." first) to buf at *used. */
 static int add_param(char *buf, size_t len, size_t *used, const char *key, const char *value)
 {
-	char *esc = curl_easy_escape(NULL, value, 0);
+	char *esc = evhttp_uriencode(value, -1, 0); /* all but RFC 3986's unreserved */
 	int n;
 
 	if (!esc)
 		return -ENOMEM;
 	n = snprintf(buf + *used, len - *used, "%c%s=%s", *used ? '&' : '?', key, esc);
-	curl_free(esc);
+	free(esc);
 	if (n < 0 || (size_t)n >= len - *used)
 		return -ENAMETOOLONG;
 	*used += (size_t)n;

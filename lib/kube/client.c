@@ -2,27 +2,44 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/crypto.h>
 #include <sys/stat.h>
 
-#include "lib/log/log.h"
+#include <event2/http.h>
+#include <openssl/crypto.h>
+
+#include "lib/kube/tls.h"
 
 struct kube_client {
 	struct kube_config *cfg;
 	struct kube_client_opts opts;
+	struct kube_tls *tls;
+	char host[256];            /* from cfg->server, without IPv6 brackets */
+	char host_header[300];     /* host[:port] as the Host header carries it */
+	unsigned short port;
+	char *path_prefix;         /* a server URL's path ("" mostly), prepended to each */
 	pthread_mutex_t lock;      /* guards the token cache */
-	pthread_mutex_t sync_lock; /* one kube_client_do at a time on `sync` */
-	CURL *sync;                /* reused by kube_client_do: keeps its connection open */
-	char *token;          /* from cfg->token or the token file */
+	pthread_mutex_t sync_lock; /* one kube_client_do at a time on the members below */
+	struct event_base *sync_base;
+	struct kube_conn *sync_conn; /* kept open between kube_client_do calls */
+	char *token;               /* from cfg->token or the token file */
 	struct timespec token_mtime;
 };
 
+/* A response body as it arrives, bounded. */
 struct body_buf {
 	char *data;
 	size_t len, cap, max;
-	int too_big;
+};
+
+/* What one exchange came to. */
+struct outcome {
+	struct body_buf body;
+	int done, rc;
+	long code;
+	struct kube_error err;
 };
 
 void kube_response_release(struct kube_response *resp)
@@ -34,56 +51,68 @@ void kube_response_release(struct kube_response *resp)
 	resp->len = 0;
 }
 
-static size_t collect_body(char *ptr, size_t size, size_t nmemb, void *ud)
+static int body_append(struct body_buf *b, const char *data, size_t n, struct kube_error *err)
 {
-	struct body_buf *b = ud;
-	size_t n = size * nmemb;
-
-	if (b->len + n > b->max) {
-		b->too_big = 1;
-		return 0; /* aborts the transfer */
-	}
+	if (n > b->max - b->len)
+		return kube_error_set(err, KUBE_ERR_TRANSPORT, -EFBIG,
+				      "response larger than %zu bytes", b->max);
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 16384;
 		while (cap < b->len + n + 1)
 			cap *= 2;
 		char *p = realloc(b->data, cap);
 		if (!p)
-			return 0;
+			return kube_error_set(err, KUBE_ERR_LOCAL, -ENOMEM, "out of memory");
 		b->data = p;
 		b->cap = cap;
 	}
-	memcpy(b->data + b->len, ptr, n);
+	memcpy(b->data + b->len, data, n);
 	b->len += n;
 	b->data[b->len] = '\0';
-	return n;
+	return 0;
 }
 
-int kube_error_from_curl(struct kube_error *err, CURLcode code, const char *detail)
+static int collect_body(void *ud, long code, const char *data, size_t len, struct kube_error *err)
 {
-	const char *what = detail && detail[0] ? detail : curl_easy_strerror(code);
+	struct outcome *o = ud;
 
-	switch (code) {
-	case CURLE_OPERATION_TIMEDOUT:
-		return kube_error_set(err, KUBE_ERR_TIMEOUT, -ETIMEDOUT, "%s", what);
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		return kube_error_set(err, KUBE_ERR_CONNECT, -ECONNREFUSED, "%s", what);
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_CRL_BADFILE:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_ENGINE_INITFAILED:
-	case CURLE_USE_SSL_FAILED:
-		return kube_error_set(err, KUBE_ERR_TLS, -EPROTO, "%s", what);
-	default:
-		return kube_error_set(err, KUBE_ERR_TRANSPORT, -EIO, "%s", what);
+	return body_append(&o->body, data, len, err);
+}
+
+static void collect_done(void *ud, int rc, long code, const struct kube_error *err)
+{
+	struct outcome *o = ud;
+
+	o->done = 1;
+	o->rc = rc;
+	o->code = code;
+	if (err)
+		o->err = *err;
+}
+
+static const struct kube_conn_ops collect_ops = {
+	.on_body = collect_body,
+	.on_done = collect_done,
+};
+
+/* Turns a finished exchange into rc/err/resp; takes the body on success. */
+static int outcome_result(struct outcome *o, struct kube_response *ret_resp,
+			  struct kube_error *err)
+{
+	if (o->rc < 0) {
+		if (err)
+			*err = o->err;
+		return o->rc;
 	}
+	if (o->code < 200 || o->code > 299)
+		return kube_error_from_http(err, o->code, o->body.data, o->body.len);
+	ret_resp->code = o->code;
+	ret_resp->body = o->body.data ? o->body.data : strdup("");
+	ret_resp->len = o->body.len;
+	o->body.data = NULL;
+	if (!ret_resp->body)
+		return kube_error_set(err, KUBE_ERR_LOCAL, -ENOMEM, "out of memory");
+	return 0;
 }
 
 /* Re-reads a token file when it changed (projected tokens rotate). Holds c->lock. */
@@ -109,6 +138,7 @@ static int refresh_token_locked(struct kube_client *c)
 	buf[n] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';
 	char *tok = strdup(buf);
+	OPENSSL_cleanse(buf, sizeof(buf));
 	if (!tok)
 		return -ENOMEM;
 	free(c->token);
@@ -117,111 +147,144 @@ static int refresh_token_locked(struct kube_client *c)
 	return 0;
 }
 
-static const char *method_of(const struct kube_request *req)
+static int method_of(const char *name, enum evhttp_cmd_type *ret)
 {
-	return req->method ? req->method : "GET";
+	static const struct {
+		const char *name;
+		enum evhttp_cmd_type type;
+	} methods[] = {
+		{ "GET", EVHTTP_REQ_GET },	 { "POST", EVHTTP_REQ_POST },
+		{ "PUT", EVHTTP_REQ_PUT },	 { "PATCH", EVHTTP_REQ_PATCH },
+		{ "DELETE", EVHTTP_REQ_DELETE }, { "HEAD", EVHTTP_REQ_HEAD },
+	};
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		if (strcmp(name ? name : "GET", methods[i].name) == 0) {
+			*ret = methods[i].type;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
-/* Sets every option of a request on `easy`; *headers gets the header list the
- * caller frees after the transfer. */
-static int setup_easy(struct kube_client *c, CURL *easy, const struct kube_request *req,
-		      struct curl_slist **headers, struct kube_error *err)
+int kube_client_send(struct kube_client *c, struct kube_conn *conn, const struct kube_request *req,
+		     const struct kube_conn_ops *ops, void *ud, struct kube_error *err)
 {
-	const struct kube_config *cfg = c->cfg;
-	struct curl_slist *h = NULL, *t;
-	char *url = NULL, *auth = NULL;
+	struct kube_conn_request r = {
+		.body = req->body,
+		.body_len = req->body_len,
+		.connect_timeout_ms = c->opts.connect_timeout_ms,
+		.max_body = req->timeout_ms < 0 ? 0 : c->opts.max_response_bytes,
+	};
+	char *path = NULL, *auth = NULL;
 	int rc;
 
 	if (!req->path || req->path[0] != '/')
 		return kube_error_set(err, KUBE_ERR_LOCAL, -EINVAL, "request path must start with /");
-	if (asprintf(&url, "%s%s", cfg->server, req->path) < 0)
+	if (method_of(req->method, &r.method) < 0)
+		return kube_error_set(err, KUBE_ERR_LOCAL, -EINVAL, "unknown HTTP method %s",
+				      req->method);
+	if (asprintf(&path, "%s%s", c->path_prefix, req->path) < 0)
 		return kube_error_set(err, KUBE_ERR_LOCAL, -ENOMEM, "out of memory");
-	curl_easy_setopt(easy, CURLOPT_URL, url);
-	free(url);
-	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(easy, CURLOPT_TCP_KEEPIDLE, 15L);
-	curl_easy_setopt(easy, CURLOPT_TCP_KEEPINTVL, 5L);
-	curl_easy_setopt(easy, CURLOPT_USERAGENT, c->opts.user_agent);
-	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
-	long timeout = req->timeout_ms == 0 ? c->opts.request_timeout_ms
-					    : (req->timeout_ms < 0 ? 0 : req->timeout_ms);
-	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout);
-	curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
-	if (cfg->ca_pem) {
-		struct curl_blob blob = { cfg->ca_pem, cfg->ca_pem_len, CURL_BLOB_COPY };
-		curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &blob);
-	} else if (cfg->ca_file) {
-		curl_easy_setopt(easy, CURLOPT_CAINFO, cfg->ca_file);
-	}
-	if (cfg->client_cert_pem) {
-		struct curl_blob cert = { cfg->client_cert_pem, cfg->client_cert_pem_len, CURL_BLOB_COPY };
-		curl_easy_setopt(easy, CURLOPT_SSLCERT_BLOB, &cert);
-		curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
-	} else if (cfg->client_cert_file) {
-		curl_easy_setopt(easy, CURLOPT_SSLCERT, cfg->client_cert_file);
-	}
-	if (cfg->client_key_pem) {
-		struct curl_blob key = { cfg->client_key_pem, cfg->client_key_pem_len, CURL_BLOB_COPY };
-		curl_easy_setopt(easy, CURLOPT_SSLKEY_BLOB, &key);
-		curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
-	} else if (cfg->client_key_file) {
-		curl_easy_setopt(easy, CURLOPT_SSLKEY, cfg->client_key_file);
-	}
-
-	const char *method = method_of(req);
-	if (strcmp(method, "GET") == 0) {
-		curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-	} else {
-		curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
-		curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-		curl_easy_setopt(easy, CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "");
-	}
+	r.path = path;
+	r.timeout_ms = req->timeout_ms == 0 ? c->opts.request_timeout_ms : req->timeout_ms;
 
 	pthread_mutex_lock(&c->lock);
 	rc = refresh_token_locked(c);
-	if (rc == 0 && c->token && asprintf(&auth, "Authorization: Bearer %s", c->token) < 0)
+	if (rc == 0 && c->token && asprintf(&auth, "Bearer %s", c->token) < 0)
 		rc = -ENOMEM;
 	pthread_mutex_unlock(&c->lock);
-	if (rc < 0)
+	if (rc < 0) {
+		free(path);
 		return kube_error_set(err, KUBE_ERR_LOCAL, rc, "token file %s: %s",
-				      cfg->token_file, strerror(-rc));
-
-	char ctype[160];
-	snprintf(ctype, sizeof(ctype), "Content-Type: %s",
-		 req->content_type ? req->content_type : "application/json");
-	const char *lines[] = { "Accept: application/json", req->body ? ctype : NULL, auth,
-				"Expect:" };
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-		if (!lines[i])
-			continue;
-		t = curl_slist_append(h, lines[i]);
-		if (!t) {
-			rc = -ENOMEM;
-			break;
-		}
-		h = t;
+				      c->cfg->token_file, strerror(-rc));
 	}
+
+	const char *headers[11];
+	size_t n = 0;
+	headers[n++] = "Host";
+	headers[n++] = c->host_header;
+	headers[n++] = "User-Agent";
+	headers[n++] = c->opts.user_agent;
+	headers[n++] = "Accept";
+	headers[n++] = "application/json";
+	if (req->body) {
+		headers[n++] = "Content-Type";
+		headers[n++] = req->content_type ? req->content_type : "application/json";
+	}
+	if (auth) {
+		headers[n++] = "Authorization";
+		headers[n++] = auth;
+	}
+	headers[n] = NULL;
+	r.headers = headers;
+	rc = kube_conn_send(conn, &r, ops, ud, err);
 	if (auth) {
 		OPENSSL_cleanse(auth, strlen(auth));
 		free(auth);
 	}
-	if (rc < 0) {
-		curl_slist_free_all(h);
-		return kube_error_set(err, KUBE_ERR_LOCAL, rc, "out of memory");
+	free(path);
+	return rc;
+}
+
+int kube_client_open(struct kube_client *c, struct event_base *base, struct kube_conn **ret_conn,
+		     struct kube_error *err)
+{
+	return kube_conn_new(base, c->tls, c->host, c->port, ret_conn, err);
+}
+
+/* Splits cfg->server ("https://host[:port][/prefix]") into the client's parts. */
+static int parse_server(struct kube_client *c, struct kube_error *err)
+{
+	struct evhttp_uri *uri = evhttp_uri_parse(c->cfg->server ? c->cfg->server : "");
+	const char *scheme, *host, *path;
+	size_t hl;
+	int port, rc = 0;
+
+	if (!uri)
+		return kube_error_set(err, KUBE_ERR_LOCAL, -EINVAL, "server %s is not a URL",
+				      c->cfg->server ? c->cfg->server : "(none)");
+	scheme = evhttp_uri_get_scheme(uri);
+	host = evhttp_uri_get_host(uri);
+	path = evhttp_uri_get_path(uri);
+	port = evhttp_uri_get_port(uri);
+	if (!scheme || strcasecmp(scheme, "https") != 0 || !host || !host[0]) {
+		rc = kube_error_set(err, KUBE_ERR_LOCAL, -EINVAL, "server %s is not an https URL",
+				    c->cfg->server);
+		goto out;
 	}
-	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, h);
-	*headers = h;
-	return 0;
+	c->port = (unsigned short)(port > 0 ? port : 443);
+	hl = strlen(host);
+	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+		host++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(c->host)) {
+		rc = kube_error_set(err, KUBE_ERR_LOCAL, -ENAMETOOLONG, "server name too long");
+		goto out;
+	}
+	memcpy(c->host, host, hl);
+	c->host[hl] = '\0';
+	snprintf(c->host_header, sizeof(c->host_header), strchr(c->host, ':') ? "[%s]:%u" : "%s:%u",
+		 c->host, (unsigned)c->port);
+	c->path_prefix = strdup(path ? path : "");
+	if (!c->path_prefix) {
+		rc = kube_error_set(err, KUBE_ERR_LOCAL, -ENOMEM, "out of memory");
+		goto out;
+	}
+	size_t pl = strlen(c->path_prefix);
+	if (pl && c->path_prefix[pl - 1] == '/')
+		c->path_prefix[pl - 1] = '\0';
+out:
+	evhttp_uri_free(uri);
+	return rc;
 }
 
 int kube_client_new(struct kube_config *cfg, const struct kube_client_opts *opts,
 		    struct kube_client **ret_client, struct kube_error *err)
 {
 	struct kube_client *c = calloc(1, sizeof(*c));
+	int rc;
 
 	if (!c) {
 		kube_config_free(cfg);
@@ -240,24 +303,32 @@ int kube_client_new(struct kube_config *cfg, const struct kube_client_opts *opts
 		c->opts.user_agent = "autotrace";
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->sync_lock, NULL);
+	if ((rc = parse_server(c, err)) < 0 || (rc = kube_tls_new(cfg, &c->tls, err)) < 0)
+		goto fail;
 	if (cfg->token && !(c->token = strdup(cfg->token))) {
-		kube_client_free(c);
-		return kube_error_set(err, KUBE_ERR_LOCAL, -ENOMEM, "out of memory");
+		rc = kube_error_set(err, KUBE_ERR_LOCAL, -ENOMEM, "out of memory");
+		goto fail;
 	}
 	*ret_client = c;
 	return 0;
+fail:
+	kube_client_free(c);
+	return rc;
 }
 
 struct kube_client *kube_client_free(struct kube_client *c)
 {
 	if (!c)
 		return NULL;
-	if (c->sync)
-		curl_easy_cleanup(c->sync);
+	kube_conn_free(c->sync_conn);
+	if (c->sync_base)
+		event_base_free(c->sync_base);
+	kube_tls_free(c->tls);
 	if (c->token) {
 		OPENSSL_cleanse(c->token, strlen(c->token));
 		free(c->token);
 	}
+	free(c->path_prefix);
 	kube_config_free(c->cfg);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->sync_lock);
@@ -270,92 +341,93 @@ const struct kube_config *kube_client_config(const struct kube_client *c)
 	return c->cfg;
 }
 
-/* Turns a finished transfer into rc/err/resp. Takes b->data on success. */
-static int finish(CURL *easy, CURLcode code, struct body_buf *b, const char *errbuf,
-		  struct kube_response *ret_resp, struct kube_error *err)
+/* One exchange on the kept connection, run to its end on the private base. */
+static int sync_exchange(struct kube_client *c, const struct kube_request *req, struct outcome *o,
+			 struct kube_error *err)
 {
-	long http = 0;
+	int rc;
 
-	if (b->too_big)
-		return kube_error_set(err, KUBE_ERR_TRANSPORT, -EFBIG,
-				      "response larger than %zu bytes", b->max);
-	if (code != CURLE_OK)
-		return kube_error_from_curl(err, code, errbuf);
-	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &http);
-	if (http < 200 || http > 299)
-		return kube_error_from_http(err, http, b->data, b->len);
-	ret_resp->code = http;
-	ret_resp->body = b->data ? b->data : strdup("");
-	ret_resp->len = b->len;
-	b->data = NULL;
-	if (!ret_resp->body)
-		return kube_error_set(err, KUBE_ERR_LOCAL, -ENOMEM, "out of memory");
+	if (c->sync_conn && !kube_conn_reusable(c->sync_conn)) {
+		kube_conn_free(c->sync_conn);
+		c->sync_conn = NULL;
+	}
+	if (!c->sync_conn && (rc = kube_client_open(c, c->sync_base, &c->sync_conn, err)) < 0)
+		return rc;
+	rc = kube_client_send(c, c->sync_conn, req, &collect_ops, o, err);
+	if (rc < 0)
+		return rc;
+	while (!o->done)
+		event_base_loop(c->sync_base, EVLOOP_ONCE);
 	return 0;
 }
 
 int kube_client_do(struct kube_client *c, const struct kube_request *req,
 		   struct kube_response *ret_resp, struct kube_error *err)
 {
-	struct body_buf b = { .max = c->opts.max_response_bytes };
-	struct curl_slist *headers = NULL;
-	char errbuf[CURL_ERROR_SIZE] = "";
+	struct outcome o = { .body.max = c->opts.max_response_bytes };
 	int rc;
 
 	pthread_mutex_lock(&c->sync_lock);
-	if (!c->sync && !(c->sync = curl_easy_init())) {
+	if (!c->sync_base && !(c->sync_base = event_base_new())) {
 		pthread_mutex_unlock(&c->sync_lock);
 		return kube_error_set(err, KUBE_ERR_LOCAL, -ENOMEM, "out of memory");
 	}
-	CURL *easy = c->sync;
-	/* Reset drops the options of the last request but keeps the connection. */
-	curl_easy_reset(easy);
-	rc = setup_easy(c, easy, req, &headers, err);
-	if (rc == 0) {
-		curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, collect_body);
-		curl_easy_setopt(easy, CURLOPT_WRITEDATA, &b);
-		curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
-		CURLcode code = curl_easy_perform(easy);
-		rc = finish(easy, code, &b, errbuf, ret_resp, err);
-		curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
-		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
+	rc = sync_exchange(c, req, &o, err);
+	/* A kept connection the server closed while it sat idle fails before any answer:
+	 * that is not the request's fault, so it goes once more on a new connection. */
+	if (rc == 0 && o.rc < 0 && o.code == 0 && o.err.kind != KUBE_ERR_TIMEOUT &&
+	    kube_conn_was_reused(c->sync_conn)) {
+		free(o.body.data);
+		o = (struct outcome){ .body.max = c->opts.max_response_bytes };
+		rc = sync_exchange(c, req, &o, err);
 	}
+	if (rc == 0)
+		rc = outcome_result(&o, ret_resp, err);
 	pthread_mutex_unlock(&c->sync_lock);
-	curl_slist_free_all(headers);
-	free(b.data);
+	free(o.body.data);
 	return rc;
 }
 
 struct kube_call {
-	struct curl_loop *loop;
-	CURL *easy;
-	struct curl_slist *headers;
-	struct body_buf body;
-	char errbuf[CURL_ERROR_SIZE];
+	struct kube_conn *conn;
+	struct outcome outcome;
 	kube_response_fn fn;
 	void *ud;
 };
 
 static void call_free(struct kube_call *call)
 {
-	curl_easy_cleanup(call->easy);
-	curl_slist_free_all(call->headers);
-	free(call->body.data);
+	kube_conn_free(call->conn);
+	free(call->outcome.body.data);
 	free(call);
 }
 
-static void call_done(void *ud, CURL *easy, CURLcode code)
+static void call_done(void *ud, int rc, long code, const struct kube_error *err)
 {
 	struct kube_call *call = ud;
 	struct kube_response resp = { 0 };
-	struct kube_error err = { 0 };
-	int rc = finish(easy, code, &call->body, call->errbuf, &resp, &err);
+	struct kube_error e = { 0 };
 
-	call->fn(call->ud, rc, rc == 0 ? &resp : NULL, rc == 0 ? NULL : &err);
+	collect_done(&call->outcome, rc, code, err);
+	rc = outcome_result(&call->outcome, &resp, &e);
+	call->fn(call->ud, rc, rc == 0 ? &resp : NULL, rc == 0 ? NULL : &e);
 	kube_response_release(&resp);
 	call_free(call);
 }
 
-int kube_client_call(struct kube_client *c, struct curl_loop *loop, const struct kube_request *req,
+static int call_body(void *ud, long code, const char *data, size_t len, struct kube_error *err)
+{
+	struct kube_call *call = ud;
+
+	return body_append(&call->outcome.body, data, len, err);
+}
+
+static const struct kube_conn_ops call_ops = {
+	.on_body = call_body,
+	.on_done = call_done,
+};
+
+int kube_client_call(struct kube_client *c, struct event_base *base, const struct kube_request *req,
 		     kube_response_fn fn, void *ud, struct kube_call **ret_call)
 {
 	struct kube_error err;
@@ -364,65 +436,23 @@ int kube_client_call(struct kube_client *c, struct curl_loop *loop, const struct
 
 	if (!call)
 		return -ENOMEM;
-	call->loop = loop;
 	call->fn = fn;
 	call->ud = ud;
-	call->body.max = c->opts.max_response_bytes;
-	call->easy = curl_easy_init();
-	if (!call->easy) {
-		rc = -ENOMEM;
-		goto fail;
+	call->outcome.body.max = c->opts.max_response_bytes;
+	rc = kube_client_open(c, base, &call->conn, &err);
+	if (rc == 0)
+		rc = kube_client_send(c, call->conn, req, &call_ops, call, &err);
+	if (rc < 0) {
+		call_free(call);
+		return rc;
 	}
-	rc = setup_easy(c, call->easy, req, &call->headers, &err);
-	if (rc < 0)
-		goto fail;
-	curl_easy_setopt(call->easy, CURLOPT_WRITEFUNCTION, collect_body);
-	curl_easy_setopt(call->easy, CURLOPT_WRITEDATA, &call->body);
-	curl_easy_setopt(call->easy, CURLOPT_ERRORBUFFER, call->errbuf);
-	rc = curl_loop_add(loop, call->easy, call_done, call);
-	if (rc < 0)
-		goto fail;
 	if (ret_call)
 		*ret_call = call;
 	return 0;
-fail:
-	call_free(call);
-	return rc;
 }
 
 void kube_call_cancel(struct kube_call *call)
 {
-	if (!call)
-		return;
-	curl_loop_remove(call->loop, call->easy);
-	call_free(call);
-}
-
-int kube_client_easy_new(struct kube_client *c, const struct kube_request *req,
-			 curl_write_callback write_fn, void *write_ud, CURL **ret_easy,
-			 struct curl_slist **ret_headers, struct kube_error *err)
-{
-	CURL *easy = curl_easy_init();
-	struct curl_slist *headers = NULL;
-	int rc;
-
-	if (!easy)
-		return kube_error_set(err, KUBE_ERR_LOCAL, -ENOMEM, "out of memory");
-	rc = setup_easy(c, easy, req, &headers, err);
-	if (rc < 0) {
-		curl_easy_cleanup(easy);
-		return rc;
-	}
-	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_fn);
-	curl_easy_setopt(easy, CURLOPT_WRITEDATA, write_ud);
-	*ret_easy = easy;
-	*ret_headers = headers;
-	return 0;
-}
-
-void kube_client_easy_free(CURL *easy, struct curl_slist *headers)
-{
-	if (easy)
-		curl_easy_cleanup(easy);
-	curl_slist_free_all(headers);
+	if (call)
+		call_free(call);
 }

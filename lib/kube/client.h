@@ -1,16 +1,17 @@
-/* The transport to the API server: requests over HTTPS with the config's CA and
- * credentials, synchronously (short calls from the reconcile path and tests) or on a
- * curl_loop (lists and watches that must not stall a daemon's event loop).
+/* The transport to the API server: requests over HTTPS (libevent's HTTP client on
+ * OpenSSL) with the config's CA and credentials, synchronously (short calls from the
+ * reconcile path and tests; one kept-alive connection) or on a daemon's event_base
+ * (lists and watches that must not stall its loop; a connection each).
  * Error convention: see lib/kube/error.h. */
 #ifndef AUTOTRACE_KUBE_CLIENT_H
 #define AUTOTRACE_KUBE_CLIENT_H
 
-#include <curl/curl.h>
+#include <event2/event.h>
 #include <stddef.h>
 
 #include "lib/kube/config.h"
+#include "lib/kube/conn.h"
 #include "lib/kube/error.h"
-#include "lib/loop/curl_multi.h"
 
 struct kube_client;
 
@@ -22,7 +23,8 @@ struct kube_client_opts {
 };
 
 /* A new client for `cfg`, which it takes (steals, even on failure). `opts` may be
- * NULL. Free with kube_client_free(). */
+ * NULL. Fails on a server that is not an https URL or TLS material OpenSSL refuses.
+ * Free with kube_client_free(), after every call and watch on it has ended. */
 int kube_client_new(struct kube_config *cfg, const struct kube_client_opts *opts,
 		    struct kube_client **ret_client, struct kube_error *err);
 struct kube_client *kube_client_free(struct kube_client *c);
@@ -60,22 +62,20 @@ typedef void (*kube_response_fn)(void *ud, int rc, struct kube_response *resp,
 
 struct kube_call;
 
-/* Starts `req` on `loop`; `fn` runs once on the loop's thread. *ret_call (may be
- * NULL) is a handle for kube_call_cancel(), valid until `fn` has run. */
-int kube_client_call(struct kube_client *c, struct curl_loop *loop, const struct kube_request *req,
+/* Starts `req` on `base` (borrowed; must outlive the call); `fn` runs once on the
+ * base's thread. *ret_call (may be NULL) is a handle for kube_call_cancel(), valid
+ * until `fn` has run. */
+int kube_client_call(struct kube_client *c, struct event_base *base, const struct kube_request *req,
 		     kube_response_fn fn, void *ud, struct kube_call **ret_call);
-/* Stops a call in flight; its callback never runs. */
+/* Stops a call in flight; its callback never runs. Not from inside that callback. */
 void kube_call_cancel(struct kube_call *call);
 
-/* For streams: a new easy handle set up for `req` (server, TLS, credentials, timeouts)
- * whose body goes to `write_fn`. The caller owns the handle and *ret_headers and
- * frees them with kube_client_easy_free(). */
-int kube_client_easy_new(struct kube_client *c, const struct kube_request *req,
-			 curl_write_callback write_fn, void *write_ud, CURL **ret_easy,
-			 struct curl_slist **ret_headers, struct kube_error *err);
-void kube_client_easy_free(CURL *easy, struct curl_slist *headers);
-
-/* Maps a failed transfer to the kube_error kinds; returns the negative errno. */
-int kube_error_from_curl(struct kube_error *err, CURLcode code, const char *detail);
+/* For streams: a new connection on `base` to the client's server, which the caller
+ * frees with kube_conn_free(), and an exchange on it with the client's headers and
+ * credentials (kube_conn_send's contract). */
+int kube_client_open(struct kube_client *c, struct event_base *base, struct kube_conn **ret_conn,
+		     struct kube_error *err);
+int kube_client_send(struct kube_client *c, struct kube_conn *conn, const struct kube_request *req,
+		     const struct kube_conn_ops *ops, void *ud, struct kube_error *err);
 
 #endif

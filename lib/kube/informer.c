@@ -13,7 +13,7 @@
 
 struct kube_informer {
 	struct kube_client *client;
-	struct curl_loop *loop;
+	struct event_base *base;
 	struct kube_informer_opts opts; /* strings below are our copies */
 	char *ns, *label_selector, *field_selector;
 
@@ -250,7 +250,7 @@ static void start_list(struct kube_informer *inf, const char *continue_token)
 		strncat(path, query, sizeof(path) - strlen(path) - 1);
 	struct kube_request req = { .path = path };
 	if (rc == 0)
-		rc = kube_client_call(inf->client, inf->loop, &req, on_list_page, inf, &inf->call);
+		rc = kube_client_call(inf->client, inf->base, &req, on_list_page, inf, &inf->call);
 	if (rc < 0) {
 		kube_error_set(&err, KUBE_ERR_LOCAL, rc, "cannot start the list");
 		retry_later(inf, NEXT_LIST, rc, &err);
@@ -347,7 +347,7 @@ static void start_watch(struct kube_informer *inf)
 		.ud = inf,
 	};
 	struct kube_error err;
-	int rc = kube_watch_start(inf->client, inf->loop, &wo, &inf->watch, &err);
+	int rc = kube_watch_start(inf->client, inf->base, &wo, &inf->watch, &err);
 
 	if (rc < 0) {
 		retry_later(inf, NEXT_WATCH, rc, &err);
@@ -383,7 +383,7 @@ static void on_resync(evutil_socket_t fd, short what, void *arg)
 
 /* --- lifecycle ------------------------------------------------------------------- */
 
-int kube_informer_new(struct kube_client *c, struct curl_loop *loop,
+int kube_informer_new(struct kube_client *c, struct event_base *base,
 		      const struct kube_informer_opts *opts, struct kube_informer **ret_inf)
 {
 	struct kube_informer *inf;
@@ -394,7 +394,7 @@ int kube_informer_new(struct kube_client *c, struct curl_loop *loop,
 	if (!inf)
 		return -ENOMEM;
 	inf->client = c;
-	inf->loop = loop;
+	inf->base = base;
 	inf->opts = *opts;
 	if (inf->opts.page_size <= 0)
 		inf->opts.page_size = 500;
@@ -408,9 +408,9 @@ int kube_informer_new(struct kube_client *c, struct curl_loop *loop,
 		     (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)inf);
 	inf->rng = (uint64_t)time(NULL) ^ ((uint64_t)(uintptr_t)inf << 1) ^ 0x2545f4914f6cdd1dull;
 	inf->cache = json_object();
-	inf->retry_timer = evtimer_new(curl_loop_base(loop), on_retry, inf);
+	inf->retry_timer = evtimer_new(base, on_retry, inf);
 	if (opts->resync_ms > 0)
-		inf->resync_timer = event_new(curl_loop_base(loop), -1, EV_PERSIST, on_resync, inf);
+		inf->resync_timer = event_new(base, -1, EV_PERSIST, on_resync, inf);
 	if (!inf->cache || !inf->retry_timer || (opts->resync_ms > 0 && !inf->resync_timer) ||
 	    replace_string(&inf->ns, opts->ns) < 0 ||
 	    replace_string(&inf->label_selector, opts->label_selector) < 0 ||

@@ -1,5 +1,5 @@
 /* A list+watch cache of one resource, keyed by "namespace/name" ("name" for
- * cluster-scoped objects), with add/update/delete handlers, on a curl_loop.
+ * cluster-scoped objects), with add/update/delete handlers, on an event_base.
  *
  * It lists (paged), then watches from the list's resourceVersion with bookmarks;
  * resumes the watch from the last version it saw when the stream ends or the server
@@ -63,7 +63,7 @@ struct kube_informer_stats {
 };
 
 /* New informer; copies what `opts` points to. Nothing happens before start. */
-int kube_informer_new(struct kube_client *c, struct curl_loop *loop,
+int kube_informer_new(struct kube_client *c, struct event_base *base,
 		      const struct kube_informer_opts *opts, struct kube_informer **ret_inf);
 int kube_informer_start(struct kube_informer *inf);
 /* Stops every call and timer; no handler runs afterwards. Not from inside a handler. */

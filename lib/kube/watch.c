@@ -10,34 +10,30 @@
 #define ERROR_BODY_MAX 65536
 
 struct kube_watch {
-	struct curl_loop *loop;
-	CURL *easy;
-	struct curl_slist *headers;
+	struct kube_conn *conn;
 	struct watch_framer framer;
 	struct kube_watch_opts opts;
-	int in_callback;   /* inside the write callback: removal must wait for done */
-	int stopped;       /* kube_watch_stop was called */
-	int end_rc;        /* why we aborted the stream ourselves, 0 if we did not */
-	struct kube_error end_err;
+	int in_callback;   /* inside on_data: the framer is still running */
+	int stopped;       /* kube_watch_stop was called from inside on_data */
 	char *error_body;  /* a non-2xx answer's body, kept for its Status */
 	size_t error_len;
-	long http_code;
+	struct kube_error *feed_err; /* on_data's, while the framer runs */
 };
 
 static void watch_free(struct kube_watch *w)
 {
-	kube_client_easy_free(w->easy, w->headers);
+	kube_conn_free(w->conn);
 	watch_framer_release(&w->framer);
 	free(w->error_body);
 	free(w);
 }
 
 /* Status of an ERROR event → errno; 410 (Expired/Gone) becomes -ESTALE. */
-static int end_with_status(struct kube_watch *w, json_t *status)
+static int end_with_status(struct kube_error *err, json_t *status)
 {
 	json_int_t code = json_integer_value(json_object_get(status, "code"));
 	char *text = json_dumps(status, JSON_COMPACT);
-	int rc = kube_error_from_http(&w->end_err, code ? (long)code : 500, text,
+	int rc = kube_error_from_http(err, code ? (long)code : 500, text,
 				      text ? strlen(text) : 0);
 	free(text);
 	return rc;
@@ -50,79 +46,69 @@ static int on_line(void *ud, const char *line, size_t len)
 	json_t *obj = NULL;
 
 	if (watch_event_decode(line, len, &type, &obj) < 0)
-		return kube_error_set(&w->end_err, KUBE_ERR_DECODE, -EBADMSG,
+		return kube_error_set(w->feed_err, KUBE_ERR_DECODE, -EBADMSG,
 				      "watch event is not a Kubernetes event (%zu bytes)", len);
 	int rc = 0;
 	if (type == WATCH_ERROR)
-		rc = end_with_status(w, obj);
+		rc = end_with_status(w->feed_err, obj);
 	else
 		w->opts.on_event(w->opts.ud, type, obj);
 	json_decref(obj);
 	return w->stopped ? -ECANCELED : rc;
 }
 
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
+static int on_data(void *ud, long code, const char *data, size_t n, struct kube_error *err)
 {
 	struct kube_watch *w = ud;
-	size_t n = size * nmemb;
 	int rc;
 
-	if (w->stopped)
-		return 0;
-	if (!w->http_code)
-		curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &w->http_code);
-	if (w->http_code < 200 || w->http_code > 299) {
+	if (code < 200 || code > 299) {
 		/* Keep the start of an error answer for its Status. */
-		size_t room = ERROR_BODY_MAX - w->error_len;
-		size_t take = n < room ? n : room;
+		size_t take = n < ERROR_BODY_MAX - w->error_len ? n : ERROR_BODY_MAX - w->error_len;
 		char *p = realloc(w->error_body, w->error_len + take + 1);
 		if (!p)
-			return 0;
+			return kube_error_set(err, KUBE_ERR_LOCAL, -ENOMEM, "out of memory");
 		w->error_body = p;
-		memcpy(p + w->error_len, ptr, take);
+		memcpy(p + w->error_len, data, take);
 		w->error_len += take;
 		p[w->error_len] = '\0';
-		return n;
+		return 0;
 	}
 	w->in_callback = 1;
-	rc = watch_framer_feed(&w->framer, ptr, n, on_line, w);
+	w->feed_err = err;
+	rc = watch_framer_feed(&w->framer, data, n, on_line, w);
 	w->in_callback = 0;
-	if (rc == 0)
-		return n;
+	if (w->stopped) {
+		watch_free(w); /* stopped from inside on_event: no callback from now on */
+		return -ECANCELED;
+	}
 	if (rc == -EMSGSIZE)
-		kube_error_set(&w->end_err, KUBE_ERR_DECODE, rc, "watch event over %zu bytes",
+		kube_error_set(err, KUBE_ERR_DECODE, rc, "watch event over %zu bytes",
 			       w->opts.max_line);
 	else if (rc == -ENOMEM)
-		kube_error_set(&w->end_err, KUBE_ERR_LOCAL, rc, "out of memory");
-	w->end_rc = rc;
-	return 0; /* aborts the transfer; done follows */
+		kube_error_set(err, KUBE_ERR_LOCAL, rc, "out of memory");
+	return rc; /* < 0 ends the stream: on_done follows with it */
 }
 
-static void on_done(void *ud, CURL *easy, CURLcode code)
+static void on_done(void *ud, int rc, long code, const struct kube_error *err)
 {
 	struct kube_watch *w = ud;
-	struct kube_error err = { 0 };
-	int rc;
+	struct kube_error e = { 0 };
 
-	if (w->stopped) {
-		watch_free(w);
-		return;
-	}
-	if (w->end_rc) {
-		rc = w->end_rc;
-		err = w->end_err;
-	} else if (code != CURLE_OK) {
-		rc = kube_error_from_curl(&err, code, NULL);
-	} else if (w->http_code && (w->http_code < 200 || w->http_code > 299)) {
-		rc = kube_error_from_http(&err, w->http_code, w->error_body, w->error_len);
-	} else {
-		rc = 0;
-	}
-	w->opts.on_end(w->opts.ud, rc, rc ? &err : NULL);
+	if (rc == 0 && (code < 200 || code > 299))
+		rc = kube_error_from_http(&e, code, w->error_body, w->error_len);
+	else if (rc < 0 && err)
+		e = *err;
+	w->opts.on_end(w->opts.ud, rc, rc ? &e : NULL);
 	watch_free(w);
 }
 
-int kube_watch_start(struct kube_client *c, struct curl_loop *loop,
+static const struct kube_conn_ops watch_ops = {
+	.on_body = on_data,
+	.on_done = on_done,
+};
+
+int kube_watch_start(struct kube_client *c, struct event_base *base,
 		     const struct kube_watch_opts *opts, struct kube_watch **ret_watch,
 		     struct kube_error *err)
 {
@@ -154,7 +140,6 @@ int kube_watch_start(struct kube_client *c, struct curl_loop *loop,
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return kube_error_set(err, KUBE_ERR_LOCAL, -ENOMEM, "out of memory");
-	w->loop = loop;
 	w->opts = *opts;
 	if (!w->opts.max_line)
 		w->opts.max_line = DEFAULT_MAX_LINE;
@@ -164,14 +149,11 @@ int kube_watch_start(struct kube_client *c, struct curl_loop *loop,
 	w->opts.ref.ns = NULL;
 
 	struct kube_request req = { .path = path, .timeout_ms = -1 };
-	rc = kube_client_easy_new(c, &req, on_data, w, &w->easy, &w->headers, err);
+	rc = kube_client_open(c, base, &w->conn, err);
+	if (rc == 0)
+		rc = kube_client_send(c, w->conn, &req, &watch_ops, w, err);
 	if (rc < 0)
 		goto fail;
-	rc = curl_loop_add(loop, w->easy, on_done, w);
-	if (rc < 0) {
-		kube_error_set(err, KUBE_ERR_LOCAL, rc, "cannot start the watch transfer");
-		goto fail;
-	}
 	*ret_watch = w;
 	return 0;
 fail:
@@ -183,9 +165,9 @@ void kube_watch_stop(struct kube_watch *w)
 {
 	if (!w)
 		return;
-	w->stopped = 1;
-	if (w->in_callback)
-		return; /* on_data returns 0, the transfer aborts, on_done frees */
-	curl_loop_remove(w->loop, w->easy);
+	if (w->in_callback) {
+		w->stopped = 1; /* on_data frees it once the framer is done */
+		return;
+	}
 	watch_free(w);
 }

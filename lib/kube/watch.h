@@ -1,4 +1,4 @@
-/* One Kubernetes watch stream on a curl_loop: events are framed and decoded as they
+/* One Kubernetes watch stream on an event_base: events are framed and decoded as they
  * arrive, and the stream's end is reported once with why it ended. Reconnecting,
  * resuming and relisting are the informer's job (lib/kube/informer.h).
  * Error convention: see lib/kube/error.h. */
@@ -31,7 +31,7 @@ struct kube_watch_opts {
 	void *ud;
 };
 
-int kube_watch_start(struct kube_client *c, struct curl_loop *loop,
+int kube_watch_start(struct kube_client *c, struct event_base *base,
 		     const struct kube_watch_opts *opts, struct kube_watch **ret_watch,
 		     struct kube_error *err);
 /* Ends the watch with no further callback. Safe from inside on_event. Not after on_end. */

@@ -15,7 +15,6 @@
 
 static struct kube_client *c;
 static struct event_base *base;
-static struct curl_loop *loop;
 /* The informer under test, freed after each test even when an assertion failed
  * (a leftover informer would keep calling handlers of a finished test). */
 static struct kube_informer *cur_inf;
@@ -33,13 +32,11 @@ static int setup(void **state)
 {
 	c = kt_client();
 	base = event_base_new();
-	loop = curl_loop_new(base);
 	return kt_widget_crd_ensure(c);
 }
 
 static int teardown(void **state)
 {
-	curl_loop_free(loop);
 	event_base_free(base);
 	kube_client_free(c);
 	return 0;
@@ -89,7 +86,7 @@ static void a_watch_sees_add_update_delete_in_order(void **state)
 	struct kube_watch_opts wo = { .ref = coll, .resource_version = rv, .allow_bookmarks = 1,
 				      .field_selector = "metadata.name=w",
 				      .on_event = record_event, .on_end = record_end, .ud = &s };
-	assert_int_equal(kube_watch_start(c, loop, &wo, &w, NULL), 0);
+	assert_int_equal(kube_watch_start(c, base, &wo, &w, NULL), 0);
 	json_decref(list);
 
 	struct kube_ref ref = { .res = &KUBE_CONFIGMAPS, .ns = ns, .name = "w" };
@@ -188,7 +185,7 @@ static struct kube_informer *start_informer(const struct kube_resource *res, con
 
 	memset(m, 0, sizeof(*m));
 	m->objs = json_object();
-	assert_int_equal(kube_informer_new(c, loop, &io, &inf), 0);
+	assert_int_equal(kube_informer_new(c, base, &io, &inf), 0);
 	assert_int_equal(kube_informer_start(inf), 0);
 	cur_inf = inf;
 	cur_mirror.objs = m->objs;
@@ -477,7 +474,7 @@ static void a_summarizing_informer_reports_changes_to_what_it_keeps(void **state
 	json_object_set_new(json_object_get(cm, "metadata"), "labels",
 			    json_pack("{s:s}", "app", "summary"));
 	assert_int_equal(kube_create(c, &coll, cm, NULL, NULL), 0);
-	assert_int_equal(kube_informer_new(c, loop, &io, &cur_inf), 0);
+	assert_int_equal(kube_informer_new(c, base, &io, &cur_inf), 0);
 	assert_int_equal(kube_informer_start(cur_inf), 0);
 	assert_true(kt_run_until(base, s_is_synced, &s, 10000));
 	assert_int_equal(s.adds, 1);

@@ -17,7 +17,6 @@
 
 #include "lib/kube/client.h"
 #include "lib/kube/config.h"
-#include "lib/loop/curl_multi.h"
 #include "lib/metrics/registry.h"
 #include "tests/support/admission_fixtures.h"
 #include "tests/support/http_fixture.h"
@@ -27,7 +26,6 @@
 struct rig {
 	struct http_fixture f;
 	struct kube_client *client;
-	struct curl_loop *loop;
 	struct webhook_cache *cache;
 	struct metrics_registry *metrics;
 	struct webhook_server *routes;
@@ -59,9 +57,7 @@ static int rig_setup(void **state)
 	assert_int_equal(http_fixture_init(&r->f, &(struct http_server_opts){ .listen =
 										       "127.0.0.1:0" }),
 			 0);
-	r->loop = curl_loop_new(r->f.base);
-	assert_non_null(r->loop);
-	assert_int_equal(webhook_cache_new(r->client, r->loop, NULL, &r->cache), 0);
+	assert_int_equal(webhook_cache_new(r->client, r->f.base, NULL, &r->cache), 0);
 	assert_int_equal(metrics_registry_new(&r->metrics), 0);
 	assert_int_equal(webhook_server_new(&(struct webhook_server_opts){ .options = &r->options,
 									   .cache = r->cache,
@@ -93,7 +89,6 @@ static int rig_teardown(void **state)
 	r->f.running = false;
 	http_server_free(r->metrics_http);
 	webhook_cache_free(r->cache);
-	curl_loop_free(r->loop);
 	http_fixture_stop(&r->f);
 	webhook_server_free(r->routes);
 	metrics_registry_free(r->metrics);
