@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "lib/http/listen_addr.h"
 #include "lib/http/tls_reload.h"
 #include "lib/log/log.h"
+#include "lib/loop/sigpipe.h"
 
 #define ALL_METHODS                                                                       \
 	(HTTP_METHOD_GET | HTTP_METHOD_HEAD | HTTP_METHOD_POST | HTTP_METHOD_PUT |        \
@@ -325,20 +325,6 @@ static int bind_listener(struct http_server *server, const char *listen)
 	return 0;
 }
 
-/* libevent and OpenSSL write to sockets with write(2): a peer that closes while its
- * response is being written would raise SIGPIPE and, by default, end the process. */
-static void ignore_sigpipe(void)
-{
-	struct sigaction sa;
-
-	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
-		sa.sa_handler = SIG_IGN;
-		sigemptyset(&sa.sa_mask);
-		sa.sa_flags = 0;
-		sigaction(SIGPIPE, &sa, NULL);
-	}
-}
-
 int http_server_new(struct event_base *base, const struct http_server_opts *opts,
 		    struct http_server **ret_server)
 {
@@ -350,7 +336,7 @@ int http_server_new(struct event_base *base, const struct http_server_opts *opts
 
 	if (!base || !opts || !opts->listen || !opts->tls_cert_file != !opts->tls_key_file)
 		return -EINVAL;
-	ignore_sigpipe();
+	sigpipe_ignore_default();
 	server = calloc(1, sizeof(*server));
 	if (!server)
 		return -ENOMEM;

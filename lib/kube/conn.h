@@ -59,4 +59,8 @@ int kube_conn_reusable(const struct kube_conn *conn);
  * before any answer may then be the server closing it while it was idle. */
 int kube_conn_was_reused(const struct kube_conn *conn);
 
+/* Nonzero when the connection's TLS handshake resumed an earlier session (for
+ * diagnostics and tests: a resumed handshake skips the certificate exchange). */
+int kube_conn_tls_resumed(const struct kube_conn *conn);
+
 #endif

@@ -309,6 +309,83 @@ static void refused_tls_and_timeout_are_told_apart(void **state)
 	close(s);
 }
 
+struct exchange_seen {
+	int done, rc;
+	long code;
+	size_t bytes;
+};
+
+static int count_body(void *ud, long code, const char *data, size_t len, struct kube_error *err)
+{
+	((struct exchange_seen *)ud)->bytes += len;
+	return 0;
+}
+
+static void note_done(void *ud, int rc, long code, const struct kube_error *err)
+{
+	struct exchange_seen *s = ud;
+
+	s->done = 1;
+	s->rc = rc;
+	s->code = code;
+}
+
+static int exchange_done(void *ud)
+{
+	return ((struct exchange_seen *)ud)->done;
+}
+
+/* Watches and asynchronous calls open a connection each: the second and later ones
+ * resume the TLS session of the first instead of a full handshake. */
+static void a_new_connection_resumes_the_tls_session(void **state)
+{
+	static const struct kube_conn_ops ops = { .on_body = count_body, .on_done = note_done };
+	struct kube_client *fresh = kt_client();
+	struct event_base *base = event_base_new();
+	struct kube_request req = { .path = "/api/v1/namespaces/default" };
+
+	for (int i = 0; i < 3; i++) {
+		struct exchange_seen seen = { 0 };
+		struct kube_conn *conn = NULL;
+
+		assert_int_equal(kube_client_open(fresh, base, &conn, NULL), 0);
+		assert_int_equal(kube_client_send(fresh, conn, &req, &ops, &seen, NULL), 0);
+		assert_true(kt_run_until(base, exchange_done, &seen, 10000));
+		assert_int_equal(seen.rc, 0);
+		assert_int_equal(seen.code, 200);
+		assert_true(seen.bytes > 50);
+		/* The first connection has no session to resume; the later ones do. */
+		assert_int_equal(kube_conn_tls_resumed(conn), i > 0);
+		kube_conn_free(conn);
+	}
+	event_base_free(base);
+	kube_client_free(fresh);
+}
+
+/* A response over the client's bound is an error, not an allocation that grows. */
+static void a_response_over_the_bound_is_refused(void **state)
+{
+	struct kube_config *cfg = NULL;
+	struct kube_client *small = NULL;
+	struct kube_client_opts o = { .max_response_bytes = 1024 };
+	struct kube_error err;
+	json_t *list = NULL;
+	char errbuf[256];
+
+	assert_int_equal(kube_config_load_default(NULL, &cfg, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(kube_client_new(cfg, &o, &small, NULL), 0);
+	assert_int_equal(kube_list(small, &(struct kube_ref){ .res = &KUBE_NAMESPACES }, NULL, &list, &err),
+			 -EFBIG);
+	assert_int_equal(err.kind, KUBE_ERR_TRANSPORT);
+	assert_null(list);
+	/* The same client still answers what fits. */
+	json_t *obj = NULL;
+	assert_int_equal(kube_get(small, &(struct kube_ref){ .res = &KUBE_NAMESPACES, .name = "default" },
+				  &obj, &err), 0);
+	json_decref(obj);
+	kube_client_free(small);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -318,6 +395,8 @@ int main(void)
 		cmocka_unit_test(list_pages_and_selectors),
 		cmocka_unit_test(cluster_scoped_and_other_groups),
 		cmocka_unit_test(refused_tls_and_timeout_are_told_apart),
+		cmocka_unit_test(a_new_connection_resumes_the_tls_session),
+		cmocka_unit_test(a_response_over_the_bound_is_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
