@@ -18,7 +18,10 @@
  * pays for another's. Prints each arm's rate and its ratio to "without", and the
  * webhook's latency as the API server measured it
  * (apiserver_admission_webhook_admission_duration_seconds, p50/p99 interpolated in its
- * buckets) next to the webhook's own histogram, for the injecting arm.
+ * buckets) next to the webhook's own histogram, for the injecting arm; and, when
+ * $BENCH_APISERVER_SPANS names the file an OTLP receiver writes the API server's traces
+ * to (bench/run.sh sets that up), the exact p50/p99 of its "Call mutating webhook"
+ * spans: every arm's creates carry a sampled traceparent with a trace id of their own.
  * Needs a cluster with kwok nodes ($KUBECONFIG, bench/run.sh gives one) and the
  * Instrumentation CRD (applied from crds/ when missing). Run from the repository root.
  * Usage: bench_webhook_apiserver [pods per arm, default 2000] */
@@ -38,6 +41,7 @@
 #include "tests/support/webhook_proc.h"
 
 #define THREADS	    8
+#define SERIAL_PODS 200
 #define CONFIG_NAME "autotrace-bench-webhook"
 #define MAX_BUCKETS 64
 
@@ -50,6 +54,7 @@ static json_t *injected_template;
 struct worker {
 	pthread_t thread;
 	const char *ns;
+	const char *traceparent;
 	const json_t *template; /* NULL: the plain pod */
 	int first, step, base, count;
 	int created, failed;
@@ -58,7 +63,8 @@ struct worker {
 static void *create_pods(void *arg)
 {
 	struct worker *wk = arg;
-	struct kube_client *c = kt_client();
+	const char *headers[] = { "traceparent", wk->traceparent, NULL };
+	struct kube_client *c = kt_client_with(&(struct kube_client_opts){ .extra_headers = headers });
 	struct kube_ref ref = { .res = &KUBE_PODS, .ns = wk->ns };
 	char name[64];
 
@@ -93,24 +99,25 @@ static void *create_pods(void *arg)
 	return NULL;
 }
 
-/* Creates pods base .. base+count-1 in ns from THREADS clients; into *ret_ms the time
+/* Creates pods base .. base+count-1 in ns from `threads` clients; into *ret_ms the time
  * it took, into *ret_created / *ret_failed the counts. */
-static void run(const char *ns, const json_t *template, int base, int count, long *ret_ms,
-		int *ret_created, int *ret_failed)
+static void run(const char *ns, const char *traceparent, const json_t *template, int threads,
+		int base, int count, long *ret_ms, int *ret_created, int *ret_failed)
 {
 	struct worker wk[THREADS];
 	long t0 = kt_now_ms();
 	int created = 0, failed = 0;
 
-	for (int t = 0; t < THREADS; t++) {
-		wk[t] = (struct worker){ .ns = ns, .template = template, .first = t, .step = THREADS,
+	for (int t = 0; t < threads; t++) {
+		wk[t] = (struct worker){ .ns = ns, .traceparent = traceparent, .template = template,
+					 .first = t, .step = threads,
 					 .base = base, .count = count };
 		if (pthread_create(&wk[t].thread, NULL, create_pods, &wk[t]) != 0) {
 			wk[t].thread = 0;
-			wk[t].failed = count / THREADS;
+			wk[t].failed = count / threads;
 		}
 	}
-	for (int t = 0; t < THREADS; t++) {
+	for (int t = 0; t < threads; t++) {
 		if (wk[t].thread)
 			pthread_join(wk[t].thread, NULL);
 		created += wk[t].created;
@@ -408,10 +415,72 @@ static pid_t start_null_webhook(const struct webhook_proc *w, int *ret_port)
 
 struct arm_result {
 	char ns[64];
+	char trace_id[33];
+	char traceparent[64];
 	long ms;
 	int created, failed;
 	struct histogram api, own; /* summed over the arm's turns */
+	double *call_ms;           /* the API server's webhook call spans, from its traces */
+	size_t calls, calls_cap;
 };
+
+static int by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Nearest rank of a sorted array. */
+static double rank_of(const double *v, size_t n, double q)
+{
+	size_t i = (size_t)(q * (double)n + 0.999999);
+
+	return v[i ? i - 1 : 0];
+}
+
+/* Reads the API server's "Call mutating webhook" spans from the receiver's file (one
+ * JSON span a line) into the arm whose trace id they carry. 0, or -errno. */
+static int read_webhook_spans(const char *path, struct arm_result *arm, int arms)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		if (!strstr(line, "\"Call mutating webhook\""))
+			continue;
+		json_t *span = json_loads(line, 0, NULL);
+		const char *tid = json_string_value(json_object_get(span, "trace_id"));
+		json_int_t start = json_integer_value(json_object_get(span, "start"));
+		json_int_t end = json_integer_value(json_object_get(span, "end"));
+
+		for (int a = 0; tid && a < arms; a++) {
+			struct arm_result *r = &arm[a];
+
+			if (strcmp(tid, r->trace_id) != 0 || end < start)
+				continue;
+			if (r->calls == r->calls_cap) {
+				size_t ncap = r->calls_cap ? 2 * r->calls_cap : 1024;
+				double *p = realloc(r->call_ms, ncap * sizeof(*p));
+				if (!p)
+					break;
+				r->call_ms = p;
+				r->calls_cap = ncap;
+			}
+			r->call_ms[r->calls++] = (double)(end - start) / 1e6;
+		}
+		json_decref(span);
+	}
+	free(line);
+	fclose(f);
+	for (int a = 0; a < arms; a++)
+		if (arm[a].calls)
+			qsort(arm[a].call_ms, arm[a].calls, sizeof(double), by_value);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -427,7 +496,7 @@ int main(int argc, char **argv)
 	struct webhook_proc w = { 0 };
 	struct webhook_proc_opts o = { .name = "bench-webhook-apiserver", .cpu = -1,
 				       .log_level = "warn" };
-	struct arm_result arm[ARMS] = { 0 };
+	struct arm_result arm[ARMS] = { 0 }, serial[ARMS] = { 0 };
 	int next_base[ARMS] = { 0 }, rc = 1, per_turn;
 	json_t *selector = NULL, *null_selector = NULL;
 	pid_t null_pid = -1;
@@ -438,6 +507,18 @@ int main(int argc, char **argv)
 		printf("bench_webhook_apiserver: needs $KUBECONFIG (a cluster with kwok nodes); "
 		       "not run\n");
 		return 0;
+	}
+	for (int a = 0; a < ARMS; a++) {
+		/* Trace ids of our own, one an arm: the API server samples what carries one. */
+		snprintf(arm[a].trace_id, sizeof(arm[a].trace_id), "%016llx%016llx",
+			 (unsigned long long)getpid() | 0xbe0c000000000000ull, (unsigned long long)a + 1);
+		snprintf(arm[a].traceparent, sizeof(arm[a].traceparent), "00-%s-%016llx-01",
+			 arm[a].trace_id, (unsigned long long)a + 0x100);
+		snprintf(serial[a].trace_id, sizeof(serial[a].trace_id), "%016llx%016llx",
+			 (unsigned long long)getpid() | 0xbe0c000000000000ull,
+			 (unsigned long long)a + 0x101);
+		snprintf(serial[a].traceparent, sizeof(serial[a].traceparent), "00-%s-%016llx-01",
+			 serial[a].trace_id, (unsigned long long)a + 0x200);
 	}
 	if (argc > 1 && strtol(argv[1], NULL, 10) > 0 && strtol(argv[1], NULL, 10) < 1000000)
 		n_pods = (int)strtol(argv[1], NULL, 10);
@@ -504,7 +585,7 @@ int main(int argc, char **argv)
 		long ms;
 		int created, failed;
 
-		run(r->ns, order[t] == PRE_INJECTED ? injected_template : NULL,
+		run(r->ns, r->traceparent, order[t] == PRE_INJECTED ? injected_template : NULL, THREADS,
 		    next_base[order[t]], per_turn, &ms, &created, &failed);
 		next_base[order[t]] += per_turn;
 		p1 = apiserver_metrics(c);
@@ -527,6 +608,20 @@ int main(int argc, char **argv)
 		free(wp0);
 		free(wp1);
 		wait_started(c, r->ns);
+	}
+	/* The latency a lone pod create sees, with no queue in the API server: one client,
+	 * one create at a time, traced apart. */
+	for (int a = INJECTING; a < ARMS && getenv("BENCH_APISERVER_SPANS"); a++) {
+		long ms;
+		int created, failed;
+
+		if (a == PRE_INJECTED || (a == NULL_HOOK && null_pid <= 0))
+			continue;
+		snprintf(serial[a].ns, sizeof(serial[a].ns), "%s", arm[a].ns);
+		run(arm[a].ns, serial[a].traceparent, NULL, 1, next_base[a], SERIAL_PODS, &ms, &created,
+		    &failed);
+		next_base[a] += SERIAL_PODS;
+		wait_started(c, arm[a].ns);
 	}
 
 	printf("%d pods per arm through the API server from %d clients, bound round-robin to "
@@ -571,6 +666,29 @@ int main(int argc, char **argv)
 	}
 	printf("  (the API server's buckets are 5 ms, 25 ms, 100 ms, ...: its figures are "
 	       "interpolated inside them)\n");
+	const char *spans = getenv("BENCH_APISERVER_SPANS");
+	if (spans && spans[0]) {
+		sleep(6); /* the API server's span exporter sends a batch every 5 s */
+		if (read_webhook_spans(spans, arm, ARMS) < 0 || read_webhook_spans(spans, serial, ARMS) < 0)
+			printf("  the API server's traces: cannot read %s\n", spans);
+		printf("  the webhook call as the API server's traces time it (\"Call mutating "
+		       "webhook\" spans):\n");
+		for (int k = 0; k < 2; k++) {
+			struct arm_result *set = k ? serial : arm;
+
+			for (int a = INJECTING; a < ARMS; a++) {
+				const struct arm_result *r = &set[a];
+
+				if (a == PRE_INJECTED || !r->calls)
+					continue;
+				printf("    %-22s %-28s %5zu calls: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, "
+				       "max %.2f ms\n", arm_title[a],
+				       k ? "one create at a time" : "8 clients, full speed", r->calls,
+				       rank_of(r->call_ms, r->calls, 0.50), rank_of(r->call_ms, r->calls, 0.90),
+				       rank_of(r->call_ms, r->calls, 0.99), r->call_ms[r->calls - 1]);
+			}
+		}
+	}
 	rc = 0;
 out:
 	webhook_proc_unregister(c, CONFIG_NAME);
@@ -582,9 +700,12 @@ out:
 	json_decref(null_selector);
 	json_decref(injected_template);
 	webhook_proc_stop(&w);
-	for (int a = 0; a < ARMS; a++)
+	for (int a = 0; a < ARMS; a++) {
 		if (arm[a].ns[0])
 			kt_namespace_delete(c, arm[a].ns);
+		free(arm[a].call_ms);
+		free(serial[a].call_ms);
+	}
 	json_decref(selector);
 	json_decref(nodes);
 	kube_client_free(c);

@@ -201,7 +201,7 @@ int kube_client_send(struct kube_client *c, struct kube_conn *conn, const struct
 				      c->cfg->token_file, strerror(-rc));
 	}
 
-	const char *headers[11];
+	const char *headers[19];
 	size_t n = 0;
 	headers[n++] = "Host";
 	headers[n++] = c->host_header;
@@ -216,6 +216,10 @@ int kube_client_send(struct kube_client *c, struct kube_conn *conn, const struct
 	if (auth) {
 		headers[n++] = "Authorization";
 		headers[n++] = auth;
+	}
+	for (const char *const *h = c->opts.extra_headers; h && h[0] && h[1] && n + 2 < 19; h += 2) {
+		headers[n++] = h[0];
+		headers[n++] = h[1];
 	}
 	headers[n] = NULL;
 	r.headers = headers;

@@ -20,6 +20,10 @@ struct kube_client_opts {
 	long request_timeout_ms;   /* default 30000 */
 	size_t max_response_bytes; /* default 512 MiB: a full list of a large cluster */
 	const char *user_agent;    /* default "autotrace" */
+	/* More headers for every request: name, value, ..., NULL; at most 4 pairs, borrowed
+	 * for the client's life (a benchmark sends a traceparent so that the API server
+	 * traces its requests). */
+	const char *const *extra_headers;
 };
 
 /* A new client for `cfg`, which it takes (steals, even on failure). `opts` may be

@@ -21,6 +21,11 @@ long kt_now_ms(void)
 
 struct kube_client *kt_client(void)
 {
+	return kt_client_with(NULL);
+}
+
+struct kube_client *kt_client_with(const struct kube_client_opts *opts)
+{
 	struct kube_config *cfg = NULL;
 	struct kube_client *c = NULL;
 	char err[512];
@@ -30,7 +35,7 @@ struct kube_client *kt_client(void)
 		fprintf(stderr, "no cluster: %s\n", err);
 		exit(2);
 	}
-	if (kube_client_new(cfg, NULL, &c, NULL) < 0) {
+	if (kube_client_new(cfg, opts, &c, NULL) < 0) {
 		fprintf(stderr, "cannot make a client\n");
 		exit(2);
 	}

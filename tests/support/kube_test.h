@@ -16,6 +16,8 @@ extern const struct kube_resource KT_WIDGETS;
 
 /* A new client for $KUBECONFIG; aborts the test program when there is none. */
 struct kube_client *kt_client(void);
+/* The same with client options (borrowed for the client's life). */
+struct kube_client *kt_client_with(const struct kube_client_opts *opts);
 /* Creates namespace "<prefix>-<random>" into buf. */
 int kt_namespace_new(struct kube_client *c, const char *prefix, char *buf, size_t len);
 void kt_namespace_delete(struct kube_client *c, const char *ns);

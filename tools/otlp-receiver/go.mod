@@ -2,7 +2,10 @@ module autotrace.dev/tools/otlp-receiver
 
 go 1.26.0
 
-require go.opentelemetry.io/collector/pdata v1.71.0
+require (
+	go.opentelemetry.io/collector/pdata v1.71.0
+	google.golang.org/grpc v1.85.0
+)
 
 require (
 	github.com/hashicorp/go-version v1.9.0 // indirect
@@ -15,6 +18,5 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
-	google.golang.org/grpc v1.85.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )

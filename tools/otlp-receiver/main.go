@@ -13,7 +13,8 @@
 //	GET  /admin/stats -> {"requests":N,"accepted_requests":N,"failed_requests":N,"spans":N}
 //
 // With -tls-cert and -tls-key it serves HTTPS; with -client-ca too, it requires a client
-// certificate signed by that CA (mutual TLS).
+// certificate signed by that CA (mutual TLS). With -grpc-listen it also takes OTLP/gRPC
+// exports (the Kubernetes components' tracing speaks only that) into the same file.
 //
 // It prints "otlp-receiver listening on 127.0.0.1:PORT" once it accepts connections.
 package main
@@ -21,6 +22,7 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -38,6 +40,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
 )
 
 const maxBody = 64 << 20
@@ -122,6 +125,74 @@ func (r *receiver) takeBehavior() (behavior, bool) {
 	return b, fail
 }
 
+// store appends every span of ereq to the output file, one JSON line each.
+func (r *receiver) store(ereq ptraceotlp.ExportRequest, encoding, contentEncoding string) error {
+	var lines bytes.Buffer
+	enc := json.NewEncoder(&lines)
+	n := int64(0)
+	rss := ereq.Traces().ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		res := attrs(rs.Resource().Attributes())
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			ss := sss.At(j)
+			spans := ss.Spans()
+			for k := 0; k < spans.Len(); k++ {
+				s := spans.At(k)
+				line := spanLine{
+					TraceID:        s.TraceID().String(),
+					SpanID:         s.SpanID().String(),
+					ParentSpanID:   hexOrEmpty(s.ParentSpanID().IsEmpty(), s.ParentSpanID().String()),
+					Name:           s.Name(),
+					Kind:           int32(s.Kind()),
+					Start:          uint64(s.StartTimestamp()),
+					End:            uint64(s.EndTimestamp()),
+					Flags:          s.Flags(),
+					StatusCode:     int32(s.Status().Code()),
+					StatusMessage:  s.Status().Message(),
+					Attributes:     attrs(s.Attributes()),
+					DroppedAttrs:   s.DroppedAttributesCount(),
+					Resource:       res,
+					ScopeName:      ss.Scope().Name(),
+					ScopeVersion:   ss.Scope().Version(),
+					Encoding:       encoding,
+					ContentEncoded: contentEncoding,
+				}
+				if err := enc.Encode(&line); err != nil {
+					return fmt.Errorf("encode: %w", err)
+				}
+				n++
+			}
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, err := r.out.Write(lines.Bytes()); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	r.st.AcceptedRequests++
+	r.st.Spans += n
+	return nil
+}
+
+// grpcTraces takes OTLP/gRPC exports (what the Kubernetes components send) into the
+// same file; the admin behaviors apply to OTLP/HTTP only.
+type grpcTraces struct {
+	ptraceotlp.UnimplementedGRPCServer
+	r *receiver
+}
+
+func (g *grpcTraces) Export(_ context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
+	g.r.mu.Lock()
+	g.r.st.Requests++
+	g.r.mu.Unlock()
+	if err := g.r.store(req, "grpc", ""); err != nil {
+		return ptraceotlp.NewExportResponse(), err
+	}
+	return ptraceotlp.NewExportResponse(), nil
+}
+
 func (r *receiver) traces(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)
@@ -180,54 +251,8 @@ func (r *receiver) traces(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	var lines bytes.Buffer
-	enc := json.NewEncoder(&lines)
-	n := int64(0)
-	rss := ereq.Traces().ResourceSpans()
-	for i := 0; i < rss.Len(); i++ {
-		rs := rss.At(i)
-		res := attrs(rs.Resource().Attributes())
-		sss := rs.ScopeSpans()
-		for j := 0; j < sss.Len(); j++ {
-			ss := sss.At(j)
-			spans := ss.Spans()
-			for k := 0; k < spans.Len(); k++ {
-				s := spans.At(k)
-				line := spanLine{
-					TraceID:        s.TraceID().String(),
-					SpanID:         s.SpanID().String(),
-					ParentSpanID:   hexOrEmpty(s.ParentSpanID().IsEmpty(), s.ParentSpanID().String()),
-					Name:           s.Name(),
-					Kind:           int32(s.Kind()),
-					Start:          uint64(s.StartTimestamp()),
-					End:            uint64(s.EndTimestamp()),
-					Flags:          s.Flags(),
-					StatusCode:     int32(s.Status().Code()),
-					StatusMessage:  s.Status().Message(),
-					Attributes:     attrs(s.Attributes()),
-					DroppedAttrs:   s.DroppedAttributesCount(),
-					Resource:       res,
-					ScopeName:      ss.Scope().Name(),
-					ScopeVersion:   ss.Scope().Version(),
-					Encoding:       encoding,
-					ContentEncoded: contentEncoding,
-				}
-				if err := enc.Encode(&line); err != nil {
-					http.Error(w, "encode: "+err.Error(), http.StatusInternalServerError)
-					return
-				}
-				n++
-			}
-		}
-	}
-
-	r.mu.Lock()
-	_, werr := r.out.Write(lines.Bytes())
-	r.st.AcceptedRequests++
-	r.st.Spans += n
-	r.mu.Unlock()
-	if werr != nil {
-		http.Error(w, "write: "+werr.Error(), http.StatusInternalServerError)
+	if err := r.store(ereq, encoding, contentEncoding); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 
@@ -276,6 +301,16 @@ func (r *receiver) admin(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
+// writePortFile writes port to path through a rename, so a reader never sees half.
+func writePortFile(path string, port int) {
+	if err := os.WriteFile(path+".tmp", []byte(strconv.Itoa(port)+"\n"), 0o644); err != nil {
+		log.Fatalf("otlp-receiver: %v", err)
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		log.Fatalf("otlp-receiver: %v", err)
+	}
+}
+
 func main() {
 	port := flag.Int("port", 0, "TCP port on 127.0.0.1 (0: any free port)")
 	outPath := flag.String("out", "", "file the received spans are appended to, one JSON line each (required)")
@@ -283,6 +318,8 @@ func main() {
 	tlsCert := flag.String("tls-cert", "", "serve HTTPS with this PEM certificate (needs -tls-key)")
 	tlsKey := flag.String("tls-key", "", "PEM private key of -tls-cert")
 	clientCA := flag.String("client-ca", "", "with TLS, require client certificates signed by this PEM CA")
+	grpcAddr := flag.String("grpc-listen", "", "also take OTLP/gRPC exports on this HOST:PORT (plain text)")
+	grpcPortFile := flag.String("grpc-port-file", "", "write the gRPC port to this file once listening")
 	flag.Parse()
 	if *outPath == "" {
 		fmt.Fprintln(os.Stderr, "otlp-receiver: -out is required")
@@ -335,17 +372,24 @@ func main() {
 		ln = tls.NewListener(ln, cfg)
 	}
 	r := &receiver{out: out}
+	if *grpcAddr != "" {
+		gln, err := net.Listen("tcp", *grpcAddr)
+		if err != nil {
+			log.Fatalf("otlp-receiver: %v", err)
+		}
+		if *grpcPortFile != "" {
+			writePortFile(*grpcPortFile, gln.Addr().(*net.TCPAddr).Port)
+		}
+		gs := grpc.NewServer()
+		ptraceotlp.RegisterGRPCServer(gs, &grpcTraces{r: r})
+		go func() { log.Fatal(gs.Serve(gln)) }()
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/traces", r.traces)
 	mux.HandleFunc("/admin/", r.admin)
 	actual := ln.Addr().(*net.TCPAddr).Port
 	if *portFile != "" {
-		if err := os.WriteFile(*portFile+".tmp", []byte(strconv.Itoa(actual)+"\n"), 0o644); err != nil {
-			log.Fatalf("otlp-receiver: %v", err)
-		}
-		if err := os.Rename(*portFile+".tmp", *portFile); err != nil {
-			log.Fatalf("otlp-receiver: %v", err)
-		}
+		writePortFile(*portFile, actual)
 	}
 	fmt.Printf("otlp-receiver listening on 127.0.0.1:%d\n", actual)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
