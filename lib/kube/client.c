@@ -11,7 +11,6 @@
 #include <openssl/crypto.h>
 
 #include "lib/kube/tls.h"
-#include "lib/loop/sigpipe.h"
 
 struct kube_client {
 	struct kube_config *cfg;
@@ -308,7 +307,6 @@ int kube_client_new(struct kube_config *cfg, const struct kube_client_opts *opts
 		c->opts.user_agent = "autotrace";
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->sync_lock, NULL);
-	sigpipe_ignore_default();
 	if ((rc = parse_server(c, err)) < 0 || (rc = kube_tls_new(cfg, &c->tls, err)) < 0)
 		goto fail;
 	if (cfg->token && !(c->token = strdup(cfg->token))) {

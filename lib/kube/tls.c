@@ -9,6 +9,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "lib/loop/sigpipe.h"
+
 struct kube_tls {
 	SSL_CTX *ctx;
 	pthread_mutex_t lock;  /* guards session */
@@ -108,6 +110,8 @@ int kube_tls_new(const struct kube_config *cfg, struct kube_tls **ret_tls, struc
 
 	if (!tls)
 		return kube_error_set(err, KUBE_ERR_LOCAL, -ENOMEM, "out of memory");
+	/* OpenSSL writes with write(2): a server that closes first must not end us. */
+	sigpipe_ignore_default();
 	pthread_mutex_init(&tls->lock, NULL);
 	tls->ctx = SSL_CTX_new(TLS_client_method());
 	if (!tls->ctx) {
