@@ -27,7 +27,6 @@ struct kube_conn {
 	unsigned short port;
 
 	/* the exchange in flight */
-	struct evhttp_request *req;
 	const struct kube_conn_ops *ops;
 	void *ud;
 	long timeout_ms;
@@ -94,7 +93,6 @@ static void finish(struct kube_conn *conn, int rc, const struct kube_error *err)
 	if (!conn->in_flight)
 		return;
 	conn->in_flight = 0;
-	conn->req = NULL;
 	evtimer_del(conn->timer);
 	if (rc < 0)
 		conn->complete = 0;
@@ -388,11 +386,9 @@ int kube_conn_send(struct kube_conn *conn, const struct kube_conn_request *r,
 	evtimer_add(conn->timer, &tv);
 	conn->in_flight = 1;
 	conn->exchanges++;
-	conn->req = req;
 	if (evhttp_make_request(conn->evcon, req, r->method, r->path) < 0) {
 		/* libevent has freed the request */
 		conn->in_flight = 0;
-		conn->req = NULL;
 		conn->closed = 1;
 		evtimer_del(conn->timer);
 		return kube_error_set(err, KUBE_ERR_CONNECT, -ECONNREFUSED,
