@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <curl/curl.h>
+
 #include "lib/instrumentation/naming.h"
 #include "lib/kube/api.h"
 #include "tests/support/kube_test.h"

@@ -8,7 +8,6 @@
 #include <jansson.h>
 
 #include "lib/kube/api.h"
-#include "lib/loop/curl_multi.h"
 
 /* A namespaced test resource whose watches the test cluster serves straight from
  * etcd (kube-apiserver --watch-cache-sizes=widgets.test.autotrace.dev#0). */
