@@ -14,6 +14,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "lib/x509/ext.h"
+
 void cert_pem_clear(struct cert_pem *p)
 {
 	if (!p)
@@ -21,22 +23,6 @@ void cert_pem_clear(struct cert_pem *p)
 	free(p->cert);
 	free(p->key);
 	p->cert = p->key = NULL;
-}
-
-static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
-	int ok;
-
-	X509V3_set_ctx_nodb(&ctx);
-	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	if (!ext)
-		return -EIO;
-	ok = X509_add_ext(cert, ext, -1);
-	X509_EXTENSION_free(ext);
-	return ok ? 0 : -EIO;
 }
 
 /* A new unsigned certificate for key (X509_free() it). */
@@ -117,9 +103,9 @@ int cert_gen_ca(const char *common_name, long validity_s, struct cert_pem *ret)
 		goto out;
 	cert = new_cert(key, common_name, validity_s);
 	if (!cert || !X509_set_issuer_name(cert, X509_get_subject_name(cert)) ||
-	    add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") < 0 ||
-	    add_ext(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
-	    add_ext(cert, cert, NID_subject_key_identifier, "hash") < 0 ||
+	    x509_add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") < 0 ||
+	    x509_add_ext(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
+	    x509_add_ext(cert, cert, NID_subject_key_identifier, "hash") < 0 ||
 	    !X509_sign(cert, key, EVP_sha256()))
 		goto out;
 	rc = to_pem(cert, key, ret);
@@ -183,11 +169,11 @@ int cert_gen_serving(const struct cert_pem *ca, const struct cert_serving_opts *
 		goto out;
 	cert = new_cert(key, opts->common_name, opts->validity_s);
 	if (!cert || !X509_set_issuer_name(cert, X509_get_subject_name(ca_cert)) ||
-	    add_ext(cert, ca_cert, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
-	    add_ext(cert, ca_cert, NID_key_usage, "critical,digitalSignature") < 0 ||
-	    add_ext(cert, ca_cert, NID_ext_key_usage, "serverAuth") < 0 ||
-	    add_ext(cert, ca_cert, NID_subject_alt_name, san) < 0 ||
-	    add_ext(cert, ca_cert, NID_authority_key_identifier, "keyid:always") < 0 ||
+	    x509_add_ext(cert, ca_cert, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
+	    x509_add_ext(cert, ca_cert, NID_key_usage, "critical,digitalSignature") < 0 ||
+	    x509_add_ext(cert, ca_cert, NID_ext_key_usage, "serverAuth") < 0 ||
+	    x509_add_ext(cert, ca_cert, NID_subject_alt_name, san) < 0 ||
+	    x509_add_ext(cert, ca_cert, NID_authority_key_identifier, "keyid:always") < 0 ||
 	    !X509_sign(cert, ca_key, EVP_sha256()))
 		goto out;
 	rc = to_pem(cert, key, ret);

@@ -13,6 +13,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "lib/x509/ext.h"
+
 struct testcert_ca {
 	EVP_PKEY *key;
 	X509 *cert;
@@ -21,22 +23,6 @@ struct testcert_ca {
 static EVP_PKEY *new_key(void)
 {
 	return EVP_EC_gen("P-256");
-}
-
-static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
-	int ok;
-
-	X509V3_set_ctx_nodb(&ctx);
-	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	if (!ext)
-		return -EIO;
-	ok = X509_add_ext(cert, ext, -1);
-	X509_EXTENSION_free(ext);
-	return ok ? 0 : -EIO;
 }
 
 /* A new certificate for key, named cn, not yet signed (X509_free() it). */
@@ -85,9 +71,9 @@ int testcert_ca_new(const char *cn, struct testcert_ca **ret_ca)
 		goto fail;
 	ca->cert = new_cert(ca->key, cn ? cn : "autotrace test CA", clock_serial(), 30);
 	if (!ca->cert || !X509_set_issuer_name(ca->cert, X509_get_subject_name(ca->cert)) ||
-	    add_ext(ca->cert, ca->cert, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
-	    add_ext(ca->cert, ca->cert, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
-	    add_ext(ca->cert, ca->cert, NID_subject_key_identifier, "hash") < 0 ||
+	    x509_add_ext(ca->cert, ca->cert, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
+	    x509_add_ext(ca->cert, ca->cert, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
+	    x509_add_ext(ca->cert, ca->cert, NID_subject_key_identifier, "hash") < 0 ||
 	    !X509_sign(ca->cert, ca->key, EVP_sha256()))
 		goto fail;
 	*ret_ca = ca;
@@ -166,12 +152,12 @@ int testcert_issue_pem(const struct testcert_ca *ca, const struct testcert_issue
 		goto cleanup;
 	cert = new_cert(key, cn, serial, days);
 	if (!cert || !X509_set_issuer_name(cert, X509_get_subject_name(ca->cert)) ||
-	    add_ext(cert, ca->cert, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
-	    add_ext(cert, ca->cert, NID_key_usage, "critical,digitalSignature") < 0 ||
-	    add_ext(cert, ca->cert, NID_ext_key_usage, "serverAuth") < 0 ||
-	    add_ext(cert, ca->cert, NID_subject_alt_name,
+	    x509_add_ext(cert, ca->cert, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
+	    x509_add_ext(cert, ca->cert, NID_key_usage, "critical,digitalSignature") < 0 ||
+	    x509_add_ext(cert, ca->cert, NID_ext_key_usage, "serverAuth") < 0 ||
+	    x509_add_ext(cert, ca->cert, NID_subject_alt_name,
 		    "IP:127.0.0.1,IP:::1,DNS:localhost") < 0 ||
-	    add_ext(cert, ca->cert, NID_authority_key_identifier, "keyid:always") < 0 ||
+	    x509_add_ext(cert, ca->cert, NID_authority_key_identifier, "keyid:always") < 0 ||
 	    !X509_sign(cert, ca->key, EVP_sha256()))
 		goto cleanup;
 	if (!PEM_write_bio_X509(cert_bio, cert) ||
