@@ -34,6 +34,9 @@ enum hs_method {
 
 /* Record flags. */
 #define HS_REC_HAS_PARENT 0x1 /* the request carried a valid traceparent */
+#define HS_REC_RAW_TARGET 0x2 /* path holds the request line's target as the client sent
+			       * it (escaped, with any query): the agent cuts it at '?'
+			       * and decodes it, as Go does for http.Request.URL.Path */
 
 /* One sampled request, as the end probe submits it to the ring buffer. */
 struct hs_span_record {
@@ -174,5 +177,20 @@ struct hs_inflight {
 	__u8 parent_span_id[8];
 };
 _Static_assert(sizeof(struct hs_inflight) == 72, "hs_inflight layout changed");
+
+/* A sampled request's path and Host, taken at the start from the request's bytes in the
+ * connection's read buffer (which the traceparent search copied anyway) instead of
+ * read from http.Request at the end: one slot per in-flight slot, same index, written
+ * only for sampled requests. */
+#define HS_TEXT_PATH 0x1 /* path holds the raw request target (HS_REC_RAW_TARGET) */
+#define HS_TEXT_HOST 0x2 /* host holds the Host header's value (empty: none was sent) */
+struct hs_request_text {
+	char path[HS_PATH_MAX];
+	char host[HS_HOST_MAX];
+	__u8 path_len, host_len;
+	__u8 have; /* HS_TEXT_*: what the end must not read from http.Request */
+	__u8 pad[5];
+};
+_Static_assert(sizeof(struct hs_request_text) == 200, "hs_request_text layout changed");
 
 #endif
