@@ -207,20 +207,17 @@ static __always_inline __u64 read_u64(const void *p)
 
 /* --- incoming traceparent: the search is bpf/traceparent_scan.h ----------------- */
 
-/* Looks for a traceparent header in the request's bytes still in the connection's
- * bufio.Reader: buf[0:r] ends with the blank line after the headers. Sets *ret_method
- * from the request line when it can vouch for it. */
-static __always_inline int find_traceparent(const struct hs_offsets *off, __u64 resp,
+/* Looks for a traceparent header in the request's bytes still in the bufio.Reader of
+ * the connection conn: buf[0:r] ends with the blank line after the headers. Sets
+ * *ret_method from the request line when it can vouch for it. */
+static __always_inline int find_traceparent(const struct hs_offsets *off, __u64 conn,
 					    struct tp_scan *s, __u8 *ret_method)
 {
 	__u32 zero = 0;
 	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
-	__u64 conn, bufr, buf, r;
+	__u64 bufr, buf, r;
 
-	if (!sc)
-		return -1;
-	conn = read_u64((void *)(resp + off->resp_conn));
-	if (!conn)
+	if (!sc || !conn)
 		return -1;
 	bufr = read_u64((void *)(conn + off->conn_bufr));
 	if (read_block(sc->buf + SCRATCH_BLOCK_A, off->bufio_block, bufr))
@@ -326,6 +323,25 @@ static __always_inline __u32 slot_hash(__u64 tag)
 
 /* --- probes ----------------------------------------------------------------------- */
 
+/* Copies len bytes at buf[at] (the scratch's copy of the request, at + len <= its
+ * size) to dst, size bytes (a multiple of 8) a word at a time: plain loads and stores,
+ * where a bpf_probe_read_kernel costs ~70 ns. Bytes past len are zeroed: the rest of
+ * the request's headers stay out of the record. */
+static __always_inline void copy_words(__u64 *dst, const __u8 *buf, __u32 at, __u32 len,
+				       __u32 size)
+{
+#pragma unroll
+	for (__u32 i = 0; i < size / 8; i++) {
+		__u64 w = *(const __u64 *)(buf + ((at + 8 * i) & (TP_SCAN_MAX - 1)));
+
+		if (8 * i >= len)
+			w = 0;
+		else if (8 * i + 8 > len)
+			w &= (1ULL << (8 * (len - 8 * i))) - 1; /* little-endian: the low bytes */
+		dst[i] = w;
+	}
+}
+
 /* A sampled request's path and Host from its bytes (when the search saw them), into the
  * text slot beside its in-flight slot idx; what is not there the end reads from
  * http.Request. */
@@ -340,20 +356,16 @@ static __always_inline void keep_request_text(const struct tp_scan *tp, __u8 met
 		return;
 	if (tp->buf && method < HS_METHOD_COUNT)
 		have = rt_locate(tp, method, &rt);
-	tx->have = 0;
+	tx->have = have;
 	if (have & HS_TEXT_PATH) {
 		n = rt.target_len < HS_PATH_MAX ? rt.target_len : HS_PATH_MAX;
-		if (bpf_probe_read_kernel(tx->path, n, tp->buf + (rt.target_at & (TP_SCAN_MAX - 1))))
-			return;
+		copy_words((__u64 *)tx->path, tp->buf, rt.target_at, n, HS_PATH_MAX);
 		tx->path_len = (__u8)n;
-		tx->have = HS_TEXT_PATH;
 	}
 	if (have & HS_TEXT_HOST) {
 		n = rt.host_len < HS_HOST_MAX ? rt.host_len : HS_HOST_MAX;
-		if (n && bpf_probe_read_kernel(tx->host, n, tp->buf + (rt.host_at & (TP_SCAN_MAX - 1))))
-			return;
+		copy_words((__u64 *)tx->host, tp->buf, rt.host_at, n, HS_HOST_MAX);
 		tx->host_len = (__u8)n;
-		tx->have |= HS_TEXT_HOST;
 	}
 }
 
@@ -367,7 +379,7 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 	const struct hs_sampler *smp = bpf_map_lookup_elem(&sampler, &zero);
 	struct hs_inflight *v = NULL, *e;
 	struct tp_scan tp = {};
-	__u64 resp = ctx->cx, g = ctx->r14, tag, seen = 0, start, oldest_ns = ~0ULL;
+	__u64 resp = ctx->cx, g = ctx->r14, tag, seen = 0, start, oldest_ns = ~0ULL, conn, key;
 	__u8 method = HS_METHOD_UNKNOWN, has_parent = 0, sampled;
 	__u32 hi = 0, free_idx = ~0U, old_idx = ~0U, idx, v_idx = 0;
 
@@ -381,7 +393,13 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 	/* The kernel's tgid: it only tells processes apart here; the pid as the agent
 	 * sees it is looked up for sampled requests only. */
 	pid = bpf_get_current_pid_tgid() >> 32;
-	tag = owner_tag(by_goroutine ? g : resp, pid);
+	/* Keyed by the connection (which serves one request at a time), not the response:
+	 * a connection's requests come back to the same slot, whose cache line is warm,
+	 * where a new response's address hashes to a cold one (~100 ns a miss, at the
+	 * start and again at the end). */
+	conn = read_u64((void *)(resp + off->resp_conn));
+	key = by_goroutine ? g : conn ? conn : resp;
+	tag = owner_tag(key, pid);
 	h = slot_hash(tag);
 	/* This request's slot if a start hit was here before (the same call again after
 	 * morestack grew the stack, or a request that never ended with a response at the
@@ -435,7 +453,7 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 	v->goroutine = g;
 	v->response = resp;
 	if (scan_headers && smp->type != HS_SAMPLER_ALWAYS_OFF &&
-	    find_traceparent(off, resp, &tp, &method) == 0) {
+	    find_traceparent(off, conn, &tp, &method) == 0) {
 		stat_add(HS_STAT_TRACEPARENT);
 		has_parent = 1;
 		sampled = child_sampled(smp, tp.trace_id, tp.flags);
@@ -538,10 +556,10 @@ struct started {
 	__u8 parent_span_id[8];
 };
 
-/* Finds this request's slot, copies it into st (and a sampled request's text into
- * *text) and frees it; 0, or -1 when there was none (or another start took it
- * meanwhile). */
-static __always_inline int take_started(__u64 key, __u32 pid, struct started *st,
+/* Finds this request's slot (its response resp, unless 0), copies it into st (and a
+ * sampled request's text into *text) and frees it; 0, or -1 when there was none (or
+ * another start took it meanwhile). */
+static __always_inline int take_started(__u64 key, __u32 pid, __u64 resp, struct started *st,
 					struct hs_request_text *text)
 {
 	__u64 tag = owner_tag(key, pid);
@@ -555,7 +573,7 @@ static __always_inline int take_started(__u64 key, __u32 pid, struct started *st
 
 		if (!e)
 			return -1;
-		if (e->owner == tag && e->pid == pid) {
+		if (e->owner == tag && e->pid == pid && (!resp || e->response == resp)) {
 			v = e;
 			v_idx = idx;
 			break;
@@ -593,25 +611,38 @@ static __always_inline int request_end(struct pt_regs *ctx, __u64 key_ptr, int b
 	struct hs_request_text *text;
 	struct started st = {};
 	char method[HS_METHOD_MAX] = {};
-	__u64 resp, req = 0, end, status = 0, url;
-	__u8 mlen = 0, mid, have_req = 0;
+	__u64 resp = 0, req = 0, end, status = 0, url, key = key_ptr;
+	__u8 mlen = 0, mid, have_req = 0, have_resp = 0;
 
 	if (!off || !off->valid || !sc) {
 		stat_add(HS_STAT_BAD_OFFSETS);
 		return 0;
 	}
+	end = bpf_ktime_get_ns();
 	pid = bpf_get_current_pid_tgid() >> 32;
 	text = (struct hs_request_text *)(sc->buf + SCRATCH_TEXT);
-	if (take_started(key_ptr, pid, &st, text)) {
+	/* The response's fields in one read (its connection is the slot's key, as at the
+	 * start); the request's only when sampled or when the start could not tell the
+	 * method. */
+	if (!by_goroutine) {
+		resp = key_ptr;
+		if (read_block(sc->buf + SCRATCH_BLOCK_A, off->resp_block, resp) == 0) {
+			__u64 conn = block_u64(sc->buf + SCRATCH_BLOCK_A, off->resp_conn);
+
+			have_resp = 1;
+			key = conn ? conn : resp;
+		}
+	}
+	if (take_started(key, pid, resp, &st, text)) {
 		stat_add(HS_STAT_MISSING_START);
 		return 0;
 	}
-	end = bpf_ktime_get_ns();
-	resp = by_goroutine ? st.response : key_ptr;
+	if (by_goroutine) {
+		resp = st.response;
+		have_resp = read_block(sc->buf + SCRATCH_BLOCK_A, off->resp_block, resp) == 0;
+	}
 	mid = st.method_id;
-	/* The response's fields in one read; the request's only when sampled or when the
-	 * start could not tell the method. */
-	if (read_block(sc->buf + SCRATCH_BLOCK_A, off->resp_block, resp) == 0) {
+	if (have_resp) {
 		req = block_u64(sc->buf + SCRATCH_BLOCK_A, off->resp_req);
 		status = block_u64(sc->buf + SCRATCH_BLOCK_A, off->resp_status);
 	}

@@ -154,15 +154,16 @@ enum hs_stat {
 };
 
 /* The in-flight requests: an array of slots, a request's slot found from its key (the
- * *http.response pointer, or in the benchmarks' comparison placement the goroutine)
- * and tgid by hashing, then up to HS_INFLIGHT_WINDOW slots on. A start claims a free
+ * *http.conn serving it, which serves one request at a time, so that its requests reuse
+ * a slot whose cache line is warm; the *http.response when the connection cannot be
+ * read; in the benchmarks' comparison placement the goroutine) and tgid by hashing, then up to HS_INFLIGHT_WINDOW slots on. A start claims a free
  * slot with one compare-and-swap of owner and the end frees it, a few ns each where a
  * hash map's insert and delete cost ~200 ns. A start that finds its window full takes
  * the oldest slot (counted: a request that never ended, or an eviction). */
 #define HS_INFLIGHT_WINDOW 4
 
 struct hs_inflight {
-	__u64 owner;     /* the key; 0: free */
+	__u64 owner;     /* the key's tag; 0: free */
 	__u32 pid;       /* tgid of the owner, written after the claim */
 	__u8 sampled;
 	__u8 trace_flags;
@@ -170,7 +171,7 @@ struct hs_inflight {
 	__u8 method_id;  /* from the request line; HS_METHOD_UNKNOWN: read it at the end */
 	__u64 start_ns;
 	__u64 goroutine; /* g at the start: a second start hit on the same g is a restart */
-	__u64 response;  /* the *http.response */
+	__u64 response;  /* the *http.response: the end checks it is its own */
 	/* Written only for sampled requests. */
 	__u8 trace_id[16];
 	__u8 span_id[8];
