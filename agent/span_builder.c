@@ -61,6 +61,42 @@ void span_builder_split_host_port(const char *s, size_t len, const char **ret_ho
 	*ret_port = port;
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* http.Request.URL.Path from the request line's raw target: the part before the first
+ * '?', %XX escapes decoded as net/url decodes a path ('+' stays '+'). Go refuses a
+ * request with a bad escape, so one here was cut short by the record's bound: it is
+ * kept as it is. Writes at most len bytes to out; returns how many. */
+static size_t path_of_target(const char *target, size_t len, char *out)
+{
+	const char *q = memchr(target, '?', len);
+	size_t n = 0;
+
+	if (q)
+		len = (size_t)(q - target);
+	for (size_t i = 0; i < len; i++) {
+		int hi, lo;
+
+		if (target[i] == '%' && i + 2 < len && (hi = hex_digit(target[i + 1])) >= 0 &&
+		    (lo = hex_digit(target[i + 2])) >= 0) {
+			out[n++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			out[n++] = target[i];
+		}
+	}
+	return n;
+}
+
 static void add_address(struct otlp_span *span, const char *addr_key, const char *port_key,
 			const char *s, size_t len)
 {
@@ -113,8 +149,15 @@ int span_builder_build(const void *data, size_t size, int64_t wall_minus_mono_ns
 	if (rec.method_id == HS_METHOD_OTHER && rec.method_len > 0)
 		otlp_span_add_string_len(ret_span, "http.request.method_original", rec.method,
 					 rec.method_len);
-	if (rec.path_len > 0)
+	if (rec.rec_flags & HS_REC_RAW_TARGET) {
+		char path[HS_PATH_MAX];
+		size_t n = path_of_target(rec.path, rec.path_len, path);
+
+		if (n > 0)
+			otlp_span_add_string_len(ret_span, "url.path", path, n);
+	} else if (rec.path_len > 0) {
 		otlp_span_add_string_len(ret_span, "url.path", rec.path, rec.path_len);
+	}
 	otlp_span_add_int(ret_span, "http.response.status_code", rec.status);
 	add_address(ret_span, "server.address", "server.port", rec.host, rec.host_len);
 	add_address(ret_span, "client.address", "client.port", rec.remote, rec.remote_len);

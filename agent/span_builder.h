@@ -1,10 +1,12 @@
 /* A ring-buffer record of bpf/http_server.bpf.c -> an OTLP server span with the HTTP
  * semantic conventions: name = the method, kind SERVER, http.request.method (and
  * http.request.method_original for a method outside the standard ones),
- * url.path, http.response.status_code, server.address and server.port (from the Host
- * header), client.address and client.port (from the peer address), process.pid;
- * status error for 5xx. The record comes from the kernel, but its bytes were read from
- * a traced process: every length is checked and every string made valid UTF-8.
+ * url.path (Go's http.Request.URL.Path: as the record has it, or, from a record with
+ * the request line's raw target, cut at '?' and decoded), http.response.status_code,
+ * server.address and server.port (from the Host header), client.address and
+ * client.port (from the peer address), process.pid; status error for 5xx. The record
+ * comes from the kernel, but its bytes were read from a traced process: every length
+ * is checked and every string made valid UTF-8.
  *
  * Errors: 0 or a negative errno. */
 #ifndef AUTOTRACE_AGENT_SPAN_BUILDER_H

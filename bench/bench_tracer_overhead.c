@@ -1,20 +1,23 @@
 /* What tracing costs a Go HTTP server: wrk (-t1 -c16) against the hello handler of
- * tests/fixtures/go/httpsvc, the server pinned to CPU 0 and wrk plus this program (the
- * agent's side: polling the ring buffer every 50 ms, building spans as agent/tracer.c
- * does) to CPU 1. Requests per second untraced, traced at 100% and 1% with this
- * tracer's placement (emulated jbe probes), and at 100% with the placement other eBPF
- * Go tracers use (ServeHTTP's first instruction and its RETs, single-stepped, the same
- * programs keyed by goroutine), each as a ratio of the untraced rate measured in the
- * same run (one more untraced run at the end shows the drift), next to two empty
- * probes at the same instructions (the uprobe machinery's floor), with the kernel time
- * per program run (BPF run-time statistics). Then the agent's side: spans per
- * CPU-second from the ring buffer to otlp_span, and through the exporter to the real
- * OTLP receiver.
- * Usage: bench_tracer_overhead [seconds per run, default 5] [rounds, default 3] */
+ * tests/fixtures/go/httpsvc, the server pinned to CPU 0 with GOMAXPROCS=1 and wrk plus
+ * this program (the agent's side as the agent daemon runs it: a 1 MiB ring buffer,
+ * read when the kernel wakes the reader at a quarter full and every 50 ms, spans built
+ * as agent/tracer.c does) pinned to CPU 1. Requests per second untraced, traced at 100%
+ * and 1% with this tracer's placement (emulated jbe probes), and at 100% with the
+ * placement other eBPF Go tracers use (ServeHTTP's first instruction and its RETs,
+ * single-stepped, the same programs keyed by goroutine), next to two empty probes at
+ * the same instructions (the uprobe machinery's floor), with the kernel time per
+ * program run (BPF run-time statistics). The arms take turns in many short rounds;
+ * each traced arm's rate is divided by the untraced rate of its own round, and the
+ * median of those ratios is printed with their spread. Then the agent's side: spans
+ * per CPU-second from the ring buffer to otlp_span, and through the exporter to the
+ * real OTLP receiver.
+ * Usage: bench_tracer_overhead [seconds per run, default 2] [rounds, default 9] */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,8 +37,11 @@
 #include "tests/support/traced_service.h"
 #include "probe_cost.skel.h"
 
-static int seconds = 5;
-static int rounds = 3;
+/* The agent daemon's default ring (agent/main.c). */
+#define RINGBUF_BYTES (1u << 20)
+
+static int seconds = 2;
+static int rounds = 9;
 /* Set: wrk sends the headers a browser sends (some 500 bytes of them), so that the
  * traceparent search reads what real requests carry rather than wrk's minimal one. */
 static int browser_headers;
@@ -116,10 +122,17 @@ static double run_wrk(const char *url, struct poller *p)
 	}
 	close(fd);
 	while (waitpid(pid, &status, WNOHANG) == 0) {
-		struct timespec ts = { 0, 50 * 1000000L };
+		/* As the agent: read when woken, else every 50 ms. */
+		if (p->loader) {
+			struct pollfd pfd = { .fd = probe_loader_wakeup_fd(p->loader), .events = POLLIN };
 
+			poll(&pfd, 1, 50);
+		} else {
+			struct timespec ts = { 0, 50 * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
 		poll_once(p);
-		nanosleep(&ts, NULL);
 	}
 	poll_once(p);
 	f = fopen(path, "r");
@@ -161,7 +174,7 @@ struct traced_result {
 static int traced_run(const char *url, const char *binary, pid_t pid, int placement,
 		      const struct hs_sampler *sampler, struct traced_result *ret)
 {
-	struct probe_loader_opts lo = { .on_record = build_record };
+	struct probe_loader_opts lo = { .on_record = build_record, .ringbuf_bytes = RINGBUF_BYTES };
 	struct probe_point entry, rets[PROBE_MAX_RETS];
 	struct probe_attachment *a = NULL;
 	struct server_probe_plan plan;
@@ -219,9 +232,8 @@ out:
 
 /* The floor: a program that only counts its hits (bpf/probe_cost.bpf.c) at the same two
  * jbe instructions, so the uprobe machinery's own cost shows apart from the tracer's. */
-static double empty_ns; /* kernel time per run of the empty program */
-
-static double empty_probes_run(const char *url, const char *binary, pid_t pid)
+static double empty_probes_run(const char *url, const char *binary, pid_t pid,
+			       double *ret_ns)
 {
 	struct probe_cost_bpf *skel = NULL;
 	struct bpf_link *a = NULL, *b = NULL;
@@ -249,7 +261,7 @@ static double empty_probes_run(const char *url, const char *binary, pid_t pid)
 		memset(&info, 0, sizeof(info));
 		if (bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.count_hit), &info, &len) == 0 &&
 		    info.run_cnt)
-			empty_ns = (double)info.run_time_ns / info.run_cnt;
+			*ret_ns = (double)info.run_time_ns / info.run_cnt;
 	}
 out:
 	bpf_link__destroy(a);
@@ -259,98 +271,250 @@ out:
 	return rps;
 }
 
-static void keep_best(struct traced_result *best, const struct traced_result *r)
+/* The arms of a round, measured in turn; every ratio is an arm's rate over the
+ * untraced rate of the same round (the browser-header arm's over the untraced rate
+ * with the same headers). */
+enum arm {
+	ARM_UNTRACED,
+	ARM_EMPTY,
+	ARM_ON,
+	ARM_ONE,
+	ARM_PEER,
+	ARM_BRO_UNTRACED,
+	ARM_BRO_ONE,
+	ARM_COUNT,
+};
+#define MAX_ROUNDS 64
+
+static struct traced_result results[ARM_COUNT][MAX_ROUNDS];
+
+static int cmp_double(const void *a, const void *b)
 {
-	if (r->rps > best->rps)
-		*best = *r;
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct spread {
+	double median, min, max;
+};
+
+static struct spread spread_of(const double *v, int n)
+{
+	double s[MAX_ROUNDS];
+	struct spread r = { 0, 0, 0 };
+
+	if (n <= 0)
+		return r;
+	memcpy(s, v, sizeof(*v) * (size_t)n);
+	qsort(s, (size_t)n, sizeof(*s), cmp_double);
+	r.median = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	r.min = s[0];
+	r.max = s[n - 1];
+	return r;
+}
+
+/* The rounds where the arm and its baseline both ran. */
+static struct spread ratio_spread(enum arm a, enum arm base)
+{
+	double v[MAX_ROUNDS];
+	int n = 0;
+
+	for (int i = 0; i < rounds; i++) {
+		if (results[a][i].rps > 0 && results[base][i].rps > 0)
+			v[n++] = results[a][i].rps / results[base][i].rps;
+	}
+	return spread_of(v, n);
+}
+
+enum field { F_RPS, F_START_NS, F_END_NS };
+
+static struct spread field_spread(enum arm a, enum field f)
+{
+	double v[MAX_ROUNDS];
+	int n = 0;
+
+	for (int i = 0; i < rounds; i++) {
+		const struct traced_result *r = &results[a][i];
+		double x = f == F_RPS ? r->rps : f == F_START_NS ? r->start_ns : r->end_ns;
+
+		if (r->rps > 0)
+			v[n++] = x;
+	}
+	return spread_of(v, n);
+}
+
+static void print_arm(const char *label, enum arm a, enum arm base)
+{
+	struct spread rps = field_spread(a, F_RPS), q = ratio_spread(a, base);
+
+	printf("  %-36s %9.0f req/s   %.3f  (%.3f-%.3f)\n", label, rps.median, q.median, q.min,
+	       q.max);
+}
+
+/* Runs one arm of a round. */
+static void run_arm(enum arm a, const char *url, const char *binary, pid_t pid,
+		    const struct hs_sampler *all, const struct hs_sampler *pct,
+		    struct traced_result *ret)
+{
+	struct poller none = { 0 };
+
+	memset(ret, 0, sizeof(*ret));
+	browser_headers = a == ARM_BRO_UNTRACED || a == ARM_BRO_ONE;
+	switch (a) {
+	case ARM_UNTRACED:
+	case ARM_BRO_UNTRACED:
+		ret->rps = run_wrk(url, &none);
+		break;
+	case ARM_EMPTY:
+		ret->rps = empty_probes_run(url, binary, pid, &ret->start_ns);
+		break;
+	case ARM_ON:
+		if (traced_run(url, binary, pid, 0, all, ret))
+			ret->rps = -1;
+		break;
+	case ARM_ONE:
+	case ARM_BRO_ONE:
+		if (traced_run(url, binary, pid, 0, pct, ret))
+			ret->rps = -1;
+		break;
+	case ARM_PEER:
+		if (traced_run(url, binary, pid, 1, all, ret))
+			ret->rps = -1;
+		break;
+	case ARM_COUNT:
+		break;
+	}
+	browser_headers = 0;
+}
+
+/* The CPUs a process may run on, as /proc/<pid>/status lists them. */
+static void cpus_allowed(pid_t pid, char *buf, size_t size)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(buf, size, "?");
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "Cpus_allowed_list:", 18) == 0) {
+			snprintf(buf, size, "%s", line + 18 + strspn(line + 18, " \t"));
+			buf[strcspn(buf, "\n")] = 0;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
 }
 
 int main(int argc, char **argv)
 {
 	struct traced_service *svc = NULL;
 	struct otlp_receiver *rx = NULL;
-	char binary[256], url[128];
+	char binary[256], url[128], server_cpus[64], own_cpus[64];
 	int rc = 1;
 
 	if (argc > 1 && strtol(argv[1], NULL, 10) > 0)
 		seconds = (int)strtol(argv[1], NULL, 10);
 	if (argc > 2 && strtol(argv[2], NULL, 10) > 0)
 		rounds = (int)strtol(argv[2], NULL, 10);
+	if (rounds > MAX_ROUNDS)
+		rounds = MAX_ROUNDS;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (traced_service_fixture("", 0, binary, sizeof(binary))) {
 		fprintf(stderr, "bench_tracer_overhead: no httpsvc fixture (make fixtures)\n");
 		return 1;
 	}
-	pin(0); /* the server inherits CPU 0 */
+	/* The server inherits CPU 0 and one P: its goroutines, GC workers and netpoller
+	 * share the one CPU the probes run on, whatever the machine's core count. */
+	pin(0);
+	setenv("GOMAXPROCS", "1", 1);
 	if (traced_service_start(binary, &svc)) {
 		fprintf(stderr, "bench_tracer_overhead: cannot start %s\n", binary);
 		return 1;
 	}
+	unsetenv("GOMAXPROCS");
 	pin(1); /* wrk and the agent's side */
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hello", traced_service_port(svc));
 
-	struct poller none = { 0 };
 	struct hs_sampler all = { .type = HS_SAMPLER_ALWAYS_ON };
 	struct hs_sampler pct = { .type = HS_SAMPLER_RATIO,
 				  .threshold = (uint64_t)(0.01 * 18446744073709551616.0) };
-	struct traced_result on = { 0 }, one = { 0 }, peer = { 0 }, ex = { 0 }, bro = { 0 }, r;
+	struct traced_result ex = { 0 };
 	pid_t pid = traced_service_pid(svc);
-	double base = 0, base2, v, empty = 0, bro_base = 0;
-	int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	struct poller none = { 0 };
+	struct spread base, bro_base, s, e;
+	uint64_t drops_on = 0, drops_one = 0;
+	double spans_cpu[MAX_ROUNDS], empty_ns[MAX_ROUNDS];
+	int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME), n_on = 0;
 
+	cpus_allowed(pid, server_cpus, sizeof(server_cpus));
+	cpus_allowed(getpid(), own_cpus, sizeof(own_cpus));
 	run_wrk(url, &none); /* warm up */
-	/* The machine is shared: the configurations take turns, and each keeps its best run. */
+	/* The machine is shared: the arms take turns within a round, each round starting
+	 * one arm later than the one before, so that no arm always runs first or last. */
 	for (int round = 0; round < rounds; round++) {
-		v = run_wrk(url, &none);
-		base = v > base ? v : base;
-		v = empty_probes_run(url, binary, pid);
-		empty = v > empty ? v : empty;
-		memset(&r, 0, sizeof(r));
-		if (traced_run(url, binary, pid, 0, &all, &r) == 0)
-			keep_best(&on, &r);
-		memset(&r, 0, sizeof(r));
-		if (traced_run(url, binary, pid, 0, &pct, &r) == 0)
-			keep_best(&one, &r);
-		memset(&r, 0, sizeof(r));
-		if (traced_run(url, binary, pid, 1, &all, &r) == 0)
-			keep_best(&peer, &r);
-		browser_headers = 1;
-		v = run_wrk(url, &none);
-		bro_base = v > bro_base ? v : bro_base;
-		memset(&r, 0, sizeof(r));
-		if (traced_run(url, binary, pid, 0, &pct, &r) == 0)
-			keep_best(&bro, &r);
-		browser_headers = 0;
-	}
-	base2 = run_wrk(url, &none);
+		for (int k = 0; k < ARM_COUNT; k++) {
+			enum arm a = (enum arm)((k + round) % ARM_COUNT);
 
-	printf("wrk -t1 -c16 -d%ds against %s /hello (server on CPU 0, wrk and agent on CPU 1),\n"
-	       "best of %d interleaved rounds:\n", seconds, binary, rounds);
-	printf("  untraced:                           %9.0f req/s   1.000\n", base);
-	printf("  two empty probes at the jbe's:      %9.0f req/s   %.3f\n", empty, empty / base);
-	printf("  traced 100%%, jbe placement:         %9.0f req/s   %.3f\n", on.rps, on.rps / base);
-	printf("  traced 1%%,   jbe placement:         %9.0f req/s   %.3f\n", one.rps, one.rps / base);
-	printf("  traced 100%%, symbol+RET placement:  %9.0f req/s   %.3f\n", peer.rps,
-	       peer.rps / base);
-	printf("  untraced, one more run:             %9.0f req/s   %.3f\n", base2, base2 / base);
-	printf("  cost per request, from req/s: %.2f us at 100%% (jbe), %.2f us at 1%% (jbe), "
+			run_arm(a, url, binary, pid, &all, &pct, &results[a][round]);
+		}
+	}
+
+	printf("wrk -t1 -c16 -d%ds against %s /hello; pinning: server on CPUs %s "
+	       "(GOMAXPROCS=1), wrk and the agent's side on CPUs %s; ring buffer %u KiB, read "
+	       "when woken or every 50 ms.\n", seconds, binary, server_cpus, own_cpus,
+	       RINGBUF_BYTES / 1024);
+	printf("%d rounds of %d arms in turn (each round starts one arm later); median req/s, "
+	       "and the median (min-max) of each round's ratio to that round's untraced rate:\n",
+	       rounds, ARM_COUNT);
+	base = field_spread(ARM_UNTRACED, F_RPS);
+	bro_base = field_spread(ARM_BRO_UNTRACED, F_RPS);
+	printf("  %-36s %9.0f req/s   1.000  (untraced itself %.0f-%.0f req/s)\n", "untraced:",
+	       base.median, base.min, base.max);
+	print_arm("two empty probes at the jbe's:", ARM_EMPTY, ARM_UNTRACED);
+	print_arm("traced 100%, jbe placement:", ARM_ON, ARM_UNTRACED);
+	print_arm("traced 1%,   jbe placement:", ARM_ONE, ARM_UNTRACED);
+	print_arm("traced 100%, symbol+RET placement:", ARM_PEER, ARM_UNTRACED);
+	printf("  cost per request, from median req/s: %.2f us at 100%% (jbe), %.2f us at 1%% (jbe), "
 	       "%.2f us at 100%% (symbol+RET), %.2f us for two empty probes\n",
-	       1e6 / on.rps - 1e6 / base, 1e6 / one.rps - 1e6 / base, 1e6 / peer.rps - 1e6 / base,
-	       1e6 / empty - 1e6 / base);
-	if (stats_fd >= 0)
-		printf("  kernel time in the programs per request: start %.0f ns + end %.0f ns at 100%%, "
-		       "%.0f + %.0f ns at 1%% (symbol+RET: %.0f + %.0f ns; an empty program: %.0f ns "
-		       "a run)\n", on.start_ns, on.end_ns, one.start_ns, one.end_ns, peer.start_ns,
-		       peer.end_ns, empty_ns);
+	       1e6 / field_spread(ARM_ON, F_RPS).median - 1e6 / base.median,
+	       1e6 / field_spread(ARM_ONE, F_RPS).median - 1e6 / base.median,
+	       1e6 / field_spread(ARM_PEER, F_RPS).median - 1e6 / base.median,
+	       1e6 / field_spread(ARM_EMPTY, F_RPS).median - 1e6 / base.median);
+	if (stats_fd >= 0) {
+		static const struct {
+			const char *label;
+			enum arm a;
+		} k[] = { { "100% (jbe)", ARM_ON }, { "1% (jbe)", ARM_ONE },
+			  { "100% (symbol+RET)", ARM_PEER }, { "1%, browser headers", ARM_BRO_ONE } };
+
+		printf("  kernel time in the programs per request, median (min-max) over rounds:\n");
+		for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+			s = field_spread(k[i].a, F_START_NS);
+			e = field_spread(k[i].a, F_END_NS);
+			printf("    %-20s start %4.0f ns (%.0f-%.0f) + end %4.0f ns (%.0f-%.0f)\n",
+			       k[i].label, s.median, s.min, s.max, e.median, e.min, e.max);
+		}
+		for (int i = 0; i < rounds; i++)
+			empty_ns[i] = results[ARM_EMPTY][i].start_ns;
+		printf("    an empty program: %.0f ns a run\n", spread_of(empty_ns, rounds).median);
+	}
+	s = ratio_spread(ARM_BRO_ONE, ARM_BRO_UNTRACED);
 	printf("  with a browser's %zu request headers: untraced %.0f req/s, traced 1%% %.0f req/s "
-	       "%.3f", N_BROWSER_HEADERS, bro_base, bro.rps, bro_base > 0 ? bro.rps / bro_base : 0);
-	if (stats_fd >= 0)
-		printf(" (kernel time start %.0f + end %.0f ns)", bro.start_ns, bro.end_ns);
-	printf("\n");
-	printf("  drops (ring buffer, in flight): %llu at 100%%, %llu at 1%%\n",
-	       (unsigned long long)on.drops, (unsigned long long)one.drops);
-	printf("  agent side, ring buffer -> otlp_span: %.0f spans per CPU-second\n",
-	       on.spans_per_cpu_s);
+	       "%.3f (%.3f-%.3f)\n", N_BROWSER_HEADERS, bro_base.median,
+	       field_spread(ARM_BRO_ONE, F_RPS).median, s.median, s.min, s.max);
+	for (int i = 0; i < rounds; i++) {
+		drops_on += results[ARM_ON][i].drops;
+		drops_one += results[ARM_ONE][i].drops;
+		if (results[ARM_ON][i].rps > 0)
+			spans_cpu[n_on++] = results[ARM_ON][i].spans_per_cpu_s;
+	}
+	printf("  drops (ring buffer, in flight), all rounds: %llu at 100%%, %llu at 1%%\n",
+	       (unsigned long long)drops_on, (unsigned long long)drops_one);
+	printf("  agent side, ring buffer -> otlp_span: %.0f spans per CPU-second (median)\n",
+	       spread_of(spans_cpu, n_on).median);
 
 	if (otlp_receiver_start(0, &rx) == 0) {
 		struct otlp_exporter_options eo = { .queue_capacity = 65536, .max_batch = 512,
@@ -366,7 +530,7 @@ int main(int argc, char **argv)
 			printf("  agent side, ring buffer -> OTLP/HTTP protobuf to the receiver: %.0f "
 			       "spans per CPU-second (%llu exported; app at %.3f of untraced meanwhile)\n",
 			       ex.spans_per_cpu_s, (unsigned long long)es.spans_exported,
-			       ex.rps / base);
+			       ex.rps / base.median);
 			if (ex.spans_per_cpu_s > 0)
 				printf("  agent CPU for 10k spans/s, ring buffer to OTLP: %.2f%% of a core\n",
 				       100.0 * 10000 / ex.spans_per_cpu_s);

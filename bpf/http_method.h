@@ -57,6 +57,28 @@ static HM_INLINE __u8 hs_method_of_word(__u64 w, __u32 len)
 	return HS_METHOD_OTHER;
 }
 
+/* The length of a known method's name; 0 for HS_METHOD_OTHER and unknown ids. */
+static HM_INLINE __u32 hs_method_len(__u8 id)
+{
+	switch (id) {
+	case HS_METHOD_GET:
+	case HS_METHOD_PUT:
+		return 3;
+	case HS_METHOD_HEAD:
+	case HS_METHOD_POST:
+		return 4;
+	case HS_METHOD_PATCH:
+	case HS_METHOD_TRACE:
+		return 5;
+	case HS_METHOD_DELETE:
+		return 6;
+	case HS_METHOD_OPTIONS:
+	case HS_METHOD_CONNECT:
+		return 7;
+	}
+	return 0;
+}
+
 /* The method of a string of len bytes at m; m has 8 readable bytes. */
 static HM_INLINE __u8 hs_method_of_string(const char *m, __u32 len)
 {

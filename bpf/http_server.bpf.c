@@ -13,7 +13,10 @@
  * and helper calls (bench/bench_probe_cost prints each): an unsampled request reads
  * four times at the start (the chain to the connection's read buffer, for the
  * traceparent and the method) and once at the end (status), and draws one random
- * number; ids, strings and the rest are for sampled requests only. Struct offsets differ per Go version: each probe carries,
+ * number; ids, strings and the rest are for sampled requests only. A sampled request's
+ * path and Host come from the request bytes the start copied for the traceparent
+ * search (bpf/request_text.h), kept for the end beside its in-flight slot; only the
+ * client address is read from http.Request. Struct offsets differ per Go version: each probe carries,
  * as its attach cookie, the slot of its binary's offsets in the offsets map. Nothing
  * here writes to user memory. */
 #include "vmlinux.h"
@@ -23,6 +26,7 @@
 #include "bpf/http_server.h"
 #include "bpf/http_method.h"
 #include "bpf/traceparent_scan.h"
+#include "bpf/request_text.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -51,6 +55,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct hs_inflight);
 } inflight SEC(".maps");
+
+/* See struct hs_request_text: beside inflight, the same index. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 16384); /* resized by the loader with inflight */
+	__type(key, __u32);
+	__type(value, struct hs_request_text);
+} inflight_text SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -93,6 +105,10 @@ struct {
  * room past the scan size, so that an index masked to it plus a look-ahead stays
  * inside), and blocks of Go structs read at once. */
 #define SCRATCH_SIZE (2 * TP_SCAN_MAX)
+/* In the end probe, where nothing else uses the first bytes: a sampled request's text,
+ * copied out of its slot before the slot is freed. */
+#define SCRATCH_TEXT 0
+_Static_assert(sizeof(struct hs_request_text) <= TP_SCAN_MAX, "scratch regions overlap");
 #define SCRATCH_BLOCK_A (TP_SCAN_MAX + 256)
 #define SCRATCH_BLOCK_B (SCRATCH_BLOCK_A + HS_BLOCK_MAX)
 #define SCRATCH_LF (SCRATCH_BLOCK_B + HS_BLOCK_MAX)
@@ -191,20 +207,17 @@ static __always_inline __u64 read_u64(const void *p)
 
 /* --- incoming traceparent: the search is bpf/traceparent_scan.h ----------------- */
 
-/* Looks for a traceparent header in the request's bytes still in the connection's
- * bufio.Reader: buf[0:r] ends with the blank line after the headers. Sets *ret_method
- * from the request line when it can vouch for it. */
-static __always_inline int find_traceparent(const struct hs_offsets *off, __u64 resp,
+/* Looks for a traceparent header in the request's bytes still in the bufio.Reader of
+ * the connection conn: buf[0:r] ends with the blank line after the headers. Sets
+ * *ret_method from the request line when it can vouch for it. */
+static __always_inline int find_traceparent(const struct hs_offsets *off, __u64 conn,
 					    struct tp_scan *s, __u8 *ret_method)
 {
 	__u32 zero = 0;
 	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
-	__u64 conn, bufr, buf, r;
+	__u64 bufr, buf, r;
 
-	if (!sc)
-		return -1;
-	conn = read_u64((void *)(resp + off->resp_conn));
-	if (!conn)
+	if (!sc || !conn)
 		return -1;
 	bufr = read_u64((void *)(conn + off->conn_bufr));
 	if (read_block(sc->buf + SCRATCH_BLOCK_A, off->bufio_block, bufr))
@@ -223,6 +236,9 @@ static __always_inline int find_traceparent(const struct hs_offsets *off, __u64 
 	s->n = (__u32)r;
 	s->candidate = 0;
 	s->block_at = 0;
+	s->lf->reqline_set = 0;
+	s->lf->host_state = TP_HOST_NONE;
+	s->lf->ended = 0;
 	bpf_loop(tp_lf_collect_steps((__u32)r), tp_lf_collect, s, 0);
 	if (s->lf->n <= TP_MAX_LF)
 		bpf_loop(s->lf->n, tp_lf_step, s, 0);
@@ -307,6 +323,52 @@ static __always_inline __u32 slot_hash(__u64 tag)
 
 /* --- probes ----------------------------------------------------------------------- */
 
+/* Copies len bytes at buf[at] (the scratch's copy of the request, at + len <= its
+ * size) to dst, size bytes (a multiple of 8) a word at a time: plain loads and stores,
+ * where a bpf_probe_read_kernel costs ~70 ns. Bytes past len are zeroed: the rest of
+ * the request's headers stay out of the record. */
+static __always_inline void copy_words(__u64 *dst, const __u8 *buf, __u32 at, __u32 len,
+				       __u32 size)
+{
+#pragma unroll
+	for (__u32 i = 0; i < size / 8; i++) {
+		__u64 w = *(const __u64 *)(buf + ((at + 8 * i) & (TP_SCAN_MAX - 1)));
+
+		if (8 * i >= len)
+			w = 0;
+		else if (8 * i + 8 > len)
+			w &= (1ULL << (8 * (len - 8 * i))) - 1; /* little-endian: the low bytes */
+		dst[i] = w;
+	}
+}
+
+/* A sampled request's path and Host from its bytes (when the search saw them), into the
+ * text slot beside its in-flight slot idx; what is not there the end reads from
+ * http.Request. */
+static __always_inline void keep_request_text(const struct tp_scan *tp, __u8 method, __u32 idx)
+{
+	struct hs_request_text *tx = bpf_map_lookup_elem(&inflight_text, &idx);
+	struct rt_text rt = {};
+	__u8 have = 0;
+	__u32 n;
+
+	if (!tx)
+		return;
+	if (tp->buf && method < HS_METHOD_COUNT)
+		have = rt_locate(tp, method, &rt);
+	tx->have = have;
+	if (have & HS_TEXT_PATH) {
+		n = rt.target_len < HS_PATH_MAX ? rt.target_len : HS_PATH_MAX;
+		copy_words((__u64 *)tx->path, tp->buf, rt.target_at, n, HS_PATH_MAX);
+		tx->path_len = (__u8)n;
+	}
+	if (have & HS_TEXT_HOST) {
+		n = rt.host_len < HS_HOST_MAX ? rt.host_len : HS_HOST_MAX;
+		copy_words((__u64 *)tx->host, tp->buf, rt.host_at, n, HS_HOST_MAX);
+		tx->host_len = (__u8)n;
+	}
+}
+
 /* by_goroutine: the placement other tracers use (entry at the symbol, end at each RET,
  * where no register holds the response any more), keyed by goroutine instead; only the
  * benchmarks attach it, to compare placements doing the same work. */
@@ -317,9 +379,9 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 	const struct hs_sampler *smp = bpf_map_lookup_elem(&sampler, &zero);
 	struct hs_inflight *v = NULL, *e;
 	struct tp_scan tp = {};
-	__u64 resp = ctx->cx, g = ctx->r14, tag, seen = 0, start, oldest_ns = ~0ULL;
+	__u64 resp = ctx->cx, g = ctx->r14, tag, seen = 0, start, oldest_ns = ~0ULL, conn, key;
 	__u8 method = HS_METHOD_UNKNOWN, has_parent = 0, sampled;
-	__u32 hi = 0, free_idx = ~0U, old_idx = ~0U, idx;
+	__u32 hi = 0, free_idx = ~0U, old_idx = ~0U, idx, v_idx = 0;
 
 	if (!off || !off->valid || !smp) {
 		stat_add(HS_STAT_BAD_OFFSETS);
@@ -331,7 +393,13 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 	/* The kernel's tgid: it only tells processes apart here; the pid as the agent
 	 * sees it is looked up for sampled requests only. */
 	pid = bpf_get_current_pid_tgid() >> 32;
-	tag = owner_tag(by_goroutine ? g : resp, pid);
+	/* Keyed by the connection (which serves one request at a time), not the response:
+	 * a connection's requests come back to the same slot, whose cache line is warm,
+	 * where a new response's address hashes to a cold one (~100 ns a miss, at the
+	 * start and again at the end). */
+	conn = read_u64((void *)(resp + off->resp_conn));
+	key = by_goroutine ? g : conn ? conn : resp;
+	tag = owner_tag(key, pid);
 	h = slot_hash(tag);
 	/* This request's slot if a start hit was here before (the same call again after
 	 * morestack grew the stack, or a request that never ended with a response at the
@@ -350,6 +418,7 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 			if (e->goroutine == g && e->response == resp)
 				return 0; /* the first hit stands */
 			v = e;
+			v_idx = idx;
 			break;
 		}
 		if (o == 0) {
@@ -367,12 +436,14 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 	} else if (free_idx != ~0U && (e = bpf_map_lookup_elem(&inflight, &free_idx)) &&
 		   __sync_val_compare_and_swap(&e->owner, 0, tag) == 0) {
 		v = e;
+		v_idx = free_idx;
 	} else if (old_idx != ~0U && (e = bpf_map_lookup_elem(&inflight, &old_idx)) &&
 		   __sync_val_compare_and_swap(&e->owner, seen, tag) == seen) {
 		/* The window is full: the oldest request gives way (if it ends after all,
 		 * its end counts as a missing start). */
 		stat_add(HS_STAT_STALE_START);
 		v = e;
+		v_idx = old_idx;
 	} else {
 		stat_add(HS_STAT_INFLIGHT_FULL);
 		return 0;
@@ -382,7 +453,7 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 	v->goroutine = g;
 	v->response = resp;
 	if (scan_headers && smp->type != HS_SAMPLER_ALWAYS_OFF &&
-	    find_traceparent(off, resp, &tp, &method) == 0) {
+	    find_traceparent(off, conn, &tp, &method) == 0) {
 		stat_add(HS_STAT_TRACEPARENT);
 		has_parent = 1;
 		sampled = child_sampled(smp, tp.trace_id, tp.flags);
@@ -409,6 +480,7 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 	put_random(v->span_id);
 	put_random(v->span_id + 4);
 	v->span_id[0] |= 1; /* never all zero */
+	keep_request_text(&tp, method, v_idx);
 	return 0;
 }
 
@@ -484,12 +556,14 @@ struct started {
 	__u8 parent_span_id[8];
 };
 
-/* Finds this request's slot, copies it into st and frees it; 0, or -1 when there was
- * none (or another start took it meanwhile). */
-static __always_inline int take_started(__u64 key, __u32 pid, struct started *st)
+/* Finds this request's slot (its response resp, unless 0), copies it into st (and a
+ * sampled request's text into *text) and frees it; 0, or -1 when there was none (or
+ * another start took it meanwhile). */
+static __always_inline int take_started(__u64 key, __u32 pid, __u64 resp, struct started *st,
+					struct hs_request_text *text)
 {
 	__u64 tag = owner_tag(key, pid);
-	__u32 h = slot_hash(tag);
+	__u32 h = slot_hash(tag), v_idx = 0;
 	struct hs_inflight *v = NULL;
 
 #pragma unroll
@@ -499,8 +573,9 @@ static __always_inline int take_started(__u64 key, __u32 pid, struct started *st
 
 		if (!e)
 			return -1;
-		if (e->owner == tag && e->pid == pid) {
+		if (e->owner == tag && e->pid == pid && (!resp || e->response == resp)) {
 			v = e;
+			v_idx = idx;
 			break;
 		}
 	}
@@ -512,10 +587,15 @@ static __always_inline int take_started(__u64 key, __u32 pid, struct started *st
 	st->trace_flags = v->trace_flags;
 	st->rec_flags = v->rec_flags;
 	st->method_id = v->method_id;
+	text->have = 0;
 	if (st->sampled) {
+		const struct hs_request_text *tx = bpf_map_lookup_elem(&inflight_text, &v_idx);
+
 		__builtin_memcpy(st->trace_id, v->trace_id, 16);
 		__builtin_memcpy(st->span_id, v->span_id, 8);
 		__builtin_memcpy(st->parent_span_id, v->parent_span_id, 8);
+		if (tx)
+			__builtin_memcpy(text, tx, sizeof(*text));
 	}
 	v->pid = 0;
 	/* Still ours after the copy: nothing changed it under us. */
@@ -528,26 +608,41 @@ static __always_inline int request_end(struct pt_regs *ctx, __u64 key_ptr, int b
 	const struct hs_offsets *off = bpf_map_lookup_elem(&offsets, &slot);
 	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
 	struct hs_span_record *rec;
+	struct hs_request_text *text;
 	struct started st = {};
 	char method[HS_METHOD_MAX] = {};
-	__u64 resp, req = 0, end, status = 0, url;
-	__u8 mlen = 0, mid, have_req = 0;
+	__u64 resp = 0, req = 0, end, status = 0, url, key = key_ptr;
+	__u8 mlen = 0, mid, have_req = 0, have_resp = 0;
 
 	if (!off || !off->valid || !sc) {
 		stat_add(HS_STAT_BAD_OFFSETS);
 		return 0;
 	}
+	end = bpf_ktime_get_ns();
 	pid = bpf_get_current_pid_tgid() >> 32;
-	if (take_started(key_ptr, pid, &st)) {
+	text = (struct hs_request_text *)(sc->buf + SCRATCH_TEXT);
+	/* The response's fields in one read (its connection is the slot's key, as at the
+	 * start); the request's only when sampled or when the start could not tell the
+	 * method. */
+	if (!by_goroutine) {
+		resp = key_ptr;
+		if (read_block(sc->buf + SCRATCH_BLOCK_A, off->resp_block, resp) == 0) {
+			__u64 conn = block_u64(sc->buf + SCRATCH_BLOCK_A, off->resp_conn);
+
+			have_resp = 1;
+			key = conn ? conn : resp;
+		}
+	}
+	if (take_started(key, pid, resp, &st, text)) {
 		stat_add(HS_STAT_MISSING_START);
 		return 0;
 	}
-	end = bpf_ktime_get_ns();
-	resp = by_goroutine ? st.response : key_ptr;
+	if (by_goroutine) {
+		resp = st.response;
+		have_resp = read_block(sc->buf + SCRATCH_BLOCK_A, off->resp_block, resp) == 0;
+	}
 	mid = st.method_id;
-	/* The response's fields in one read; the request's only when sampled or when the
-	 * start could not tell the method. */
-	if (read_block(sc->buf + SCRATCH_BLOCK_A, off->resp_block, resp) == 0) {
+	if (have_resp) {
 		req = block_u64(sc->buf + SCRATCH_BLOCK_A, off->resp_req);
 		status = block_u64(sc->buf + SCRATCH_BLOCK_A, off->resp_status);
 	}
@@ -593,14 +688,25 @@ static __always_inline int request_end(struct pt_regs *ctx, __u64 key_ptr, int b
 	rec->path_len = 0;
 	rec->host_len = 0;
 	rec->remote_len = 0;
+	if (text->have & HS_TEXT_PATH) {
+		__builtin_memcpy(rec->path, text->path, HS_PATH_MAX);
+		rec->path_len = text->path_len;
+		rec->rec_flags |= HS_REC_RAW_TARGET;
+	}
+	if (text->have & HS_TEXT_HOST) {
+		__builtin_memcpy(rec->host, text->host, HS_HOST_MAX);
+		rec->host_len = text->host_len;
+	}
 	if (have_req) {
 		const __u8 *rb = sc->buf + SCRATCH_BLOCK_B;
 
 		url = block_u64(rb, off->req_url);
-		if (url)
+		if (url && !(text->have & HS_TEXT_PATH))
 			rec->path_len = read_go_string(rec->path, HS_PATH_MAX,
 						       (void *)(url + off->url_path));
-		rec->host_len = block_go_string(rec->host, HS_HOST_MAX, rb, off->req_host);
+		if (!(text->have & HS_TEXT_HOST))
+			rec->host_len = block_go_string(rec->host, HS_HOST_MAX, rb,
+							off->req_host);
 		rec->remote_len = block_go_string(rec->remote, HS_REMOTE_MAX, rb,
 						  off->req_remote_addr);
 	}

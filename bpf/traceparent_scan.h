@@ -15,7 +15,11 @@
  * such line starts; a blank line ends a header block, and the next one (the request
  * being served) starts after it. The value is parsed once, after the loops
  * (tp_scan_finish). Bytes with more line feeds than TP_MAX_LF are searched a word a
- * step instead, with the same result. */
+ * step instead, with the same result.
+ *
+ * On the way it notes, for the last header block, where its request line ends and
+ * where a Host line's value is, so that a sampled span can take its path and host from
+ * these bytes (bpf/request_text.h) instead of reading them from http.Request. */
 #ifndef AUTOTRACE_BPF_TRACEPARENT_SCAN_H
 #define AUTOTRACE_BPF_TRACEPARENT_SCAN_H
 
@@ -41,11 +45,19 @@
 #define TP_LF_STEP_BYTES 32
 #define TP_MAX_LF 1024
 
-/* The line feeds the first pass found. In BPF it lives in map memory, whose contents
- * the verifier does not track: a count kept on the stack would be, and every step's
- * possible counts would be verified apart. */
+/* The line feeds the first pass found, and what the second notes of the last header
+ * block. In BPF it lives in map memory, whose contents the verifier does not track: a
+ * count or a state kept on the stack would be, and every step's possible values would
+ * be verified apart. */
 struct tp_lf {
 	__u32 n;
+	__u32 reqline_end; /* the line feed that ends the last block's first line */
+	__u32 host_at;     /* the last block's Host value starts here ... */
+	__u32 host_end;    /* ... and its line ends with the line feed here */
+	__u8 reqline_set;  /* reqline_end is set */
+	__u8 host_state;   /* enum tp_host_state */
+	__u8 ended;        /* the blank line that ends the headers was seen */
+	__u8 pad;
 	__u16 pos[TP_MAX_LF];
 };
 /* Readable bytes the buffer needs past n: a step's words, or a line feed's look-ahead
@@ -60,6 +72,17 @@ struct tp_lf {
 #define TP_VALUE_LEN 55
 /* Whitespace allowed between the colon and the value. */
 #define TP_MAX_OWS 4
+/* "host:" as a little-endian word, lower case. */
+#define TP_HOST_NAME_LEN 5
+#define TP_HOST_WORD 0x3a74736f68ULL
+
+/* The last header block's Host line. */
+enum tp_host_state {
+	TP_HOST_NONE = 0, /* none (yet) */
+	TP_HOST_PENDING,  /* a Host line, whose end is not seen yet */
+	TP_HOST_FOUND,    /* one Host line, its value at [host_at, host_end) */
+	TP_HOST_BAD,      /* more than one, or folded onto a next line: not taken */
+};
 
 struct tp_scan {
 	const __u8 *buf; /* buf[0:n) */
@@ -129,7 +152,7 @@ static TP_INLINE int tp_parse_value(const __u8 *p, __u32 avail, struct tp_scan *
 	return 0;
 }
 
-/* A line feed at pos: a blank line, or a header line that may be traceparent.
+/* A line feed at pos: a blank line, or a header line that may be traceparent or Host.
  * Returns 1 when the headers end here. */
 static TP_INLINE int tp_line_feed(struct tp_scan *s, __u32 pos)
 {
@@ -137,23 +160,46 @@ static TP_INLINE int tp_line_feed(struct tp_scan *s, __u32 pos)
 	__u64 w;
 	__u32 w2;
 
+	/* The first line feed of a header block ends its request line (one in the blank
+	 * line before the block is not: block_at is past it). */
+	if (!s->lf->reqline_set && pos >= s->block_at) {
+		s->lf->reqline_end = pos;
+		s->lf->reqline_set = 1;
+	}
+	/* This line feed ends a Host line; a next line that starts with whitespace would
+	 * continue its value (obs-fold), which is not followed here. */
+	if (s->lf->host_state == TP_HOST_PENDING) {
+		s->lf->host_end = pos;
+		s->lf->host_state = p[1] == ' ' || p[1] == '\t' ? TP_HOST_BAD : TP_HOST_FOUND;
+	}
 	/* A blank line ends a header block. buf[0:r] ends with the headers of the request
 	 * being served; a block that ends earlier was a previous pipelined request's, and
 	 * what was found in it does not count. */
 	if (p[1] == '\r' || p[1] == '\n') {
 		__u32 next = pos + (p[1] == '\r' ? 3 : 2);
 
-		if (next >= s->n)
+		if (next >= s->n) {
+			s->lf->ended = 1;
 			return 1;
+		}
 		s->candidate = 0;
 		s->block_at = next;
+		s->lf->reqline_set = 0;
+		s->lf->host_state = TP_HOST_NONE;
+		return 0;
+	}
+	__builtin_memcpy(&w, p + 1, 8);
+	/* Header names are case-insensitive: ASCII lower-casing (':' is unchanged by it). */
+	if (pos + 1 + TP_HOST_NAME_LEN <= s->n &&
+	    ((w | 0x2020202020ULL) & 0xffffffffffULL) == TP_HOST_WORD) {
+		/* Go refuses a request with two Host lines; either way, none is taken. */
+		s->lf->host_state = s->lf->host_state == TP_HOST_NONE ? TP_HOST_PENDING : TP_HOST_BAD;
+		s->lf->host_at = pos + 1 + TP_HOST_NAME_LEN;
 		return 0;
 	}
 	if (pos + 1 + TP_NAME_LEN > s->n)
 		return 0;
-	__builtin_memcpy(&w, p + 1, 8);
 	__builtin_memcpy(&w2, p + 9, 4);
-	/* Header names are case-insensitive: ASCII lower-casing (':' is unchanged by it). */
 	if ((w | 0x2020202020202020ULL) == TP_WORD8 && (w2 | 0x00202020U) == TP_WORD4) {
 		s->value_at = pos + 1 + TP_NAME_LEN;
 		s->candidate = 1;
@@ -274,22 +320,24 @@ static TP_INLINE __u32 tp_scan_steps(__u32 n)
 }
 
 #ifndef __bpf__
-/* The whole search, as the BPF program runs it with bpf_loop: 0 with s->trace_id,
+/* The whole search, as the BPF program runs it with bpf_loop, with lf for the line
+ * feeds and the notes (which rt_locate reads after it): 0 with s->trace_id,
  * s->span_id and s->flags set when found, else -1. */
-static inline int tp_scan_run(struct tp_scan *s)
+static inline int tp_scan_run_with(struct tp_scan *s, struct tp_lf *lf)
 {
-	struct tp_lf lf;
-
-	lf.n = 0;
-	s->lf = &lf;
+	lf->n = 0;
+	lf->reqline_set = 0;
+	lf->host_state = TP_HOST_NONE;
+	lf->ended = 0;
+	s->lf = lf;
 	s->candidate = 0;
 	s->block_at = 0;
 	for (__u32 i = 0; i < tp_lf_collect_steps(s->n); i++) {
 		if (tp_lf_collect(i, s))
 			break;
 	}
-	if (lf.n <= TP_MAX_LF) {
-		for (__u32 j = 0; j < lf.n; j++) {
+	if (lf->n <= TP_MAX_LF) {
+		for (__u32 j = 0; j < lf->n; j++) {
 			if (tp_lf_step(j, s))
 				break;
 		}
@@ -299,8 +347,17 @@ static inline int tp_scan_run(struct tp_scan *s)
 				break;
 		}
 	}
-	s->lf = NULL;
 	return tp_scan_finish(s);
+}
+
+/* The same, with line feeds of its own. */
+static inline int tp_scan_run(struct tp_scan *s)
+{
+	struct tp_lf lf;
+	int r = tp_scan_run_with(s, &lf);
+
+	s->lf = NULL;
+	return r;
 }
 #endif
 

@@ -33,18 +33,22 @@ struct expected {
 	const char *method, *path;
 	long status;
 	int seen;
+	const char *url_path; /* the span's url.path when it is not path: Go's URL.Path */
 };
 
 /* The requests sent and what their spans must say. */
 static struct expected requests[] = {
-	{ "GET", "/hello", 200, 0 },      { "GET", "/hello", 200, 0 },
-	{ "GET", "/hello", 200, 0 },      { "GET", "/items/1", 200, 0 },
-	{ "GET", "/items/2", 200, 0 },    { "GET", "/items/3", 200, 0 },
-	{ "POST", "/hello", 200, 0 },     { "PUT", "/items/9", 200, 0 },
-	{ "DELETE", "/items/9", 200, 0 }, { "HEAD", "/hello", 200, 0 },
-	{ "GET", "/status/201", 201, 0 }, { "GET", "/status/404", 404, 0 },
-	{ "GET", "/status/404", 404, 0 }, { "GET", "/status/500", 500, 0 },
-	{ "GET", "/status/503", 503, 0 }, { "GET", "/hello", 200, 0 },
+	{ "GET", "/hello", 200, 0, NULL },      { "GET", "/hello", 200, 0, NULL },
+	{ "GET", "/hello", 200, 0, NULL },      { "GET", "/items/1", 200, 0, NULL },
+	{ "GET", "/items/2", 200, 0, NULL },    { "GET", "/items/3", 200, 0, NULL },
+	{ "POST", "/hello", 200, 0, NULL },     { "PUT", "/items/9", 200, 0, NULL },
+	{ "DELETE", "/items/9", 200, 0, NULL }, { "HEAD", "/hello", 200, 0, NULL },
+	{ "GET", "/status/201", 201, 0, NULL }, { "GET", "/status/404", 404, 0, NULL },
+	{ "GET", "/status/404", 404, 0, NULL }, { "GET", "/status/500", 500, 0, NULL },
+	{ "GET", "/status/503", 503, 0, NULL }, { "GET", "/hello", 200, 0, NULL },
+	/* The query is not the path, and escapes are decoded as Go decodes them. */
+	{ "GET", "/items/a%20b?q=1&r=%3F", 200, 0, "/items/a b" },
+	{ "POST", "/caf%C3%A9/x%2By?", 200, 0, "/caf\xc3\xa9/x+y" },
 };
 #define N_REQUESTS (sizeof(requests) / sizeof(requests[0]))
 
@@ -123,8 +127,11 @@ static void every_request_is_one_span(const char *binary)
 		assert_true(start >= before - 2000000 && end <= after + 2000000);
 		assert_true(end > start);
 		for (k = 0; k < N_REQUESTS; k++) {
+			const char *want = requests[k].url_path ? requests[k].url_path :
+								  requests[k].path;
+
 			if (!requests[k].seen && strcmp(requests[k].method, method) == 0 &&
-			    strcmp(requests[k].path, path) == 0 && requests[k].status == code) {
+			    strcmp(want, path) == 0 && requests[k].status == code) {
 				requests[k].seen = 1;
 				break;
 			}

@@ -3,7 +3,8 @@
  * size, become a span or are refused. Inputs of a record's size are taken as one record;
  * others as they are. The span that results must encode as OTLP (both encodings) and
  * every string in it must be within its arena. The same bytes also go through the
- * kernel's traceparent search, as request header bytes. */
+ * kernel's traceparent search, as request header bytes, and what the start probe takes
+ * from them for a sampled span must lie within them. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "agent/span_builder.h"
 #include "bpf/http_server.h"
+#include "bpf/request_text.h"
 #include "bpf/traceparent_scan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -36,7 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t headers[TP_SCAN_MAX + TP_SCAN_SLACK];
 	static struct otlp_span span;
+	static struct tp_lf lf;
 	struct tp_scan scan;
+	struct rt_text text;
+	uint8_t method = HS_METHOD_UNKNOWN, have = 0;
 	const char *host;
 	size_t host_len;
 	unsigned port;
@@ -52,6 +57,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	scan.n = (uint32_t)(size < TP_SCAN_MAX ? size : TP_SCAN_MAX);
 	memcpy(headers, data, scan.n);
 	scan.buf = headers;
-	tp_scan_run(&scan);
+	tp_scan_run_with(&scan, &lf);
+	if (scan.block_at < scan.n)
+		method = hs_method_of_line(headers + scan.block_at, scan.n - scan.block_at);
+	if (method < HS_METHOD_COUNT)
+		have = rt_locate(&scan, method, &text);
+	if ((have & HS_TEXT_PATH) &&
+	    ((uint64_t)text.target_at + text.target_len > scan.n || text.target_len == 0 ||
+	     headers[text.target_at] != '/'))
+		abort();
+	if ((have & HS_TEXT_HOST) && (uint64_t)text.host_at + text.host_len > scan.n)
+		abort();
 	return 0;
 }

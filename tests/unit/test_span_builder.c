@@ -141,6 +141,49 @@ static void addresses_split_as_go_writes_them(void **state)
 	}
 }
 
+/* The start probe may send the request line's target as the client wrote it: url.path
+ * is then what Go puts in http.Request.URL.Path, without the query, escapes decoded. */
+static void a_raw_target_gives_the_path_go_sees(void **state)
+{
+	static const struct {
+		const char *target, *path;
+	} cases[] = {
+		{ "/items/7", "/items/7" },
+		{ "/slow?ms=150", "/slow" },
+		{ "/a%20b/c%2Fd?q=%3F&x=1", "/a b/c/d" },
+		{ "/caf%C3%A9?", "/caf\xc3\xa9" },
+		{ "/a+b%2b", "/a+b+" },
+		{ "/p?x?y", "/p" },
+		/* Cut short by the record's bound mid-escape: kept as sent. */
+		{ "/long%2", "/long%2" },
+		{ "/long%", "/long%" },
+	};
+	struct hs_span_record r;
+	struct otlp_span s;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		make_record(&r);
+		r.rec_flags = HS_REC_RAW_TARGET;
+		set(r.path, &r.path_len, cases[i].target);
+		assert_int_equal(span_builder_build(&r, sizeof(r), 0, &s), 0);
+		assert_string_equal(str_attr(&s, "url.path"), cases[i].path);
+		assert_null(str_attr(&s, "url.query"));
+		assert_string_equal(str_attr(&s, "server.address"), "shop.example");
+		assert_int_equal(int_attr(&s, "server.port"), 8080);
+	}
+	/* Without the flag, the path is Go's already: a '%' in it is a '%'. */
+	make_record(&r);
+	set(r.path, &r.path_len, "/100%25?");
+	assert_int_equal(span_builder_build(&r, sizeof(r), 0, &s), 0);
+	assert_string_equal(str_attr(&s, "url.path"), "/100%25?");
+	/* A target that is only a query has no path. */
+	make_record(&r);
+	r.rec_flags = HS_REC_RAW_TARGET;
+	set(r.path, &r.path_len, "?x");
+	assert_int_equal(span_builder_build(&r, sizeof(r), 0, &s), 0);
+	assert_null(str_attr(&s, "url.path"));
+}
+
 static void impossible_records_are_refused(void **state)
 {
 	struct hs_span_record r;
@@ -170,6 +213,7 @@ int main(void)
 		cmocka_unit_test(a_record_becomes_a_semconv_server_span),
 		cmocka_unit_test(parents_errors_and_unknown_methods),
 		cmocka_unit_test(addresses_split_as_go_writes_them),
+		cmocka_unit_test(a_raw_target_gives_the_path_go_sees),
 		cmocka_unit_test(impossible_records_are_refused),
 	};
 
