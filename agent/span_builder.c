@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bpf/http_server.h"
+#include "lib/text/hex.h"
 
 static const char *const method_names[HS_METHOD_COUNT] = {
 	[HS_METHOD_OTHER] = "_OTHER",   [HS_METHOD_GET] = "GET",
@@ -59,17 +60,6 @@ void span_builder_split_host_port(const char *s, size_t len, const char **ret_ho
 	*ret_host = host;
 	*ret_host_len = host_len;
 	*ret_port = port;
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* http.Request.URL.Path from the request line's raw target: the part before the first

@@ -6,16 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "lib/text/hex.h"
 
 /* Copies s[0..len) trimmed of spaces, percent-decoded when decode is set. Returns a new
  * string, or NULL with *ret_err set. */
