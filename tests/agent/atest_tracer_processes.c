@@ -21,6 +21,7 @@
 #include "agent/probe_loader.h"
 #include "agent/server_probes.h"
 #include "agent/tracer.h"
+#include "tests/support/agent_tests_main.h"
 #include "tests/support/traced_service.h"
 #include "tests/support/tracer_harness.h"
 
@@ -235,14 +236,6 @@ int main(void)
 		cmocka_unit_test(two_processes_of_one_binary_are_both_traced),
 		cmocka_unit_test(probes_attach_to_one_process_only),
 	};
-	int rc;
 
-	if (geteuid() != 0) {
-		print_message("# the agent tests load BPF programs: run them as root\n");
-		return 1;
-	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	curl_global_cleanup();
-	return rc;
+	return AGENT_TESTS_RUN(tests);
 }

@@ -18,40 +18,26 @@
 
 #include "agent/sampler.h"
 #include "agent/tracer.h"
+#include "tests/support/agent_tests_main.h"
 #include "tests/support/traced_service.h"
 #include "tests/support/tracer_harness.h"
 
-struct fixture {
-	struct traced_service *svc;
-	struct tracer_harness *h;
-};
-
 static int start_with(void **state, const struct tracer_sampler *sampler)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	char binary[256];
+	struct traced_world *w = NULL;
+	int rc = traced_world_start("", 0, sampler, &w);
 
-	*state = f;
-	if (!f || traced_service_fixture("", 0, binary, sizeof(binary)) ||
-	    traced_service_start(binary, &f->svc) ||
-	    tracer_harness_start(sampler, traced_service_binary(f->svc), &f->h) || tracer_scan(f->h->tracer))
-		return -1;
-	return 0;
+	*state = w;
+	return rc;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-
-	if (f) {
-		tracer_harness_free(f->h);
-		traced_service_free(f->svc);
-		free(f);
-	}
+	traced_world_free(*state);
 	return 0;
 }
 
-static void get(struct fixture *f, const char *path, const char *traceparent)
+static void get(struct traced_world *f, const char *path, const char *traceparent)
 {
 	const char *headers[2] = { NULL, NULL };
 	char line[128];
@@ -85,7 +71,7 @@ static void ratio_keeps_its_share_and_the_sdk_traces(void **state)
 	const double mean = n * 0.1, sigma = sqrt(n * 0.1 * 0.9);
 	uint64_t threshold = sampler_ratio_threshold(0.1);
 	struct tracer_stats st;
-	struct fixture *f;
+	struct traced_world *f;
 	json_t *spans, *span;
 	size_t i, got;
 	char path[32];
@@ -133,7 +119,7 @@ static void a_sampler_change_applies_to_the_next_requests(void **state)
 	struct tracer_sampler on = { .type = TRACER_SAMPLER_ALWAYS_ON };
 	struct tracer_sampler off = { .type = TRACER_SAMPLER_ALWAYS_OFF };
 	struct tracer_sampler all = { .type = TRACER_SAMPLER_TRACEIDRATIO, .ratio = 1.0 };
-	struct fixture *f;
+	struct traced_world *f;
 	json_t *spans;
 	char path[32];
 
@@ -169,7 +155,7 @@ static void parent_based_samplers_follow_the_incoming_flag(void **state)
 	struct tracer_sampler pb_on = { .type = TRACER_SAMPLER_PARENTBASED_ALWAYS_ON };
 	struct tracer_sampler pb_ratio0 = { .type = TRACER_SAMPLER_PARENTBASED_TRACEIDRATIO,
 					    .ratio = 0 };
-	struct fixture *f;
+	struct traced_world *f;
 	json_t *spans;
 
 	assert_int_equal(start_with(state, &pb_off), 0);
@@ -202,14 +188,6 @@ int main(void)
 		cmocka_unit_test_teardown(a_sampler_change_applies_to_the_next_requests, teardown),
 		cmocka_unit_test_teardown(parent_based_samplers_follow_the_incoming_flag, teardown),
 	};
-	int rc;
 
-	if (geteuid() != 0) {
-		print_message("# the agent tests load BPF programs: run them as root\n");
-		return 1;
-	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	curl_global_cleanup();
-	return rc;
+	return AGENT_TESTS_RUN(tests);
 }

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "agent/tracer.h"
+#include "tests/support/agent_tests_main.h"
 #include "tests/support/go_fixtures.h"
 #include "tests/support/traced_service.h"
 #include "tests/support/tracer_harness.h"
@@ -306,14 +307,6 @@ int main(void)
 		cmocka_unit_test(red_histograms_count_every_request_sampled_or_not),
 		cmocka_unit_test(a_process_that_is_not_a_target_is_left_alone),
 	};
-	int rc;
 
-	if (geteuid() != 0) {
-		print_message("# the agent tests load BPF programs: run them as root\n");
-		return 1;
-	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	curl_global_cleanup();
-	return rc;
+	return AGENT_TESTS_RUN(tests);
 }

@@ -20,40 +20,26 @@
 #include <cmocka.h>
 
 #include "agent/tracer.h"
+#include "tests/support/agent_tests_main.h"
 #include "tests/support/traced_service.h"
 #include "tests/support/tracer_harness.h"
 
 #define TID "0af7651916cd43dd8448eb211c80319c"
 #define PSID "b7ad6b7169203331"
 
-struct fixture {
-	struct traced_service *svc;
-	struct tracer_harness *h;
-};
-
 static int setup(void **state)
 {
 	struct tracer_sampler on = { .type = TRACER_SAMPLER_ALWAYS_ON };
-	struct fixture *f = calloc(1, sizeof(*f));
-	char binary[256];
+	struct traced_world *w = NULL;
+	int rc = traced_world_start("", 1, &on, &w);
 
-	*state = f;
-	if (!f || traced_service_fixture("", 1, binary, sizeof(binary)) ||
-	    traced_service_start(binary, &f->svc) ||
-	    tracer_harness_start(&on, traced_service_binary(f->svc), &f->h) || tracer_scan(f->h->tracer))
-		return -1;
-	return 0;
+	*state = w;
+	return rc;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-
-	if (f) {
-		tracer_harness_free(f->h);
-		traced_service_free(f->svc);
-		free(f);
-	}
+	traced_world_free(*state);
 	return 0;
 }
 
@@ -101,7 +87,7 @@ static const struct case_ cases[] = {
 
 static void incoming_traceparent_is_honoured_and_malformed_ones_ignored(void **state)
 {
-	struct fixture *f = *state;
+	struct traced_world *f = *state;
 	struct tracer_stats st;
 	json_t *spans;
 	size_t continuing = 0;
@@ -141,7 +127,7 @@ static void pipelined_requests_each_get_their_own_parent(void **state)
 {
 	/* Two requests written in one go: both sit in the connection's buffer when the
 	 * first is served. The second's traceparent is not the first's. */
-	struct fixture *f = *state;
+	struct traced_world *f = *state;
 	char req[1024];
 	json_t *spans, *first, *second;
 	int fd, n;
@@ -182,14 +168,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(pipelined_requests_each_get_their_own_parent, setup,
 						teardown),
 	};
-	int rc;
 
-	if (geteuid() != 0) {
-		print_message("# the agent tests load BPF programs: run them as root\n");
-		return 1;
-	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	curl_global_cleanup();
-	return rc;
+	return AGENT_TESTS_RUN(tests);
 }

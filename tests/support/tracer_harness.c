@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "tests/support/traced_service.h"
+
 static void sleep_ms(int ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
@@ -121,4 +123,34 @@ long long span_attr_int(json_t *span, const char *key)
 	json_t *v = json_object_get(json_object_get(span, "attributes"), key);
 
 	return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
+int traced_world_start(const char *go_prefix, int stripped, const struct tracer_sampler *sampler,
+		       struct traced_world **ret_world)
+{
+	struct traced_world *w = calloc(1, sizeof(*w));
+	char binary[256];
+	int rc;
+
+	if (!w)
+		return -ENOMEM;
+	if ((rc = traced_service_fixture(go_prefix, stripped, binary, sizeof(binary))) < 0 ||
+	    (rc = traced_service_start(binary, &w->svc)) < 0 ||
+	    (rc = tracer_harness_start(sampler, traced_service_binary(w->svc), &w->h)) < 0 ||
+	    (rc = tracer_scan(w->h->tracer)) < 0) {
+		traced_world_free(w);
+		return rc;
+	}
+	*ret_world = w;
+	return 0;
+}
+
+struct traced_world *traced_world_free(struct traced_world *w)
+{
+	if (!w)
+		return NULL;
+	tracer_harness_free(w->h);
+	traced_service_free(w->svc);
+	free(w);
+	return NULL;
 }

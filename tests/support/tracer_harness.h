@@ -36,6 +36,20 @@ void tracer_harness_pump(struct tracer_harness *h, int ms);
 int tracer_harness_collect(struct tracer_harness *h, size_t n, int timeout_ms, int settle_ms,
 			   json_t **ret_spans);
 
+/* Where most agent tests start: a Go test service built from the fixture (go_prefix and
+ * stripped as traced_service_fixture() takes them) running, and a harness whose tracer
+ * targets its binary, scanned once. */
+struct traced_world {
+	struct traced_service *svc;
+	struct tracer_harness *h;
+};
+
+/* A new world in *ret_world; free with traced_world_free(). */
+int traced_world_start(const char *go_prefix, int stripped, const struct tracer_sampler *sampler,
+		       struct traced_world **ret_world);
+/* Accepts NULL; returns NULL. */
+struct traced_world *traced_world_free(struct traced_world *w);
+
 /* Helpers on the receiver's JSON spans, borrowed strings. */
 const char *span_attr_string(json_t *span, const char *key);
 long long span_attr_int(json_t *span, const char *key); /* -1 when absent */
