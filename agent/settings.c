@@ -1,12 +1,13 @@
 #include "agent/settings.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include "lib/text/errbuf.h"
 
 static const char *const sampler_names[] = {
 	[TRACER_SAMPLER_ALWAYS_ON] = "always_on",
@@ -16,20 +17,6 @@ static const char *const sampler_names[] = {
 	[TRACER_SAMPLER_PARENTBASED_ALWAYS_OFF] = "parentbased_always_off",
 	[TRACER_SAMPLER_PARENTBASED_TRACEIDRATIO] = "parentbased_traceidratio",
 };
-
-static int fail(char *err, size_t err_size, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t err_size, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && err_size) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_size, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 const char *agent_sampler_name(enum tracer_sampler_type type)
 {
@@ -96,7 +83,7 @@ static int from_env(struct agent_settings *s, otlp_env_lookup_fn lookup, void *u
 	int rc = otlp_env_config_new(lookup, ud, &s->env, &bad);
 
 	if (rc < 0)
-		return fail(err, err_size, rc, "%s: %s", bad ? bad : "environment",
+		return errbuf_fail(err, err_size, rc, "%s: %s", bad ? bad : "environment",
 			    rc == -E2BIG ? "too many resource attributes" : "not valid");
 	s->exporter = s->env->config;
 	s->resource = s->env->resource;
@@ -104,13 +91,13 @@ static int from_env(struct agent_settings *s, otlp_env_lookup_fn lookup, void *u
 	const char *arg = env_get(lookup, ud, "OTEL_TRACES_SAMPLER_ARG");
 	s->sampler = (struct tracer_sampler){ TRACER_SAMPLER_PARENTBASED_ALWAYS_ON, 1.0 };
 	if (sampler && agent_sampler_parse(sampler, arg, &s->sampler) < 0)
-		return fail(err, err_size, -EINVAL,
+		return errbuf_fail(err, err_size, -EINVAL,
 			    "OTEL_TRACES_SAMPLER=%s OTEL_TRACES_SAMPLER_ARG=%s: not a known sampler "
 			    "with a ratio in [0, 1]", sampler, arg ? arg : "");
 	s->targets.executable = env_get(lookup, ud, "AUTOTRACE_TARGET_EXE");
 	const char *containers = env_get(lookup, ud, "AUTOTRACE_TARGET_CONTAINERS");
 	if (containers && set_container_names(s, containers) < 0)
-		return fail(err, err_size, -ENOMEM, "out of memory");
+		return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -170,7 +157,7 @@ static int from_file(struct agent_settings *s, const char *data, size_t len, cha
 	json_t *val;
 
 	if (rc < 0)
-		return fail(err, err_size, rc, "config file: %s", why);
+		return errbuf_fail(err, err_size, rc, "config file: %s", why);
 	s->has_file = 1;
 	snprintf(s->revision, sizeof(s->revision), "%s", s->file.revision);
 	snprintf(s->instrumentation, sizeof(s->instrumentation), "%s", s->file.instrumentation);
@@ -188,12 +175,12 @@ static int from_file(struct agent_settings *s, const char *data, size_t len, cha
 	s->exporter.headers = s->headers;
 	s->exporter.n_headers = n;
 	if (s->file.tls_ca_pem && (rc = set_ca(s, s->file.tls_ca_pem)) < 0)
-		return fail(err, err_size, rc, "config file: exporter.tls.caPem: %s", strerror(-rc));
+		return errbuf_fail(err, err_size, rc, "config file: exporter.tls.caPem: %s", strerror(-rc));
 
 	char ratio[32];
 	snprintf(ratio, sizeof(ratio), "%.17g", s->file.sampler_ratio);
 	if (agent_sampler_parse(s->file.sampler_type, ratio, &s->sampler) < 0)
-		return fail(err, err_size, -EINVAL, "config file: sampler %s ratio %s: not supported",
+		return errbuf_fail(err, err_size, -EINVAL, "config file: sampler %s ratio %s: not supported",
 			    s->file.sampler_type, ratio);
 	if (s->file.executable)
 		s->targets.executable = s->file.executable;
@@ -205,7 +192,7 @@ static int from_file(struct agent_settings *s, const char *data, size_t len, cha
 		s->targets.container_names = s->container_names;
 	}
 	if (merge_resource(s) < 0)
-		return fail(err, err_size, -E2BIG, "config file: too many resource attributes");
+		return errbuf_fail(err, err_size, -E2BIG, "config file: too many resource attributes");
 	return 0;
 }
 
@@ -216,7 +203,7 @@ int agent_settings_new(otlp_env_lookup_fn lookup, void *ud, const char *file, si
 	int rc;
 
 	if (!s)
-		return fail(err, err_size, -ENOMEM, "out of memory");
+		return errbuf_fail(err, err_size, -ENOMEM, "out of memory");
 	s->ca_fd = -1;
 	rc = from_env(s, lookup, ud, err, err_size);
 	if (rc == 0 && file)

@@ -1,13 +1,13 @@
 #include "lib/instrumentation/agent_config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
 
 #include "lib/instrumentation/naming.h"
+#include "lib/text/errbuf.h"
 
 #define MAX_ENDPOINT_LEN     2048
 #define MAX_HEADER_NAME_LEN  256
@@ -28,20 +28,6 @@ static const char *const sampler_types[] = {
 static const char *const propagator_names[] = {
 	"tracecontext", "baggage", "b3", "b3multi", "jaeger", "none", NULL,
 };
-
-static int fail_with(char *err, size_t err_size, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail_with(char *err, size_t err_size, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && err_size) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_size, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 static int in_set(const char *s, const char *const *set)
 {
@@ -130,7 +116,7 @@ static int render_headers(const struct instrumentation_spec *spec,
 	if (json_is_object(spec->headers)) {
 		json_object_foreach((json_t *)spec->headers, key, v) {
 			if (!is_header_name(key) || !is_header_value(v))
-				return fail_with(err, err_size, -EINVAL,
+				return errbuf_fail(err, err_size, -EINVAL,
 						 "spec.exporter.headers.%.64s: a name with ':' or a "
 						 "value with a line break or too long",
 						 key);
@@ -153,14 +139,14 @@ static int render_headers(const struct instrumentation_spec *spec,
 			int rc = lookup_secret(opts, sn, sk, &s);
 
 			if (rc < 0)
-				return fail_with(err, err_size, rc,
+				return errbuf_fail(err, err_size, rc,
 						 "spec.exporter.headers[%zu] (%.64s): Secret %.64s "
 						 "key %.64s: %s",
 						 i, name, sn, sk, lookup_error(rc));
 			value = json_string(s);
 			free(s);
 			if (!value)
-				return fail_with(err, err_size, -EINVAL,
+				return errbuf_fail(err, err_size, -EINVAL,
 						 "spec.exporter.headers[%zu] (%.64s): Secret %.64s "
 						 "key %.64s is not UTF-8 text",
 						 i, name, sn, sk);
@@ -169,7 +155,7 @@ static int render_headers(const struct instrumentation_spec *spec,
 			return -ENOMEM;
 		if (!is_header_name(name) || !is_header_value(value)) {
 			json_decref(value);
-			return fail_with(err, err_size, -EINVAL,
+			return errbuf_fail(err, err_size, -EINVAL,
 					 "spec.exporter.headers[%zu] (%.64s): a name with ':' or "
 					 "a value with a line break or over %d bytes",
 					 i, name, MAX_HEADER_VALUE_LEN);
@@ -194,12 +180,12 @@ static int render_tls(const struct instrumentation_spec *spec,
 		return 0;
 	rc = lookup_secret(opts, spec->tls_secret_name, "ca.crt", &ca);
 	if (rc < 0)
-		return fail_with(err, err_size, rc,
+		return errbuf_fail(err, err_size, rc,
 				 "spec.exporter.tls.secretName: Secret %.64s key ca.crt: %s",
 				 spec->tls_secret_name, lookup_error(rc));
 	if (strlen(ca) > MAX_CA_PEM_LEN || !strstr(ca, "-----BEGIN CERTIFICATE-----")) {
 		free(ca);
-		return fail_with(err, err_size, -EINVAL,
+		return errbuf_fail(err, err_size, -EINVAL,
 				 "spec.exporter.tls.secretName: Secret %.64s key ca.crt: not a "
 				 "PEM certificate up to 64 KiB",
 				 spec->tls_secret_name);
@@ -207,7 +193,7 @@ static int render_tls(const struct instrumentation_spec *spec,
 	rc = json_object_set_new(out, "caPem", json_string(ca)) < 0 ? -EINVAL : 0;
 	free(ca);
 	if (rc < 0)
-		return fail_with(err, err_size, rc,
+		return errbuf_fail(err, err_size, rc,
 				 "spec.exporter.tls.secretName: ca.crt is not UTF-8 text");
 	return 0;
 }
@@ -346,7 +332,7 @@ cleanup:
 
 /* ---- parsing -------------------------------------------------------------------- */
 
-#define BAD(...) fail_with(err, err_size, -EINVAL, __VA_ARGS__)
+#define BAD(...) errbuf_fail(err, err_size, -EINVAL, __VA_ARGS__)
 
 static int is_revision(const char *s)
 {

@@ -1,12 +1,12 @@
 #include "lib/instrumentation/spec.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "lib/instrumentation/naming.h"
+#include "lib/text/errbuf.h"
 
 #define MAX_ENDPOINT_LEN   2048
 #define MAX_IMAGE_LEN	   1024
@@ -28,20 +28,6 @@ const char *const instrumentation_probe_names[] = {
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-static int fail_with(char *err, size_t err_size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail_with(char *err, size_t err_size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && err_size) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_size, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 static int one_of(const char *s, const char *const *set, size_t n)
 {
@@ -75,7 +61,7 @@ static int member(const json_t *obj, const char *key, json_type type, const json
 	const json_t *v = json_object_get(obj, key);
 
 	if (v && json_typeof(v) != type)
-		return fail_with(err, err_size, "%s.%s: wrong type", where, key);
+		return errbuf_fail(err, err_size, -EINVAL, "%s.%s: wrong type", where, key);
 	*ret = v;
 	return 0;
 }
@@ -116,18 +102,18 @@ static int check_header_item(const json_t *h, size_t i, char *err, size_t err_si
 
 	if (!json_is_object(h) || !json_is_string(name) ||
 	    !is_plain_token(json_string_value(name), 256))
-		return fail_with(err, err_size,
+		return errbuf_fail(err, err_size, -EINVAL,
 				 "spec.exporter.headers[%zu].name: want a header name without "
 				 "spaces",
 				 i);
 	if (!!value == !!from)
-		return fail_with(err, err_size,
+		return errbuf_fail(err, err_size, -EINVAL,
 				 "spec.exporter.headers[%zu]: set exactly one of value and "
 				 "valueFrom",
 				 i);
 	if (value && (!json_is_string(value) || json_string_length(value) > 4096 ||
 		      strlen(json_string_value(value)) != json_string_length(value)))
-		return fail_with(err, err_size,
+		return errbuf_fail(err, err_size, -EINVAL,
 				 "spec.exporter.headers[%zu].value: want a string up to 4096 "
 				 "bytes",
 				 i);
@@ -136,7 +122,7 @@ static int check_header_item(const json_t *h, size_t i, char *err, size_t err_si
 		     !k8s_is_dns1123_subdomain(json_string_value(json_object_get(ref, "name"))) ||
 		     !json_is_string(json_object_get(ref, "key")) ||
 		     !is_plain_token(json_string_value(json_object_get(ref, "key")), 253)))
-		return fail_with(err, err_size,
+		return errbuf_fail(err, err_size, -EINVAL,
 				 "spec.exporter.headers[%zu].valueFrom.secretKeyRef: want the "
 				 "name and key of a Secret",
 				 i);
@@ -151,7 +137,7 @@ static int parse_headers(const json_t *headers, struct instrumentation_spec *s, 
 
 	if (json_is_array(headers)) {
 		if (json_array_size(headers) > INSTRUMENTATION_MAX_HEADERS)
-			return fail_with(err, err_size, "spec.exporter.headers: more than %d",
+			return errbuf_fail(err, err_size, -EINVAL, "spec.exporter.headers: more than %d",
 					 INSTRUMENTATION_MAX_HEADERS);
 		for (size_t i = 0; i < json_array_size(headers); i++) {
 			if (check_header_item(json_array_get(headers, i), i, err, err_size) < 0)
@@ -161,7 +147,7 @@ static int parse_headers(const json_t *headers, struct instrumentation_spec *s, 
 						       json_array_get(headers, i), "name")),
 					       json_string_value(json_object_get(
 						       json_array_get(headers, j), "name"))) == 0)
-					return fail_with(err, err_size,
+					return errbuf_fail(err, err_size, -EINVAL,
 							 "spec.exporter.headers[%zu].name: "
 							 "listed twice",
 							 i);
@@ -170,13 +156,13 @@ static int parse_headers(const json_t *headers, struct instrumentation_spec *s, 
 		return 0;
 	}
 	if (!json_is_object(headers))
-		return fail_with(err, err_size, "spec.exporter.headers: want a list");
+		return errbuf_fail(err, err_size, -EINVAL, "spec.exporter.headers: want a list");
 	if (json_object_size(headers) > INSTRUMENTATION_MAX_HEADERS)
-		return fail_with(err, err_size, "spec.exporter.headers: more than %d",
+		return errbuf_fail(err, err_size, -EINVAL, "spec.exporter.headers: more than %d",
 				 INSTRUMENTATION_MAX_HEADERS);
 	json_object_foreach((json_t *)headers, key, v) {
 		if (!json_is_string(v) || !is_plain_token(key, 256))
-			return fail_with(err, err_size,
+			return errbuf_fail(err, err_size, -EINVAL,
 					 "spec.exporter.headers: \"%.64s\" wants a string "
 					 "value and a name without spaces",
 					 key);
@@ -192,10 +178,10 @@ static int parse_tls(const json_t *tls, struct instrumentation_spec *s, char *er
 	const json_t *skip = json_object_get(tls, "insecureSkipVerify");
 
 	if (secret && (!json_is_string(secret) || !k8s_is_dns1123_subdomain(json_string_value(secret))))
-		return fail_with(err, err_size,
+		return errbuf_fail(err, err_size, -EINVAL,
 				 "spec.exporter.tls.secretName: want the name of a Secret");
 	if (skip && !json_is_boolean(skip))
-		return fail_with(err, err_size,
+		return errbuf_fail(err, err_size, -EINVAL,
 				 "spec.exporter.tls.insecureSkipVerify: want true or false");
 	s->tls_secret_name = json_string_value(secret);
 	s->tls_insecure_skip_verify = json_is_true(skip);
@@ -215,12 +201,12 @@ static int parse_probes(const json_t *probes, struct instrumentation_spec *s, ch
 			if (strcmp(key, instrumentation_probe_names[i]) == 0)
 				break;
 		if (!instrumentation_probe_names[i])
-			return fail_with(err, err_size,
+			return errbuf_fail(err, err_size, -EINVAL,
 					 "spec.probes.%.64s: not one of httpServer, httpClient, "
 					 "grpcServer, grpcClient, databaseSql",
 					 key);
 		if (!json_is_boolean(v))
-			return fail_with(err, err_size, "spec.probes.%s: want true or false",
+			return errbuf_fail(err, err_size, -EINVAL, "spec.probes.%s: want true or false",
 					 key);
 	}
 	s->probes = probes;
@@ -245,7 +231,7 @@ static int parse_exporter(const json_t *exp, struct instrumentation_spec *s, cha
 		if ((strncmp(s->endpoint, "http://", 7) != 0 &&
 		     strncmp(s->endpoint, "https://", 8) != 0) ||
 		    !is_plain_token(s->endpoint, MAX_ENDPOINT_LEN))
-			return fail_with(err, err_size,
+			return errbuf_fail(err, err_size, -EINVAL,
 					 "spec.exporter.endpoint: want an http:// or https:// URL "
 					 "without spaces, up to %d characters",
 					 MAX_ENDPOINT_LEN);
@@ -253,7 +239,7 @@ static int parse_exporter(const json_t *exp, struct instrumentation_spec *s, cha
 	if (protocol) {
 		s->protocol = json_string_value(protocol);
 		if (!one_of(s->protocol, protocols, ARRAY_SIZE(protocols)))
-			return fail_with(err, err_size,
+			return errbuf_fail(err, err_size, -EINVAL,
 					 "spec.exporter.protocol: \"%.64s\" is not one of "
 					 "http/protobuf, http/json",
 					 s->protocol);
@@ -261,7 +247,7 @@ static int parse_exporter(const json_t *exp, struct instrumentation_spec *s, cha
 	if (headers && parse_headers(headers, s, err, err_size) < 0)
 		return -EINVAL;
 	if (timeout && parse_duration_ms(json_string_value(timeout), &s->timeout_ms) < 0)
-		return fail_with(err, err_size,
+		return errbuf_fail(err, err_size, -EINVAL,
 				 "spec.exporter.timeout: \"%.32s\" is not a duration like 500ms, "
 				 "10s or 1m, up to 1h",
 				 json_string_value(timeout));
@@ -278,7 +264,7 @@ static int parse_sampler(const json_t *smp, struct instrumentation_spec *s, char
 	if (type) {
 		s->sampler_type = json_string_value(type);
 		if (!one_of(s->sampler_type, sampler_types, ARRAY_SIZE(sampler_types)))
-			return fail_with(err, err_size,
+			return errbuf_fail(err, err_size, -EINVAL,
 					 "spec.sampler.type: \"%.64s\" is not one of always_on, "
 					 "always_off, traceidratio, parentbased_always_on, "
 					 "parentbased_always_off, parentbased_traceidratio",
@@ -287,7 +273,7 @@ static int parse_sampler(const json_t *smp, struct instrumentation_spec *s, char
 	if (ratio) {
 		if (!json_is_number(ratio) || json_number_value(ratio) < 0 ||
 		    json_number_value(ratio) > 1)
-			return fail_with(err, err_size,
+			return errbuf_fail(err, err_size, -EINVAL,
 					 "spec.sampler.ratio: want a number from 0 to 1");
 		s->sampler_ratio = json_number_value(ratio);
 	}
@@ -298,25 +284,25 @@ static int parse_propagators(const json_t *props, struct instrumentation_spec *s
 			     size_t err_size)
 {
 	if (json_array_size(props) > INSTRUMENTATION_MAX_PROPAGATORS)
-		return fail_with(err, err_size, "spec.propagators: more than %d",
+		return errbuf_fail(err, err_size, -EINVAL, "spec.propagators: more than %d",
 				 INSTRUMENTATION_MAX_PROPAGATORS);
 	for (size_t i = 0; i < json_array_size(props); i++) {
 		const char *p = json_string_value(json_array_get(props, i));
 
 		if (!p || !one_of(p, propagator_names, ARRAY_SIZE(propagator_names)))
-			return fail_with(err, err_size,
+			return errbuf_fail(err, err_size, -EINVAL,
 					 "spec.propagators[%zu]: not one of tracecontext, baggage, "
 					 "b3, b3multi, jaeger, none",
 					 i);
 		for (size_t j = 0; j < s->n_propagators; j++)
 			if (strcmp(s->propagators[j], p) == 0)
-				return fail_with(err, err_size,
+				return errbuf_fail(err, err_size, -EINVAL,
 						 "spec.propagators: \"%s\" twice", p);
 		s->propagators[s->n_propagators++] = p;
 	}
 	for (size_t i = 0; i < s->n_propagators; i++)
 		if (strcmp(s->propagators[i], "none") == 0 && s->n_propagators > 1)
-			return fail_with(err, err_size,
+			return errbuf_fail(err, err_size, -EINVAL,
 					 "spec.propagators: \"none\" cannot be listed with others");
 	return 0;
 }
@@ -343,17 +329,17 @@ static int parse_resource_attributes(const json_t *attrs, struct instrumentation
 	json_t *v;
 
 	if (json_object_size(attrs) > INSTRUMENTATION_MAX_RESOURCE_ATTRS)
-		return fail_with(err, err_size, "spec.resourceAttributes: more than %d",
+		return errbuf_fail(err, err_size, -EINVAL, "spec.resourceAttributes: more than %d",
 				 INSTRUMENTATION_MAX_RESOURCE_ATTRS);
 	json_object_foreach((json_t *)attrs, key, v) {
 		if (!is_attribute_key(key))
-			return fail_with(err, err_size,
+			return errbuf_fail(err, err_size, -EINVAL,
 					 "spec.resourceAttributes: key \"%.64s\" wants letters, "
 					 "digits, '.', '_', '-' or '/'",
 					 key);
 		if (!json_is_string(v) || json_string_length(v) > MAX_ATTR_VALUE_LEN ||
 		    strlen(json_string_value(v)) != json_string_length(v))
-			return fail_with(err, err_size,
+			return errbuf_fail(err, err_size, -EINVAL,
 					 "spec.resourceAttributes.%.64s: want a string up to %d "
 					 "characters",
 					 key, MAX_ATTR_VALUE_LEN);
@@ -371,13 +357,13 @@ static int parse_targets(const json_t *tgt, struct instrumentation_spec *s, char
 	    member(tgt, "executable", JSON_STRING, &exe, "spec.targets", err, err_size))
 		return -EINVAL;
 	if (json_array_size(names) > INSTRUMENTATION_MAX_CONTAINERS)
-		return fail_with(err, err_size, "spec.targets.containerNames: more than %d",
+		return errbuf_fail(err, err_size, -EINVAL, "spec.targets.containerNames: more than %d",
 				 INSTRUMENTATION_MAX_CONTAINERS);
 	for (size_t i = 0; i < json_array_size(names); i++) {
 		const char *n = json_string_value(json_array_get(names, i));
 
 		if (!n || !k8s_is_dns1123_label(n))
-			return fail_with(err, err_size,
+			return errbuf_fail(err, err_size, -EINVAL,
 					 "spec.targets.containerNames[%zu]: not a container name",
 					 i);
 		s->container_names[s->n_container_names++] = n;
@@ -385,7 +371,7 @@ static int parse_targets(const json_t *tgt, struct instrumentation_spec *s, char
 	if (exe) {
 		s->executable = json_string_value(exe);
 		if (s->executable[0] != '/' || !is_plain_token(s->executable, MAX_EXECUTABLE_LEN))
-			return fail_with(err, err_size,
+			return errbuf_fail(err, err_size, -EINVAL,
 					 "spec.targets.executable: want an absolute path without "
 					 "spaces");
 	}
@@ -457,7 +443,7 @@ static int check_resources(const json_t *res, char *err, size_t err_size)
 	json_object_foreach((json_t *)res, key, v) {
 		if ((strcmp(key, "limits") != 0 && strcmp(key, "requests") != 0) ||
 		    !json_is_object(v))
-			return fail_with(err, err_size,
+			return errbuf_fail(err, err_size, -EINVAL,
 					 "spec.agent.resources: only \"limits\" and \"requests\" "
 					 "maps, not \"%.32s\"",
 					 key);
@@ -467,12 +453,12 @@ static int check_resources(const json_t *res, char *err, size_t err_size)
 
 		json_object_foreach((json_t *)map, key, v) {
 			if (parse_quantity(v, &q) < 0 || !is_plain_token(key, 253))
-				return fail_with(err, err_size,
+				return errbuf_fail(err, err_size, -EINVAL,
 						 "spec.agent.resources.%s.%.32s: not a quantity",
 						 pass ? "requests" : "limits", key);
 			if (pass && json_object_get(limits, key) &&
 			    parse_quantity(json_object_get(limits, key), &lim) == 0 && q > lim)
-				return fail_with(err, err_size,
+				return errbuf_fail(err, err_size, -EINVAL,
 						 "spec.agent.resources.requests.%.32s: above its "
 						 "limit",
 						 key);
@@ -493,7 +479,7 @@ static int parse_agent(const json_t *agent, struct instrumentation_spec *s, char
 	if (image) {
 		s->agent_image = json_string_value(image);
 		if (!is_plain_token(s->agent_image, MAX_IMAGE_LEN))
-			return fail_with(err, err_size,
+			return errbuf_fail(err, err_size, -EINVAL,
 					 "spec.agent.image: want an image reference without spaces");
 	}
 	if (resources && check_resources(resources, err, err_size) < 0)
@@ -505,7 +491,7 @@ static int parse_agent(const json_t *agent, struct instrumentation_spec *s, char
 		else if (strcmp(json_string_value(mode), "node") == 0)
 			s->mode = AGENT_MODE_NODE;
 		else
-			return fail_with(err, err_size,
+			return errbuf_fail(err, err_size, -EINVAL,
 					 "spec.agent.mode: \"%.32s\" is not sidecar or node",
 					 json_string_value(mode));
 	}
@@ -520,15 +506,15 @@ int instrumentation_spec_parse(json_t *cr, struct instrumentation_spec *ret, cha
 	int r;
 
 	if (!json_is_object(cr))
-		return fail_with(err, err_size, "an Instrumentation is a JSON object");
+		return errbuf_fail(err, err_size, -EINVAL, "an Instrumentation is a JSON object");
 	meta = json_object_get(cr, "metadata");
 	s.ns = json_string_value(json_object_get(meta, "namespace"));
 	s.name = json_string_value(json_object_get(meta, "name"));
 	if (!s.ns || !s.name || !k8s_is_dns1123_label(s.ns) || !k8s_is_dns1123_subdomain(s.name))
-		return fail_with(err, err_size, "metadata: want a namespace and a name");
+		return errbuf_fail(err, err_size, -EINVAL, "metadata: want a namespace and a name");
 	spec = json_object_get(cr, "spec");
 	if (spec && !json_is_object(spec))
-		return fail_with(err, err_size, "spec: want an object");
+		return errbuf_fail(err, err_size, -EINVAL, "spec: want an object");
 
 	if ((r = member(spec, "exporter", JSON_OBJECT, &part, "spec", err, err_size)) < 0 ||
 	    (part && (r = parse_exporter(part, &s, err, err_size)) < 0))

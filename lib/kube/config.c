@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,22 +9,9 @@
 #include <yaml.h>
 
 #include "lib/fs/read_file.h"
+#include "lib/text/errbuf.h"
 
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
-
-static int fail(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errbuf && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 struct kube_config *kube_config_free(struct kube_config *cfg)
 {
@@ -161,7 +147,7 @@ static int find_entry(struct field_ctx *f, yaml_node_t *root, const char *list, 
 	yaml_node_t *entry = named_entry(f->doc, root, list, field, name, &idx);
 
 	if (!entry)
-		return fail(f->errbuf, f->errlen, -ENOENT, "%s: no %s named \"%s\"", list, field, name);
+		return errbuf_fail(f->errbuf, f->errlen, -ENOENT, "%s: no %s named \"%s\"", list, field, name);
 	snprintf(f->where, sizeof(f->where), "%s[%d].%s", list, idx, field);
 	*ret = entry;
 	return 0;
@@ -175,13 +161,13 @@ static int take_string(struct field_ctx *f, yaml_node_t *map, const char *key, c
 	const char *v = scalar(map_get(f->doc, map, key), &rc);
 
 	if (rc < 0)
-		return fail(f->errbuf, f->errlen, rc, "%s.%s: expected a string", f->where, key);
+		return errbuf_fail(f->errbuf, f->errlen, rc, "%s.%s: expected a string", f->where, key);
 	if (!v)
 		return 0;
 	if (!v[0])
-		return fail(f->errbuf, f->errlen, -EINVAL, "%s.%s: empty", f->where, key);
+		return errbuf_fail(f->errbuf, f->errlen, -EINVAL, "%s.%s: empty", f->where, key);
 	*dst = is_path ? resolve_path(f->base_dir, v) : strdup(v);
-	return *dst ? 0 : fail(f->errbuf, f->errlen, -ENOMEM, "out of memory");
+	return *dst ? 0 : errbuf_fail(f->errbuf, f->errlen, -ENOMEM, "out of memory");
 }
 
 static int take_base64(struct field_ctx *f, yaml_node_t *map, const char *key,
@@ -191,11 +177,11 @@ static int take_base64(struct field_ctx *f, yaml_node_t *map, const char *key,
 	const char *v = scalar(map_get(f->doc, map, key), &rc);
 
 	if (rc < 0)
-		return fail(f->errbuf, f->errlen, rc, "%s.%s: expected a string", f->where, key);
+		return errbuf_fail(f->errbuf, f->errlen, rc, "%s.%s: expected a string", f->where, key);
 	if (!v)
 		return 0;
 	if (base64_decode(v, dst, dst_len) < 0)
-		return fail(f->errbuf, f->errlen, -EINVAL, "%s.%s: not valid base64", f->where, key);
+		return errbuf_fail(f->errbuf, f->errlen, -EINVAL, "%s.%s: not valid base64", f->where, key);
 	return 0;
 }
 
@@ -205,15 +191,15 @@ static int parse_cluster(struct field_ctx *f, yaml_node_t *cluster, struct kube_
 	const char *skip = scalar(map_get(f->doc, cluster, "insecure-skip-tls-verify"), &rc);
 
 	if (skip && strcmp(skip, "true") == 0)
-		return fail(f->errbuf, f->errlen, -EPERM,
+		return errbuf_fail(f->errbuf, f->errlen, -EPERM,
 			    "%s.insecure-skip-tls-verify: refused, TLS verification is always on",
 			    f->where);
 	if ((rc = take_string(f, cluster, "server", &cfg->server, 0)) < 0)
 		return rc;
 	if (!cfg->server)
-		return fail(f->errbuf, f->errlen, -EINVAL, "%s.server: missing", f->where);
+		return errbuf_fail(f->errbuf, f->errlen, -EINVAL, "%s.server: missing", f->where);
 	if (strncmp(cfg->server, "https://", 8) != 0)
-		return fail(f->errbuf, f->errlen, -EINVAL, "%s.server: must be an https:// URL, got \"%s\"",
+		return errbuf_fail(f->errbuf, f->errlen, -EINVAL, "%s.server: must be an https:// URL, got \"%s\"",
 			    f->where, cfg->server);
 	size_t n = strlen(cfg->server);
 	while (n > 8 && cfg->server[n - 1] == '/')
@@ -228,11 +214,11 @@ static int parse_user(struct field_ctx *f, yaml_node_t *user, struct kube_config
 	int rc;
 
 	if (map_get(f->doc, user, "exec"))
-		return fail(f->errbuf, f->errlen, -ENOTSUP,
+		return errbuf_fail(f->errbuf, f->errlen, -ENOTSUP,
 			    "%s.exec: exec credential plugins are not supported; use a token, token file or client certificate",
 			    f->where);
 	if (map_get(f->doc, user, "auth-provider"))
-		return fail(f->errbuf, f->errlen, -ENOTSUP, "%s.auth-provider: not supported", f->where);
+		return errbuf_fail(f->errbuf, f->errlen, -ENOTSUP, "%s.auth-provider: not supported", f->where);
 	if ((rc = take_string(f, user, "token", &cfg->token, 0)) < 0 ||
 	    (rc = take_string(f, user, "tokenFile", &cfg->token_file, 1)) < 0 ||
 	    (rc = take_string(f, user, "client-certificate", &cfg->client_cert_file, 1)) < 0 ||
@@ -245,7 +231,7 @@ static int parse_user(struct field_ctx *f, yaml_node_t *user, struct kube_config
 	int has_cert = cfg->client_cert_file || cfg->client_cert_pem;
 	int has_key = cfg->client_key_file || cfg->client_key_pem;
 	if (has_cert != has_key)
-		return fail(f->errbuf, f->errlen, -EINVAL,
+		return errbuf_fail(f->errbuf, f->errlen, -EINVAL,
 			    "%s: a client certificate needs its key and a key its certificate", f->where);
 	return 0;
 }
@@ -259,19 +245,19 @@ int kube_config_parse(const char *yaml, size_t len, const char *context, const c
 	int rc = 0, loaded = 0;
 
 	if (len > KUBE_CONFIG_MAX_BYTES)
-		return fail(errbuf, errlen, -EFBIG, "larger than %d bytes", KUBE_CONFIG_MAX_BYTES);
+		return errbuf_fail(errbuf, errlen, -EFBIG, "larger than %d bytes", KUBE_CONFIG_MAX_BYTES);
 	if (!yaml_parser_initialize(&parser))
-		return fail(errbuf, errlen, -ENOMEM, "out of memory");
+		return errbuf_fail(errbuf, errlen, -ENOMEM, "out of memory");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		rc = fail(errbuf, errlen, -EINVAL, "not YAML: %s at line %zu",
+		rc = errbuf_fail(errbuf, errlen, -EINVAL, "not YAML: %s at line %zu",
 			  parser.problem ? parser.problem : "parse error", parser.problem_mark.line + 1);
 		goto out;
 	}
 	loaded = 1;
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	if (!root || root->type != YAML_MAPPING_NODE) {
-		rc = fail(errbuf, errlen, -EINVAL, "not a kubeconfig: the top level is not a mapping");
+		rc = errbuf_fail(errbuf, errlen, -EINVAL, "not a kubeconfig: the top level is not a mapping");
 		goto out;
 	}
 	struct field_ctx f = { .doc = &doc, .base_dir = base_dir, .errbuf = errbuf, .errlen = errlen };
@@ -279,7 +265,7 @@ int kube_config_parse(const char *yaml, size_t len, const char *context, const c
 	if (!ctx_name) {
 		ctx_name = scalar(map_get(&doc, root, "current-context"), &rc);
 		if (rc < 0 || !ctx_name || !ctx_name[0]) {
-			rc = fail(errbuf, errlen, -EINVAL, "current-context: missing, and no context was named");
+			rc = errbuf_fail(errbuf, errlen, -EINVAL, "current-context: missing, and no context was named");
 			goto out;
 		}
 	}
@@ -289,12 +275,12 @@ int kube_config_parse(const char *yaml, size_t len, const char *context, const c
 	const char *cluster_name = scalar(map_get(&doc, ctx, "cluster"), &rc);
 	const char *user_name = scalar(map_get(&doc, ctx, "user"), &rc);
 	if (rc < 0 || !cluster_name) {
-		rc = fail(errbuf, errlen, -EINVAL, "%s.cluster: missing", f.where);
+		rc = errbuf_fail(errbuf, errlen, -EINVAL, "%s.cluster: missing", f.where);
 		goto out;
 	}
 	cfg = calloc(1, sizeof(*cfg));
 	if (!cfg || !(cfg->context = strdup(ctx_name))) {
-		rc = fail(errbuf, errlen, -ENOMEM, "out of memory");
+		rc = errbuf_fail(errbuf, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
 	if ((rc = take_string(&f, ctx, "namespace", &cfg->namespace, 0)) < 0 ||
@@ -305,7 +291,7 @@ int kube_config_parse(const char *yaml, size_t len, const char *context, const c
 			  (rc = parse_user(&f, user, cfg)) < 0))
 		goto out;
 	if (!cfg->namespace && !(cfg->namespace = strdup("default"))) {
-		rc = fail(errbuf, errlen, -ENOMEM, "out of memory");
+		rc = errbuf_fail(errbuf, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
 	*ret_cfg = cfg;
@@ -327,18 +313,18 @@ int kube_config_load_file(const char *path, const char *context, struct kube_con
 	int rc = read_file_bounded(path, KUBE_CONFIG_MAX_BYTES, &buf, &len);
 
 	if (rc < 0)
-		return fail(errbuf, errlen, rc, "kubeconfig %s: %s", path, strerror(-rc));
+		return errbuf_fail(errbuf, errlen, rc, "kubeconfig %s: %s", path, strerror(-rc));
 	dir = strdup(path);
 	if (!dir) {
 		free(buf);
-		return fail(errbuf, errlen, -ENOMEM, "out of memory");
+		return errbuf_fail(errbuf, errlen, -ENOMEM, "out of memory");
 	}
 	char *slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
 	rc = kube_config_parse(buf, len, context, slash ? dir : NULL, ret_cfg, msg, sizeof(msg));
 	if (rc < 0)
-		fail(errbuf, errlen, rc, "kubeconfig %s: %s", path, msg);
+		errbuf_fail(errbuf, errlen, rc, "kubeconfig %s: %s", path, msg);
 	free(dir);
 	free(buf);
 	return rc;
@@ -357,22 +343,22 @@ int kube_config_in_cluster(const char *sa_dir, struct kube_config **ret_cfg, cha
 	if (!sa_dir)
 		sa_dir = SA_DIR;
 	if (!host || !host[0] || !port || !port[0])
-		return fail(errbuf, errlen, -ENOENT,
+		return errbuf_fail(errbuf, errlen, -ENOENT,
 			    "in-cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set");
 	cfg = calloc(1, sizeof(*cfg));
 	if (!cfg)
-		return fail(errbuf, errlen, -ENOMEM, "out of memory");
+		return errbuf_fail(errbuf, errlen, -ENOMEM, "out of memory");
 	/* An IPv6 service address needs brackets in a URL. */
 	int v6 = strchr(host, ':') != NULL;
 	if (asprintf(&cfg->server, v6 ? "https://[%s]:%s" : "https://%s:%s", host, port) < 0 ||
 	    asprintf(&cfg->ca_file, "%s/ca.crt", sa_dir) < 0 ||
 	    asprintf(&cfg->token_file, "%s/token", sa_dir) < 0) {
 		cfg->server = cfg->ca_file = cfg->token_file = NULL;
-		rc = fail(errbuf, errlen, -ENOMEM, "out of memory");
+		rc = errbuf_fail(errbuf, errlen, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	if (access(cfg->token_file, R_OK) < 0) {
-		rc = fail(errbuf, errlen, -errno, "in-cluster: %s: %s", cfg->token_file, strerror(errno));
+		rc = errbuf_fail(errbuf, errlen, -errno, "in-cluster: %s: %s", cfg->token_file, strerror(errno));
 		goto fail;
 	}
 	char ns_path[4096];
@@ -385,7 +371,7 @@ int kube_config_in_cluster(const char *sa_dir, struct kube_config **ret_cfg, cha
 		cfg->namespace = strdup("default");
 	}
 	if (!cfg->namespace) {
-		rc = fail(errbuf, errlen, -ENOMEM, "out of memory");
+		rc = errbuf_fail(errbuf, errlen, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	*ret_cfg = cfg;
@@ -410,7 +396,7 @@ int kube_config_load_default(const char *context, struct kube_config **ret_cfg, 
 		return kube_config_in_cluster(NULL, ret_cfg, errbuf, errlen);
 	const char *home = getenv("HOME");
 	if (!home)
-		return fail(errbuf, errlen, -ENOENT, "no KUBECONFIG, not in a cluster, and no HOME");
+		return errbuf_fail(errbuf, errlen, -ENOENT, "no KUBECONFIG, not in a cluster, and no HOME");
 	snprintf(path, sizeof(path), "%s/.kube/config", home);
 	return kube_config_load_file(path, context, ret_cfg, errbuf, errlen);
 }
