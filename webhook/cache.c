@@ -87,15 +87,19 @@ static void on_synced(void *ud)
 static int namespace_annotations(void *ud, const char *ns, json_t **ret_annotations)
 {
 	struct webhook_cache *cache = ud;
-	const json_t *ann;
+	const json_t *packed;
+	json_t *ann;
 
 	if (!kube_informer_has_synced(cache->inf[WEBHOOK_CACHE_NAMESPACES]))
 		return -EAGAIN;
-	/* The cache holds each namespace's opt-in annotations, null when none. */
-	ann = kube_informer_get(cache->inf[WEBHOOK_CACHE_NAMESPACES], NULL, ns);
-	if (!json_is_object(ann))
+	/* The cache holds, packed, the opt-in annotations of the namespaces that have some. */
+	packed = kube_informer_get(cache->inf[WEBHOOK_CACHE_NAMESPACES], NULL, ns);
+	if (!packed)
 		return -ENOENT;
-	*ret_annotations = json_incref((json_t *)ann);
+	ann = optin_namespace_unpack(packed);
+	if (!ann)
+		return -ENOMEM;
+	*ret_annotations = ann;
 	return 0;
 }
 
@@ -146,11 +150,12 @@ void webhook_cache_lookup(struct webhook_cache *cache, struct webhook_lookup *re
 	};
 }
 
-/* Only what opt-in reads is kept of each namespace: ten thousand namespaces without
- * our annotations cost their names. */
+/* Only what opt-in reads is kept, and only of namespaces that carry one of the opt-in
+ * annotations: a fleet's thousands of other namespaces cost nothing, and a namespace
+ * that is not in the cache reads as one without annotations (as it is). */
 static json_t *namespace_summary(void *ud, const json_t *ns)
 {
-	return optin_namespace_annotations(ns);
+	return optin_namespace_pack(ns);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------- */

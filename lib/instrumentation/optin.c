@@ -1,6 +1,7 @@
 #include "lib/instrumentation/optin.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -158,22 +159,63 @@ void optin_trim_namespace(json_t *ns)
 		json_object_del(meta, "annotations");
 }
 
-json_t *optin_namespace_annotations(const json_t *ns)
+/* A string annotation's value and length, or NULL/0 when it is absent, empty or not
+ * a string. */
+static const char *annotation(const json_t *ann, const char *key, size_t *ret_len)
+{
+	const json_t *v = json_object_get(ann, key);
+
+	*ret_len = json_is_string(v) ? json_string_length(v) : 0;
+	return *ret_len ? json_string_value(v) : NULL;
+}
+
+json_t *optin_namespace_pack(const json_t *ns)
 {
 	const json_t *ann = json_object_get(json_object_get(ns, "metadata"), "annotations");
-	json_t *kept = NULL, *val;
-	const char *key;
+	size_t la, lb;
+	const char *a = annotation(ann, ANNOTATION_INJECT, &la);
+	const char *b = annotation(ann, ANNOTATION_OTEL_INJECT_GO, &lb);
+	char prefix[24];
+	json_t *packed;
+	char *buf;
 
-	json_object_foreach((json_t *)ann, key, val) {
-		if (!is_optin_annotation(key))
-			continue;
-		if (!kept && !(kept = json_object()))
-			return NULL;
-		if (json_object_set(kept, key, val) < 0) {
-			json_decref(kept);
-			return NULL;
-		}
+	if (!a && !b)
+		return NULL;
+	int n = snprintf(prefix, sizeof(prefix), "%zu:", la);
+	buf = malloc((size_t)n + la + lb);
+	if (!buf)
+		return NULL;
+	memcpy(buf, prefix, (size_t)n);
+	if (a)
+		memcpy(buf + n, a, la);
+	if (b)
+		memcpy(buf + n + la, b, lb);
+	packed = json_stringn(buf, (size_t)n + la + lb);
+	free(buf);
+	return packed;
+}
+
+json_t *optin_namespace_unpack(const json_t *packed)
+{
+	const char *s = json_string_value(packed);
+	size_t len = json_string_length(packed);
+	json_t *ann = json_object();
+	char *end;
+
+	if (!ann)
+		return NULL;
+	if (!s || len == 0 || s[0] < '0' || s[0] > '9')
+		return ann; /* not ours: nothing read from it */
+	unsigned long la = strtoul(s, &end, 10);
+	size_t head = (size_t)(end - s) + 1;
+	if (*end != ':' || head > len || la > len - head)
+		return ann;
+	if ((la && json_object_set_new(ann, ANNOTATION_INJECT, json_stringn(s + head, la)) < 0) ||
+	    (len - head - la &&
+	     json_object_set_new(ann, ANNOTATION_OTEL_INJECT_GO,
+				 json_stringn(s + head + la, len - head - la)) < 0)) {
+		json_decref(ann);
+		return NULL;
 	}
-	/* null is a jansson singleton: a namespace without ours costs its cache key. */
-	return kept ? kept : json_null();
+	return ann;
 }

@@ -271,9 +271,20 @@ static void on_watch_event(void *ud, enum watch_event_type type, json_t *obj)
 	if (type == WATCH_BOOKMARK || object_key(obj, key, sizeof(key)) < 0)
 		return;
 	json_t *kept = cached_form(inf, obj);
-	if (!kept)
-		return;
 	json_t *old = json_object_get(inf->cache, key);
+	if (!kept) {
+		/* Skipped by the summary: an object that was kept has left what the cache
+		 * holds, which its handlers hear as a delete of what they last had. */
+		if (old) {
+			inf->stats.events++;
+			json_incref(old);
+			json_object_del(inf->cache, key);
+			if (h->on_delete)
+				h->on_delete(inf->opts.ud, old);
+			json_decref(old);
+		}
+		return;
+	}
 	if (old && type != WATCH_DELETED && same_state(inf, old, kept)) {
 		inf->stats.duplicates++;
 		json_decref(kept);

@@ -43,7 +43,8 @@ struct kube_informer_opts {
 	void (*transform)(void *ud, json_t *obj);
 	/* Optional, for many objects of which little is read: the cache keeps, and the
 	 * handlers receive, what it returns for each object (a new reference; NULL skips
-	 * the object) instead of the object. An event whose summary equals the cached one
+	 * the object, and an object whose summary turns NULL leaves the cache as a delete)
+	 * instead of the object. An event whose summary equals the cached one
 	 * is not handed on (counted as a duplicate): handlers hear of what they read.
 	 * transform does not run when summarize is set (the summary reads the whole
 	 * object). */

@@ -452,6 +452,67 @@ static int s_has_delete(void *ud)
 	return ((struct summaries *)ud)->deletes > 0;
 }
 
+/* Keeps data "i", and nothing of a ConfigMap without it. */
+static json_t *data_i_or_skip(void *ud, const json_t *obj)
+{
+	const json_t *v = json_object_get(json_object_get(obj, "data"), "i");
+
+	return v ? json_incref((json_t *)v) : NULL;
+}
+
+static int s_two_adds(void *ud)
+{
+	return ((struct summaries *)ud)->adds >= 2;
+}
+
+/* A summary of NULL leaves the object out: the cache holds only what its reader wants
+ * (the webhook keeps only namespaces with an opt-in annotation). An object that comes
+ * to have one is an add; one that loses it, a delete. */
+static void a_summary_of_null_leaves_the_object_out(void **state)
+{
+	char ns[64];
+	struct summaries s = { 0 };
+	struct kube_ref coll = { .res = &KUBE_CONFIGMAPS };
+	struct kube_informer_opts io = {
+		.res = &KUBE_CONFIGMAPS, .backoff_base_ms = 100, .backoff_max_ms = 1000,
+		.summarize = data_i_or_skip, .handlers = { s_add, s_update, s_delete, s_synced },
+		.ud = &s,
+	};
+	json_t *add_i = json_pack("{s:{s:s}}", "data", "i", "5");
+	json_t *drop_i = json_pack("{s:{s:n}}", "data", "i");
+
+	assert_int_equal(kt_namespace_new(c, "itest-skip", ns, sizeof(ns)), 0);
+	coll.ns = io.ns = ns;
+	json_t *a = kt_configmap(ns, "a", "i", "1"), *b = kt_configmap(ns, "b", "other", "x");
+	assert_int_equal(kube_create(c, &coll, a, NULL, NULL), 0);
+	assert_int_equal(kube_create(c, &coll, b, NULL, NULL), 0);
+	assert_int_equal(kube_informer_new(c, base, &io, &cur_inf), 0);
+	assert_int_equal(kube_informer_start(cur_inf), 0);
+	assert_true(kt_run_until(base, s_is_synced, &s, 10000));
+	assert_int_equal(s.adds, 1);
+	assert_int_equal(kube_informer_count(cur_inf), 1);
+	assert_null(kube_informer_get(cur_inf, ns, "b"));
+
+	assert_int_equal(kube_patch(c, &(struct kube_ref){ .res = &KUBE_CONFIGMAPS, .ns = ns, .name = "b" },
+				    KUBE_PATCH_MERGE, add_i, NULL, NULL, NULL), 0);
+	assert_true(kt_run_until(base, s_two_adds, &s, 10000));
+	assert_string_equal(json_string_value(kube_informer_get(cur_inf, ns, "b")), "5");
+
+	assert_int_equal(kube_patch(c, &(struct kube_ref){ .res = &KUBE_CONFIGMAPS, .ns = ns, .name = "a" },
+				    KUBE_PATCH_MERGE, drop_i, NULL, NULL, NULL), 0);
+	assert_true(kt_run_until(base, s_has_delete, &s, 10000));
+	assert_string_equal(s.last, "delete 1");
+	assert_null(kube_informer_get(cur_inf, ns, "a"));
+	assert_int_equal(kube_informer_count(cur_inf), 1);
+	assert_int_equal(s.updates, 0);
+	json_decref(a);
+	json_decref(b);
+	json_decref(add_i);
+	json_decref(drop_i);
+	free_informer(NULL);
+	kt_namespace_delete(c, ns);
+}
+
 /* Handlers get the summaries, and hear of a change only when the summary changed: a
  * label added is no event for a cache that keeps data, a data change is one. */
 static void a_summarizing_informer_reports_changes_to_what_it_keeps(void **state)
@@ -510,6 +571,7 @@ int main(void)
 		cmocka_unit_test_teardown(gone_relists_without_lost_or_duplicate_calls, free_informer),
 		cmocka_unit_test_teardown(a_summarizing_informer_reports_changes_to_what_it_keeps,
 					  free_informer),
+		cmocka_unit_test_teardown(a_summary_of_null_leaves_the_object_out, free_informer),
 		cmocka_unit_test_teardown(an_api_server_restart_mid_watch_is_survived, free_informer),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -236,22 +236,29 @@ static void a_trimmed_namespace_keeps_what_optin_reads(void **state)
 	json_decref(ns);
 }
 
-/* The webhook's cache keeps only a namespace's opt-in annotations, shared null when
- * none, and the precedence rule reads them as it reads the whole namespace. */
+/* The webhook's cache keeps a namespace's two opt-in values packed in one string, and
+ * nothing of a namespace with neither; the rule reads them unpacked as it reads the
+ * whole namespace. */
 static void a_namespace_summary_is_its_optin_annotations(void **state)
 {
 	json_t *ns = json_loads(
 		"{\"metadata\":{\"name\":\"shop\",\"labels\":{\"team\":\"a\"},"
 		"\"annotations\":{\"autotrace.dev/inject\":\"traces\",\"note\":\"x\"}}}",
 		0, NULL);
+	json_t *both = json_loads(
+		"{\"metadata\":{\"name\":\"s\",\"annotations\":{\"autotrace.dev/inject\":\"\","
+		"\"instrumentation.opentelemetry.io/inject-go\":\"12:ab\\u0000c\"}}}",
+		JSON_ALLOW_NUL, NULL);
 	json_t *plain = json_loads("{\"metadata\":{\"name\":\"b\",\"annotations\":{\"a\":\"b\"}}}",
 				   0, NULL);
-	json_t *sum = optin_namespace_annotations(ns), *none = optin_namespace_annotations(plain);
+	json_t *packed = optin_namespace_pack(ns), *sum = optin_namespace_unpack(packed);
 	struct optin o;
 
+	assert_non_null(packed);
+	assert_true(json_string_length(packed) < 16);
+	assert_null(optin_namespace_pack(plain)); /* nothing to keep */
 	assert_non_null(sum);
 	assert_int_equal(json_object_size(sum), 1);
-	assert_true(json_is_null(none));
 	optin_decide(NULL, sum, "shop", &o);
 	assert_int_equal(o.kind, OPTIN_NAMED);
 	assert_string_equal(o.ns, "shop");
@@ -264,11 +271,32 @@ static void a_namespace_summary_is_its_optin_annotations(void **state)
 	assert_int_equal(o.kind, OPTIN_NAMED);
 	assert_int_equal(o.source, OPTIN_FROM_POD_OTEL);
 	assert_string_equal(o.ns, "other");
+
+	/* A value that looks like the packing, with a NUL inside, comes back as it was. */
+	json_t *packed2 = optin_namespace_pack(both), *sum2 = optin_namespace_unpack(packed2);
+	const json_t *go = json_object_get(sum2, "instrumentation.opentelemetry.io/inject-go");
+	assert_int_equal(json_object_size(sum2), 1);
+	assert_int_equal(json_string_length(go), 7);
+	assert_memory_equal(json_string_value(go), "12:ab\0c", 7);
+
+	/* Anything else unpacks to no annotation at all. */
+	const char *bad[] = { "", "x", "9:ab", "1", "99999999999999999999:" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *str = json_string(bad[i]), *none = optin_namespace_unpack(str);
+		assert_int_equal(json_object_size(none), 0);
+		json_decref(none);
+		json_decref(str);
+	}
+	json_t *none = optin_namespace_unpack(NULL);
 	optin_decide_values(NULL, NULL, none, "b", &o);
 	assert_int_equal(o.kind, OPTIN_UNSET);
-	json_decref(sum);
 	json_decref(none);
+	json_decref(packed);
+	json_decref(sum);
+	json_decref(packed2);
+	json_decref(sum2);
 	json_decref(ns);
+	json_decref(both);
 	json_decref(plain);
 }
 
