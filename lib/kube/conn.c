@@ -395,8 +395,10 @@ int kube_conn_send(struct kube_conn *conn, const struct kube_conn_request *r,
 				      "cannot connect to %s:%u", conn->host, conn->port);
 	}
 	/* A new connection's socket exists now (libevent resolves a numeric host and
-	 * starts connecting within the call) and nothing has been written to it yet. */
-	tune_socket(conn);
+	 * starts connecting within the call) and nothing has been written to it yet; a
+	 * kept one has its options already. */
+	if (conn->exchanges == 1)
+		tune_socket(conn);
 	return 0;
 bad_header:
 	evhttp_request_free(req);
