@@ -275,15 +275,10 @@ static void on_watch_event(void *ud, enum watch_event_type type, json_t *obj)
 	if (!kept) {
 		/* Skipped by the summary: an object that was kept has left what the cache
 		 * holds, which its handlers hear as a delete of what they last had. */
-		if (old) {
-			inf->stats.events++;
-			json_incref(old);
-			json_object_del(inf->cache, key);
-			if (h->on_delete)
-				h->on_delete(inf->opts.ud, old);
-			json_decref(old);
-		}
-		return;
+		if (!old)
+			return;
+		type = WATCH_DELETED;
+		kept = json_incref(old);
 	}
 	if (old && type != WATCH_DELETED && same_state(inf, old, kept)) {
 		inf->stats.duplicates++;
