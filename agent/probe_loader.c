@@ -90,7 +90,7 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 	r = bpf_map__set_max_entries(pl->skel->maps.inflight, (uint32_t)inflight);
 	if (r)
 		goto fail;
-	r = bpf_map__set_max_entries(pl->skel->maps.inflight_text, (uint32_t)inflight);
+	r = bpf_map__set_max_entries(pl->skel->maps.inflight_sampled, (uint32_t)inflight);
 	if (r)
 		goto fail;
 	/* bpf_loop (5.17) carries the traceparent search; without it, no search. */

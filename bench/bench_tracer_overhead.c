@@ -7,11 +7,13 @@
  * placement other eBPF Go tracers use (ServeHTTP's first instruction and its RETs,
  * single-stepped, the same programs keyed by goroutine), next to two empty probes at
  * the same instructions (the uprobe machinery's floor), with the kernel time per
- * program run (BPF run-time statistics). The arms take turns in many short rounds;
- * each traced arm's rate is divided by the untraced rate of its own round, and the
- * median of those ratios is printed with their spread. Then the agent's side: spans
- * per CPU-second from the ring buffer to otlp_span, and through the exporter to the
- * real OTLP receiver.
+ * program run. The arms take turns in rounds, each traced arm run between two
+ * untraced runs whose mean is its baseline, so that the machine's drift over a round (a
+ * tenth of the rate here) cancels out; the median of an arm's ratios to its baselines is
+ * printed with their spread. The rates are measured with BPF run-time statistics off,
+ * as the agent runs; the kernel time per program run (those statistics, which cost
+ * each run two clock reads) in rounds of its own. Then the agent's side: spans per CPU-second from the ring buffer to
+ * otlp_span, and through the exporter to the real OTLP receiver.
  * Usage: bench_tracer_overhead [seconds per run, default 2] [rounds, default 9] */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -163,6 +165,7 @@ static int build_record(void *ud, const void *data, size_t size)
 
 struct traced_result {
 	double rps;
+	double base;             /* the mean of the untraced runs before and after it */
 	double spans_per_cpu_s;  /* agent side: spans built (and exported) per CPU-second */
 	double start_ns, end_ns; /* kernel time per program run */
 	uint64_t drops;
@@ -271,22 +274,25 @@ out:
 	return rps;
 }
 
-/* The arms of a round, measured in turn; every ratio is an arm's rate over the
- * untraced rate of the same round (the browser-header arm's over the untraced rate
- * with the same headers). */
+/* The traced arms of a round, measured in turn, each between two untraced runs (with
+ * a browser's headers for the browser-header arm) whose mean is its baseline. */
 enum arm {
-	ARM_UNTRACED,
 	ARM_EMPTY,
 	ARM_ON,
 	ARM_ONE,
 	ARM_PEER,
-	ARM_BRO_UNTRACED,
 	ARM_BRO_ONE,
 	ARM_COUNT,
 };
 #define MAX_ROUNDS 64
+/* Rounds of the kernel-time measurement, with BPF run-time statistics on. */
+#define KERNEL_ROUNDS 3
 
 static struct traced_result results[ARM_COUNT][MAX_ROUNDS];
+static struct traced_result kernel[ARM_COUNT][KERNEL_ROUNDS];
+/* Every untraced run, without and with a browser's headers. */
+static double base_runs[2][MAX_ROUNDS * (ARM_COUNT + 1)];
+static int n_base[2];
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -301,7 +307,7 @@ struct spread {
 
 static struct spread spread_of(const double *v, int n)
 {
-	double s[MAX_ROUNDS];
+	double s[MAX_ROUNDS * (ARM_COUNT + 1)];
 	struct spread r = { 0, 0, 0 };
 
 	if (n <= 0)
@@ -314,78 +320,88 @@ static struct spread spread_of(const double *v, int n)
 	return r;
 }
 
-/* The rounds where the arm and its baseline both ran. */
-static struct spread ratio_spread(enum arm a, enum arm base)
+enum field { F_RPS, F_RATIO, F_COST_US, F_START_NS, F_END_NS };
+
+/* A field over the runs of an arm that measured something. */
+static struct spread field_spread(const struct traced_result *runs, int n, enum field f)
 {
 	double v[MAX_ROUNDS];
-	int n = 0;
+	int k = 0;
 
-	for (int i = 0; i < rounds; i++) {
-		if (results[a][i].rps > 0 && results[base][i].rps > 0)
-			v[n++] = results[a][i].rps / results[base][i].rps;
+	for (int i = 0; i < n; i++) {
+		const struct traced_result *r = &runs[i];
+
+		if (r->rps <= 0 || ((f == F_RATIO || f == F_COST_US) && r->base <= 0))
+			continue;
+		v[k++] = f == F_RPS	? r->rps :
+			 f == F_RATIO	? r->rps / r->base :
+			 f == F_COST_US ? 1e6 / r->rps - 1e6 / r->base :
+			 f == F_START_NS ? r->start_ns :
+					   r->end_ns;
 	}
-	return spread_of(v, n);
+	return spread_of(v, k);
 }
 
-enum field { F_RPS, F_START_NS, F_END_NS };
-
-static struct spread field_spread(enum arm a, enum field f)
+static void print_arm(const char *label, enum arm a)
 {
-	double v[MAX_ROUNDS];
-	int n = 0;
-
-	for (int i = 0; i < rounds; i++) {
-		const struct traced_result *r = &results[a][i];
-		double x = f == F_RPS ? r->rps : f == F_START_NS ? r->start_ns : r->end_ns;
-
-		if (r->rps > 0)
-			v[n++] = x;
-	}
-	return spread_of(v, n);
-}
-
-static void print_arm(const char *label, enum arm a, enum arm base)
-{
-	struct spread rps = field_spread(a, F_RPS), q = ratio_spread(a, base);
+	struct spread rps = field_spread(results[a], rounds, F_RPS);
+	struct spread q = field_spread(results[a], rounds, F_RATIO);
 
 	printf("  %-36s %9.0f req/s   %.3f  (%.3f-%.3f)\n", label, rps.median, q.median, q.min,
 	       q.max);
 }
 
-/* Runs one arm of a round. */
+/* Runs one traced arm. */
 static void run_arm(enum arm a, const char *url, const char *binary, pid_t pid,
 		    const struct hs_sampler *all, const struct hs_sampler *pct,
 		    struct traced_result *ret)
 {
-	struct poller none = { 0 };
-
 	memset(ret, 0, sizeof(*ret));
-	browser_headers = a == ARM_BRO_UNTRACED || a == ARM_BRO_ONE;
+	browser_headers = a == ARM_BRO_ONE;
 	switch (a) {
-	case ARM_UNTRACED:
-	case ARM_BRO_UNTRACED:
-		ret->rps = run_wrk(url, &none);
-		break;
 	case ARM_EMPTY:
 		ret->rps = empty_probes_run(url, binary, pid, &ret->start_ns);
 		break;
 	case ARM_ON:
-		if (traced_run(url, binary, pid, 0, all, ret))
-			ret->rps = -1;
-		break;
 	case ARM_ONE:
 	case ARM_BRO_ONE:
-		if (traced_run(url, binary, pid, 0, pct, ret))
-			ret->rps = -1;
-		break;
 	case ARM_PEER:
-		if (traced_run(url, binary, pid, 1, all, ret))
+		if (traced_run(url, binary, pid, a == ARM_PEER, a == ARM_ON || a == ARM_PEER ? all : pct,
+			       ret))
 			ret->rps = -1;
 		break;
 	case ARM_COUNT:
 		break;
 	}
 	browser_headers = 0;
+}
+
+/* One untraced run, with a browser's headers or not, kept among the baselines. */
+static double baseline_run(const char *url, int browser)
+{
+	struct poller none = { 0 };
+	double rps;
+
+	browser_headers = browser;
+	rps = run_wrk(url, &none);
+	browser_headers = 0;
+	if (rps > 0)
+		base_runs[browser][n_base[browser]++] = rps;
+	return rps;
+}
+
+/* Whether BPF run-time statistics are on system-wide already. */
+static int bpf_stats_on(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "r");
+	int on = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &on) != 1)
+			on = 0;
+		fclose(f);
+	}
+	return on;
 }
 
 /* The CPUs a process may run on, as /proc/<pid>/status lists them. */
@@ -446,43 +462,63 @@ int main(int argc, char **argv)
 	struct poller none = { 0 };
 	struct spread base, bro_base, s, e;
 	uint64_t drops_on = 0, drops_one = 0;
-	double spans_cpu[MAX_ROUNDS], empty_ns[MAX_ROUNDS];
-	int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME), n_on = 0;
+	double spans_cpu[MAX_ROUNDS];
+	int stats_fd, stats_were_on = bpf_stats_on(), n_on = 0;
 
 	cpus_allowed(pid, server_cpus, sizeof(server_cpus));
 	cpus_allowed(getpid(), own_cpus, sizeof(own_cpus));
 	run_wrk(url, &none); /* warm up */
 	/* The machine is shared: the arms take turns within a round, each round starting
-	 * one arm later than the one before, so that no arm always runs first or last. */
+	 * one arm later than the one before, so that no arm always runs first or last. An
+	 * untraced run ends each arm and begins the next (with the same headers). */
 	for (int round = 0; round < rounds; round++) {
+		double last = -1;
+		int last_browser = -1;
+
 		for (int k = 0; k < ARM_COUNT; k++) {
 			enum arm a = (enum arm)((k + round) % ARM_COUNT);
+			struct traced_result *r = &results[a][round];
+			int browser = a == ARM_BRO_ONE;
+			double before = last_browser == browser ? last : baseline_run(url, browser);
 
-			run_arm(a, url, binary, pid, &all, &pct, &results[a][round]);
+			run_arm(a, url, binary, pid, &all, &pct, r);
+			last = baseline_run(url, browser);
+			last_browser = browser;
+			r->base = before > 0 && last > 0 ? (before + last) / 2 : -1;
 		}
+	}
+	/* The kernel time per program run, in rounds of its own: the statistics cost each
+	 * run two clock reads, which the rates above do not pay. */
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	for (int round = 0; stats_fd >= 0 && round < KERNEL_ROUNDS; round++) {
+		for (int k = 0; k < ARM_COUNT; k++)
+			run_arm((enum arm)k, url, binary, pid, &all, &pct, &kernel[k][round]);
 	}
 
 	printf("wrk -t1 -c16 -d%ds against %s /hello; pinning: server on CPUs %s "
 	       "(GOMAXPROCS=1), wrk and the agent's side on CPUs %s; ring buffer %u KiB, read "
 	       "when woken or every 50 ms.\n", seconds, binary, server_cpus, own_cpus,
 	       RINGBUF_BYTES / 1024);
-	printf("%d rounds of %d arms in turn (each round starts one arm later); median req/s, "
-	       "and the median (min-max) of each round's ratio to that round's untraced rate:\n",
-	       rounds, ARM_COUNT);
-	base = field_spread(ARM_UNTRACED, F_RPS);
-	bro_base = field_spread(ARM_BRO_UNTRACED, F_RPS);
+	if (stats_were_on)
+		printf("NOTE: BPF run-time statistics were on system-wide "
+		       "(kernel.bpf_stats_enabled): the traced rates include their cost.\n");
+	printf("%d rounds of %d traced arms in turn (each round starts one arm later), each "
+	       "between two untraced runs; median req/s, and the median (min-max) of each "
+	       "run's ratio to the mean of the untraced runs around it:\n", rounds, ARM_COUNT);
+	base = spread_of(base_runs[0], n_base[0]);
+	bro_base = spread_of(base_runs[1], n_base[1]);
 	printf("  %-36s %9.0f req/s   1.000  (untraced itself %.0f-%.0f req/s)\n", "untraced:",
 	       base.median, base.min, base.max);
-	print_arm("two empty probes at the jbe's:", ARM_EMPTY, ARM_UNTRACED);
-	print_arm("traced 100%, jbe placement:", ARM_ON, ARM_UNTRACED);
-	print_arm("traced 1%,   jbe placement:", ARM_ONE, ARM_UNTRACED);
-	print_arm("traced 100%, symbol+RET placement:", ARM_PEER, ARM_UNTRACED);
-	printf("  cost per request, from median req/s: %.2f us at 100%% (jbe), %.2f us at 1%% (jbe), "
-	       "%.2f us at 100%% (symbol+RET), %.2f us for two empty probes\n",
-	       1e6 / field_spread(ARM_ON, F_RPS).median - 1e6 / base.median,
-	       1e6 / field_spread(ARM_ONE, F_RPS).median - 1e6 / base.median,
-	       1e6 / field_spread(ARM_PEER, F_RPS).median - 1e6 / base.median,
-	       1e6 / field_spread(ARM_EMPTY, F_RPS).median - 1e6 / base.median);
+	print_arm("two empty probes at the jbe's:", ARM_EMPTY);
+	print_arm("traced 100%, jbe placement:", ARM_ON);
+	print_arm("traced 1%,   jbe placement:", ARM_ONE);
+	print_arm("traced 100%, symbol+RET placement:", ARM_PEER);
+	printf("  cost per request, median over runs of 1/rate - 1/baseline: %.2f us at 100%% "
+	       "(jbe), %.2f us at 1%% (jbe), %.2f us at 100%% (symbol+RET), %.2f us for two "
+	       "empty probes\n", field_spread(results[ARM_ON], rounds, F_COST_US).median,
+	       field_spread(results[ARM_ONE], rounds, F_COST_US).median,
+	       field_spread(results[ARM_PEER], rounds, F_COST_US).median,
+	       field_spread(results[ARM_EMPTY], rounds, F_COST_US).median);
 	if (stats_fd >= 0) {
 		static const struct {
 			const char *label;
@@ -490,21 +526,22 @@ int main(int argc, char **argv)
 		} k[] = { { "100% (jbe)", ARM_ON }, { "1% (jbe)", ARM_ONE },
 			  { "100% (symbol+RET)", ARM_PEER }, { "1%, browser headers", ARM_BRO_ONE } };
 
-		printf("  kernel time in the programs per request, median (min-max) over rounds:\n");
+		printf("  kernel time in the programs per request, median (min-max) over %d runs with "
+		       "BPF run-time statistics on:\n", KERNEL_ROUNDS);
 		for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
-			s = field_spread(k[i].a, F_START_NS);
-			e = field_spread(k[i].a, F_END_NS);
+			s = field_spread(kernel[k[i].a], KERNEL_ROUNDS, F_START_NS);
+			e = field_spread(kernel[k[i].a], KERNEL_ROUNDS, F_END_NS);
 			printf("    %-20s start %4.0f ns (%.0f-%.0f) + end %4.0f ns (%.0f-%.0f)\n",
 			       k[i].label, s.median, s.min, s.max, e.median, e.min, e.max);
 		}
-		for (int i = 0; i < rounds; i++)
-			empty_ns[i] = results[ARM_EMPTY][i].start_ns;
-		printf("    an empty program: %.0f ns a run\n", spread_of(empty_ns, rounds).median);
+		printf("    an empty program: %.0f ns a run\n",
+		       field_spread(kernel[ARM_EMPTY], KERNEL_ROUNDS, F_START_NS).median);
+		close(stats_fd);
 	}
-	s = ratio_spread(ARM_BRO_ONE, ARM_BRO_UNTRACED);
+	s = field_spread(results[ARM_BRO_ONE], rounds, F_RATIO);
 	printf("  with a browser's %zu request headers: untraced %.0f req/s, traced 1%% %.0f req/s "
 	       "%.3f (%.3f-%.3f)\n", N_BROWSER_HEADERS, bro_base.median,
-	       field_spread(ARM_BRO_ONE, F_RPS).median, s.median, s.min, s.max);
+	       field_spread(results[ARM_BRO_ONE], rounds, F_RPS).median, s.median, s.min, s.max);
 	for (int i = 0; i < rounds; i++) {
 		drops_on += results[ARM_ON][i].drops;
 		drops_one += results[ARM_ONE][i].drops;
@@ -541,8 +578,6 @@ int main(int argc, char **argv)
 	} else {
 		printf("  (no otlp-receiver on PATH: export figure skipped)\n");
 	}
-	if (stats_fd >= 0)
-		close(stats_fd);
 	rc = 0;
 	traced_service_free(svc);
 	curl_global_cleanup();

@@ -56,13 +56,13 @@ struct {
 	__type(value, struct hs_inflight);
 } inflight SEC(".maps");
 
-/* See struct hs_request_text: beside inflight, the same index. */
+/* See struct hs_sampled: beside inflight, the same index. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 16384); /* resized by the loader with inflight */
 	__type(key, __u32);
-	__type(value, struct hs_request_text);
-} inflight_text SEC(".maps");
+	__type(value, struct hs_sampled);
+} inflight_sampled SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -105,10 +105,10 @@ struct {
  * room past the scan size, so that an index masked to it plus a look-ahead stays
  * inside), and blocks of Go structs read at once. */
 #define SCRATCH_SIZE (2 * TP_SCAN_MAX)
-/* In the end probe, where nothing else uses the first bytes: a sampled request's text,
- * copied out of its slot before the slot is freed. */
-#define SCRATCH_TEXT 0
-_Static_assert(sizeof(struct hs_request_text) <= TP_SCAN_MAX, "scratch regions overlap");
+/* In the end probe, where nothing else uses the first bytes: what a sampled request
+ * kept, copied out beside its slot before the slot is freed. */
+#define SCRATCH_SAMPLED 0
+_Static_assert(sizeof(struct hs_sampled) <= TP_SCAN_MAX, "scratch regions overlap");
 #define SCRATCH_BLOCK_A (TP_SCAN_MAX + 256)
 #define SCRATCH_BLOCK_B (SCRATCH_BLOCK_A + HS_BLOCK_MAX)
 #define SCRATCH_LF (SCRATCH_BLOCK_B + HS_BLOCK_MAX)
@@ -342,18 +342,15 @@ static __always_inline void copy_words(__u64 *dst, const __u8 *buf, __u32 at, __
 	}
 }
 
-/* A sampled request's path and Host from its bytes (when the search saw them), into the
- * text slot beside its in-flight slot idx; what is not there the end reads from
- * http.Request. */
-static __always_inline void keep_request_text(const struct tp_scan *tp, __u8 method, __u32 idx)
+/* A sampled request's path and Host from its bytes (when the search saw them), into
+ * tx; what is not there the end reads from http.Request. */
+static __always_inline void keep_request_text(const struct tp_scan *tp, __u8 method,
+					      struct hs_sampled *tx)
 {
-	struct hs_request_text *tx = bpf_map_lookup_elem(&inflight_text, &idx);
 	struct rt_text rt = {};
 	__u8 have = 0;
 	__u32 n;
 
-	if (!tx)
-		return;
 	if (tp->buf && method < HS_METHOD_COUNT)
 		have = rt_locate(tp, method, &rt);
 	tx->have = have;
@@ -378,6 +375,7 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 	const struct hs_offsets *off = bpf_map_lookup_elem(&offsets, &slot);
 	const struct hs_sampler *smp = bpf_map_lookup_elem(&sampler, &zero);
 	struct hs_inflight *v = NULL, *e;
+	struct hs_sampled *sd;
 	struct tp_scan tp = {};
 	__u64 resp = ctx->cx, g = ctx->r14, tag, seen = 0, start, oldest_ns = ~0ULL, conn, key;
 	__u8 method = HS_METHOD_UNKNOWN, has_parent = 0, sampled;
@@ -403,8 +401,10 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 	h = slot_hash(tag);
 	/* This request's slot if a start hit was here before (the same call again after
 	 * morestack grew the stack, or a request that never ended with a response at the
-	 * same address), else the first free one, else the oldest. Slots are remembered by
-	 * index: the verifier does not follow pointers kept across the loop. */
+	 * same address), else the first free one, else the oldest. The search stops at the
+	 * first free slot: the connection's slot is warm, the ones after it would be cache
+	 * misses. Slots are remembered by index: the verifier does not follow pointers
+	 * kept across the loop. */
 #pragma unroll
 	for (__u32 k = 0; k < HS_INFLIGHT_WINDOW; k++) {
 		__u64 o;
@@ -422,8 +422,12 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 			break;
 		}
 		if (o == 0) {
-			if (free_idx == ~0U)
-				free_idx = idx;
+			/* The first free slot: a request's own slot comes before it, as it
+			 * was the first free one when claimed (unless one before it was
+			 * freed since: then the restart takes a second slot, and the end
+			 * frees the first it finds of the two). */
+			free_idx = idx;
+			break;
 		} else if (e->start_ns < oldest_ns) {
 			oldest_ns = e->start_ns;
 			old_idx = idx;
@@ -467,20 +471,25 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 	v->trace_flags = sampled ? (tp.flags | 1) : 0;
 	if (!sampled)
 		return 0;
-	if (has_parent) {
-		__builtin_memcpy(v->trace_id, tp.trace_id, 16);
-		__builtin_memcpy(v->parent_span_id, tp.span_id, 8);
-	} else {
-		put_random(v->trace_id);
-		put_random(v->trace_id + 4);
-		put_be32(v->trace_id + 8, hi);
-		put_random(v->trace_id + 12);
-		__builtin_memset(v->parent_span_id, 0, 8);
+	sd = bpf_map_lookup_elem(&inflight_sampled, &v_idx);
+	if (!sd) {
+		v->sampled = 0;
+		return 0;
 	}
-	put_random(v->span_id);
-	put_random(v->span_id + 4);
-	v->span_id[0] |= 1; /* never all zero */
-	keep_request_text(&tp, method, v_idx);
+	if (has_parent) {
+		__builtin_memcpy(sd->trace_id, tp.trace_id, 16);
+		__builtin_memcpy(sd->parent_span_id, tp.span_id, 8);
+	} else {
+		put_random(sd->trace_id);
+		put_random(sd->trace_id + 4);
+		put_be32(sd->trace_id + 8, hi);
+		put_random(sd->trace_id + 12);
+		__builtin_memset(sd->parent_span_id, 0, 8);
+	}
+	put_random(sd->span_id);
+	put_random(sd->span_id + 4);
+	sd->span_id[0] |= 1; /* never all zero */
+	keep_request_text(&tp, method, sd);
 	return 0;
 }
 
@@ -551,16 +560,13 @@ struct started {
 	__u64 start_ns;
 	__u64 response;
 	__u8 sampled, trace_flags, rec_flags, method_id;
-	__u8 trace_id[16];
-	__u8 span_id[8];
-	__u8 parent_span_id[8];
 };
 
-/* Finds this request's slot (its response resp, unless 0), copies it into st (and a
- * sampled request's text into *text) and frees it; 0, or -1 when there was none (or
+/* Finds this request's slot (its response resp, unless 0), copies it into st (and what
+ * a sampled request kept into *sd) and frees it; 0, or -1 when there was none (or
  * another start took it meanwhile). */
 static __always_inline int take_started(__u64 key, __u32 pid, __u64 resp, struct started *st,
-					struct hs_request_text *text)
+					struct hs_sampled *sd)
 {
 	__u64 tag = owner_tag(key, pid);
 	__u32 h = slot_hash(tag), v_idx = 0;
@@ -587,15 +593,13 @@ static __always_inline int take_started(__u64 key, __u32 pid, __u64 resp, struct
 	st->trace_flags = v->trace_flags;
 	st->rec_flags = v->rec_flags;
 	st->method_id = v->method_id;
-	text->have = 0;
 	if (st->sampled) {
-		const struct hs_request_text *tx = bpf_map_lookup_elem(&inflight_text, &v_idx);
+		const struct hs_sampled *kept = bpf_map_lookup_elem(&inflight_sampled, &v_idx);
 
-		__builtin_memcpy(st->trace_id, v->trace_id, 16);
-		__builtin_memcpy(st->span_id, v->span_id, 8);
-		__builtin_memcpy(st->parent_span_id, v->parent_span_id, 8);
-		if (tx)
-			__builtin_memcpy(text, tx, sizeof(*text));
+		if (kept)
+			__builtin_memcpy(sd, kept, sizeof(*sd));
+		else
+			st->sampled = 0;
 	}
 	v->pid = 0;
 	/* Still ours after the copy: nothing changed it under us. */
@@ -608,7 +612,7 @@ static __always_inline int request_end(struct pt_regs *ctx, __u64 key_ptr, int b
 	const struct hs_offsets *off = bpf_map_lookup_elem(&offsets, &slot);
 	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
 	struct hs_span_record *rec;
-	struct hs_request_text *text;
+	struct hs_sampled *text;
 	struct started st = {};
 	char method[HS_METHOD_MAX] = {};
 	__u64 resp = 0, req = 0, end, status = 0, url, key = key_ptr;
@@ -620,7 +624,7 @@ static __always_inline int request_end(struct pt_regs *ctx, __u64 key_ptr, int b
 	}
 	end = bpf_ktime_get_ns();
 	pid = bpf_get_current_pid_tgid() >> 32;
-	text = (struct hs_request_text *)(sc->buf + SCRATCH_TEXT);
+	text = (struct hs_sampled *)(sc->buf + SCRATCH_SAMPLED);
 	/* The response's fields in one read (its connection is the slot's key, as at the
 	 * start); the request's only when sampled or when the start could not tell the
 	 * method. */
@@ -673,9 +677,9 @@ static __always_inline int request_end(struct pt_regs *ctx, __u64 key_ptr, int b
 		stat_add(HS_STAT_RINGBUF_FULL);
 		return 0;
 	}
-	__builtin_memcpy(rec->trace_id, st.trace_id, 16);
-	__builtin_memcpy(rec->span_id, st.span_id, 8);
-	__builtin_memcpy(rec->parent_span_id, st.parent_span_id, 8);
+	__builtin_memcpy(rec->trace_id, text->trace_id, 16);
+	__builtin_memcpy(rec->span_id, text->span_id, 8);
+	__builtin_memcpy(rec->parent_span_id, text->parent_span_id, 8);
 	rec->start_ns = st.start_ns;
 	rec->end_ns = end;
 	rec->pid = current_pid();

@@ -156,12 +156,14 @@ enum hs_stat {
 /* The in-flight requests: an array of slots, a request's slot found from its key (the
  * *http.conn serving it, which serves one request at a time, so that its requests reuse
  * a slot whose cache line is warm; the *http.response when the connection cannot be
- * read; in the benchmarks' comparison placement the goroutine) and tgid by hashing, then up to HS_INFLIGHT_WINDOW slots on. A start claims a free
- * slot with one compare-and-swap of owner and the end frees it, a few ns each where a
- * hash map's insert and delete cost ~200 ns. A start that finds its window full takes
- * the oldest slot (counted: a request that never ended, or an eviction). */
+ * read; in the benchmarks' comparison placement the goroutine) and tgid by hashing,
+ * then up to HS_INFLIGHT_WINDOW slots on. A start claims the first free slot with one
+ * compare-and-swap of owner and the end frees it, a few ns each where a hash map's
+ * insert and delete cost ~200 ns. A start that finds its window full takes the oldest
+ * slot (counted: a request that never ended, or an eviction). */
 #define HS_INFLIGHT_WINDOW 4
 
+/* A slot is one cache line: an unsampled request touches nothing else of the maps. */
 struct hs_inflight {
 	__u64 owner;     /* the key's tag; 0: free */
 	__u32 pid;       /* tgid of the owner, written after the claim */
@@ -172,26 +174,26 @@ struct hs_inflight {
 	__u64 start_ns;
 	__u64 goroutine; /* g at the start: a second start hit on the same g is a restart */
 	__u64 response;  /* the *http.response: the end checks it is its own */
-	/* Written only for sampled requests. */
+	__u8 pad[24];
+};
+_Static_assert(sizeof(struct hs_inflight) == 64, "hs_inflight layout changed");
+
+/* What a sampled request keeps from its start to its end, beside its in-flight slot
+ * (same index), written only for sampled requests: its ids, and its path and Host,
+ * taken at the start from the request's bytes in the connection's read buffer (which
+ * the traceparent search copied anyway) instead of read from http.Request at the end. */
+#define HS_TEXT_PATH 0x1 /* path holds the raw request target (HS_REC_RAW_TARGET) */
+#define HS_TEXT_HOST 0x2 /* host holds the Host header's value (empty: none was sent) */
+struct hs_sampled {
 	__u8 trace_id[16];
 	__u8 span_id[8];
 	__u8 parent_span_id[8];
-};
-_Static_assert(sizeof(struct hs_inflight) == 72, "hs_inflight layout changed");
-
-/* A sampled request's path and Host, taken at the start from the request's bytes in the
- * connection's read buffer (which the traceparent search copied anyway) instead of
- * read from http.Request at the end: one slot per in-flight slot, same index, written
- * only for sampled requests. */
-#define HS_TEXT_PATH 0x1 /* path holds the raw request target (HS_REC_RAW_TARGET) */
-#define HS_TEXT_HOST 0x2 /* host holds the Host header's value (empty: none was sent) */
-struct hs_request_text {
 	char path[HS_PATH_MAX];
 	char host[HS_HOST_MAX];
 	__u8 path_len, host_len;
 	__u8 have; /* HS_TEXT_*: what the end must not read from http.Request */
 	__u8 pad[5];
 };
-_Static_assert(sizeof(struct hs_request_text) == 200, "hs_request_text layout changed");
+_Static_assert(sizeof(struct hs_sampled) == 232, "hs_sampled layout changed");
 
 #endif
