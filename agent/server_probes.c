@@ -7,7 +7,7 @@ static const enum go_field needed[] = {
 	GO_FIELD_REQUEST_METHOD, GO_FIELD_REQUEST_URL,   GO_FIELD_REQUEST_HOST,
 	GO_FIELD_REQUEST_REMOTE_ADDR, GO_FIELD_URL_PATH, GO_FIELD_RESPONSE_REQ,
 	GO_FIELD_RESPONSE_STATUS, GO_FIELD_RESPONSE_CONN, GO_FIELD_CONN_BUFR,
-	GO_FIELD_BUFIO_READER_BUF, GO_FIELD_BUFIO_READER_R,
+	GO_FIELD_BUFIO_READER_BUF, GO_FIELD_BUFIO_READER_RD, GO_FIELD_BUFIO_READER_R,
 };
 
 /* The struct blocks the probes read at once, and each field's size in it. */
@@ -23,7 +23,8 @@ static const struct block_field req_fields[] = {
 	{ GO_FIELD_REQUEST_HOST, 16 },   { GO_FIELD_REQUEST_REMOTE_ADDR, 16 },
 };
 static const struct block_field bufio_fields[] = {
-	{ GO_FIELD_BUFIO_READER_BUF, 8 }, { GO_FIELD_BUFIO_READER_R, 8 },
+	{ GO_FIELD_BUFIO_READER_BUF, 8 }, { GO_FIELD_BUFIO_READER_RD, 16 },
+	{ GO_FIELD_BUFIO_READER_R, 8 },
 };
 
 /* The end of the last field, or 0 when over HS_BLOCK_MAX. */
@@ -75,7 +76,7 @@ int server_probes_plan(struct go_binary *binary, struct server_probe_plan *ret_p
 	plan.offsets = (struct hs_offsets){
 		.resp_block = block_end(o, resp_fields, 3),
 		.req_block = block_end(o, req_fields, 4),
-		.bufio_block = block_end(o, bufio_fields, 2),
+		.bufio_block = block_end(o, bufio_fields, 3),
 		.req_method = off(o, GO_FIELD_REQUEST_METHOD),
 		.req_url = off(o, GO_FIELD_REQUEST_URL),
 		.req_host = off(o, GO_FIELD_REQUEST_HOST),
@@ -87,6 +88,8 @@ int server_probes_plan(struct go_binary *binary, struct server_probe_plan *ret_p
 		.conn_bufr = off(o, GO_FIELD_CONN_BUFR),
 		.bufio_buf = off(o, GO_FIELD_BUFIO_READER_BUF),
 		.bufio_r = off(o, GO_FIELD_BUFIO_READER_R),
+		/* rd is an io.Reader: its data word, the *connReader, follows the itab. */
+		.bufio_rd_data = off(o, GO_FIELD_BUFIO_READER_RD) + 8,
 		.valid = 1,
 	};
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {

@@ -9,11 +9,11 @@
  *
  * Every request is counted in the RED histograms; only sampled ones are copied out,
  * through the ring buffer. What a request costs here is mostly reads of user memory
- * (~80 ns each on the benchmark machines, whatever the size up to a few hundred bytes)
+ * (~75 ns each on the benchmark machines, whatever the size up to a few hundred bytes)
  * and helper calls (bench/bench_probe_cost prints each): an unsampled request reads
- * four times at the start (the chain to the connection's read buffer, for the
- * traceparent and the method) and once at the end (status), and draws one random
- * number; ids, strings and the rest are for sampled requests only. A sampled request's
+ * three times at the start (the chain to the connection's read buffer, for the
+ * traceparent and the method; four on a connection's first request, see struct
+ * hs_inflight) and once at the end (status), and draws one random number; ids, strings and the rest are for sampled requests only. A sampled request's
  * path and Host come from the request bytes the start copied for the traceparent
  * search (bpf/request_text.h), kept for the end beside its in-flight slot; only the
  * client address is read from http.Request. Struct offsets differ per Go version: each probe carries,
@@ -207,20 +207,45 @@ static __always_inline __u64 read_u64(const void *p)
 
 /* --- incoming traceparent: the search is bpf/traceparent_scan.h ----------------- */
 
+/* The bufio.Reader of the connection conn, read into block: the one slot v remembers
+ * for this connection (owner tag) while it passes the checks struct hs_inflight
+ * describes, else conn.bufr, which v then remembers. 0 when it cannot be read. */
+static __always_inline __u64 connection_reader(const struct hs_offsets *off, __u64 conn,
+					       struct hs_inflight *v, __u64 tag, __u8 *block)
+{
+	__u64 bufr;
+
+	if (v->reader_owner == tag && v->reader_src &&
+	    (++v->reader_uses & (HS_READER_RECHECK - 1))) {
+		bufr = v->reader;
+		if (read_block(block, off->bufio_block, bufr) == 0 &&
+		    block_u64(block, off->bufio_rd_data) == v->reader_src)
+			return bufr;
+	}
+	v->reader_owner = 0;
+	bufr = read_u64((void *)(conn + off->conn_bufr));
+	if (read_block(block, off->bufio_block, bufr))
+		return 0;
+	v->reader = bufr;
+	v->reader_src = block_u64(block, off->bufio_rd_data);
+	v->reader_uses = 0;
+	v->reader_owner = tag;
+	return bufr;
+}
+
 /* Looks for a traceparent header in the request's bytes still in the bufio.Reader of
- * the connection conn: buf[0:r] ends with the blank line after the headers. Sets
- * *ret_method from the request line when it can vouch for it. */
+ * the connection conn (see connection_reader: v and tag are its slot and owner tag):
+ * buf[0:r] ends with the blank line after the headers. Sets *ret_method from the
+ * request line when it can vouch for it. */
 static __always_inline int find_traceparent(const struct hs_offsets *off, __u64 conn,
-					    struct tp_scan *s, __u8 *ret_method)
+					    struct hs_inflight *v, __u64 tag, struct tp_scan *s,
+					    __u8 *ret_method)
 {
 	__u32 zero = 0;
 	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
-	__u64 bufr, buf, r;
+	__u64 buf, r;
 
-	if (!sc || !conn)
-		return -1;
-	bufr = read_u64((void *)(conn + off->conn_bufr));
-	if (read_block(sc->buf + SCRATCH_BLOCK_A, off->bufio_block, bufr))
+	if (!sc || !conn || !connection_reader(off, conn, v, tag, sc->buf + SCRATCH_BLOCK_A))
 		return -1;
 	buf = block_u64(sc->buf + SCRATCH_BLOCK_A, off->bufio_buf);
 	r = block_u64(sc->buf + SCRATCH_BLOCK_A, off->bufio_r);
@@ -415,7 +440,7 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 			return 0;
 		o = e->owner;
 		if (o == tag && e->pid == pid) {
-			if (e->goroutine == g && e->response == resp)
+			if (e->response == resp)
 				return 0; /* the first hit stands */
 			v = e;
 			v_idx = idx;
@@ -454,10 +479,9 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 	}
 	v->pid = pid;
 	v->start_ns = start;
-	v->goroutine = g;
 	v->response = resp;
 	if (scan_headers && smp->type != HS_SAMPLER_ALWAYS_OFF &&
-	    find_traceparent(off, conn, &tp, &method) == 0) {
+	    find_traceparent(off, conn, v, tag, &tp, &method) == 0) {
 		stat_add(HS_STAT_TRACEPARENT);
 		has_parent = 1;
 		sampled = child_sampled(smp, tp.trace_id, tp.flags);

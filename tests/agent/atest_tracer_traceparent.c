@@ -1,8 +1,10 @@
 /* An incoming W3C traceparent, read by the kernel from the request's bytes in the Go
  * server's connection buffer: the server span continues the caller's trace (same trace
  * id, the caller's span as parent), whatever the header name's case; a malformed value
- * starts a new trace; and a header does not leak into the next request on the same
- * kept-alive connection. */
+ * starts a new trace; a header does not leak into the next request on the same
+ * kept-alive connection; and with connections opening and closing around kept-alive
+ * ones (the server reusing freed connections' memory and pooled read buffers), every
+ * request still gets its own parent. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
@@ -34,6 +36,18 @@ static int setup(void **state)
 	int rc = traced_world_start("", 1, &on, &w);
 
 	*state = w;
+	return rc;
+}
+
+/* The same, with a server that collects garbage every few dozen kilobytes allocated
+ * (GOGC=1), so that new connections soon take the memory of closed ones. */
+static int setup_eager_gc(void **state)
+{
+	int rc;
+
+	setenv("GOGC", "1", 1);
+	rc = setup(state);
+	unsetenv("GOGC");
 	return rc;
 }
 
@@ -160,6 +174,99 @@ static void pipelined_requests_each_get_their_own_parent(void **state)
 	json_decref(spans);
 }
 
+/* A connection to the service; asserts on failure. */
+static int dial(const struct traced_world *f)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)traced_service_port(f->svc)),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* Sends GET path with the traceparent of request i on fd and reads its whole answer
+ * (headers, then Content-Length bytes of body). */
+static void request_on(int fd, int i, int close_after)
+{
+	char req[512], buf[4096];
+	size_t have = 0;
+	char *end = NULL, *cl;
+	long body;
+	int n = snprintf(req, sizeof(req),
+			 "GET /churn/%d HTTP/1.1\r\nHost: x\r\nUser-Agent: churn\r\n"
+			 "traceparent: 00-0af76519%024x-%016x-01\r\n%s\r\n",
+			 i, i + 1, i + 1, close_after ? "Connection: close\r\n" : "");
+
+	assert_int_equal(write(fd, req, (size_t)n), n);
+	while (!end) {
+		ssize_t got = read(fd, buf + have, sizeof(buf) - 1 - have);
+
+		assert_true(got > 0);
+		have += (size_t)got;
+		buf[have] = 0;
+		end = strstr(buf, "\r\n\r\n");
+	}
+	cl = strstr(buf, "Content-Length: ");
+	assert_non_null(cl);
+	body = strtol(cl + 16, NULL, 10);
+	while ((long)(have - (size_t)(end + 4 - buf)) < body) {
+		ssize_t got = read(fd, buf + have, sizeof(buf) - 1 - have);
+
+		assert_true(got > 0);
+		have += (size_t)got;
+	}
+}
+
+static void connections_that_come_and_go_each_get_their_own_parent(void **state)
+{
+	/* Rounds of BATCH connections open at once, two requests on each, closed in the
+	 * order they opened (so that the server's reader pool hands their buffers out in
+	 * the reverse order to the next round), and a request on a kept-alive connection
+	 * per round. The server collects garbage all along (setup_eager_gc) and puts new
+	 * connections where freed ones were. */
+	enum { ROUNDS = 120, BATCH = 6, N = ROUNDS * (2 * BATCH + 1) };
+	struct traced_world *f = *state;
+	int kept = dial(f), fds[BATCH], wrong = 0, sent = 0;
+	json_t *spans, *span;
+	size_t k;
+
+	for (int round = 0; round < ROUNDS; round++) {
+		for (int c = 0; c < BATCH; c++)
+			fds[c] = dial(f);
+		for (int c = 0; c < BATCH; c++)
+			request_on(fds[c], sent++, 0);
+		for (int c = 0; c < BATCH; c++)
+			request_on(fds[c], sent++, 1);
+		for (int c = 0; c < BATCH; c++)
+			close(fds[c]);
+		request_on(kept, sent++, 0);
+	}
+	close(kept);
+	assert_int_equal(tracer_harness_collect(f->h, N, 20000, 300, &spans), 0);
+	assert_int_equal(json_array_size(spans), N);
+	json_array_foreach(spans, k, span) {
+		const char *path = span_attr_string(span, "url.path");
+		const char *tid = json_string_value(json_object_get(span, "trace_id"));
+		const char *parent = json_string_value(json_object_get(span, "parent_span_id"));
+		char want_tid[33], want_parent[17];
+		int i;
+
+		assert_non_null(path);
+		assert_int_equal(sscanf(path, "/churn/%d", &i), 1);
+		snprintf(want_tid, sizeof(want_tid), "0af76519%024x", i + 1);
+		snprintf(want_parent, sizeof(want_parent), "%016x", i + 1);
+		if (strcmp(tid, want_tid) != 0 || strcmp(parent, want_parent) != 0) {
+			print_message("# %s: trace %s parent %s\n", path, tid, parent);
+			wrong++;
+		}
+	}
+	assert_int_equal(wrong, 0);
+	json_decref(spans);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -167,6 +274,8 @@ int main(void)
 			incoming_traceparent_is_honoured_and_malformed_ones_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(pipelined_requests_each_get_their_own_parent, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(connections_that_come_and_go_each_get_their_own_parent,
+						setup_eager_gc, teardown),
 	};
 
 	return AGENT_TESTS_RUN(tests);
