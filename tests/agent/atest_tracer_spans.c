@@ -1,9 +1,13 @@
 /* The tracing core against real Go services (two Go versions, plain and stripped), the
  * real kernel and the real OTLP receiver: every request is exactly one server span with
  * the semconv attributes a user looks for, timed as the handler ran, and every
- * request, sampled or not, is counted in the kernel's RED histograms. */
+ * request, sampled or not, is counted in the kernel's RED histograms; a handler that
+ * panics costs no other request its span. */
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -299,6 +303,73 @@ static void a_process_that_is_not_a_target_is_left_alone(void **state)
 	traced_service_free(svc);
 }
 
+/* GET /panic on a connection of its own: the server recovers the handler's panic and
+ * closes the connection without an answer. */
+static void request_panic(const struct traced_service *svc)
+{
+	static const char req[] = "GET /panic HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)traced_service_port(svc)),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char buf[512];
+	ssize_t n, total = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		total += n;
+	close(fd);
+	assert_int_equal(total, 0);
+}
+
+static void a_panicking_handler_costs_no_other_request_its_span(void **state)
+{
+	/* A request whose handler panics never reaches finishRequest: its start stays in
+	 * its slot. The requests after it (on other connections, some at the panicked
+	 * ones' addresses once the server reuses them) are one span each, timed from their
+	 * own start: each panic is followed by a pause longer than any of them may last. */
+	enum { PANICS = 30, PAUSE_MS = 100 };
+	struct tracer_sampler on = { .type = TRACER_SAMPLER_ALWAYS_ON };
+	struct traced_world *w = NULL;
+	struct tracer_stats st;
+	json_t *spans, *span;
+	long status;
+	size_t i;
+
+	(void)state;
+	/* A server that collects garbage every few dozen kilobytes allocated, so that new
+	 * connections soon take the memory of closed ones. */
+	setenv("GOGC", "1", 1);
+	assert_int_equal(traced_world_start("", 0, &on, &w), 0);
+	unsetenv("GOGC");
+	for (int k = 0; k < PANICS; k++) {
+		struct timespec pause = { 0, PAUSE_MS * 1000000L };
+
+		request_panic(w->svc);
+		nanosleep(&pause, NULL);
+		for (int j = 0; j < 2; j++) {
+			assert_int_equal(traced_service_get(w->svc, "/hello", NULL, &status), 0);
+			assert_int_equal(status, 200);
+		}
+	}
+	assert_int_equal(tracer_harness_collect(w->h, 2 * PANICS, 5000, 300, &spans), 0);
+	assert_int_equal(json_array_size(spans), 2 * PANICS);
+	json_array_foreach(spans, i, span) {
+		uint64_t d = (uint64_t)json_integer_value(json_object_get(span, "end")) -
+			     (uint64_t)json_integer_value(json_object_get(span, "start"));
+
+		assert_string_equal(span_attr_string(span, "url.path"), "/hello");
+		assert_true(d < (uint64_t)PAUSE_MS * 1000000 / 2);
+	}
+	tracer_get_stats(w->h->tracer, &st);
+	assert_int_equal(st.requests, 2 * PANICS);
+	assert_int_equal(st.inflight_drops, 0);
+	json_decref(spans);
+	traced_world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +377,7 @@ int main(void)
 		cmocka_unit_test(slow_handler_spans_last_at_least_the_sleep),
 		cmocka_unit_test(red_histograms_count_every_request_sampled_or_not),
 		cmocka_unit_test(a_process_that_is_not_a_target_is_left_alone),
+		cmocka_unit_test(a_panicking_handler_costs_no_other_request_its_span),
 	};
 
 	return AGENT_TESTS_RUN(tests);
