@@ -3,7 +3,8 @@
  * size, become a span or are refused. Inputs of a record's size are taken as one record;
  * others as they are. The span that results must encode as OTLP (both encodings) and
  * every string in it must be within its arena. The same bytes also go through the
- * kernel's traceparent search, as request header bytes, and what the start probe takes
+ * kernel's traceparent search, as request header bytes: what it finds and notes must be
+ * what the word-a-step search finds and notes in them, and what the start probe takes
  * from them for a sampled span must lie within them. */
 #include <stddef.h>
 #include <stdint.h>
@@ -34,12 +35,30 @@ static void check_span(const struct otlp_span *s)
 	}
 }
 
+/* Whether two finished searches over the same bytes (their notes started out alike)
+ * found and noted the same. */
+static int same_search(const struct tp_scan *a, const struct tp_scan *b)
+{
+	const struct tp_lf *x = a->lf, *y = b->lf;
+
+	if (a->found != b->found || a->block_at != b->block_at || a->candidate != b->candidate ||
+	    (a->candidate && a->value_at != b->value_at))
+		return 0;
+	if (a->found && (memcmp(a->trace_id, b->trace_id, 16) || memcmp(a->span_id, b->span_id, 8) ||
+			 a->flags != b->flags))
+		return 0;
+	return x->ended == y->ended && x->reqline_set == y->reqline_set &&
+	       x->reqline_end == y->reqline_end && x->host_state == y->host_state &&
+	       x->host_at == y->host_at && x->host_end == y->host_end;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t headers[TP_SCAN_MAX + TP_SCAN_SLACK];
 	static struct otlp_span span;
-	static struct tp_lf lf;
-	struct tp_scan scan;
+	static struct tp_lf lf, words_lf;
+	struct tp_scan scan, words;
+	int found;
 	struct rt_text text;
 	uint8_t method = HS_METHOD_UNKNOWN, have = 0;
 	const char *host;
@@ -54,10 +73,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(headers, 0, sizeof(headers));
 	memset(&scan, 0, sizeof(scan));
+	memset(&lf, 0, sizeof(lf));
+	memset(&words_lf, 0, sizeof(words_lf));
 	scan.n = (uint32_t)(size < TP_SCAN_MAX ? size : TP_SCAN_MAX);
 	memcpy(headers, data, scan.n);
 	scan.buf = headers;
-	tp_scan_run_with(&scan, &lf);
+	words = scan;
+	found = tp_scan_run_with(&scan, &lf);
+	if (found != tp_scan_run_words_with(&words, &words_lf) || !same_search(&scan, &words))
+		abort();
 	if (scan.block_at < scan.n)
 		method = hs_method_of_line(headers + scan.block_at, scan.n - scan.block_at);
 	if (method < HS_METHOD_COUNT)

@@ -143,6 +143,31 @@ static void a_long_target_is_located_whole(void **state)
 	assert_memory_equal(t.target, target, 500);
 }
 
+static void the_path_and_host_are_taken_at_any_alignment_and_past_many_lines(void **state)
+{
+	char req[2048], target[32], host[16], *at;
+
+	(void)state;
+	/* The target's length moves every line feed through the bytes of a word; the
+	 * lines before and after Host are passed over in runs of any length. */
+	for (size_t len = 1; len < 17; len++) {
+		for (size_t before = 0; before < 20; before += 3) {
+			memset(target, 'q', len);
+			target[0] = '/';
+			target[len] = '\0';
+			at = req + snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n", target);
+			for (size_t i = 0; i < before; i++)
+				at += snprintf(at, (size_t)(req + sizeof(req) - at), "Sec-%zu: v\r\n", i);
+			at += snprintf(at, (size_t)(req + sizeof(req) - at), "Host: h%zu\r\n", len);
+			for (size_t i = 0; i < 20 - before; i++)
+				at += snprintf(at, (size_t)(req + sizeof(req) - at), "Via-%zu: v\n", i);
+			snprintf(at, (size_t)(req + sizeof(req) - at), "\r\n");
+			snprintf(host, sizeof(host), "h%zu", len);
+			expect(req, target, host);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -150,6 +175,7 @@ int main(void)
 		cmocka_unit_test(what_go_parses_otherwise_is_not_taken),
 		cmocka_unit_test(a_doubtful_host_leaves_the_path),
 		cmocka_unit_test(a_long_target_is_located_whole),
+		cmocka_unit_test(the_path_and_host_are_taken_at_any_alignment_and_past_many_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
