@@ -265,10 +265,7 @@ static __always_inline int find_traceparent(const struct hs_offsets *off, __u64 
 	s->lf->host_state = TP_HOST_NONE;
 	s->lf->ended = 0;
 	bpf_loop(tp_lf_collect_steps((__u32)r), tp_lf_collect, s, 0);
-	if (s->lf->n <= TP_MAX_LF)
-		bpf_loop(s->lf->n, tp_lf_step, s, 0);
-	else
-		bpf_loop(tp_scan_steps((__u32)r), tp_scan_step, s, 0);
+	bpf_loop(tp_pass2_steps(s), tp_lf_step, s, 0);
 	if (s->block_at < s->n)
 		*ret_method = hs_method_of_line(sc->buf + (s->block_at & (TP_SCAN_MAX - 1)),
 						s->n - s->block_at);

@@ -24,10 +24,9 @@
  * searches to the same results and notes).
  *
  * The verifier inlines a bpf_loop whose call has one callback (a direct call a step
- * instead of an indirect one from the helper); the probe's two calls of the second pass
- * are merged into one by clang, so the word-a-step search is the same callback
- * (tp_scan_step). State lives in map memory (struct tp_lf), which keeps the verifier's
- * work small.
+ * instead of an indirect one from the helper): the second pass is one bpf_loop call,
+ * whose callback takes the word-a-step search's steps too (tp_pass2_steps). State lives
+ * in map memory (struct tp_lf), which keeps the verifier's work small.
  *
  * Cost, the start program's kernel time per run in bench_tracer_overhead (BPF run-time
  * statistics, 1 s rounds, three runs each, interleaved, on a 6.18 kernel): wrk's ~45-byte
@@ -419,12 +418,6 @@ static long tp_lf_step(__u32 i, void *ctx)
 	return 0;
 }
 
-/* The word-a-step search is the same callback: the probe runs it, or the line feeds,
- * in one of two bpf_loop calls, which clang merges into one call; the verifier inlines
- * a bpf_loop (a direct call a step instead of an indirect one from the helper) only
- * when that call has one callback. */
-#define tp_scan_step tp_lf_step
-
 /* Steps of the first pass over n bytes. */
 static TP_INLINE __u32 tp_lf_collect_steps(__u32 n)
 {
@@ -463,6 +456,15 @@ static TP_INLINE __u32 tp_scan_steps(__u32 n)
 	return (n + TP_STEP_BYTES - 1) / TP_STEP_BYTES;
 }
 
+/* Steps of the second pass (tp_lf_step): one per line feed at most, or the word-a-step
+ * search's steps when there are more than TP_MAX_LF. One bpf_loop call with one
+ * callback for both: the verifier inlines a bpf_loop (a direct call a step instead of
+ * the helper's indirect one) only when its call has a single callback. */
+static TP_INLINE __u32 tp_pass2_steps(const struct tp_scan *s)
+{
+	return s->lf->n <= TP_MAX_LF ? s->lf->n : tp_scan_steps(s->n);
+}
+
 #ifndef __bpf__
 /* Resets s (whose buf and n are set) and lf for a search, as the probe does. */
 static inline void tp_scan_reset(struct tp_scan *s, struct tp_lf *lf)
@@ -486,16 +488,9 @@ static inline int tp_scan_run_with(struct tp_scan *s, struct tp_lf *lf)
 		if (tp_lf_collect(i, s))
 			break;
 	}
-	if (lf->n <= TP_MAX_LF) {
-		for (__u32 j = 0; j < lf->n; j++) {
-			if (tp_lf_step(j, s))
-				break;
-		}
-	} else {
-		for (__u32 i = 0; i < tp_scan_steps(s->n); i++) {
-			if (tp_scan_step(i, s))
-				break;
-		}
+	for (__u32 i = 0; i < tp_pass2_steps(s); i++) {
+		if (tp_lf_step(i, s))
+			break;
 	}
 	return tp_scan_finish(s);
 }
