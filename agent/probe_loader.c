@@ -7,15 +7,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "http_server.skel.h"
 
 #define DEFAULT_RINGBUF (4u << 20)
 #define DEFAULT_INFLIGHT 16384u
-/* The initial PID namespace's inode number (include/linux/proc_ns.h). */
-#define PROC_PID_INIT_INO 0xEFFFFFFCu
 
 struct probe_loader {
 	struct http_server_bpf *skel;
@@ -51,7 +48,6 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 	size_t ring = opts && opts->ringbuf_bytes ? opts->ringbuf_bytes : DEFAULT_RINGBUF;
 	size_t inflight = opts && opts->max_inflight ? opts->max_inflight : DEFAULT_INFLIGHT;
 	size_t wake = opts && opts->wakeup_bytes ? opts->wakeup_bytes : ring / 4;
-	struct stat ns;
 	int r;
 
 	if (!is_pow2(ring) || ring < (size_t)sysconf(_SC_PAGESIZE) || ring > (1u << 30) ||
@@ -73,12 +69,6 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 		goto fail;
 	}
 	pl->skel->rodata->ringbuf_wakeup_bytes = wake;
-	/* In the initial PID namespace the kernel's tgid is the pid we see: the probes
-	 * skip the namespace lookup. */
-	if (stat("/proc/self/ns/pid", &ns) == 0 && ns.st_ino != PROC_PID_INIT_INO) {
-		pl->skel->rodata->pidns_dev = (uint64_t)ns.st_dev;
-		pl->skel->rodata->pidns_ino = (uint64_t)ns.st_ino;
-	}
 	r = bpf_map__set_max_entries(pl->skel->maps.spans, (uint32_t)ring);
 	if (r)
 		goto fail;
@@ -154,7 +144,10 @@ int probe_loader_set_sampler(struct probe_loader *pl, const struct hs_sampler *s
 static int attach_one(struct bpf_program *prog, const struct probe_attach_spec *spec,
 		      uint64_t offset, struct bpf_link **ret_link)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = spec->offsets_slot);
+	/* The process's pid as we see it, and its binary's offsets slot: see
+	 * bpf/http_server.bpf.c. */
+	LIBBPF_OPTS(bpf_uprobe_opts, uo,
+		    .bpf_cookie = (uint64_t)(uint32_t)spec->pid << 32 | spec->offsets_slot);
 	struct bpf_link *link;
 
 	link = bpf_program__attach_uprobe_opts(prog, spec->pid, spec->binary_path, (size_t)offset,

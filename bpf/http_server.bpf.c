@@ -13,12 +13,13 @@
  * and helper calls (bench/bench_probe_cost prints each): an unsampled request reads
  * three times at the start (the chain to the connection's read buffer, for the
  * traceparent and the method; four on a connection's first request, see struct
- * hs_inflight) and once at the end (status), and draws one random number; ids, strings and the rest are for sampled requests only. A sampled request's
- * path and Host come from the request bytes the start copied for the traceparent
- * search (bpf/request_text.h), kept for the end beside its in-flight slot; only the
- * client address is read from http.Request. Struct offsets differ per Go version: each probe carries,
- * as its attach cookie, the slot of its binary's offsets in the offsets map. Nothing
- * here writes to user memory. */
+ * hs_inflight) and once at the end (status), and draws one random number; ids, strings
+ * and the rest are for sampled requests only. A sampled request's path and Host come
+ * from the request bytes the start copied for the traceparent search
+ * (bpf/request_text.h), kept for the end beside its in-flight slot; only the client
+ * address is read from http.Request. Struct offsets differ per Go version: each probe
+ * carries, as its attach cookie, its process's pid and the slot of its binary's offsets
+ * in the offsets map. Nothing here writes to user memory. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -36,10 +37,6 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by the loader before load. */
 const volatile __u64 ringbuf_wakeup_bytes = 256 * 1024;
-/* The agent's PID namespace (dev and inode of /proc/self/ns/pid): records carry pids as
- * the agent sees them, which is how it attached; zero: the kernel's own tgid. */
-const volatile __u64 pidns_dev = 0;
-const volatile __u64 pidns_ino = 0;
 /* Slots of the inflight array minus one (a power of two minus one). */
 const volatile __u32 inflight_mask = 16383;
 
@@ -130,13 +127,18 @@ static const __u64 red_bounds_ns[HS_RED_BOUNDS] = {
 	2500000000ULL, 5000000000ULL, 7500000000ULL, 10000000000ULL,
 };
 
-static __always_inline __u32 current_pid(void)
+/* Each probe is attached to one process, with a cookie that carries that process's pid
+ * as the agent sees it (high half) and the slot of its binary's offsets (low half):
+ * the pid tells in-flight requests of two processes apart and goes into records,
+ * without a helper call (~10 ns, ~80 through the agent's PID namespace). */
+static __always_inline __u32 cookie_slot(__u64 cookie)
 {
-	struct bpf_pidns_info ns;
+	return (__u32)cookie;
+}
 
-	if (pidns_ino && !bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns, sizeof(ns)))
-		return ns.tgid;
-	return bpf_get_current_pid_tgid() >> 32;
+static __always_inline __u32 cookie_pid(__u64 cookie)
+{
+	return (__u32)(cookie >> 32);
 }
 
 static __always_inline void stat_add(__u32 which)
@@ -330,7 +332,7 @@ static __always_inline void put_be32(__u8 *dst, __u32 v)
 
 /* --- the in-flight slots ------------------------------------------------------------ */
 
-/* A slot's owner word: the key with the tgid's low bits above the 48 bits of a user
+/* A slot's owner word: the key with the pid's low bits above the 48 bits of a user
  * address, so that one compare tells most keys of two processes apart (the slot's pid
  * tells the rest). Never zero: the key is a non-null pointer. */
 static __always_inline __u64 owner_tag(__u64 key, __u32 pid)
@@ -393,7 +395,8 @@ static __always_inline void keep_request_text(const struct tp_scan *tp, __u8 met
  * benchmarks attach it, to compare placements doing the same work. */
 static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, int by_goroutine)
 {
-	__u32 slot = (__u32)bpf_get_attach_cookie(ctx), zero = 0, pid, h;
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 slot = cookie_slot(cookie), pid = cookie_pid(cookie), zero = 0, h;
 	const struct hs_offsets *off = bpf_map_lookup_elem(&offsets, &slot);
 	const struct hs_sampler *smp = bpf_map_lookup_elem(&sampler, &zero);
 	struct hs_inflight *v = NULL, *e;
@@ -410,9 +413,6 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 	if (!resp)
 		return 0;
 	start = bpf_ktime_get_ns();
-	/* The kernel's tgid: it only tells processes apart here; the pid as the agent
-	 * sees it is looked up for sampled requests only. */
-	pid = bpf_get_current_pid_tgid() >> 32;
 	/* Keyed by the connection (which serves one request at a time), not the response:
 	 * a connection's requests come back to the same slot, whose cache line is warm,
 	 * where a new response's address hashes to a cold one (~100 ns a miss, at the
@@ -629,7 +629,8 @@ static __always_inline int take_started(__u64 key, __u32 pid, __u64 resp, struct
 
 static __always_inline int request_end(struct pt_regs *ctx, __u64 key_ptr, int by_goroutine)
 {
-	__u32 slot = (__u32)bpf_get_attach_cookie(ctx), zero = 0, pid;
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 slot = cookie_slot(cookie), pid = cookie_pid(cookie), zero = 0;
 	const struct hs_offsets *off = bpf_map_lookup_elem(&offsets, &slot);
 	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
 	struct hs_span_record *rec;
@@ -644,7 +645,6 @@ static __always_inline int request_end(struct pt_regs *ctx, __u64 key_ptr, int b
 		return 0;
 	}
 	end = bpf_ktime_get_ns();
-	pid = bpf_get_current_pid_tgid() >> 32;
 	text = (struct hs_sampled *)(sc->buf + SCRATCH_SAMPLED);
 	/* The response's fields in one read (its connection is the slot's key, as at the
 	 * start); the request's only when sampled or when the start could not tell the
@@ -703,7 +703,7 @@ static __always_inline int request_end(struct pt_regs *ctx, __u64 key_ptr, int b
 	__builtin_memcpy(rec->parent_span_id, text->parent_span_id, 8);
 	rec->start_ns = st.start_ns;
 	rec->end_ns = end;
-	rec->pid = current_pid();
+	rec->pid = pid;
 	rec->status = (__u16)status;
 	rec->trace_flags = st.trace_flags;
 	rec->rec_flags = st.rec_flags;

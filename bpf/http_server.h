@@ -157,7 +157,7 @@ enum hs_stat {
 /* The in-flight requests: an array of slots, a request's slot found from its key (the
  * *http.conn serving it, which serves one request at a time, so that its requests reuse
  * a slot whose cache line is warm; the *http.response when the connection cannot be
- * read; in the benchmarks' comparison placement the goroutine) and tgid by hashing,
+ * read; in the benchmarks' comparison placement the goroutine) and pid by hashing,
  * then up to HS_INFLIGHT_WINDOW slots on. A start claims the first free slot with one
  * compare-and-swap of owner and the end frees it, a few ns each where a hash map's
  * insert and delete cost ~200 ns. A start that finds its window full takes the oldest
@@ -178,7 +178,7 @@ enum hs_stat {
 #define HS_READER_RECHECK 16
 struct hs_inflight {
 	__u64 owner;     /* the key's tag; 0: free */
-	__u32 pid;       /* tgid of the owner, written after the claim */
+	__u32 pid;       /* the owner's pid (as the agent sees it), written after the claim */
 	__u8 sampled;
 	__u8 trace_flags;
 	__u8 rec_flags;
