@@ -11,10 +11,11 @@
  * through the ring buffer. What a request costs here is mostly reads of user memory
  * (~75 ns each on the benchmark machines, whatever the size up to a few hundred bytes)
  * and helper calls (bench/bench_probe_cost prints each): an unsampled request reads
- * three times at the start (the chain to the connection's read buffer, for the
- * traceparent and the method; four on a connection's first request, see struct
- * hs_inflight) and once at the end (status), and draws one random number; ids, strings
- * and the rest are for sampled requests only. A sampled request's path and Host come
+ * twice at the start (the connection's bufio.Reader and the bytes in its buffer, for
+ * the traceparent and the method; four times when its goroutine's slot does not
+ * remember the reader, see struct hs_inflight) and once at the end (status and
+ * connection), and draws one random number; ids, strings and the rest are for sampled
+ * requests only. A sampled request's path and Host come
  * from the request bytes the start copied for the traceparent search
  * (bpf/request_text.h), kept for the end beside its in-flight slot; only the client
  * address is read from http.Request. Struct offsets differ per Go version: each probe
@@ -102,14 +103,13 @@ struct {
  * room past the scan size, so that an index masked to it plus a look-ahead stays
  * inside), and blocks of Go structs read at once. */
 #define SCRATCH_SIZE (2 * TP_SCAN_MAX)
-/* In the end probe, where nothing else uses the first bytes: what a sampled request
- * kept, copied out beside its slot before the slot is freed. */
-#define SCRATCH_SAMPLED 0
-_Static_assert(sizeof(struct hs_sampled) <= TP_SCAN_MAX, "scratch regions overlap");
 #define SCRATCH_BLOCK_A (TP_SCAN_MAX + 256)
 #define SCRATCH_BLOCK_B (SCRATCH_BLOCK_A + HS_BLOCK_MAX)
 #define SCRATCH_LF (SCRATCH_BLOCK_B + HS_BLOCK_MAX)
-_Static_assert(SCRATCH_LF + sizeof(struct tp_lf) <= SCRATCH_SIZE, "scratch too small");
+/* In the end probe: what a sampled request kept, copied out beside its slot before the
+ * slot is freed (apart from the request's bytes: the end may search them too). */
+#define SCRATCH_SAMPLED ((SCRATCH_LF + sizeof(struct tp_lf) + 7) & ~7UL)
+_Static_assert(SCRATCH_SAMPLED + sizeof(struct hs_sampled) <= SCRATCH_SIZE, "scratch too small");
 _Static_assert(TP_SCAN_SLACK <= 256, "scratch regions overlap");
 struct scratch {
 	__u8 buf[SCRATCH_SIZE];
@@ -209,13 +209,14 @@ static __always_inline __u64 read_u64(const void *p)
 
 /* --- incoming traceparent: the search is bpf/traceparent_scan.h ----------------- */
 
-/* The bufio.Reader of the connection conn, read into block: the one slot v remembers
- * for this connection (owner tag) while it passes the checks struct hs_inflight
- * describes, else conn.bufr, which v then remembers. 0 when it cannot be read. */
-static __always_inline __u64 connection_reader(const struct hs_offsets *off, __u64 conn,
+/* The bufio.Reader of the connection serving the response resp, read into block: the
+ * one slot v remembers for this goroutine (owner tag) while it still reads from the same
+ * connReader (struct hs_inflight), else resp.conn.bufr, which v then remembers. 0 when
+ * it cannot be read. */
+static __always_inline __u64 connection_reader(const struct hs_offsets *off, __u64 resp,
 					       struct hs_inflight *v, __u64 tag, __u8 *block)
 {
-	__u64 bufr;
+	__u64 bufr, conn;
 
 	if (v->reader_owner == tag && v->reader_src &&
 	    (++v->reader_uses & (HS_READER_RECHECK - 1))) {
@@ -225,32 +226,30 @@ static __always_inline __u64 connection_reader(const struct hs_offsets *off, __u
 			return bufr;
 	}
 	v->reader_owner = 0;
+	conn = read_u64((void *)(resp + off->resp_conn));
+	if (!conn)
+		return 0;
 	bufr = read_u64((void *)(conn + off->conn_bufr));
 	if (read_block(block, off->bufio_block, bufr))
 		return 0;
 	v->reader = bufr;
 	v->reader_src = block_u64(block, off->bufio_rd_data);
+	v->reader_conn = conn;
 	v->reader_uses = 0;
 	v->reader_owner = tag;
 	return bufr;
 }
 
-/* Looks for a traceparent header in the request's bytes still in the bufio.Reader of
- * the connection conn (see connection_reader: v and tag are its slot and owner tag):
- * buf[0:r] ends with the blank line after the headers. Sets *ret_method from the
- * request line when it can vouch for it. */
-static __always_inline int find_traceparent(const struct hs_offsets *off, __u64 conn,
-					    struct hs_inflight *v, __u64 tag, struct tp_scan *s,
-					    __u8 *ret_method)
+/* Searches the request's bytes still in the buffer of the bufio.Reader whose first
+ * bytes are in the scratch's block A for a traceparent header: buf[0:r] ends with the
+ * blank line after the headers. Sets *ret_method from the request line when it can
+ * vouch for it. 0 when found. */
+static __always_inline int search_reader(const struct hs_offsets *off, struct scratch *sc,
+					 struct tp_scan *s, __u8 *ret_method)
 {
-	__u32 zero = 0;
-	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
-	__u64 buf, r;
+	__u64 buf = block_u64(sc->buf + SCRATCH_BLOCK_A, off->bufio_buf);
+	__u64 r = block_u64(sc->buf + SCRATCH_BLOCK_A, off->bufio_r);
 
-	if (!sc || !conn || !connection_reader(off, conn, v, tag, sc->buf + SCRATCH_BLOCK_A))
-		return -1;
-	buf = block_u64(sc->buf + SCRATCH_BLOCK_A, off->bufio_buf);
-	r = block_u64(sc->buf + SCRATCH_BLOCK_A, off->bufio_r);
 	if (!buf || r == 0)
 		return -1;
 	if (r > TP_SCAN_MAX)
@@ -272,6 +271,36 @@ static __always_inline int find_traceparent(const struct hs_offsets *off, __u64 
 		*ret_method = hs_method_of_line(sc->buf + (s->block_at & (TP_SCAN_MAX - 1)),
 						s->n - s->block_at);
 	return tp_scan_finish(s);
+}
+
+/* The search at the start, in the buffer of the connection serving resp (see
+ * connection_reader: v and tag are the request's slot and owner tag). */
+static __always_inline int find_traceparent(const struct hs_offsets *off, __u64 resp,
+					    struct hs_inflight *v, __u64 tag, struct tp_scan *s,
+					    __u8 *ret_method)
+{
+	__u32 zero = 0;
+	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
+
+	if (!sc || !connection_reader(off, resp, v, tag, sc->buf + SCRATCH_BLOCK_A))
+		return -1;
+	return search_reader(off, sc, s, ret_method);
+}
+
+/* The search at the end, in the buffer of the connection conn, walked from it. */
+static __always_inline int find_traceparent_of(const struct hs_offsets *off, __u64 conn,
+					       struct tp_scan *s, __u8 *ret_method)
+{
+	__u32 zero = 0;
+	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
+	__u64 bufr;
+
+	if (!sc || !conn)
+		return -1;
+	bufr = read_u64((void *)(conn + off->conn_bufr));
+	if (read_block(sc->buf + SCRATCH_BLOCK_A, off->bufio_block, bufr))
+		return -1;
+	return search_reader(off, sc, s, ret_method);
 }
 
 /* --- sampling --------------------------------------------------------------------- */
@@ -390,10 +419,50 @@ static __always_inline void keep_request_text(const struct tp_scan *tp, __u8 met
 	}
 }
 
-/* by_goroutine: the placement other tracers use (entry at the symbol, end at each RET,
- * where no register holds the response any more), keyed by goroutine instead; only the
- * benchmarks attach it, to compare placements doing the same work. */
-static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, int by_goroutine)
+/* A request's sampling decision: by its parent when the search found one, else by a
+ * draw (hi: the first random bytes of the trace id's second half, see root_sampled). */
+struct decision {
+	__u8 sampled, has_parent;
+	__u32 hi;
+};
+
+static __always_inline void decide(const struct hs_sampler *smp, const struct tp_scan *tp,
+				   int found, struct decision *d)
+{
+	d->has_parent = found;
+	if (found) {
+		d->hi = 0;
+		d->sampled = child_sampled(smp, tp->trace_id, tp->flags);
+	} else {
+		d->hi = bpf_get_prandom_u32();
+		d->sampled = root_sampled(smp, d->hi);
+	}
+}
+
+/* A sampled request's ids (its parent's trace, or a new one) and flags, into sd. */
+static __always_inline void keep_ids(struct hs_sampled *sd, const struct tp_scan *tp,
+				     const struct decision *d)
+{
+	if (d->has_parent) {
+		__builtin_memcpy(sd->trace_id, tp->trace_id, 16);
+		__builtin_memcpy(sd->parent_span_id, tp->span_id, 8);
+		sd->rec_flags = HS_REC_HAS_PARENT;
+		sd->trace_flags = tp->flags | 1;
+	} else {
+		put_random(sd->trace_id);
+		put_random(sd->trace_id + 4);
+		put_be32(sd->trace_id + 8, d->hi);
+		put_random(sd->trace_id + 12);
+		__builtin_memset(sd->parent_span_id, 0, 8);
+		sd->rec_flags = 0;
+		sd->trace_flags = 1;
+	}
+	put_random(sd->span_id);
+	put_random(sd->span_id + 4);
+	sd->span_id[0] |= 1; /* never all zero */
+}
+
+static __always_inline int request_start(struct pt_regs *ctx, int scan_headers)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 slot = cookie_slot(cookie), pid = cookie_pid(cookie), zero = 0, h;
@@ -402,9 +471,11 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 	struct hs_inflight *v = NULL, *e;
 	struct hs_sampled *sd;
 	struct tp_scan tp = {};
-	__u64 resp = ctx->cx, g = ctx->r14, tag, seen = 0, start, oldest_ns = ~0ULL, conn, key;
-	__u8 method = HS_METHOD_UNKNOWN, has_parent = 0, sampled;
-	__u32 hi = 0, free_idx = ~0U, old_idx = ~0U, idx, v_idx = 0;
+	__u64 resp = ctx->cx, g = ctx->r14, tag, seen = 0, start, oldest_ns = ~0ULL;
+	struct decision d;
+	__u8 method = HS_METHOD_UNKNOWN;
+	int found;
+	__u32 free_idx = ~0U, old_idx = ~0U, idx, v_idx = 0;
 
 	if (!off || !off->valid || !smp) {
 		stat_add(HS_STAT_BAD_OFFSETS);
@@ -413,13 +484,10 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 	if (!resp)
 		return 0;
 	start = bpf_ktime_get_ns();
-	/* Keyed by the connection (which serves one request at a time), not the response:
-	 * a connection's requests come back to the same slot, whose cache line is warm,
-	 * where a new response's address hashes to a cold one (~100 ns a miss, at the
-	 * start and again at the end). */
-	conn = read_u64((void *)(resp + off->resp_conn));
-	key = by_goroutine ? g : conn ? conn : resp;
-	tag = owner_tag(key, pid);
+	/* Keyed by the goroutine, not the response: a connection's requests come back to
+	 * the same slot, whose cache line is warm, where a new response's address hashes to
+	 * a cold one (~100 ns a miss, at the start and again at the end). */
+	tag = owner_tag(g, pid);
 	h = slot_hash(tag);
 	/* This request's slot if a start hit was here before (the same call again after
 	 * morestack grew the stack, or a request that never ended with a response at the
@@ -477,40 +545,22 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 	v->pid = pid;
 	v->start_ns = start;
 	v->response = resp;
-	if (scan_headers && smp->type != HS_SAMPLER_ALWAYS_OFF &&
-	    find_traceparent(off, conn, v, tag, &tp, &method) == 0) {
+	found = scan_headers && smp->type != HS_SAMPLER_ALWAYS_OFF &&
+		find_traceparent(off, resp, v, tag, &tp, &method) == 0;
+	if (found)
 		stat_add(HS_STAT_TRACEPARENT);
-		has_parent = 1;
-		sampled = child_sampled(smp, tp.trace_id, tp.flags);
-	} else {
-		hi = bpf_get_prandom_u32();
-		sampled = root_sampled(smp, hi);
-	}
+	decide(smp, &tp, found, &d);
 	v->method_id = method;
-	v->sampled = sampled;
-	v->rec_flags = has_parent ? HS_REC_HAS_PARENT : 0;
-	v->trace_flags = sampled ? (tp.flags | 1) : 0;
-	if (!sampled)
+	v->sampled = d.sampled;
+	if (!d.sampled)
 		return 0;
 	sd = bpf_map_lookup_elem(&inflight_sampled, &v_idx);
-	if (!sd) {
-		v->sampled = 0;
-		return 0;
-	}
-	if (has_parent) {
-		__builtin_memcpy(sd->trace_id, tp.trace_id, 16);
-		__builtin_memcpy(sd->parent_span_id, tp.span_id, 8);
+	if (sd) {
+		keep_ids(sd, &tp, &d);
+		keep_request_text(&tp, method, sd);
 	} else {
-		put_random(sd->trace_id);
-		put_random(sd->trace_id + 4);
-		put_be32(sd->trace_id + 8, hi);
-		put_random(sd->trace_id + 12);
-		__builtin_memset(sd->parent_span_id, 0, 8);
+		v->sampled = 0;
 	}
-	put_random(sd->span_id);
-	put_random(sd->span_id + 4);
-	sd->span_id[0] |= 1; /* never all zero */
-	keep_request_text(&tp, method, sd);
 	return 0;
 }
 
@@ -518,14 +568,14 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers, 
 SEC("uprobe")
 int serve_http_start(struct pt_regs *ctx)
 {
-	return request_start(ctx, 1, 0);
+	return request_start(ctx, 1);
 }
 
 /* ... and without, for kernels that lack bpf_loop (the loader picks one). */
 SEC("uprobe")
 int serve_http_start_noscan(struct pt_regs *ctx)
 {
-	return request_start(ctx, 0, 0);
+	return request_start(ctx, 0);
 }
 
 static __always_inline void red_add(__u8 mid, __u16 status, __u64 dur)
@@ -564,30 +614,36 @@ static __always_inline void red_add(__u8 mid, __u16 status, __u64 dur)
 	v->sum_ns += dur;
 }
 
-/* The names of enum hs_method, for spans whose method came from the request line. */
-static const char method_names[HS_METHOD_COUNT][8] = {
-	[HS_METHOD_GET] = "GET",     [HS_METHOD_HEAD] = "HEAD",       [HS_METHOD_POST] = "POST",
-	[HS_METHOD_PUT] = "PUT",     [HS_METHOD_DELETE] = "DELETE",   [HS_METHOD_CONNECT] = "CONNECT",
-	[HS_METHOD_OPTIONS] = "OPTIONS", [HS_METHOD_TRACE] = "TRACE", [HS_METHOD_PATCH] = "PATCH",
+/* The names of enum hs_method, for spans whose method came from the request line:
+ * sixteen entries, indexed masked (the verifier does not always see the bound check). */
+#define METHOD_TABLE 16
+_Static_assert(HS_METHOD_COUNT <= METHOD_TABLE, "method table too small");
+struct method_name {
+	char name[8];
+	__u64 len;
 };
-static const __u8 method_lens[HS_METHOD_COUNT] = {
-	[HS_METHOD_GET] = 3,     [HS_METHOD_HEAD] = 4,    [HS_METHOD_POST] = 4,
-	[HS_METHOD_PUT] = 3,     [HS_METHOD_DELETE] = 6,  [HS_METHOD_CONNECT] = 7,
-	[HS_METHOD_OPTIONS] = 7, [HS_METHOD_TRACE] = 5,   [HS_METHOD_PATCH] = 5,
+static const struct method_name method_names[METHOD_TABLE] = {
+	[HS_METHOD_GET] = { "GET", 3 },         [HS_METHOD_HEAD] = { "HEAD", 4 },
+	[HS_METHOD_POST] = { "POST", 4 },       [HS_METHOD_PUT] = { "PUT", 3 },
+	[HS_METHOD_DELETE] = { "DELETE", 6 },   [HS_METHOD_CONNECT] = { "CONNECT", 7 },
+	[HS_METHOD_OPTIONS] = { "OPTIONS", 7 }, [HS_METHOD_TRACE] = { "TRACE", 5 },
+	[HS_METHOD_PATCH] = { "PATCH", 5 },
 };
 
 /* What the end needs of the in-flight slot, copied out before the slot is freed. */
 struct started {
 	__u64 start_ns;
 	__u64 response;
-	__u8 sampled, trace_flags, rec_flags, method_id;
+	__u8 sampled, method_id;
+	__u8 wrong_reader; /* the start searched a reader that was not its connection's */
 };
 
 /* Finds this request's slot (its response resp, unless 0), copies it into st (and what
  * a sampled request kept into *sd) and frees it; 0, or -1 when there was none (or
- * another start took it meanwhile). */
-static __always_inline int take_started(__u64 key, __u32 pid, __u64 resp, struct started *st,
-					struct hs_sampled *sd)
+ * another start took it meanwhile). conn, unless 0, is the connection that served it:
+ * a reader the slot remembers for another is forgotten, and st says so. */
+static __always_inline int take_started(__u64 key, __u32 pid, __u64 resp, __u64 conn,
+					struct started *st, struct hs_sampled *sd)
 {
 	__u64 tag = owner_tag(key, pid);
 	__u32 h = slot_hash(tag), v_idx = 0;
@@ -608,11 +664,12 @@ static __always_inline int take_started(__u64 key, __u32 pid, __u64 resp, struct
 	}
 	if (!v)
 		return -1;
+	st->wrong_reader = conn && v->reader_owner == tag && v->reader_conn != conn;
+	if (st->wrong_reader)
+		v->reader_owner = 0;
 	st->start_ns = v->start_ns;
 	st->response = v->response;
 	st->sampled = v->sampled;
-	st->trace_flags = v->trace_flags;
-	st->rec_flags = v->rec_flags;
 	st->method_id = v->method_id;
 	if (st->sampled) {
 		const struct hs_sampled *kept = bpf_map_lookup_elem(&inflight_sampled, &v_idx);
@@ -627,7 +684,9 @@ static __always_inline int take_started(__u64 key, __u32 pid, __u64 resp, struct
 	return __sync_val_compare_and_swap(&v->owner, tag, 0) == tag ? 0 : -1;
 }
 
-static __always_inline int request_end(struct pt_regs *ctx, __u64 key_ptr, int by_goroutine)
+/* resp: the *http.response, or 0 where no register holds it (the other tracers'
+ * placement, at ServeHTTP's RETs): then the slot's is used. */
+static __always_inline int request_end(struct pt_regs *ctx, __u64 resp)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 slot = cookie_slot(cookie), pid = cookie_pid(cookie), zero = 0;
@@ -637,46 +696,66 @@ static __always_inline int request_end(struct pt_regs *ctx, __u64 key_ptr, int b
 	struct hs_sampled *text;
 	struct started st = {};
 	char method[HS_METHOD_MAX] = {};
-	__u64 resp = 0, req = 0, end, status = 0, url, key = key_ptr;
+	const struct hs_sampler *smp = bpf_map_lookup_elem(&sampler, &zero);
+	__u64 req = 0, end, status = 0, url, conn = 0;
 	__u8 mlen = 0, mid, have_req = 0, have_resp = 0;
 
-	if (!off || !off->valid || !sc) {
+	if (!off || !off->valid || !sc || !smp) {
 		stat_add(HS_STAT_BAD_OFFSETS);
 		return 0;
 	}
 	end = bpf_ktime_get_ns();
 	text = (struct hs_sampled *)(sc->buf + SCRATCH_SAMPLED);
-	/* The response's fields in one read (its connection is the slot's key, as at the
-	 * start); the request's only when sampled or when the start could not tell the
-	 * method. */
-	if (!by_goroutine) {
-		resp = key_ptr;
-		if (read_block(sc->buf + SCRATCH_BLOCK_A, off->resp_block, resp) == 0) {
-			__u64 conn = block_u64(sc->buf + SCRATCH_BLOCK_A, off->resp_conn);
-
-			have_resp = 1;
-			key = conn ? conn : resp;
-		}
+	/* The response's fields in one read (its connection checks the reader the start
+	 * may have taken); the request's only when sampled or when the start could not tell
+	 * the method. */
+	if (resp && read_block(sc->buf + SCRATCH_BLOCK_A, off->resp_block, resp) == 0) {
+		have_resp = 1;
+		conn = block_u64(sc->buf + SCRATCH_BLOCK_A, off->resp_conn);
 	}
-	if (take_started(key, pid, resp, &st, text)) {
+	if (take_started(ctx->r14, pid, resp, conn, &st, text)) {
 		stat_add(HS_STAT_MISSING_START);
 		return 0;
 	}
-	if (by_goroutine) {
+	if (!resp) {
 		resp = st.response;
 		have_resp = read_block(sc->buf + SCRATCH_BLOCK_A, off->resp_block, resp) == 0;
 	}
-	mid = st.method_id;
 	if (have_resp) {
 		req = block_u64(sc->buf + SCRATCH_BLOCK_A, off->resp_req);
 		status = block_u64(sc->buf + SCRATCH_BLOCK_A, off->resp_status);
 	}
+	if (st.wrong_reader) {
+		/* The start searched another connection's buffer: search this one's now
+		 * (where a request without a body still has its headers) and decide again;
+		 * path and Host come from http.Request. */
+		struct tp_scan tp = {};
+		struct decision d;
+		__u8 m = HS_METHOD_UNKNOWN;
+		int found = find_traceparent_of(off, conn, &tp, &m) == 0;
+
+		if (found)
+			stat_add(HS_STAT_TRACEPARENT);
+		decide(smp, &tp, found, &d);
+		st.method_id = m;
+		st.sampled = d.sampled;
+		text->have = 0;
+		if (d.sampled)
+			keep_ids(text, &tp, &d);
+	}
+	mid = st.method_id;
 	if ((st.sampled || mid >= HS_METHOD_COUNT) &&
 	    read_block(sc->buf + SCRATCH_BLOCK_B, off->req_block, req) == 0)
 		have_req = 1;
 	if (mid < HS_METHOD_COUNT) {
-		__builtin_memcpy(method, method_names[mid], 8);
-		mlen = method_lens[mid];
+		__u32 i = mid;
+		const struct method_name *mn;
+
+		barrier_var(i); /* keeps the mask, which clang would drop after the check */
+		mn = &method_names[i & (METHOD_TABLE - 1)];
+
+		__builtin_memcpy(method, mn->name, 8);
+		mlen = (__u8)mn->len;
 	} else if (have_req) {
 		mlen = block_go_string(method, HS_METHOD_MAX, sc->buf + SCRATCH_BLOCK_B,
 				       off->req_method);
@@ -705,8 +784,8 @@ static __always_inline int request_end(struct pt_regs *ctx, __u64 key_ptr, int b
 	rec->end_ns = end;
 	rec->pid = pid;
 	rec->status = (__u16)status;
-	rec->trace_flags = st.trace_flags;
-	rec->rec_flags = st.rec_flags;
+	rec->trace_flags = text->trace_flags;
+	rec->rec_flags = text->rec_flags;
 	rec->method_id = mid;
 	__builtin_memcpy(rec->method, method, HS_METHOD_MAX);
 	rec->method_len = mlen;
@@ -746,19 +825,19 @@ static __always_inline int request_end(struct pt_regs *ctx, __u64 key_ptr, int b
 SEC("uprobe")
 int finish_request(struct pt_regs *ctx)
 {
-	return request_end(ctx, ctx->ax, 0);
+	return request_end(ctx, ctx->ax);
 }
 
 /* The other tracers' placement, for the benchmarks: ServeHTTP's first instruction... */
 SEC("uprobe")
 int serve_http_start_at_symbol(struct pt_regs *ctx)
 {
-	return request_start(ctx, 1, 1);
+	return request_start(ctx, 1);
 }
 
 /* ... and each of its RET instructions. */
 SEC("uprobe")
 int serve_http_end_at_ret(struct pt_regs *ctx)
 {
-	return request_end(ctx, ctx->r14, 1);
+	return request_end(ctx, 0);
 }

@@ -155,43 +155,41 @@ enum hs_stat {
 };
 
 /* The in-flight requests: an array of slots, a request's slot found from its key (the
- * *http.conn serving it, which serves one request at a time, so that its requests reuse
- * a slot whose cache line is warm; the *http.response when the connection cannot be
- * read; in the benchmarks' comparison placement the goroutine) and pid by hashing,
- * then up to HS_INFLIGHT_WINDOW slots on. A start claims the first free slot with one
- * compare-and-swap of owner and the end frees it, a few ns each where a hash map's
- * insert and delete cost ~200 ns. A start that finds its window full takes the oldest
- * slot (counted: a request that never ended, or an eviction). */
+ * goroutine serving it, which for net/http's server is its connection's, one request at
+ * a time: a connection's requests come back to the same slot, whose cache line is warm)
+ * and pid by hashing, then up to HS_INFLIGHT_WINDOW slots on. A start claims the first
+ * free slot with one compare-and-swap of owner and the end frees it, a few ns each
+ * where a hash map's insert and delete cost ~200 ns. A start that finds its window full
+ * takes the oldest slot (counted: a request that never ended, or an eviction). */
 #define HS_INFLIGHT_WINDOW 4
 
 /* A slot is one cache line: an unsampled request touches nothing else of the maps.
  * Besides the request in flight, it remembers the connection's bufio.Reader as the last
- * start found it (the connection's slot is the same from one request to the next),
- * which saves the start a read of conn.bufr (~75 ns): the remembered reader is taken
- * only for the same connection address and process, only while it still reads from the
- * connReader it read from then (a connection that closes puts its reader back in a
- * pool, where its rd is reset, or another connection takes it with its own rd), and
- * the chain is walked again every HS_READER_RECHECK starts, so that a reader the rd
- * check cannot tell apart (a new connection at a freed one's address, its reader given
- * to a third whose connReader sits where the first one's did) is used a few times at
- * most. */
+ * start found it, which saves the start two reads of the three that lead to it (~75 ns
+ * each: response.conn and conn.bufr). The remembered reader is taken for the same
+ * goroutine and process while it still reads from the connReader it read from then: a
+ * goroutine whose connection closed may serve a new one, but the old connection's reader
+ * went back to a pool, where its rd is reset, or to another connection, with that one's
+ * rd. What that check cannot tell apart (the reader given to a connection whose
+ * connReader sits where the first one's did, after a garbage collection) the end finds
+ * out, as it reads response.conn anyway: it forgets the reader and searches the right
+ * connection's buffer itself. The start also walks the chain again every
+ * HS_READER_RECHECK uses. */
 #define HS_READER_RECHECK 16
 struct hs_inflight {
 	__u64 owner;     /* the key's tag; 0: free */
-	__u32 pid;       /* the owner's pid (as the agent sees it), written after the claim */
-	__u8 sampled;
-	__u8 trace_flags;
-	__u8 rec_flags;
-	__u8 method_id;  /* from the request line; HS_METHOD_UNKNOWN: read it at the end */
 	__u64 start_ns;
 	__u64 response;  /* the *http.response: a second start hit with the same one is a
 			  * restart (morestack), and the end checks it is its own */
+	__u32 pid;       /* the owner's pid (as the agent sees it), written after the claim */
+	__u8 sampled;
+	__u8 method_id;  /* from the request line; HS_METHOD_UNKNOWN: read it at the end */
+	__u16 reader_uses;  /* starts since the reader chain was walked */
 	/* Kept when the slot is freed. */
 	__u64 reader_owner; /* the owner tag the reader was found for; 0: none */
 	__u64 reader;       /* the *bufio.Reader */
-	__u64 reader_src;   /* its rd's data word then */
-	__u32 reader_uses;  /* starts since the chain was walked */
-	__u32 pad;
+	__u64 reader_src;   /* its rd's data word then (the *connReader) */
+	__u64 reader_conn;  /* the *http.conn whose reader it was */
 };
 _Static_assert(sizeof(struct hs_inflight) == 64, "hs_inflight layout changed");
 
@@ -209,7 +207,9 @@ struct hs_sampled {
 	char host[HS_HOST_MAX];
 	__u8 path_len, host_len;
 	__u8 have; /* HS_TEXT_*: what the end must not read from http.Request */
-	__u8 pad[5];
+	__u8 trace_flags;
+	__u8 rec_flags;
+	__u8 pad[3];
 };
 _Static_assert(sizeof(struct hs_sampled) == 232, "hs_sampled layout changed");
 

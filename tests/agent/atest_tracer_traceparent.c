@@ -227,7 +227,7 @@ static void connections_that_come_and_go_each_get_their_own_parent(void **state)
 	 * the reverse order to the next round), and a request on a kept-alive connection
 	 * per round. The server collects garbage all along (setup_eager_gc) and puts new
 	 * connections where freed ones were. */
-	enum { ROUNDS = 120, BATCH = 6, N = ROUNDS * (2 * BATCH + 1) };
+	enum { ROUNDS = 400, BATCH = 6, N = ROUNDS * (2 * BATCH + 1) };
 	struct traced_world *f = *state;
 	int kept = dial(f), fds[BATCH], wrong = 0, sent = 0;
 	json_t *spans, *span;
