@@ -386,27 +386,33 @@ static void headers_ending_at_a_step_or_word_boundary_are_found(void **state)
 	}
 }
 
+/* head, then plain lines that cannot be Host or traceparent, then tail, into text. */
+static void with_plain_lines(char *text, size_t size, const char *head, size_t plain,
+			     const char *tail)
+{
+	char *at = text + snprintf(text, size, "%s", head);
+
+	for (size_t i = 0; i < plain; i++)
+		at += snprintf(at, (size_t)(text + size - at), "Accept-%zu: x\r\n", i);
+	snprintf(at, (size_t)(text + size - at), "%s", tail);
+}
+
 static void headers_after_many_plain_lines_are_found(void **state)
 {
-	char text[2048], *at;
+	char text[2048];
 	struct tp_scan s;
 
 	/* Lines that cannot be Host or traceparent are passed over in runs; what follows
 	 * a run of any length is still seen, and a Host line's end too. */
 	for (size_t plain = 0; plain < 3 * TP_LF_PASS_OVER; plain++) {
-		at = text + snprintf(text, sizeof(text), "GET /p HTTP/1.1\r\nHost: h\r\n");
-		for (size_t i = 0; i < plain; i++)
-			at += snprintf(at, (size_t)(text + sizeof(text) - at), "Accept-%zu: x\r\n", i);
-		snprintf(at, (size_t)(text + sizeof(text) - at),
-			 "traceparent: 00-" TID "-" SID "-01\r\n\r\n");
+		with_plain_lines(text, sizeof(text), "GET /p HTTP/1.1\r\nHost: h\r\n", plain,
+				 "traceparent: 00-" TID "-" SID "-01\r\n\r\n");
 		assert_int_equal(scan(text, &s), 0);
 		expect_located(text, &s, "h\r");
 
-		at = text + snprintf(text, sizeof(text), "GET /p HTTP/1.1\r\n");
-		for (size_t i = 0; i < plain; i++)
-			at += snprintf(at, (size_t)(text + sizeof(text) - at), "Accept-%zu: x\r\n", i);
-		snprintf(at, (size_t)(text + sizeof(text) - at),
-			 "Host: h\r\nCookie: c\r\ntraceparent: 00-" TID "-" SID "-01\r\nVia: v\r\n\r\n");
+		with_plain_lines(text, sizeof(text), "GET /p HTTP/1.1\r\n", plain,
+				 "Host: h\r\nCookie: c\r\ntraceparent: 00-" TID "-" SID
+				 "-01\r\nVia: v\r\n\r\n");
 		assert_int_equal(scan(text, &s), 0);
 		expect_located(text, &s, "h\r");
 	}
