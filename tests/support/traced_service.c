@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -71,7 +72,13 @@ static int spawn(struct traced_service *s)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDWR);
+		int devnull;
+
+		/* The service goes with the test or benchmark that started it, however that
+		 * ends (killed, or failed before its cleanup). */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() == 1)
+			_exit(127);
+		devnull = open("/dev/null", O_RDWR);
 
 		if (devnull >= 0) {
 			dup2(devnull, STDIN_FILENO);
