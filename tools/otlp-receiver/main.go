@@ -16,7 +16,9 @@
 // certificate signed by that CA (mutual TLS). With -grpc-listen it also takes OTLP/gRPC
 // exports (the Kubernetes components' tracing speaks only that) into the same file.
 //
-// It prints "otlp-receiver listening on 127.0.0.1:PORT" once it accepts connections.
+// It listens on 127.0.0.1 unless -host says otherwise (0.0.0.0 in a cluster, behind a
+// Service), and prints "otlp-receiver listening on HOST:PORT" once it accepts
+// connections.
 package main
 
 import (
@@ -312,7 +314,8 @@ func writePortFile(path string, port int) {
 }
 
 func main() {
-	port := flag.Int("port", 0, "TCP port on 127.0.0.1 (0: any free port)")
+	host := flag.String("host", "127.0.0.1", "address to listen on (0.0.0.0: every interface)")
+	port := flag.Int("port", 0, "TCP port on -host (0: any free port)")
 	outPath := flag.String("out", "", "file the received spans are appended to, one JSON line each (required)")
 	portFile := flag.String("port-file", "", "also write the port to this file once listening")
 	tlsCert := flag.String("tls-cert", "", "serve HTTPS with this PEM certificate (needs -tls-key)")
@@ -329,7 +332,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("otlp-receiver: %v", err)
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)))
+	ln, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(*port)))
 	if err != nil {
 		log.Fatalf("otlp-receiver: %v", err)
 	}
@@ -391,7 +394,7 @@ func main() {
 	if *portFile != "" {
 		writePortFile(*portFile, actual)
 	}
-	fmt.Printf("otlp-receiver listening on 127.0.0.1:%d\n", actual)
+	fmt.Printf("otlp-receiver listening on %s\n", net.JoinHostPort(*host, strconv.Itoa(actual)))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	log.Fatal(srv.Serve(ln))
 }
