@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/capabilities.h"
 #include "agent/self_metrics.h"
 #include "agent/settings.h"
 #include "agent/tracer.h"
@@ -329,6 +330,12 @@ static int start(struct agent *a, const struct flags *f)
 		log_error(COMPONENT, "exporter to %s: %s", a->settings->exporter.endpoint, strerror(-rc));
 		return rc;
 	}
+	/* Said before loading, so that a pod whose securityContext lacks one learns which. */
+	uint64_t caps;
+	char missing[320];
+	if (capabilities_effective(&caps) == 0 && capabilities_missing(caps, missing, sizeof(missing)) > 0)
+		log_error(COMPONENT, "missing capabilities: %s; add them to the container's "
+			  "securityContext.capabilities", missing);
 	struct tracer_opts to = { .proc_root = f->proc_root, .ringbuf_bytes = f->ringbuf_bytes,
 				  .sampler = a->settings->sampler,
 				  .targets = a->settings->targets, .on_span = on_span, .ud = a };
