@@ -54,9 +54,9 @@ $(K8S_BIN)/kube-apiserver:
 # wrapper module (tools/build-go-tool.sh) gets past. etcd, kwok and helm print
 # "3.6.16", "kwok version v0.7.0" and "v3.19.0" (helm templates see KubeVersion
 # v1.34.0) with the stamps below.
-$(ETCD_BIN)/etcd:
-	OUT=$(ETCD_BIN) tools/build-go-tool.sh go.etcd.io/etcd/server/v3@$(ETCD_VERSION) \
-		go.etcd.io/etcd/server/v3 etcd
+# One rule for every etcd version: the kind node image runs the one kubeadm asks for.
+$(CACHE_DIR)/etcd-%/etcd:
+	OUT=$(@D) tools/build-go-tool.sh go.etcd.io/etcd/server/v3@$* go.etcd.io/etcd/server/v3 etcd
 
 $(KWOK_BIN)/kwok:
 	OUT=$(KWOK_BIN) tools/build-go-tool.sh sigs.k8s.io/kwok@$(KWOK_VERSION) \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the Kubernetes control-plane binaries the tests run (kube-apiserver,
-# kube-controller-manager, kube-scheduler, kubectl) from k8s.io/kubernetes through the
-# Go module proxy, into $OUT. Upstream's go.mod replaces every staging module with a
+# Builds the Kubernetes binaries the tests run from k8s.io/kubernetes through the Go
+# module proxy, into $OUT: the control plane (kube-apiserver, kube-controller-manager,
+# kube-scheduler, kubectl) for the local control plane, and kubeadm, kubelet and
+# kube-proxy for the kind node image. One `go build` shares the compiled packages. Upstream's go.mod replaces every staging module with a
 # local path, so `go install k8s.io/kubernetes/cmd/...@v` is refused; a wrapper module
 # replaces each staging module with its published v0.<minor>.<patch> tag instead.
 # Versions are stamped because kubectl, helm and kwok read them.
@@ -32,7 +33,7 @@ done
 for m in $(sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$mod"); do
 	go mod edit -replace="$m=$m@$STG"
 done
-cmds="kube-apiserver kube-controller-manager kube-scheduler kubectl"
+cmds="kube-apiserver kube-controller-manager kube-scheduler kubectl kubeadm kubelet kube-proxy"
 go get $(for c in $cmds; do echo "k8s.io/kubernetes/cmd/$c@$K8S"; done)
 ld="-s -w"
 for p in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
@@ -43,7 +44,7 @@ done
 rm -rf "$OUT/.new"
 go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "$ld" -o "$OUT/.new/" \
 	$(for c in $cmds; do echo "k8s.io/kubernetes/cmd/$c"; done)
-for c in kube-controller-manager kube-scheduler kubectl kube-apiserver; do
+for c in kube-controller-manager kube-scheduler kubectl kubeadm kubelet kube-proxy kube-apiserver; do
 	mv -f "$OUT/.new/$c" "$OUT/$c"
 done
 rmdir "$OUT/.new"
