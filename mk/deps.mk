@@ -5,7 +5,7 @@
 APT_PACKAGES := build-essential pkg-config clang llvm bpftool libbpf-dev libelf-dev \
 	libdw-dev zlib1g-dev libcurl4-openssl-dev libjansson-dev libssl-dev libyaml-dev \
 	libevent-dev libcapstone-dev libcmocka-dev libclang-rt-14-dev openssl curl jq wrk \
-	iproute2 procps cppcheck
+	iproute2 procps cppcheck podman buildah debootstrap runc
 
 K8S_VERSION  ?= v1.34.2
 ETCD_VERSION ?= v3.6.16
