@@ -51,7 +51,8 @@ host_state_save() {
 	host_state_links >"$dir/links"
 	host_state_mounts >"$dir/mounts"
 	host_state_cgroups >"$dir/cgroups"
-	ls -d /run/containers /run/netns /var/run/netns /run/libpod 2>/dev/null >"$dir/rundirs" || true
+	ls -d /run/containers /run/netns /run/libpod 2>/dev/null >"$dir/rundirs" || true
+	nft list tables 2>/dev/null >"$dir/nft-tables" || true
 }
 
 # Deletes one chain from one table and every rule that jumps to it.
@@ -74,21 +75,31 @@ host_state_restore() {
 		val=${l#* = }
 		[ -e "/proc/sys/${key//.//}" ] && sysctl -q -w "$key=$val" 2>/dev/null
 	done
-	# netavark's chains that were not there before.
+	# netavark's chains (NETAVARK_FORWARD, NETAVARK-HOSTPORT-DNAT, ...) that were not
+	# there before, then the nftables tables that were not (iptables-nft made them to
+	# hold those chains).
 	for cmd in iptables ip6tables iptables-legacy ip6tables-legacy; do
 		command -v "$cmd" >/dev/null || continue
 		for table in filter nat mangle; do
-			"$cmd" -t "$table" -S 2>/dev/null | sed -n 's/^-N \(NETAVARK_[A-Z_]*\)$/\1/p' | while read -r chain; do
+			"$cmd" -t "$table" -S 2>/dev/null | sed -n 's/^-N \(NETAVARK[-_][A-Z_-]*\)$/\1/p' | while read -r chain; do
 				grep -q -- "^:$chain " "$dir/iptables" || host_state_drop_chain "$cmd" "$table" "$chain"
 			done
 		done
+	done
+	nft list tables 2>/dev/null | while read -r l; do
+		# shellcheck disable=SC2086
+		grep -qxF "$l" "$dir/nft-tables" || nft delete $l 2>/dev/null
 	done
 	# Links that were not there before and that podman or netavark make.
 	comm -13 "$dir/links" <(host_state_links) | grep -E '^(podman[0-9]+|veth)' | while read -r l; do
 		ip link delete "$l" 2>/dev/null
 	done
-	for d in /run/containers /run/netns /var/run/netns /run/libpod; do
-		[ -d "$d" ] && ! grep -qx "$d" "$dir/rundirs" && rm -rf "$d"
+	# podman makes /run/netns a mount point of its own (shared, for the network
+	# namespaces it binds there).
+	for d in /run/netns /run/containers /run/libpod; do
+		[ -d "$d" ] && ! grep -qx "$d" "$dir/rundirs" || continue
+		mountpoint -q "$d" && umount "$d"
+		rm -rf "$d"
 	done
 	return 0
 }
