@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 20
 RUN_TAP := tests/run-tap.sh
 # A rung that cannot even build or run counts as a failure, never as silence.
-RUNGS := test-unit test-integration test-bpf test-e2e test-fuzz-smoke
+RUNGS := test-unit test-integration test-bpf test-images test-e2e test-fuzz-smoke
 
 .PHONY: test test-unit test-integration test-bpf test-e2e test-fuzz-smoke fuzz
 .PHONY: cluster-up cluster-down bench lint
