@@ -35,9 +35,10 @@ struct agent {
 	struct agent_settings *settings;
 	struct self_metrics *metrics;
 	struct file_watch *config_watch;
-	struct event *scan_timer, *poll_timer, *wakeup, *sigterm, *sigint;
+	struct event *scan_timer, *poll_timer, *loaded, *wakeup, *sigterm, *sigint;
 	unsigned shutdown_ms;
 	int stopping;
+	int failed; /* the probes could not be loaded: exit 1 */
 };
 
 struct flags {
@@ -240,6 +241,32 @@ static void on_poll(evutil_socket_t fd, short what, void *ud)
 	tracer_poll(a->tracer);
 }
 
+/* The BPF programs are loaded (or not): poll the ring buffer, and attach to what the
+ * scans found meanwhile. */
+static void on_loaded(evutil_socket_t fd, short what, void *ud)
+{
+	struct agent *a = ud;
+	int rc;
+
+	rc = tracer_finish_loading(a->tracer);
+	if (rc < 0) {
+		log_error(COMPONENT, "cannot load the BPF probes: %s (the agent needs CAP_BPF, "
+			  "CAP_PERFMON and CAP_SYS_PTRACE)", strerror(-rc));
+		a->failed = 1;
+		event_base_loopbreak(a->base);
+		return;
+	}
+	/* Loading parsed the kernel's BTF (megabytes) and freed it: give those pages back,
+	 * since a sidecar's footprint is multiplied by every pod. */
+	malloc_trim(0);
+	a->wakeup = event_new(a->base, tracer_wakeup_fd(a->tracer), EV_READ | EV_PERSIST, on_poll, a);
+	if (!a->wakeup || event_add(a->wakeup, NULL) < 0) {
+		/* The poll timer still drains the ring. */
+		log_warn(COMPONENT, "no ring-buffer wakeups; polling every interval only");
+	}
+	tracer_scan(a->tracer);
+}
+
 static void shutdown_now(struct agent *a)
 {
 	struct otlp_shutdown_report rep = { 0 };
@@ -285,8 +312,9 @@ static void serve_healthz(struct http_request *req, void *ud)
 	http_response_printf(req, "ok\n");
 }
 
-/* Ready once it serves: an agent that cannot trace must not hold its pod back from
- * Ready; /metrics says how many probes are attached. */
+/* Ready once it serves, which it does before the BPF programs are loaded: an agent
+ * that cannot trace (yet) must not hold its pod back from Ready; /metrics says how many
+ * probes are attached. */
 static void serve_readyz(struct http_request *req, void *ud)
 {
 	struct agent *a = ud;
@@ -295,6 +323,10 @@ static void serve_readyz(struct http_request *req, void *ud)
 	if (a->stopping) {
 		http_response_set_status(req, 503);
 		http_response_printf(req, "stopping\n");
+		return;
+	}
+	if (!tracer_loaded(a->tracer)) {
+		http_response_printf(req, "ok: loading the probes\n");
 		return;
 	}
 	tracer_get_stats(a->tracer, &s);
@@ -336,19 +368,6 @@ static int start(struct agent *a, const struct flags *f)
 	if (capabilities_effective(&caps) == 0 && capabilities_missing(caps, missing, sizeof(missing)) > 0)
 		log_error(COMPONENT, "missing capabilities: %s; add them to the container's "
 			  "securityContext.capabilities", missing);
-	struct tracer_opts to = { .proc_root = f->proc_root, .ringbuf_bytes = f->ringbuf_bytes,
-				  .sampler = a->settings->sampler,
-				  .targets = a->settings->targets, .on_span = on_span, .ud = a };
-	rc = tracer_new(&to, &a->tracer);
-	if (rc < 0) {
-		log_error(COMPONENT, "cannot load the BPF probes: %s (the agent needs CAP_BPF, "
-			  "CAP_PERFMON and CAP_SYS_PTRACE)", strerror(-rc));
-		return rc;
-	}
-	/* Loading parsed the kernel's BTF (megabytes) and freed it: give those pages back,
-	 * since a sidecar's footprint is multiplied by every pod. */
-	malloc_trim(0);
-
 	struct http_server_opts ho = { .listen = f->metrics_listen };
 	rc = http_server_new(a->base, &ho, &a->http);
 	if (rc < 0) {
@@ -359,20 +378,32 @@ static int start(struct agent *a, const struct flags *f)
 	http_server_route(a->http, HTTP_METHOD_GET | HTTP_METHOD_HEAD, "/healthz", serve_healthz, a);
 	http_server_route(a->http, HTTP_METHOD_GET | HTTP_METHOD_HEAD, "/readyz", serve_readyz, a);
 
+	/* The kernel verifies the programs on a thread of the tracer's while this one serves
+	 * and reads the binaries to probe (on_loaded takes it from there). */
+	struct tracer_opts to = { .proc_root = f->proc_root, .ringbuf_bytes = f->ringbuf_bytes,
+				  .load_in_background = 1, .sampler = a->settings->sampler,
+				  .targets = a->settings->targets, .on_span = on_span, .ud = a };
+	rc = tracer_new(&to, &a->tracer);
+	if (rc < 0) {
+		log_error(COMPONENT, "cannot load the BPF probes: %s", strerror(-rc));
+		return rc;
+	}
+
 	struct timeval scan = ms_tv(f->scan_ms), poll = ms_tv(f->poll_ms);
 	a->scan_timer = event_new(a->base, -1, EV_PERSIST, on_scan, a);
 	a->poll_timer = event_new(a->base, -1, EV_PERSIST, on_poll, a);
-	a->wakeup = event_new(a->base, tracer_wakeup_fd(a->tracer), EV_READ | EV_PERSIST, on_poll, a);
+	a->loaded = event_new(a->base, tracer_loading_fd(a->tracer), EV_READ, on_loaded, a);
 	a->sigterm = evsignal_new(a->base, SIGTERM, on_signal, a);
 	a->sigint = evsignal_new(a->base, SIGINT, on_signal, a);
-	if (!a->scan_timer || !a->poll_timer || !a->wakeup || !a->sigterm || !a->sigint)
+	if (!a->scan_timer || !a->poll_timer || !a->loaded || !a->sigterm || !a->sigint)
 		return -ENOMEM;
 	event_add(a->scan_timer, &scan);
 	event_add(a->poll_timer, &poll);
-	event_add(a->wakeup, NULL);
+	event_add(a->loaded, NULL);
 	event_add(a->sigterm, NULL);
 	event_add(a->sigint, NULL);
-	tracer_scan(a->tracer);
+	/* The first scan as soon as the loop runs. */
+	event_active(a->scan_timer, EV_TIMEOUT, 0);
 	log_info(COMPONENT, "serving on %s (port %u); exporting to %s", f->metrics_listen,
 		 http_server_port(a->http), a->settings->exporter.endpoint);
 	return 0;
@@ -380,7 +411,8 @@ static int start(struct agent *a, const struct flags *f)
 
 static void stop(struct agent *a)
 {
-	struct event *events[] = { a->scan_timer, a->poll_timer, a->wakeup, a->sigterm, a->sigint };
+	struct event *events[] = { a->scan_timer, a->poll_timer, a->loaded, a->wakeup, a->sigterm,
+				   a->sigint };
 
 	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
 		if (events[i])
@@ -414,5 +446,5 @@ int main(int argc, char **argv)
 	stop(&a);
 	event_base_free(a.base);
 	curl_global_cleanup();
-	return rc < 0 ? 1 : 0;
+	return rc < 0 || a.failed ? 1 : 0;
 }

@@ -19,6 +19,7 @@ struct probe_loader {
 	struct ring_buffer *rb;
 	struct bpf_program *start_prog; /* with or without the header scan */
 	int header_scan;
+	int symbol_and_rets; /* serve_http_end_at_ret is loaded */
 	int ncpus;
 	probe_record_fn on_record;
 	void *ud;
@@ -86,9 +87,12 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 	/* bpf_loop (5.17) carries the traceparent search; without it, no search. */
 	pl->header_scan = !(opts && opts->no_header_scan) &&
 			  libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_loop, NULL) == 1;
+	/* Each program loaded costs its verification (tens of ms of CPU): only those that
+	 * will be attached. */
+	pl->symbol_and_rets = opts && opts->symbol_and_rets && pl->header_scan;
 	bpf_program__set_autoload(pl->skel->progs.serve_http_start, pl->header_scan);
 	bpf_program__set_autoload(pl->skel->progs.serve_http_start_noscan, !pl->header_scan);
-	bpf_program__set_autoload(pl->skel->progs.serve_http_start_at_symbol, pl->header_scan);
+	bpf_program__set_autoload(pl->skel->progs.serve_http_end_at_ret, pl->symbol_and_rets);
 	pl->start_prog = pl->header_scan ? pl->skel->progs.serve_http_start :
 					   pl->skel->progs.serve_http_start_noscan;
 	r = http_server_bpf__load(pl->skel);
@@ -194,13 +198,12 @@ int probe_loader_attach_at_symbol_and_rets(struct probe_loader *pl,
 	int r;
 
 	if (spec->pid <= 0 || !spec->binary_path || spec->offsets_slot >= HS_MAX_BINARIES ||
-	    n_rets == 0 || n_rets > PROBE_MAX_RETS || !pl->header_scan)
+	    n_rets == 0 || n_rets > PROBE_MAX_RETS || !pl->symbol_and_rets)
 		return -EINVAL;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	r = attach_one(pl->skel->progs.serve_http_start_at_symbol, spec, spec->start_offset,
-		       &a->links[a->n]);
+	r = attach_one(pl->start_prog, spec, spec->start_offset, &a->links[a->n]);
 	if (r)
 		goto fail;
 	a->n++;
@@ -291,14 +294,41 @@ int probe_loader_run_stats(const struct probe_loader *pl, struct probe_run_stats
 	if (!r)
 		r = prog_run(pl->skel->progs.serve_http_start_noscan, &s.start_ns, &s.start_runs);
 	if (!r)
-		r = prog_run(pl->skel->progs.serve_http_start_at_symbol, &s.start_ns, &s.start_runs);
-	if (!r)
 		r = prog_run(pl->skel->progs.finish_request, &s.end_ns, &s.end_runs);
 	if (!r)
 		r = prog_run(pl->skel->progs.serve_http_end_at_ret, &s.end_ns, &s.end_runs);
 	if (r)
 		return r;
 	*ret_stats = s;
+	return 0;
+}
+
+int probe_loader_programs(const struct probe_loader *pl, struct probe_program_info *ret_info,
+			  size_t cap, size_t *ret_n)
+{
+	struct bpf_program *prog;
+	size_t n = 0;
+
+	bpf_object__for_each_program(prog, pl->skel->obj) {
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0)
+			continue; /* not loaded */
+		if (n < cap) {
+			memset(&info, 0, sizeof(info));
+			if (bpf_obj_get_info_by_fd(fd, &info, &len))
+				return -errno;
+			ret_info[n] = (struct probe_program_info){
+				.name = bpf_program__name(prog),
+				.verified_insns = info.verified_insns,
+				.insns = info.xlated_prog_len / 8,
+			};
+		}
+		n++;
+	}
+	*ret_n = n;
 	return 0;
 }
 

@@ -29,6 +29,9 @@ struct probe_loader_opts {
 				   * least 64); 0: 16384 */
 	size_t wakeup_bytes;      /* unread bytes that wake the reader; 0: a quarter ring */
 	int no_header_scan;       /* load the start probe without the traceparent search */
+	int symbol_and_rets;      /* also load the end program for ServeHTTP's RETs, which
+				   * only probe_loader_attach_at_symbol_and_rets attaches
+				   * (benchmarks): the daemon does not pay its verification */
 	probe_record_fn on_record;
 	void *ud;
 };
@@ -66,8 +69,8 @@ struct probe_attachment *probe_attachment_free(struct probe_attachment *a);
 /* The placement other eBPF Go tracers use, for the benchmarks to compare against: the
  * start at ServeHTTP's first instruction (spec->start_offset; single-stepped) and the
  * end at each of its RETs (single-stepped too), keyed by goroutine; spec->end_offset
- * is not used. The same work per request as probe_loader_attach. -EINVAL without the
- * header scan (this variant is loaded only with it). */
+ * is not used. The same work per request as probe_loader_attach. -EINVAL unless the
+ * loader was made with symbol_and_rets, or without the header scan. */
 int probe_loader_attach_at_symbol_and_rets(struct probe_loader *pl,
 					   const struct probe_attach_spec *spec,
 					   const uint64_t *ret_offsets, size_t n_rets,
@@ -91,6 +94,18 @@ struct probe_run_stats {
 	uint64_t end_ns, end_runs;     /* the end programs */
 };
 int probe_loader_run_stats(const struct probe_loader *pl, struct probe_run_stats *ret_stats);
+
+/* A program loaded, and the instructions the verifier went through to accept it
+ * (bpf_prog_info.verified_insns, kernel 5.16; 0 where the kernel does not say): what
+ * loading costs, as the wall clock on a busy machine cannot tell. */
+struct probe_program_info {
+	const char *name; /* borrowed from the loader */
+	uint32_t verified_insns;
+	uint32_t insns; /* as loaded, after the verifier's rewrites */
+};
+/* The programs loaded, at most cap of them into ret_info; their number in ret_n. */
+int probe_loader_programs(const struct probe_loader *pl, struct probe_program_info *ret_info,
+			  size_t cap, size_t *ret_n);
 
 /* One RED series, summed over the CPUs. */
 typedef void (*probe_red_fn)(void *ud, const struct hs_red_key *key,

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "agent/go_binary.h"
+#include "agent/probe_load.h"
 #include "agent/probe_loader.h"
 #include "agent/process_scan.h"
 #include "agent/sampler.h"
@@ -51,10 +52,12 @@ struct traced_process {
 };
 
 struct tracer {
-	struct probe_loader *loader;
+	struct probe_loader *loader; /* NULL while loading */
+	struct probe_load *loading;  /* a background load under way */
 	char *proc_root;
 	tracer_span_fn on_span;
 	void *ud;
+	struct tracer_sampler sampler; /* in force (in the kernel once loaded) */
 	uint64_t sampler_revision;
 
 	char *target_exe;
@@ -180,11 +183,37 @@ int tracer_set_sampler(struct tracer *t, const struct tracer_sampler *sampler)
 	r = sampler_to_bpf(sampler, t->sampler_revision + 1, &v);
 	if (r)
 		return r;
-	r = probe_loader_set_sampler(t->loader, &v);
-	if (r)
-		return r;
+	if (t->loader) {
+		r = probe_loader_set_sampler(t->loader, &v);
+		if (r)
+			return r;
+	}
+	t->sampler = *sampler;
 	t->sampler_revision++;
 	return 0;
+}
+
+/* What loading cost: the wall clock (long on a busy machine), the loading thread's CPU
+ * and what the verifier went through for each program. */
+static void log_loaded(const struct tracer *t, const struct probe_load_cost *cost)
+{
+	struct probe_program_info progs[8];
+	char line[512];
+	size_t n = 0, used = 0;
+
+	if (probe_loader_programs(t->loader, progs, 8, &n) < 0)
+		n = 0;
+	line[0] = '\0';
+	for (size_t i = 0; i < n && i < 8 && used < sizeof(line); i++) {
+		int w = snprintf(line + used, sizeof(line) - used, "%s%s %u", i ? ", " : "",
+				 progs[i].name, progs[i].verified_insns);
+
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+	log_info(COMPONENT, "BPF programs loaded in %ld ms (%ld ms of CPU); instructions verified: %s",
+		 cost->wall_ms, cost->cpu_ms, line);
 }
 
 /* Returns a new tracer; copies what opts points to. */
@@ -214,7 +243,15 @@ int tracer_new(const struct tracer_opts *opts, struct tracer **ret_tracer)
 	if (r)
 		goto fail;
 	lo.ud = t;
-	r = probe_loader_new(&lo, &t->loader);
+	if (opts->load_in_background) {
+		r = probe_load_start(&lo, &t->loading);
+	} else {
+		struct probe_load_cost cost;
+
+		r = probe_load_now(&lo, &t->loader, &cost);
+		if (r == 0)
+			log_loaded(t, &cost);
+	}
 	if (r)
 		goto fail;
 	r = tracer_set_sampler(t, &opts->sampler);
@@ -234,6 +271,12 @@ struct tracer *tracer_free(struct tracer *t)
 		return NULL;
 	for (size_t i = 0; i < t->n_procs; i++)
 		probe_attachment_free(t->procs[i].attachment);
+	if (t->loading) {
+		struct probe_loader *pl = NULL;
+
+		if (probe_load_finish(t->loading, &pl, NULL) == 0)
+			probe_loader_free(pl);
+	}
 	probe_loader_free(t->loader);
 	free(t->procs);
 	free(t->binaries);
@@ -242,6 +285,51 @@ struct tracer *tracer_free(struct tracer *t)
 	free(t->proc_root);
 	free(t);
 	return NULL;
+}
+
+int tracer_loading_fd(const struct tracer *t)
+{
+	return t->loading ? probe_load_fd(t->loading) : -1;
+}
+
+int tracer_loaded(const struct tracer *t)
+{
+	return t->loader != NULL;
+}
+
+int tracer_finish_loading(struct tracer *t)
+{
+	struct probe_load_cost cost;
+	struct hs_sampler v;
+	int r;
+
+	if (!t->loading)
+		return 0;
+	r = probe_load_finish(t->loading, &t->loader, &cost);
+	t->loading = NULL;
+	if (r)
+		return r;
+	log_loaded(t, &cost);
+	r = sampler_to_bpf(&t->sampler, t->sampler_revision, &v);
+	if (r == 0)
+		r = probe_loader_set_sampler(t->loader, &v);
+	if (r)
+		return r;
+	/* The binaries read while loading get their offsets now. */
+	for (size_t i = 0; i < t->n_binaries; i++) {
+		struct binary *b = &t->binaries[i];
+
+		if (b->state != BINARY_TRACEABLE)
+			continue;
+		r = probe_loader_set_offsets(t->loader, b->slot, &b->plan.offsets);
+		if (r) {
+			b->state = BINARY_SKIPPED;
+			b->skip_reason = TRACER_SKIP_UNREADABLE;
+			t->skipped[b->skip_reason]++;
+			log_warn(COMPONENT, "offsets of a binary refused: %s", strerror(-r));
+		}
+	}
+	return 0;
 }
 
 static int same_identity(const struct exe_identity *a, const struct exe_identity *b)
@@ -306,7 +394,9 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 	if (r == 0) {
 		b->slot = t->next_slot;
 		b->plan.offsets.valid = 1;
-		r = probe_loader_set_offsets(t->loader, b->slot, &b->plan.offsets);
+		/* While loading, tracer_finish_loading sets them. */
+		if (t->loader)
+			r = probe_loader_set_offsets(t->loader, b->slot, &b->plan.offsets);
 	}
 	if (r) {
 		b->state = BINARY_SKIPPED;
@@ -374,6 +464,8 @@ static int scan_one(void *ud, const struct process_info *p)
 	b = binary_for(t, p);
 	if (!b || b->state != BINARY_TRACEABLE || t->n_procs == MAX_PROCESSES)
 		return 0;
+	if (!t->loader)
+		return 0; /* read now; attached by the first scan after the load */
 	spec = (struct probe_attach_spec){
 		.pid = p->pid,
 		.binary_path = p->exe_link,
@@ -425,6 +517,8 @@ int tracer_poll(struct tracer *t)
 	uint64_t before = t->spans_delivered;
 	int r;
 
+	if (!t->loader)
+		return 0;
 	t->wall_minus_mono_ns = wall_minus_mono();
 	r = probe_loader_consume(t->loader);
 	if (r < 0)
@@ -434,7 +528,7 @@ int tracer_poll(struct tracer *t)
 
 int tracer_wakeup_fd(const struct tracer *t)
 {
-	return probe_loader_wakeup_fd(t->loader);
+	return t->loader ? probe_loader_wakeup_fd(t->loader) : -1;
 }
 
 void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
@@ -443,7 +537,8 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
 	struct tracer_stats s;
 
 	memset(&s, 0, sizeof(s));
-	probe_loader_read_stats(t->loader, k); /* zeros if the read fails */
+	if (t->loader)
+		probe_loader_read_stats(t->loader, k); /* zeros if the read fails */
 	s.processes = t->n_attached;
 	s.probes_attached = (uint64_t)t->n_attached * PROBE_ATTACHMENT_PROBES;
 	s.probes_failed = t->probes_failed;
@@ -480,5 +575,5 @@ int tracer_red_foreach(struct tracer *t, tracer_red_fn fn, void *ud)
 {
 	struct red_ctx c = { .fn = fn, .ud = ud };
 
-	return probe_loader_red_foreach(t->loader, red_one, &c);
+	return t->loader ? probe_loader_red_foreach(t->loader, red_one, &c) : 0;
 }

@@ -44,23 +44,38 @@ struct tracer_opts {
 	const char *proc_root;   /* default "/proc" */
 	size_t ringbuf_bytes;    /* power of two; default 4 MiB */
 	size_t max_inflight;     /* concurrent requests tracked; default 16384 */
+	/* Load the BPF programs on a thread of their own (see tracer_loading_fd): until
+	 * they are loaded, scans read the binaries they will probe but attach nothing. */
+	int load_in_background;
 	struct tracer_sampler sampler;
 	struct tracer_targets targets;
 	tracer_span_fn on_span;
 	void *ud;
 };
 
-/* Loads the BPF programs (nothing is attached yet). Copies what opts points to. */
+/* Loads the BPF programs (nothing is attached yet), or starts loading them with
+ * load_in_background. Copies what opts points to. */
 int tracer_new(const struct tracer_opts *opts, struct tracer **ret_tracer);
-/* Detaches everything; accepts NULL; returns NULL. */
+/* Detaches everything (waits for a load under way); accepts NULL; returns NULL. */
 struct tracer *tracer_free(struct tracer *t);
+
+/* While a background load is under way: a descriptor that becomes readable when it is
+ * over; -1 otherwise. */
+int tracer_loading_fd(const struct tracer *t);
+/* Once tracer_loading_fd is readable: takes the loaded programs into use (the offsets
+ * of the binaries read meanwhile, the sampler in force), or returns the load's error;
+ * the next scan attaches. 0 at once when nothing is loading. */
+int tracer_finish_loading(struct tracer *t);
+/* 1 once the BPF programs are loaded. */
+int tracer_loaded(const struct tracer *t);
 
 /* One pass over /proc: attaches to new matching Go processes, releases exited ones.
  * A process that cannot be instrumented is skipped and counted, never fatal. */
 int tracer_scan(struct tracer *t);
 /* Delivers what the ring buffer holds to on_span; returns how many spans. */
 int tracer_poll(struct tracer *t);
-/* A descriptor that becomes readable when the kernel wakes the reader (for the loop). */
+/* A descriptor that becomes readable when the kernel wakes the reader (for the loop);
+ * -1 until the programs are loaded. */
 int tracer_wakeup_fd(const struct tracer *t);
 
 /* Take effect for the next request, in the kernel. */

@@ -177,7 +177,8 @@ struct traced_result {
 static int traced_run(const char *url, const char *binary, pid_t pid, int placement,
 		      const struct hs_sampler *sampler, struct traced_result *ret)
 {
-	struct probe_loader_opts lo = { .on_record = build_record, .ringbuf_bytes = RINGBUF_BYTES };
+	struct probe_loader_opts lo = { .on_record = build_record, .ringbuf_bytes = RINGBUF_BYTES,
+					.symbol_and_rets = placement == 1 };
 	struct probe_point entry, rets[PROBE_MAX_RETS];
 	struct probe_attachment *a = NULL;
 	struct server_probe_plan plan;

@@ -100,6 +100,16 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/* What search_request found in a request's bytes. */
+struct request_search {
+	struct parent_ids parent; /* when found */
+	__u8 found;
+	__u8 searched; /* the bytes were read: the scratch holds them and the search's notes */
+	__u8 method;   /* from the request line; HS_METHOD_UNKNOWN when it cannot tell */
+	__u32 n;        /* the bytes searched, in the scratch */
+	__u32 block_at; /* where their last header block starts */
+};
+
 /* Scratch space: the connection's read buffer, copied for the traceparent search (with
  * room past the scan size, so that an index masked to it plus a look-ahead stays
  * inside), and blocks of Go structs read at once. */
@@ -108,9 +118,15 @@ struct {
 #define SCRATCH_BLOCK_B (SCRATCH_BLOCK_A + HS_BLOCK_MAX)
 #define SCRATCH_LF (SCRATCH_BLOCK_B + HS_BLOCK_MAX)
 /* In the end probe: what a sampled request kept, copied out beside its slot before the
- * slot is freed (apart from the request's bytes: the end may search them too). */
+ * slot is freed (apart from the request's bytes: the end may search them too), and what
+ * a search there finds (the end's stack frame, with the search's and its callbacks',
+ * would pass the 512 bytes the verifier allows a chain of calls). */
 #define SCRATCH_SAMPLED ((SCRATCH_LF + sizeof(struct tp_lf) + 7) & ~7UL)
-_Static_assert(SCRATCH_SAMPLED + sizeof(struct hs_sampled) <= SCRATCH_SIZE, "scratch too small");
+#define SCRATCH_SEARCH ((SCRATCH_SAMPLED + sizeof(struct hs_sampled) + 7) & ~7UL)
+/* In the start probe: where a sampled request's path and Host are in its bytes
+ * (keep_request_text). */
+#define SCRATCH_TEXT ((SCRATCH_SEARCH + sizeof(struct request_search) + 7) & ~7UL)
+_Static_assert(SCRATCH_TEXT + sizeof(struct rt_text) <= SCRATCH_SIZE, "scratch too small");
 _Static_assert(TP_SCAN_SLACK <= 256, "scratch regions overlap");
 struct scratch {
 	__u8 buf[SCRATCH_SIZE];
@@ -274,34 +290,62 @@ static __always_inline int search_reader(const struct hs_offsets *off, struct sc
 	return tp_scan_finish(s);
 }
 
+/* The search of the request whose bufio.Reader's first bytes are in the scratch's block
+ * A, into *rs; 0 when a traceparent was found. A global function: the verifier checks
+ * it once, on its own, where inlined it was checked again for each state its caller
+ * reaches it in (the start's ~57,000 instructions verified are ~36,000 so, the end's
+ * ~61,000 ~39,000). Its arguments may be null (the verifier asks for the checks). */
+__noinline int search_request(struct scratch *sc, const struct hs_offsets *off,
+			      struct request_search *rs)
+{
+	struct tp_scan s = {};
+	int r;
+
+	if (!rs)
+		return -1;
+	rs->found = 0;
+	rs->searched = 0;
+	rs->method = HS_METHOD_UNKNOWN;
+	rs->n = 0;
+	rs->block_at = 0;
+	if (!sc || !off)
+		return -1;
+	r = search_reader(off, sc, &s, &rs->method);
+	rs->searched = s.buf != NULL;
+	rs->n = s.n;
+	rs->block_at = s.block_at;
+	if (r)
+		return -1;
+	__builtin_memcpy(rs->parent.trace_id, s.trace_id, 16);
+	__builtin_memcpy(rs->parent.span_id, s.span_id, 8);
+	rs->parent.flags = s.flags;
+	rs->found = 1;
+	return 0;
+}
+
 /* The search at the start, in the buffer of the connection serving resp (see
  * connection_reader: v and tag are the request's slot and owner tag). */
-static __always_inline int find_traceparent(const struct hs_offsets *off, __u64 resp,
-					    struct hs_inflight *v, __u64 tag, struct tp_scan *s,
-					    __u8 *ret_method)
+static __always_inline int find_traceparent(const struct hs_offsets *off, struct scratch *sc,
+					    __u64 resp, struct hs_inflight *v, __u64 tag,
+					    struct request_search *rs)
 {
-	__u32 zero = 0;
-	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
-
-	if (!sc || !connection_reader(off, resp, v, tag, sc->buf + SCRATCH_BLOCK_A))
+	if (!connection_reader(off, resp, v, tag, sc->buf + SCRATCH_BLOCK_A))
 		return -1;
-	return search_reader(off, sc, s, ret_method);
+	return search_request(sc, off, rs);
 }
 
 /* The search at the end, in the buffer of the connection conn, walked from it. */
-static __always_inline int find_traceparent_of(const struct hs_offsets *off, __u64 conn,
-					       struct tp_scan *s, __u8 *ret_method)
+static __always_inline int find_traceparent_of(const struct hs_offsets *off, struct scratch *sc,
+					       __u64 conn, struct request_search *rs)
 {
-	__u32 zero = 0;
-	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
 	__u64 bufr;
 
-	if (!sc || !conn)
+	if (!conn)
 		return -1;
 	bufr = read_u64((void *)(conn + off->conn_bufr));
 	if (read_block(sc->buf + SCRATCH_BLOCK_A, off->bufio_block, bufr))
 		return -1;
-	return search_reader(off, sc, s, ret_method);
+	return search_request(sc, off, rs);
 }
 
 /* --- the in-flight slots ------------------------------------------------------------ */
@@ -340,28 +384,45 @@ static __always_inline void copy_words(__u64 *dst, const __u8 *buf, __u32 at, __
 	}
 }
 
-/* A sampled request's path and Host from its bytes (when the search saw them), into
- * tx; what is not there the end reads from http.Request. */
-static __always_inline void keep_request_text(const struct tp_scan *tp, __u8 method,
-					      struct hs_sampled *tx)
+/* A sampled request's path and Host from its bytes (when the search saw them, in the
+ * scratch), into tx; what is not there the end reads from http.Request. A global
+ * function, checked once (see search_request). Where they are goes through map memory
+ * (SCRATCH_TEXT), whose contents the verifier does not track: kept on the stack, the
+ * positions' ranges would differ on each way through rt_locate's trims, the copies
+ * index the buffer with them, and the verifier would go through the copies again for
+ * each (~75,000 instructions, where this takes ~9,000). */
+__noinline int keep_request_text(struct scratch *sc, const struct request_search *rs,
+				 struct hs_sampled *tx)
 {
-	struct rt_text rt = {};
+	struct tp_scan tp = {};
+	struct rt_text *where, rt;
 	__u8 have = 0;
 	__u32 n;
 
-	if (tp->buf && method < HS_METHOD_COUNT)
-		have = rt_locate(tp, method, &rt);
+	if (!tx)
+		return 0;
+	tx->have = 0;
+	if (!sc || !rs || !rs->searched || rs->method >= HS_METHOD_COUNT)
+		return 0;
+	where = (struct rt_text *)(sc->buf + SCRATCH_TEXT);
+	tp.buf = sc->buf;
+	tp.lf = (struct tp_lf *)(sc->buf + SCRATCH_LF);
+	tp.n = rs->n;
+	tp.block_at = rs->block_at;
+	have = rt_locate(&tp, rs->method, where);
+	rt = *where;
 	tx->have = have;
 	if (have & HS_TEXT_PATH) {
 		n = rt.target_len < HS_PATH_MAX ? rt.target_len : HS_PATH_MAX;
-		copy_words((__u64 *)tx->path, tp->buf, rt.target_at, n, HS_PATH_MAX);
+		copy_words((__u64 *)tx->path, sc->buf, rt.target_at, n, HS_PATH_MAX);
 		tx->path_len = (__u8)n;
 	}
 	if (have & HS_TEXT_HOST) {
 		n = rt.host_len < HS_HOST_MAX ? rt.host_len : HS_HOST_MAX;
-		copy_words((__u64 *)tx->host, tp->buf, rt.host_at, n, HS_HOST_MAX);
+		copy_words((__u64 *)tx->host, sc->buf, rt.host_at, n, HS_HOST_MAX);
 		tx->host_len = (__u8)n;
 	}
+	return have;
 }
 
 static __always_inline int request_start(struct pt_regs *ctx, int scan_headers)
@@ -371,15 +432,15 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers)
 	const struct hs_offsets *off = bpf_map_lookup_elem(&offsets, &slot);
 	const struct hs_sampler *smp = bpf_map_lookup_elem(&sampler, &zero);
 	struct hs_inflight *v = NULL, *e;
+	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
 	struct hs_sampled *sd;
-	struct tp_scan tp = {};
+	struct request_search rs = { .method = HS_METHOD_UNKNOWN };
 	__u64 resp = ctx->cx, g = ctx->r14, tag, seen = 0, start, oldest_ns = ~0ULL;
 	struct decision d;
-	__u8 method = HS_METHOD_UNKNOWN;
 	int found;
 	__u32 free_idx = ~0U, old_idx = ~0U, idx, v_idx = 0;
 
-	if (!off || !off->valid || !smp) {
+	if (!off || !off->valid || !smp || !sc) {
 		stat_add(HS_STAT_BAD_OFFSETS);
 		return 0;
 	}
@@ -448,18 +509,18 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers)
 	v->start_ns = start;
 	v->response = resp;
 	found = scan_headers && smp->type != HS_SAMPLER_ALWAYS_OFF &&
-		find_traceparent(off, resp, v, tag, &tp, &method) == 0;
+		find_traceparent(off, sc, resp, v, tag, &rs) == 0;
 	if (found)
 		stat_add(HS_STAT_TRACEPARENT);
-	decide(smp, &tp, found, &d);
-	v->method_id = method;
+	decide(smp, &rs.parent, found, &d);
+	v->method_id = rs.method;
 	v->sampled = d.sampled;
 	if (!d.sampled)
 		return 0;
 	sd = bpf_map_lookup_elem(&inflight_sampled, &v_idx);
 	if (sd) {
-		keep_ids(sd, &tp, &d);
-		keep_request_text(&tp, method, sd);
+		keep_ids(sd, &rs.parent, &d);
+		keep_request_text(sc, &rs, sd);
 	} else {
 		v->sampled = 0;
 	}
@@ -631,19 +692,20 @@ static __always_inline int request_end(struct pt_regs *ctx, __u64 resp)
 		/* The start searched another connection's buffer: search this one's now
 		 * (where a request without a body still has its headers) and decide again;
 		 * path and Host come from http.Request. */
-		struct tp_scan tp = {};
+		struct request_search *rs = (struct request_search *)(sc->buf + SCRATCH_SEARCH);
 		struct decision d;
-		__u8 m = HS_METHOD_UNKNOWN;
-		int found = find_traceparent_of(off, conn, &tp, &m) == 0;
+		int found;
 
+		rs->method = HS_METHOD_UNKNOWN;
+		found = find_traceparent_of(off, sc, conn, rs) == 0;
 		if (found)
 			stat_add(HS_STAT_TRACEPARENT);
-		decide(smp, &tp, found, &d);
-		st.method_id = m;
+		decide(smp, &rs->parent, found, &d);
+		st.method_id = rs->method;
 		st.sampled = d.sampled;
 		text->have = 0;
 		if (d.sampled)
-			keep_ids(text, &tp, &d);
+			keep_ids(text, &rs->parent, &d);
 	}
 	mid = st.method_id;
 	if ((st.sampled || mid >= HS_METHOD_COUNT) &&
@@ -730,14 +792,9 @@ int finish_request(struct pt_regs *ctx)
 	return request_end(ctx, ctx->ax);
 }
 
-/* The other tracers' placement, for the benchmarks: ServeHTTP's first instruction... */
-SEC("uprobe")
-int serve_http_start_at_symbol(struct pt_regs *ctx)
-{
-	return request_start(ctx, 1);
-}
-
-/* ... and each of its RET instructions. */
+/* The other tracers' placement, for the benchmarks: serve_http_start at ServeHTTP's
+ * first instruction (the arguments are in the same registers there), and this at each
+ * of its RET instructions. */
 SEC("uprobe")
 int serve_http_end_at_ret(struct pt_regs *ctx)
 {

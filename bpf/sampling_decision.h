@@ -5,7 +5,13 @@
 #define AUTOTRACE_BPF_SAMPLING_DECISION_H
 
 #include "bpf/http_server.h"
-#include "bpf/traceparent_scan.h"
+
+/* A request's parent, as the traceparent search found it. */
+struct parent_ids {
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u8 flags;
+};
 
 /* The decision for a request without a parent: a ratio sampler looks at the trace id's
  * last 8 bytes as a big-endian number, and only the first 4 are drawn before the
@@ -68,13 +74,13 @@ struct decision {
 	__u32 hi;
 };
 
-static __always_inline void decide(const struct hs_sampler *smp, const struct tp_scan *tp,
+static __always_inline void decide(const struct hs_sampler *smp, const struct parent_ids *parent,
 				   int found, struct decision *d)
 {
 	d->has_parent = found;
 	if (found) {
 		d->hi = 0;
-		d->sampled = child_sampled(smp, tp->trace_id, tp->flags);
+		d->sampled = child_sampled(smp, parent->trace_id, parent->flags);
 	} else {
 		d->hi = bpf_get_prandom_u32();
 		d->sampled = root_sampled(smp, d->hi);
@@ -82,14 +88,14 @@ static __always_inline void decide(const struct hs_sampler *smp, const struct tp
 }
 
 /* A sampled request's ids (its parent's trace, or a new one) and flags, into sd. */
-static __always_inline void keep_ids(struct hs_sampled *sd, const struct tp_scan *tp,
+static __always_inline void keep_ids(struct hs_sampled *sd, const struct parent_ids *parent,
 				     const struct decision *d)
 {
 	if (d->has_parent) {
-		__builtin_memcpy(sd->trace_id, tp->trace_id, 16);
-		__builtin_memcpy(sd->parent_span_id, tp->span_id, 8);
+		__builtin_memcpy(sd->trace_id, parent->trace_id, 16);
+		__builtin_memcpy(sd->parent_span_id, parent->span_id, 8);
 		sd->rec_flags = HS_REC_HAS_PARENT;
-		sd->trace_flags = tp->flags | 1;
+		sd->trace_flags = parent->flags | 1;
 	} else {
 		put_random(sd->trace_id);
 		put_random(sd->trace_id + 4);

@@ -19,14 +19,19 @@
  * (once a block's request line has ended and no Host line waits for its end, those
  * whose next line cannot be blank, Host or traceparent: most of a browser's) are passed
  * over inside a step, several a step. The value is parsed once, after the loops
- * (tp_scan_finish). Bytes with more line feeds than TP_MAX_LF are searched a word a step
- * instead, with the same result (the unit tests and the fuzz target hold the two
- * searches to the same results and notes).
+ * (tp_scan_finish). A plain search a word a step (tp_scan_run_words_with) is the
+ * reference the unit tests and the fuzz target hold the two passes to (same results,
+ * same notes); BPF does not run it.
  *
  * The verifier inlines a bpf_loop whose call has one callback (a direct call a step
- * instead of an indirect one from the helper): the second pass is one bpf_loop call,
- * whose callback takes the word-a-step search's steps too (tp_pass2_steps). State lives
- * in map memory (struct tp_lf), which keeps the verifier's work small.
+ * instead of an indirect one from the helper): the second pass is one bpf_loop call.
+ * State lives in map memory (struct tp_lf), which keeps the verifier's work small.
+ * What the verifier checks is each callback's body, until its states repeat: the
+ * word-a-step search once shared the second pass's callback, for bytes with more than
+ * 1,024 line feeds, and its eight possible line feeds a word made it some 430,000 of
+ * the ~450,000 instructions the verifier went through for the search (seconds of CPU
+ * at every agent start); the second pass takes any number of line feeds (one step each
+ * at most: the same work per line feed as the word-a-step search did) for ~18,000.
  *
  * Cost, the start program's kernel time per run in bench_tracer_overhead (BPF run-time
  * statistics, 1 s rounds, three runs each, interleaved, on a 6.18 kernel): wrk's ~45-byte
@@ -53,9 +58,12 @@
 #ifdef __bpf__
 #define TP_INLINE __attribute__((always_inline)) inline
 #define TP_UNROLL _Pragma("unroll")
+/* v as clang computed it so far: it cannot put off (and spill for later) what v needs. */
+#define TP_OPAQUE(v) asm volatile("" : "+r"(v))
 #else
 #define TP_INLINE inline
 #define TP_UNROLL
+#define TP_OPAQUE(v) ((void)0)
 #endif
 
 /* Bytes scanned at most; a power of two (indices are masked with it). */
@@ -64,10 +72,8 @@
  * the verifier's work grows with the line-feed paths of a step). */
 #define TP_STEP_BYTES 8
 /* Bytes a step of the first pass looks at (a word is a few instructions and branches
- * to verify, and a step fewer is a call fewer), and the line feeds the second pass takes
- * at most (more are searched a word a step). */
+ * to verify, and a step fewer is a call fewer). */
 #define TP_LF_STEP_BYTES 256
-#define TP_MAX_LF 1024
 /* Line feeds a step of the second pass takes at most: those that cannot change
  * anything, then one that may (tp_line_feed, inlined once for each). */
 #define TP_LF_PASS_OVER 8
@@ -178,10 +184,14 @@ static TP_INLINE int tp_hexbyte(const __u8 *p, __u8 *out)
 
 /* The value at p, of which avail bytes are the request's; p has TP_VALUE_LEN + 1
  * readable bytes. Writes s->trace_id, s->span_id and s->flags (meaningful only when
- * it returns 0). */
+ * it returns 0). Each id byte is stored as soon as it is parsed, and a bad digit is
+ * noted rather than returned on: clang otherwise held the 24 bytes until the end,
+ * spilled to a 184-byte stack frame, which the verifier counts against the 512 bytes a
+ * chain of calls may have. */
 static TP_INLINE int tp_parse_value(const __u8 *p, __u32 avail, struct tp_scan *s)
 {
 	__u8 ver, any_t = 0, any_s = 0;
+	int bad = 0;
 
 	if (avail < TP_VALUE_LEN)
 		return -1;
@@ -189,17 +199,25 @@ static TP_INLINE int tp_parse_value(const __u8 *p, __u32 avail, struct tp_scan *
 		return -1;
 	TP_UNROLL
 	for (int i = 0; i < 16; i++) {
-		if (tp_hexbyte(p + 3 + 2 * i, &s->trace_id[i]))
-			return -1;
+		int hi = tp_hexval(p[3 + 2 * i]), lo = tp_hexval(p[4 + 2 * i]);
+
+		bad |= hi | lo; /* negative once a digit is not one */
+		s->trace_id[i] = (__u8)((__u32)hi << 4 | (__u32)lo);
 		any_t |= s->trace_id[i];
+		TP_OPAQUE(bad);
+		TP_OPAQUE(any_t);
 	}
 	TP_UNROLL
 	for (int i = 0; i < 8; i++) {
-		if (tp_hexbyte(p + 36 + 2 * i, &s->span_id[i]))
-			return -1;
+		int hi = tp_hexval(p[36 + 2 * i]), lo = tp_hexval(p[37 + 2 * i]);
+
+		bad |= hi | lo;
+		s->span_id[i] = (__u8)((__u32)hi << 4 | (__u32)lo);
 		any_s |= s->span_id[i];
+		TP_OPAQUE(bad);
+		TP_OPAQUE(any_s);
 	}
-	if (tp_hexbyte(p + 53, &s->flags) || !any_t || !any_s)
+	if (bad < 0 || tp_hexbyte(p + 53, &s->flags) || !any_t || !any_s)
 		return -1;
 	/* Version 00 ends there (trailing whitespace allowed); a later version may go on
 	 * after a '-'. */
@@ -395,15 +413,12 @@ static TP_INLINE int tp_lf_matters(const struct tp_scan *s, __u8 c)
 
 /* Second pass, one step: the next line feeds in order, passing over up to
  * TP_LF_PASS_OVER - 1 that cannot change anything, to the first that can. A step takes
- * at least one, so the first pass's count of them is steps enough. With more line feeds
- * than TP_MAX_LF, the i-th step of the word-a-step search instead. Returns 1 when the
+ * at least one, so the first pass's count of them is steps enough. Returns 1 when the
  * headers end there or no line feed is left. */
 static long tp_lf_step(__u32 i, void *ctx)
 {
 	struct tp_scan *s = ctx;
 
-	if (s->lf->n > TP_MAX_LF)
-		return tp_scan_words(s, i);
 	TP_UNROLL
 	for (__u32 k = 0; k < TP_LF_PASS_OVER; k++) {
 		__u32 pos;
@@ -456,13 +471,10 @@ static TP_INLINE __u32 tp_scan_steps(__u32 n)
 	return (n + TP_STEP_BYTES - 1) / TP_STEP_BYTES;
 }
 
-/* Steps of the second pass (tp_lf_step): one per line feed at most, or the word-a-step
- * search's steps when there are more than TP_MAX_LF. One bpf_loop call with one
- * callback for both: the verifier inlines a bpf_loop (a direct call a step instead of
- * the helper's indirect one) only when its call has a single callback. */
+/* Steps of the second pass (tp_lf_step): one per line feed at most. */
 static TP_INLINE __u32 tp_pass2_steps(const struct tp_scan *s)
 {
-	return s->lf->n <= TP_MAX_LF ? s->lf->n : tp_scan_steps(s->n);
+	return s->lf->n;
 }
 
 #ifndef __bpf__
