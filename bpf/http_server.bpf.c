@@ -37,6 +37,20 @@ char LICENSE[] SEC("license") = "GPL";
 #define EEXIST 17
 #endif
 
+/* x86-64's struct pt_regs, as the kernel hands it to a uprobe program: its layout is
+ * fixed (the entry code's, and ptrace's user_regs_struct), so the registers are read at
+ * these offsets without CO-RE. A CO-RE relocation, even one, has libbpf parse the
+ * kernel's BTF (~6 MB, 125,000 types) at every load: tens of milliseconds of CPU and
+ * megabytes at the agent's start. */
+struct hs_regs {
+	__u64 r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di;
+};
+
+static __always_inline const struct hs_regs *regs_of(const struct pt_regs *ctx)
+{
+	return (const struct hs_regs *)ctx;
+}
+
 /* Set by the loader before load. */
 const volatile __u64 ringbuf_wakeup_bytes = 256 * 1024;
 /* Slots of the inflight array minus one (a power of two minus one). */
@@ -435,7 +449,8 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers)
 	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
 	struct hs_sampled *sd;
 	struct request_search rs = { .method = HS_METHOD_UNKNOWN };
-	__u64 resp = ctx->cx, g = ctx->r14, tag, seen = 0, start, oldest_ns = ~0ULL;
+	__u64 resp = regs_of(ctx)->cx, g = regs_of(ctx)->r14, tag, seen = 0, start,
+	      oldest_ns = ~0ULL;
 	struct decision d;
 	int found;
 	__u32 free_idx = ~0U, old_idx = ~0U, idx, v_idx = 0;
@@ -676,7 +691,7 @@ static __always_inline int request_end(struct pt_regs *ctx, __u64 resp)
 		have_resp = 1;
 		conn = block_u64(sc->buf + SCRATCH_BLOCK_A, off->resp_conn);
 	}
-	if (take_started(ctx->r14, pid, resp, conn, &st, text)) {
+	if (take_started(regs_of(ctx)->r14, pid, resp, conn, &st, text)) {
 		stat_add(HS_STAT_MISSING_START);
 		return 0;
 	}
@@ -789,7 +804,7 @@ static __always_inline int request_end(struct pt_regs *ctx, __u64 resp)
 SEC("uprobe")
 int finish_request(struct pt_regs *ctx)
 {
-	return request_end(ctx, ctx->ax);
+	return request_end(ctx, regs_of(ctx)->ax);
 }
 
 /* The other tracers' placement, for the benchmarks: serve_http_start at ServeHTTP's
