@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent/capabilities.h"
 #include "agent/self_metrics.h"
 #include "agent/settings.h"
+#include "agent/span_flow.h"
 #include "agent/tracer.h"
 #include "lib/cli/number.h"
 #include "lib/fs/file_watch.h"
@@ -26,6 +28,8 @@
 
 #define COMPONENT "agent"
 #define VERSION "0.1.0"
+/* Spans in the exporter's queue, and in a batch. */
+#define EXPORT_QUEUE_SPANS 256
 
 struct agent {
 	struct event_base *base;
@@ -35,7 +39,7 @@ struct agent {
 	struct agent_settings *settings;
 	struct self_metrics *metrics;
 	struct file_watch *config_watch;
-	struct event *scan_timer, *poll_timer, *loaded, *wakeup, *sigterm, *sigint;
+	struct event *scan_timer, *poll_timer, *refill_timer, *loaded, *wakeup, *sigterm, *sigint;
 	unsigned shutdown_ms;
 	int stopping;
 	int failed; /* the probes could not be loaded: exit 1 */
@@ -234,11 +238,26 @@ static void on_scan(evutil_socket_t fd, short what, void *ud)
 	tracer_scan(a->tracer);
 }
 
+/* How soon the reader looks again when the exporter's queue was full. */
+#define REFILL_MS 2
+
 static void on_poll(evutil_socket_t fd, short what, void *ud)
 {
 	struct agent *a = ud;
+	struct timeval refill = ms_tv(REFILL_MS);
+	int more = span_flow_poll(a->tracer, a->exporter);
 
-	tracer_poll(a->tracer);
+	if (!a->wakeup)
+		return; /* not loaded yet */
+	/* What the full queue left in the ring keeps its descriptor readable: look again
+	 * on a short timer, which leaves the exporter's worker the CPU to take a batch,
+	 * rather than spin on the descriptor. */
+	if (more > 0) {
+		event_del(a->wakeup);
+		evtimer_add(a->refill_timer, &refill);
+	} else if (!event_pending(a->wakeup, EV_READ, NULL)) {
+		event_add(a->wakeup, NULL);
+	}
 }
 
 /* The BPF programs are loaded (or not): poll the ring buffer, and attach to what the
@@ -267,18 +286,28 @@ static void on_loaded(evutil_socket_t fd, short what, void *ud)
 	tracer_scan(a->tracer);
 }
 
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
 static void shutdown_now(struct agent *a)
 {
 	struct otlp_shutdown_report rep = { 0 };
+	long deadline = mono_ms() + a->shutdown_ms, left;
 
 	if (a->stopping)
 		return;
 	a->stopping = 1;
 	log_info(COMPONENT, "stopping: flushing spans (up to %u ms)", a->shutdown_ms);
-	/* Take what the kernel still holds, then stop taking spans. */
-	tracer_poll(a->tracer);
+	/* Take what the kernel still holds, a queue at a time, then stop taking spans. */
+	span_flow_drain(a->tracer, a->exporter, deadline);
 	a->tracer = tracer_free(a->tracer);
-	otlp_exporter_shutdown(a->exporter, a->shutdown_ms, &rep);
+	left = deadline - mono_ms();
+	otlp_exporter_shutdown(a->exporter, left > 0 ? (unsigned)left : 1, &rep);
 	log_info(COMPONENT, "stopped: %llu spans queued at shutdown, %llu exported, %llu dropped",
 		 (unsigned long long)rep.queued, (unsigned long long)rep.exported,
 		 (unsigned long long)rep.dropped);
@@ -353,8 +382,12 @@ static int start(struct agent *a, const struct flags *f)
 	if ((rc = file_watch_new(a->base, &wo, &a->config_watch)) < 0)
 		return rc;
 
+	/* The queue and the batch being sent hold whole spans (struct otlp_span, ~1.7 KB,
+	 * touched in full as the queue wraps): a batch's worth each, what the exporter takes
+	 * at once; the ring buffer holds the rest (agent/span_flow.h). */
 	struct otlp_exporter_options eo = { .scope_version = VERSION, .resource = &a->settings->resource,
-					    .queue_capacity = 8192,
+					    .queue_capacity = EXPORT_QUEUE_SPANS,
+					    .max_batch = EXPORT_QUEUE_SPANS,
 					    /* Spans reach the collector within a second. */
 					    .max_delay_ms = 1000 };
 	rc = otlp_exporter_new(&eo, &a->settings->exporter, &a->exporter);
@@ -392,10 +425,12 @@ static int start(struct agent *a, const struct flags *f)
 	struct timeval scan = ms_tv(f->scan_ms), poll = ms_tv(f->poll_ms);
 	a->scan_timer = event_new(a->base, -1, EV_PERSIST, on_scan, a);
 	a->poll_timer = event_new(a->base, -1, EV_PERSIST, on_poll, a);
+	a->refill_timer = evtimer_new(a->base, on_poll, a);
 	a->loaded = event_new(a->base, tracer_loading_fd(a->tracer), EV_READ, on_loaded, a);
 	a->sigterm = evsignal_new(a->base, SIGTERM, on_signal, a);
 	a->sigint = evsignal_new(a->base, SIGINT, on_signal, a);
-	if (!a->scan_timer || !a->poll_timer || !a->loaded || !a->sigterm || !a->sigint)
+	if (!a->scan_timer || !a->poll_timer || !a->refill_timer || !a->loaded || !a->sigterm ||
+	    !a->sigint)
 		return -ENOMEM;
 	event_add(a->scan_timer, &scan);
 	event_add(a->poll_timer, &poll);
@@ -411,8 +446,8 @@ static int start(struct agent *a, const struct flags *f)
 
 static void stop(struct agent *a)
 {
-	struct event *events[] = { a->scan_timer, a->poll_timer, a->loaded, a->wakeup, a->sigterm,
-				   a->sigint };
+	struct event *events[] = { a->scan_timer, a->poll_timer, a->refill_timer, a->loaded,
+				   a->wakeup, a->sigterm, a->sigint };
 
 	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
 		if (events[i])

@@ -19,7 +19,8 @@ struct probe_loader;
 struct probe_attachment;
 
 /* One ring-buffer record, borrowed for the call (size as the kernel submitted it).
- * Return 0 to go on, non-zero to stop consuming. */
+ * Return 0 to go on, or a negative errno to stop consuming after this record
+ * (probe_loader_consume returns it). */
 typedef int (*probe_record_fn)(void *ud, const void *data, size_t size);
 
 struct probe_loader_opts {
@@ -79,7 +80,7 @@ int probe_loader_attach_at_symbol_and_rets(struct probe_loader *pl,
 size_t probe_attachment_probes(const struct probe_attachment *a);
 
 /* Hands every record the ring buffer holds to on_record; returns how many, or an
- * error. */
+ * error (on_record's, when it stopped). */
 int probe_loader_consume(struct probe_loader *pl);
 /* Readable when the kernel wakes the reader (an epoll descriptor). */
 int probe_loader_wakeup_fd(const struct probe_loader *pl);

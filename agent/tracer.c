@@ -5,6 +5,7 @@
 #include "agent/tracer.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,7 @@ struct tracer {
 
 	int64_t wall_minus_mono_ns;
 	struct otlp_span span; /* scratch for the record being delivered */
+	size_t budget;         /* spans the poll under way may still deliver */
 
 	uint64_t probes_failed;
 	uint64_t skipped[TRACER_SKIP_REASONS];
@@ -116,7 +118,8 @@ static int on_record(void *ud, const void *data, size_t size)
 	t->spans_delivered++;
 	if (t->on_span)
 		t->on_span(t->ud, &t->span);
-	return 0;
+	/* The rest stays in the ring. */
+	return --t->budget ? 0 : -ECANCELED;
 }
 
 static char **copy_names(const char *const *names)
@@ -512,18 +515,26 @@ int tracer_scan(struct tracer *t)
 	return 0;
 }
 
-int tracer_poll(struct tracer *t)
+int tracer_poll_at_most(struct tracer *t, size_t max)
 {
 	uint64_t before = t->spans_delivered;
 	int r;
 
-	if (!t->loader)
+	if (!t->loader || max == 0)
 		return 0;
+	if (max > INT_MAX)
+		max = INT_MAX;
+	t->budget = max;
 	t->wall_minus_mono_ns = wall_minus_mono();
 	r = probe_loader_consume(t->loader);
-	if (r < 0)
+	if (r < 0 && r != -ECANCELED)
 		return r;
 	return (int)(t->spans_delivered - before);
+}
+
+int tracer_poll(struct tracer *t)
+{
+	return tracer_poll_at_most(t, SIZE_MAX);
 }
 
 int tracer_wakeup_fd(const struct tracer *t)

@@ -74,6 +74,9 @@ int tracer_loaded(const struct tracer *t);
 int tracer_scan(struct tracer *t);
 /* Delivers what the ring buffer holds to on_span; returns how many spans. */
 int tracer_poll(struct tracer *t);
+/* The same, max spans at most: the records past them stay in the kernel's ring for a
+ * later poll. Returns how many were delivered (max: the ring may hold more). */
+int tracer_poll_at_most(struct tracer *t, size_t max);
 /* A descriptor that becomes readable when the kernel wakes the reader (for the loop);
  * -1 until the programs are loaded. */
 int tracer_wakeup_fd(const struct tracer *t);

@@ -370,6 +370,41 @@ static void a_panicking_handler_costs_no_other_request_its_span(void **state)
 	traced_world_free(w);
 }
 
+/* A poll allowed only so many spans (the daemon's, while the exporter's queue is full)
+ * leaves the other records in the kernel's ring, and a later poll delivers them: none
+ * is lost, none comes twice. */
+static void a_bounded_poll_leaves_the_rest_for_the_next(void **state)
+{
+	enum { REQUESTS = 30, AT_ONCE = 7 };
+	struct tracer_sampler on = { .type = TRACER_SAMPLER_ALWAYS_ON };
+	struct traced_world *w = NULL;
+	struct tracer_stats st;
+	long status;
+	int n, total = 0;
+
+	(void)state;
+	assert_int_equal(traced_world_start("", 0, &on, &w), 0);
+	for (int i = 0; i < REQUESTS; i++) {
+		assert_int_equal(traced_service_get(w->svc, "/hello", NULL, &status), 0);
+		assert_int_equal(status, 200);
+	}
+	/* The records are in the ring before each response is sent (finishRequest). */
+	assert_int_equal(tracer_poll_at_most(w->h->tracer, AT_ONCE), AT_ONCE);
+	total = AT_ONCE;
+	assert_int_equal(tracer_poll_at_most(w->h->tracer, 0), 0);
+	while ((n = tracer_poll_at_most(w->h->tracer, AT_ONCE)) > 0) {
+		assert_true(n <= AT_ONCE);
+		total += n;
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(total, REQUESTS);
+	tracer_get_stats(w->h->tracer, &st);
+	assert_int_equal(st.spans_delivered, REQUESTS);
+	assert_int_equal(st.ringbuf_drops, 0);
+	assert_int_equal(w->h->spans, REQUESTS);
+	traced_world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +413,7 @@ int main(void)
 		cmocka_unit_test(red_histograms_count_every_request_sampled_or_not),
 		cmocka_unit_test(a_process_that_is_not_a_target_is_left_alone),
 		cmocka_unit_test(a_panicking_handler_costs_no_other_request_its_span),
+		cmocka_unit_test(a_bounded_poll_leaves_the_rest_for_the_next),
 	};
 
 	return AGENT_TESTS_RUN(tests);
