@@ -570,10 +570,15 @@ static void rotating_the_certificate_under_load_fails_no_admission(void **state)
 	assert_true(log_has("serving certificate reloaded"));
 }
 
-static int promtool_accepts(const char *text)
+/* `checker check metrics` (tools/metrics-lint, or a real promtool) accepts text; its
+ * problems, if any, go to the test's stderr. */
+static int metrics_lint_accepts(const char *checker, const char *text)
 {
-	FILE *p = popen("promtool check metrics >/dev/null 2>&1", "w");
+	char cmd[4200];
+	FILE *p;
 
+	snprintf(cmd, sizeof(cmd), "'%s' check metrics 1>&2", checker);
+	p = popen(cmd, "w");
 	if (!p)
 		return -1;
 	fputs(text, p);
@@ -615,10 +620,11 @@ static void metrics_count_what_happened(void **state)
 
 	assert_int_equal(webhook_proc_get(&wh, "/metrics", &code, &body), 0);
 	assert_int_equal(code, 200);
-	if (system("command -v promtool >/dev/null 2>&1") == 0)
-		assert_int_equal(promtool_accepts(body), 1);
+	const char *checker = getenv("METRICS_LINT");
+	if (checker && access(checker, X_OK) == 0)
+		assert_int_equal(metrics_lint_accepts(checker, body), 1);
 	else
-		fprintf(stderr, "# promtool not on PATH: exposition not linted\n");
+		fprintf(stderr, "# METRICS_LINT not set: exposition not linted\n");
 	free(body);
 }
 

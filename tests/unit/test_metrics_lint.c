@@ -1,7 +1,9 @@
-/* promtool check metrics, Prometheus' own parser and linter, accepts the exposition of
- * a registry holding every kind of family. promtool comes from $PROMTOOL (make sets it
- * to the one `make deps` builds) or PATH; without it the whole file is skipped, saying
- * so in its TAP plan. */
+/* `promtool check metrics`'s checks, Prometheus' text parser and client_golang's linter,
+ * accept the exposition of a registry holding every kind of family, and reject a page
+ * with a lint problem or a line that does not parse. The checker comes from
+ * $METRICS_LINT (make sets it to tools/metrics-lint, built by `make deps`; a real
+ * promtool works as well) or metrics-lint on PATH; without it the whole file is skipped,
+ * saying so in its TAP plan. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -26,10 +28,10 @@
 
 extern char **environ;
 
-static const char *find_promtool(void)
+static const char *find_metrics_lint(void)
 {
 	static char found[4096];
-	const char *env = getenv("PROMTOOL");
+	const char *env = getenv("METRICS_LINT");
 	const char *path = getenv("PATH");
 
 	if (env && access(env, X_OK) == 0)
@@ -37,7 +39,7 @@ static const char *find_promtool(void)
 	while (path && *path) {
 		const char *end = strchr(path, ':');
 		size_t len = end ? (size_t)(end - path) : strlen(path);
-		int n = snprintf(found, sizeof(found), "%.*s/promtool", (int)len, path);
+		int n = snprintf(found, sizeof(found), "%.*s/metrics-lint", (int)len, path);
 
 		if (n > 0 && (size_t)n < sizeof(found) && access(found, X_OK) == 0)
 			return found;
@@ -46,14 +48,14 @@ static const char *find_promtool(void)
 	return NULL;
 }
 
-/* Runs `promtool check metrics` on text; its exit status, and its output in *ret_out
+/* Runs `<checker> check metrics` on text; its exit status, and its output in *ret_out
  * (new string). */
-static int promtool_check(const char *promtool, const char *text, char **ret_out)
+static int metrics_lint_check(const char *checker, const char *text, char **ret_out)
 {
-	char in_path[] = "/tmp/test_metrics_promtool.in.XXXXXX";
-	char out_path[] = "/tmp/test_metrics_promtool.out.XXXXXX";
+	char in_path[] = "/tmp/test_metrics_lint.in.XXXXXX";
+	char out_path[] = "/tmp/test_metrics_lint.out.XXXXXX";
 	int in_fd = mkstemp(in_path), out_fd = mkstemp(out_path);
-	char *const argv[] = { (char *)promtool, "check", "metrics", NULL };
+	char *const argv[] = { (char *)checker, "check", "metrics", NULL };
 	posix_spawn_file_actions_t actions;
 	char *out = calloc(1, 65536);
 	int status;
@@ -68,7 +70,7 @@ static int promtool_check(const char *promtool, const char *text, char **ret_out
 	posix_spawn_file_actions_adddup2(&actions, in_fd, 0);
 	posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
 	posix_spawn_file_actions_adddup2(&actions, out_fd, 2);
-	assert_int_equal(posix_spawn(&pid, promtool, &actions, NULL, argv, environ), 0);
+	assert_int_equal(posix_spawn(&pid, checker, &actions, NULL, argv, environ), 0);
 	posix_spawn_file_actions_destroy(&actions);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	n = pread(out_fd, out, 65535, 0);
@@ -193,9 +195,9 @@ static struct metrics_registry *full_registry(struct event_base *base,
 	return reg;
 }
 
-static void promtool_accepts_every_kind_of_family(void **state)
+static void lint_accepts_every_kind_of_family(void **state)
 {
-	const char *promtool = find_promtool();
+	const char *checker = find_metrics_lint();
 	struct event_base *base;
 	struct http_server *server;
 	struct metrics_registry *reg;
@@ -206,9 +208,9 @@ static void promtool_accepts_every_kind_of_family(void **state)
 	base = event_base_new();
 	reg = full_registry(base, &server);
 	assert_int_equal(metrics_registry_format(reg, &text, &len), 0);
-	status = promtool_check(promtool, text, &out);
+	status = metrics_lint_check(checker, text, &out);
 	if (status != 0)
-		print_message("# promtool said (status %d):\n%s\n# on:\n%s\n", status, out, text);
+		print_message("# %s said (status %d):\n%s\n# on:\n%s\n", checker, status, out, text);
 	assert_int_equal(status, 0);
 	assert_string_equal(out, "");
 	free(out);
@@ -218,37 +220,43 @@ static void promtool_accepts_every_kind_of_family(void **state)
 	event_base_free(base);
 }
 
-/* The check above is only worth something if promtool does reject bad pages. */
-static void promtool_rejects_what_the_registry_refuses(void **state)
+/* The check above is only worth something if the checker does reject bad pages, with
+ * promtool's exit codes: 3 for lint problems ("<metric> <problem>" lines), 1 for a page
+ * that does not parse. */
+static void lint_rejects_what_the_registry_refuses(void **state)
 {
-	const char *promtool = find_promtool();
+	const char *checker = find_metrics_lint();
 	char *out;
 
-	assert_int_not_equal(promtool_check(promtool,
+	assert_int_equal(metrics_lint_check(checker,
 					    "# HELP requests Requests.\n"
 					    "# TYPE requests counter\nrequests 1\n",
 					    &out),
-			     0);
-	assert_non_null(strstr(out, "_total"));
+			 3);
+	assert_string_equal(out, "requests counter metrics should have \"_total\" suffix\n");
 	free(out);
-	assert_int_not_equal(promtool_check(promtool,
+	assert_int_equal(metrics_lint_check(checker, "# TYPE x_total counter\nx_total 1\n", &out), 3);
+	assert_string_equal(out, "x_total no help text\n");
+	free(out);
+	assert_int_equal(metrics_lint_check(checker,
 					    "# HELP x_total X.\n# TYPE x_total counter\n"
 					    "x_total{a=\"unterminated} 1\n",
 					    &out),
-			     0);
+			 1);
+	assert_non_null(strstr(out, "error while linting"));
 	free(out);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(promtool_accepts_every_kind_of_family),
-		cmocka_unit_test(promtool_rejects_what_the_registry_refuses),
+		cmocka_unit_test(lint_accepts_every_kind_of_family),
+		cmocka_unit_test(lint_rejects_what_the_registry_refuses),
 	};
 
 	/* A whole-file skip in TAP: counted neither passed nor failed. */
-	if (!find_promtool()) {
-		printf("1..0 # SKIP promtool not found: set PROMTOOL or put it on PATH "
+	if (!find_metrics_lint()) {
+		printf("1..0 # SKIP metrics-lint not found: set METRICS_LINT or put it on PATH "
 		       "(make deps builds it)\n");
 		return 0;
 	}
