@@ -74,9 +74,15 @@ seconds=${LOAD_SECONDS:-10}
 # The value of a sample line on the metrics page $1 (summed over its label sets).
 metric() { awk -v m="$2" '$1 == m || index($1, m "{") == 1 { s += $2 } END { printf "%d", s }' <<<"$1"; }
 
+# The drops on the metrics page $1 by reason, "reason:count,..." ("none" without any).
+drops_by_reason() {
+	awk -F'[{}" ]+' '/^autotrace_agent_spans_dropped_total\{/ && $NF > 0 { printf "%s%s:%d", n++ ? "," : "", $3, $NF }
+		END { if (!n) printf "none" }' <<<"$1"
+}
+
 # Starts the agent with sampler $1 (ratio $2), runs wrk for $seconds seconds (none when
-# $3 is idle) and prints: requests/s, spans exported/s, spans dropped, VmRSS at the end,
-# the largest VmRSS seen each second, VmHWM (KiB).
+# $3 is idle) and prints: requests/s, spans exported/s, spans dropped (by reason), VmRSS
+# at the end, the largest VmRSS seen each second, VmHWM (KiB).
 measure_load() {
 	local sampler=$1 ratio=$2 mode=$3 mport apid rps=0 max=0 rss hwm page
 	mport=$(free_port)
@@ -110,7 +116,7 @@ measure_load() {
 	[ "$rss" -gt "$max" ] && max=$rss
 	kill -TERM $apid; wait $apid 2>/dev/null
 	echo "$rps $(( $(metric "$page" autotrace_agent_spans_exported_total) / seconds )) \
-$(metric "$page" autotrace_agent_spans_dropped_total) $rss $max $hwm"
+$(drops_by_reason "$page") $rss $max $hwm"
 }
 
 printf 'agent_rss: under load (%ss of wrk -t2 -c32 on 1 of the 5 servers, spans to otlp-receiver):\n' "$seconds"
@@ -118,6 +124,6 @@ for run in "always_on 1 idle" "traceidratio 0.01 load" "always_on 1 load"; do
 	read -r sampler ratio mode <<<"$run"
 	read -r rps sps drops rss max hwm < <(measure_load "$sampler" "$ratio" "$mode")
 	label=$([ "$mode" = idle ] && echo "idle, 100% sampled" || echo "$(awk -v r="$ratio" 'BEGIN { printf "%g%%", r * 100 }') sampled")
-	printf 'agent_rss:   %-20s %6d req/s, %6d spans/s exported, %d dropped: %6d KiB RSS (max %d, peak %d)\n' \
+	printf 'agent_rss:   %-20s %6d req/s, %6d spans/s exported, dropped %s: %6d KiB RSS (max %d, peak %d)\n' \
 		"$label" "$rps" "$sps" "$drops" "$rss" "$max" "$hwm"
 done
