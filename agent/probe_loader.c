@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/uprobe_link.h"
 #include "http_server.skel.h"
 
 #define DEFAULT_RINGBUF (4u << 20)
@@ -20,14 +21,17 @@ struct probe_loader {
 	struct bpf_program *start_prog; /* with or without the header scan */
 	int header_scan;
 	int symbol_and_rets; /* serve_http_end_at_ret is loaded */
+	int multi;           /* uprobes as uprobe_multi links, else perf events */
 	int ncpus;
 	probe_record_fn on_record;
 	void *ud;
 };
 
+/* Each probe is a libbpf link (perf event) or the fd of a uprobe_multi link. */
 struct probe_attachment {
 	size_t n;
 	struct bpf_link *links[1 + PROBE_MAX_RETS];
+	int link_fds[1 + PROBE_MAX_RETS];
 };
 
 static int is_pow2(size_t v)
@@ -95,6 +99,20 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 	bpf_program__set_autoload(pl->skel->progs.serve_http_end_at_ret, pl->symbol_and_rets);
 	pl->start_prog = pl->header_scan ? pl->skel->progs.serve_http_start :
 					   pl->skel->progs.serve_http_start_noscan;
+	/* uprobe_multi links where the kernel has them: they need no CAP_SYS_ADMIN, which
+	 * perf-event uprobes do (agent/uprobe_link.h). The programs must be loaded for the
+	 * one or the other. */
+	pl->multi = uprobe_link_multi_supported() == 1;
+	if (pl->multi) {
+		struct bpf_program *progs[] = { pl->skel->progs.serve_http_start,
+						pl->skel->progs.serve_http_start_noscan,
+						pl->skel->progs.finish_request,
+						pl->skel->progs.serve_http_end_at_ret };
+
+		for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+			bpf_program__set_expected_attach_type(
+				progs[i], (enum bpf_attach_type)UPROBE_LINK_MULTI_ATTACH_TYPE);
+	}
 	r = http_server_bpf__load(pl->skel);
 	if (r)
 		goto fail;
@@ -145,21 +163,37 @@ int probe_loader_set_sampler(struct probe_loader *pl, const struct hs_sampler *s
 	return 0;
 }
 
-static int attach_one(struct bpf_program *prog, const struct probe_attach_spec *spec,
-		      uint64_t offset, struct bpf_link **ret_link)
+/* Attaches prog at offset as the attachment's next probe (a->n counts it). */
+static int attach_one(const struct probe_loader *pl, struct bpf_program *prog,
+		      const struct probe_attach_spec *spec, uint64_t offset,
+		      struct probe_attachment *a)
 {
 	/* The process's pid as we see it, and its binary's offsets slot: see
 	 * bpf/http_server.bpf.c. */
-	LIBBPF_OPTS(bpf_uprobe_opts, uo,
-		    .bpf_cookie = (uint64_t)(uint32_t)spec->pid << 32 | spec->offsets_slot);
+	uint64_t cookie = (uint64_t)(uint32_t)spec->pid << 32 | spec->offsets_slot;
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = cookie);
 	struct bpf_link *link;
+	int fd;
 
+	if (pl->multi) {
+		fd = uprobe_link_multi_create(bpf_program__fd(prog), spec->binary_path, offset,
+					      cookie, spec->pid);
+		if (fd < 0)
+			return fd;
+		a->link_fds[a->n++] = fd;
+		return 0;
+	}
 	link = bpf_program__attach_uprobe_opts(prog, spec->pid, spec->binary_path, (size_t)offset,
 					       &uo);
 	if (!link)
 		return -errno ? -errno : -EINVAL;
-	*ret_link = link;
+	a->links[a->n++] = link;
 	return 0;
+}
+
+const char *probe_loader_attach_kind(const struct probe_loader *pl)
+{
+	return pl->multi ? "uprobe_multi links" : "perf-event uprobes";
 }
 
 /* Returns a new attachment; both links or none. */
@@ -174,14 +208,12 @@ int probe_loader_attach(struct probe_loader *pl, const struct probe_attach_spec 
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	r = attach_one(pl->start_prog, spec, spec->start_offset, &a->links[a->n]);
+	r = attach_one(pl, pl->start_prog, spec, spec->start_offset, a);
 	if (r)
 		goto fail;
-	a->n++;
-	r = attach_one(pl->skel->progs.finish_request, spec, spec->end_offset, &a->links[a->n]);
+	r = attach_one(pl, pl->skel->progs.finish_request, spec, spec->end_offset, a);
 	if (r)
 		goto fail;
-	a->n++;
 	*ret_attachment = a;
 	return 0;
 fail:
@@ -203,16 +235,13 @@ int probe_loader_attach_at_symbol_and_rets(struct probe_loader *pl,
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	r = attach_one(pl->start_prog, spec, spec->start_offset, &a->links[a->n]);
+	r = attach_one(pl, pl->start_prog, spec, spec->start_offset, a);
 	if (r)
 		goto fail;
-	a->n++;
 	for (size_t i = 0; i < n_rets; i++) {
-		r = attach_one(pl->skel->progs.serve_http_end_at_ret, spec, ret_offsets[i],
-			       &a->links[a->n]);
+		r = attach_one(pl, pl->skel->progs.serve_http_end_at_ret, spec, ret_offsets[i], a);
 		if (r)
 			goto fail;
-		a->n++;
 	}
 	*ret_attachment = a;
 	return 0;
@@ -230,8 +259,12 @@ struct probe_attachment *probe_attachment_free(struct probe_attachment *a)
 {
 	if (!a)
 		return NULL;
-	for (size_t i = 0; i < a->n; i++)
-		bpf_link__destroy(a->links[i]);
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->links[i])
+			bpf_link__destroy(a->links[i]);
+		else
+			close(a->link_fds[i]);
+	}
 	free(a);
 	return NULL;
 }

@@ -42,6 +42,11 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 /* Detaches everything still attached; accepts NULL; returns NULL. */
 struct probe_loader *probe_loader_free(struct probe_loader *pl);
 
+/* How probes are attached: "uprobe_multi links" (Linux 6.6 and later: CAP_BPF and
+ * CAP_PERFMON suffice) or "perf-event uprobes" (older kernels; recent ones want
+ * CAP_SYS_ADMIN for them). A static string. */
+const char *probe_loader_attach_kind(const struct probe_loader *pl);
+
 /* 1 when the start probe searches the request for a traceparent (bpf_loop). */
 int probe_loader_has_header_scan(const struct probe_loader *pl);
 

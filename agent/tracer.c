@@ -215,8 +215,9 @@ static void log_loaded(const struct tracer *t, const struct probe_load_cost *cos
 			break;
 		used += (size_t)w;
 	}
-	log_info(COMPONENT, "BPF programs loaded in %ld ms (%ld ms of CPU); instructions verified: %s",
-		 cost->wall_ms, cost->cpu_ms, line);
+	log_info(COMPONENT, "BPF programs loaded in %ld ms (%ld ms of CPU); instructions verified: %s; "
+		 "attaching with %s", cost->wall_ms, cost->cpu_ms, line,
+		 probe_loader_attach_kind(t->loader));
 }
 
 /* Returns a new tracer; copies what opts points to. */
@@ -487,8 +488,12 @@ static int scan_one(void *ud, const struct process_info *p)
 		/* Remembered without probes: counted and logged once, not retried every scan. */
 		t->probes_failed += PROBE_ATTACHMENT_PROBES;
 		t->skipped[TRACER_SKIP_ATTACH_FAILED]++;
-		log_warn(COMPONENT, "attaching to pid %d (%s) failed: %s", (int)p->pid, p->exe,
-			 strerror(-r));
+		log_warn(COMPONENT, "attaching to pid %d (%s) failed: %s%s", (int)p->pid, p->exe,
+			 strerror(-r),
+			 r == -EACCES && strcmp(probe_loader_attach_kind(t->loader), "perf-event uprobes") == 0
+				 ? " (this kernel has no uprobe_multi links, and its perf-event uprobes "
+				   "want CAP_SYS_ADMIN)"
+				 : "");
 		return 0;
 	}
 	t->n_attached++;
