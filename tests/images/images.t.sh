@@ -97,17 +97,21 @@ tag=images-t-$$
 at_exit "$ctl rm -f $tag-agent $tag-recv $tag-svc"
 
 # The agent with what webhook/sidecar.c gives it: uid 0, every capability dropped but
-# BPF, PERFMON and SYS_PTRACE, no escalation, a read-only root. Seccomp unconfined as a
+# BPF, PERFMON and SYS_PTRACE, no escalation, a read-only root, in the sample service's
+# PID namespace as a sidecar with shareProcessNamespace is. Seccomp unconfined as a
 # pod runs by default (podman's default profile refuses bpf() without CAP_SYS_ADMIN).
-"$ctl" run -d --name "$tag-agent" --network none --cap-drop ALL \
+# What it must do there is read the service's binary (capstone, which it loads only
+# then, comes with the image) and trace it.
+"$ctl" run -d --name "$tag-svc" --network none "$(name sample-httpsvc)" >/dev/null 2>&1
+"$ctl" run -d --name "$tag-agent" --network none --pid "container:$tag-svc" --cap-drop ALL \
 	--cap-add BPF --cap-add PERFMON --cap-add SYS_PTRACE --read-only \
 	--security-opt no-new-privileges --security-opt seccomp=unconfined \
 	"$(name agent)" >/dev/null 2>&1
-agent_loaded() { "$ctl" logs "$tag-agent" 2>&1 | grep -q 'BPF programs loaded'; }
-if wait_until 60 agent_loaded; then
-	ok "agent: loads its BPF programs with CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE only, read-only root"
+agent_tracing() { "$ctl" logs "$tag-agent" 2>&1 | grep -q 'tracing pid .*(/usr/local/bin/httpsvc)'; }
+if wait_until 60 agent_tracing; then
+	ok "agent: traces the service in its PID namespace with CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE only, read-only root"
 else
-	not_ok "agent: loads its BPF programs with CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE only, read-only root" \
+	not_ok "agent: traces the service in its PID namespace with CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE only, read-only root" \
 		"$("$ctl" logs "$tag-agent" 2>&1 | tail -n 20)"
 fi
 
@@ -134,7 +138,6 @@ else
 		"$(http "$tag-recv" 4318 "$req"; "$ctl" logs "$tag-recv" 2>&1 | tail -n 5)"
 fi
 
-"$ctl" run -d --name "$tag-svc" --network none "$(name sample-httpsvc)" >/dev/null 2>&1
 svc_hello() {
 	http "$tag-svc" 8080 $'GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
 		tail -n 1 | grep -qx hello
