@@ -25,7 +25,8 @@ host_state_iptables() {
 		for t in iptables ip6tables; do
 			command -v "$t-$b-save" >/dev/null || continue
 			echo "## $t-$b"
-			"$t-$b-save" 2>/dev/null | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'
+			# (An empty ruleset is no failure, also under pipefail.)
+			"$t-$b-save" 2>/dev/null | { grep -v '^#' || true; } | sed 's/\[[0-9]*:[0-9]*\]//'
 		done
 	done
 }
