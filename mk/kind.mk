@@ -23,7 +23,7 @@ $(KIND_EXE):
 # CoreDNS: the version kubeadm $(K8S_VERSION) deploys, built from tools/coredns (a main
 # with the plugins the kubeadm Corefile names), keyed by a hash of that module.
 COREDNS_SRCS    := tools/coredns/main.go tools/coredns/go.mod tools/coredns/go.sum
-COREDNS_VERSION := $(shell sed -n 's#^require github.com/coredns/coredns \(v[0-9.]*\)#\1#p' tools/coredns/go.mod)
+COREDNS_VERSION := $(shell sed -n 's#^require github.com/coredns/coredns \(v[0-9.]*\)#\1#p' tools/coredns/go.mod 2>/dev/null)
 COREDNS_HASH    := $(shell cat $(COREDNS_SRCS) 2>/dev/null | cksum | cut -d' ' -f1)
 COREDNS_DIR     := $(CACHE_DIR)/coredns-$(COREDNS_VERSION)-$(COREDNS_HASH)
 COREDNS_EXE     := $(COREDNS_DIR)/coredns

@@ -12,13 +12,24 @@ RUNGS := test-unit test-integration test-bpf test-images test-e2e test-fuzz-smok
 .PHONY: test test-unit test-integration test-bpf test-e2e test-fuzz-smoke fuzz
 .PHONY: cluster-up cluster-down bench lint
 
-test: deps
+# Stages before the rungs, timed like them: on a fresh machine they are most of the
+# run (Debian packages, the Go-built tools, the images, the kind node image).
+STAGES := deps build images kind-node-image
+
+test:
 	@rm -rf $(RESULTS_DIR) && mkdir -p $(RESULTS_DIR)
-	@for rung in $(RUNGS); do \
+	@for stage in $(STAGES); do t=$$SECONDS; \
+		$(MAKE) --no-print-directory $$stage || \
+			echo "not ok - $$stage: make $$stage failed (see above)" | tee $(RESULTS_DIR)/stage-$$stage.tap; \
+		echo "$$stage $$((SECONDS - t))" >> $(RESULTS_DIR)/stage-times; \
+	done
+	@for rung in $(RUNGS); do t=$$SECONDS; \
 		$(MAKE) --no-print-directory $$rung || \
 			echo "not ok - $$rung: make $$rung failed (build error or runner crash, see above)" \
 				| tee $(RESULTS_DIR)/rung-$$rung.tap; \
+		echo "$$rung $$((SECONDS - t))" >> $(RESULTS_DIR)/stage-times; \
 	done
+	@echo "stage times (s): $$(awk '{ printf "%s%s %s", NR > 1 ? ", " : "", $$1, $$2 }' $(RESULTS_DIR)/stage-times)"
 	@tests/tap-summary.sh $(RESULTS_DIR)
 
 test-unit: $(UNIT_BINS)
@@ -32,8 +43,10 @@ test-bpf: $(AGENT_TEST_BINS) build
 	@if [ -x tests/agent/run.sh ]; then PATH="$(TOOLS_PATH):$$PATH" \
 		AGENT_TEST_BINS="$(AGENT_TEST_BINS)" tests/agent/run.sh; fi
 
-test-e2e:
-	@if [ -x e2e/run.sh ]; then PATH="$(TOOLS_PATH):$$PATH" e2e/run.sh; fi
+# The e2e rung: a kind cluster on this machine (mk/kind.mk), or E2E_KUBECONFIG's.
+test-e2e: deps $(if $(E2E_KUBECONFIG),,$(KIND_NODE_STAMP) images)
+	@$(KIND_ENV) IMAGE_ARCHIVES="$(IMAGE_ARCHIVES)" IMAGE_REGISTRY=$(IMAGE_REGISTRY) \
+		IMAGE_TAG=$(IMAGE_TAG) e2e/run.sh
 
 test-fuzz-smoke: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p build/corpus/$$n; \

@@ -46,7 +46,8 @@ fi
 export KUBECONFIG=$KIND_KUBECONFIG
 
 for f in ${IMAGE_ARCHIVES:-}; do
-	kind load image-archive "$f" --name "$KIND_CLUSTER" >/dev/null
+	kind load image-archive "$f" --name "$KIND_CLUSTER" >/dev/null 2>"$KIND_DIR/load.log" ||
+		{ cat "$KIND_DIR/load.log" >&2; exit 1; }
 done
 [ -z "${IMAGE_ARCHIVES:-}" ] || kind_log "images loaded: $(for f in $IMAGE_ARCHIVES; do basename "$f" .tar; done | tr '\n' ' ')"
 

@@ -25,6 +25,9 @@ kind_dir=$(cd "$root" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/kin
 [ -d "$kind_dir/images/base/files" ] || { log "no images/base/files in $kind_dir"; exit 1; }
 cp -r "$kind_dir/images/base/files" "$ctx/kind-base"
 chmod -R u+w "$ctx/kind-base"
+# Our containerd config replaces kind's (it is installed after the package, whose
+# conffile prompt a copied-in config would trigger).
+rm -rf "$ctx/kind-base/etc/containerd"
 cp "$here"/{containerd.toml,10-pods.conflist,default-cni.yaml,default-storage.yaml} \
 	"$here"/{import-images.sh,12-import-images.conf} "$ctx/node/"
 cp "$K8S_BIN"/{kubelet,kubeadm,kubectl} "$ctx/bin/"
@@ -36,8 +39,10 @@ image_named() { grep -m1 "/$1:" <<<"$want" || { log "kubeadm lists no $1 image";
 
 # The version each built binary says it is, against the tag kubeadm asks for.
 check_version() {
-	local name=$1 tag=$2 says=$3
-	[[ "$says" == *"${tag%-0}"* ]] || { log "$name: kubeadm wants $tag, the binary says: $says"; exit 1; }
+	local name=$1 tag=$2 says=$3 v
+	v=${tag#v}
+	v=${v%-0}
+	[[ "$says" == *"$v"* ]] || { log "$name: kubeadm wants $tag, the binary says: $says"; exit 1; }
 }
 check_version etcd "$(image_named etcd | cut -d: -f2)" "$("$ETCD_EXE" --version | head -1)"
 check_version coredns "$(image_named coredns | cut -d: -f2)" "$("$COREDNS_EXE" -version | head -1)"
@@ -68,7 +73,7 @@ proxy_image() {
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends nftables conntrack iptables >/dev/null
 		rm -rf /var/lib/apt/lists/* /var/log/apt/* /var/log/dpkg.log'
 	buildah copy --quiet --chmod 0755 "$c" "$K8S_BIN/kube-proxy" /usr/local/bin/kube-proxy >/dev/null
-	buildah config --entrypoint '["/usr/local/bin/kube-proxy"]' "$c"
+	buildah config --entrypoint '["/usr/local/bin/kube-proxy"]' --cmd '[]' "$c"
 	buildah commit --quiet --format docker --rm "$c" "$name" >/dev/null
 }
 
