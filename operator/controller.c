@@ -15,7 +15,7 @@
 #include "lib/kube/packed.h"
 #include "lib/kube/workqueue.h"
 #include "lib/log/log.h"
-#include "operator/base64.h"
+#include "lib/text/base64.h"
 #include "operator/publish.h"
 #include "operator/status.h"
 #include "operator/usage.h"

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "lib/kube/api.h"
-#include "operator/base64.h"
+#include "lib/text/base64.h"
 #include "operator/cert_gen.h"
 
 #define PEM_END "-----END CERTIFICATE-----"

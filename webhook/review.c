@@ -6,9 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "lib/instrumentation/naming.h"
+#include "lib/text/base64.h"
 
 static int refuse(struct review_error *err, enum admission_reason reason, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -127,16 +126,11 @@ void admission_request_clear(struct admission_request *req)
 static char *patch_base64_new(const json_t *patch)
 {
 	char *text = json_dumps(patch, JSON_COMPACT), *out = NULL;
-	size_t n;
 
 	if (!text)
 		return NULL;
-	n = strlen(text);
-	if (n < ((size_t)1 << 30)) {
-		out = malloc(4 * ((n + 2) / 3) + 1);
-		if (out)
-			EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)text, (int)n);
-	}
+	if (base64_encode(text, strlen(text), &out) < 0)
+		out = NULL;
 	free(text);
 	return out;
 }

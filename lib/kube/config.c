@@ -1,7 +1,7 @@
 #include "lib/kube/config.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "lib/fs/read_file.h"
+#include "lib/text/base64.h"
 #include "lib/text/errbuf.h"
 
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -90,34 +91,6 @@ static yaml_node_t *named_entry(yaml_document_t *doc, yaml_node_t *root, const c
 	return NULL;
 }
 
-/* Decodes base64 (newlines allowed) into a new buffer the caller frees. */
-static int base64_decode(const char *in, unsigned char **ret, size_t *ret_len)
-{
-	size_t inlen = strlen(in);
-	unsigned char *out = malloc(inlen / 4 * 3 + 4);
-	int n = 0, fin = 0;
-	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-
-	if (!out || !ctx)
-		goto fail;
-	EVP_DecodeInit(ctx);
-	if (EVP_DecodeUpdate(ctx, out, &n, (const unsigned char *)in, (int)inlen) < 0)
-		goto fail;
-	if (EVP_DecodeFinal(ctx, out + n, &fin) < 0)
-		goto fail;
-	if (n + fin == 0)
-		goto fail;
-	EVP_ENCODE_CTX_free(ctx);
-	out[n + fin] = '\0'; /* PEM consumers may want a C string */
-	*ret = out;
-	*ret_len = (size_t)(n + fin);
-	return 0;
-fail:
-	EVP_ENCODE_CTX_free(ctx);
-	free(out);
-	return -EINVAL;
-}
-
 /* A path from the kubeconfig, made absolute against its folder. New string. */
 static char *resolve_path(const char *base_dir, const char *path)
 {
@@ -173,6 +146,8 @@ static int take_string(struct field_ctx *f, yaml_node_t *map, const char *key, c
 static int take_base64(struct field_ctx *f, yaml_node_t *map, const char *key,
 		       unsigned char **dst, size_t *dst_len)
 {
+	unsigned char *data = NULL;
+	size_t len = 0;
 	int rc = 0;
 	const char *v = scalar(map_get(f->doc, map, key), &rc);
 
@@ -180,8 +155,14 @@ static int take_base64(struct field_ctx *f, yaml_node_t *map, const char *key,
 		return errbuf_fail(f->errbuf, f->errlen, rc, "%s.%s: expected a string", f->where, key);
 	if (!v)
 		return 0;
-	if (base64_decode(v, dst, dst_len) < 0)
+	if ((rc = base64_decode(v, &data, &len)) == -ENOMEM)
+		return errbuf_fail(f->errbuf, f->errlen, rc, "out of memory");
+	if (rc < 0 || len == 0) {
+		free(data);
 		return errbuf_fail(f->errbuf, f->errlen, -EINVAL, "%s.%s: not valid base64", f->where, key);
+	}
+	*dst = data;
+	*dst_len = len;
 	return 0;
 }
 

@@ -8,9 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "lib/jsonpatch/jsonpatch.h"
+#include "lib/text/base64.h"
 #include "webhook/admission.h"
 #include "webhook/review.h"
 
@@ -117,18 +116,13 @@ static const char *answerable_uid(const json_t *review)
 
 static json_t *decode_patch(const char *b64)
 {
-	size_t n = strlen(b64), pad = 0;
-	unsigned char *raw = malloc(n / 4 * 3 + 1);
+	unsigned char *raw = NULL;
 	json_t *patch = NULL;
-	int out;
+	size_t n;
 
-	if (!raw)
+	if (base64_decode(b64, &raw, &n) < 0)
 		return NULL;
-	out = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n);
-	while (pad < 2 && n > pad && b64[n - 1 - pad] == '=')
-		pad++;
-	if (out >= 0)
-		patch = json_loadb((const char *)raw, (size_t)out - pad, 0, NULL);
+	patch = json_loadb((const char *)raw, n, 0, NULL);
 	free(raw);
 	return patch;
 }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include "lib/text/base64.h"
 
 json_t *fixture_json_load(const char *path)
 {
@@ -125,21 +125,14 @@ int fixture_response_decode(const char *body, size_t len, char **ret_uid, int *r
 		goto cleanup;
 	b64 = json_string_value(json_object_get(resp, "patch"));
 	if (b64) {
-		size_t n = strlen(b64), pad = 0;
-		int out;
+		size_t n;
 		const char *type = json_string_value(json_object_get(resp, "patchType"));
 
 		if (!type || strcmp(type, "JSONPatch") != 0)
 			goto cleanup;
-		raw = malloc(n / 4 * 3 + 1);
-		if (!raw)
+		if (base64_decode(b64, &raw, &n) < 0)
 			goto cleanup;
-		out = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n);
-		if (out < 0)
-			goto cleanup;
-		while (pad < 2 && n > pad && b64[n - 1 - pad] == '=')
-			pad++;
-		patch = json_loadb((const char *)raw, (size_t)out - pad, 0, NULL);
+		patch = json_loadb((const char *)raw, n, 0, NULL);
 		if (!json_is_array(patch))
 			goto cleanup;
 	} else {

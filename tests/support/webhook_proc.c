@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
 
 #include "lib/kube/api.h"
 #include "lib/kube/resource.h"
+#include "lib/text/base64.h"
 #include "tests/support/secretdir.h"
 
 static long now_ms(void)
@@ -316,9 +316,8 @@ static char *ca_bundle(const struct webhook_proc *w)
 		return NULL;
 	n = fread(pem, 1, sizeof(pem), f);
 	fclose(f);
-	out = malloc(4 * ((n + 2) / 3) + 1);
-	if (out)
-		EVP_EncodeBlock((unsigned char *)out, pem, (int)n);
+	if (base64_encode(pem, n, &out) < 0)
+		return NULL;
 	return out;
 }
 

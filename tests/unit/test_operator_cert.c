@@ -1,6 +1,6 @@
 /* The webhook's certificates (operator/cert_gen.h): a CA and a serving certificate it
  * signs, which OpenSSL verifies for the Service's names and the IPs asked for, valid for
- * the time asked; and the base64 of Secret data and caBundle. */
+ * the time asked. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +14,6 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "operator/base64.h"
 #include "operator/cert_gen.h"
 
 static X509 *load(const char *pem)
@@ -89,37 +88,11 @@ static void a_serving_certificate_needs_a_name_and_a_good_ca(void **state)
 	cert_pem_clear(&ca);
 }
 
-static void base64_round_trips(void **state)
-{
-	const char *cases[] = { "", "a", "ab", "abc", "abcd", "-----BEGIN CERTIFICATE-----\n" };
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *text = NULL;
-		unsigned char *back = NULL;
-		size_t n;
-
-		assert_int_equal(base64_encode(cases[i], strlen(cases[i]), &text), 0);
-		assert_int_equal(base64_decode(text, &back, &n), 0);
-		assert_int_equal(n, strlen(cases[i]));
-		assert_memory_equal(back, cases[i], n);
-		free(text);
-		free(back);
-	}
-	unsigned char *out = NULL;
-	size_t n;
-	assert_int_equal(base64_decode("YWJj", &out, &n), 0);
-	assert_string_equal((char *)out, "abc");
-	free(out);
-	assert_int_equal(base64_decode("YWJ", &out, &n), -EINVAL);
-	assert_int_equal(base64_decode("Y!Jj", &out, &n), -EINVAL);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(the_serving_certificate_verifies_for_the_service),
 		cmocka_unit_test(a_serving_certificate_needs_a_name_and_a_good_ca),
-		cmocka_unit_test(base64_round_trips),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
