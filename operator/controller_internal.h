@@ -1,10 +1,11 @@
-/* What the controller's files share: the controller itself, and the informer event
- * handlers (operator/controller_events.c) that turn cache changes into work queue keys. */
+/* What the controller's files share: the controller itself, and the functions each of
+ * its files (operator/controller_*.c) gives the others. Errors: 0 or a negative errno. */
 #ifndef AUTOTRACE_OPERATOR_CONTROLLER_INTERNAL_H
 #define AUTOTRACE_OPERATOR_CONTROLLER_INTERNAL_H
 
 #include <jansson.h>
 
+#include "lib/kube/error.h"
 #include "lib/kube/informer.h"
 #include "lib/kube/workqueue.h"
 #include "operator/controller.h"
@@ -57,5 +58,42 @@ struct usage_lookup lookup_of(struct controller *ctl);
 /* Rebuilds the per-namespace single-Instrumentation index, one cached Instrumentation
  * at a time. */
 void rebuild_singles_one(void *ud, const json_t *obj);
+
+/* operator/controller_reconcile.c: the work queue's callback, one reconcile of the
+ * Instrumentation "<ns>/<name>" `key`. */
+int controller_reconcile(void *ud, const char *key);
+
+/* operator/controller_usage_index.c: rebuilds ctl->usage (and ctl->singles) from the
+ * caches when one of them changed since the last time. */
+int controller_usage_refresh(struct controller *ctl);
+
+/* operator/controller_secrets.c. Where a reconcile reads Secrets: the
+ * Instrumentation's namespace. */
+struct secret_scope {
+	struct controller *ctl;
+	const char *ns;
+};
+/* The agent config renderer's secret_value callback (ud: a struct secret_scope):
+ * the text of `key` in Secret `secret`. *ret_value: a new string the caller frees.
+ * -ENOENT when the Secret or the key is missing, -EINVAL when the value is not text. */
+int controller_secret_value(void *ud, const char *secret, const char *key, char **ret_value);
+
+/* operator/controller_writes.c. Counts one write of kind `what` in the metrics. */
+void controller_count_write(struct controller *ctl, const char *what);
+/* Creates or updates the ConfigMap `desired` when the cached one differs: 1 when
+ * something was written, 0 when it was current. err: the API's answer on failure. */
+int controller_publish_one(struct controller *ctl, const json_t *desired, struct kube_error *err);
+/* Deletes the ConfigMaps `cm_name` of Instrumentation `key` in namespaces not in
+ * `wanted` (object ns → true, or NULL), keep_ns aside. */
+int controller_remove_stale(struct controller *ctl, const char *key, const char *cm_name,
+			    const char *keep_ns, const json_t *wanted);
+/* Patches the status subresource of `cr` (borrowed) and remembers it as written. */
+int controller_write_status(struct controller *ctl, const char *key, const json_t *cr,
+			    const json_t *status);
+
+/* operator/controller_event_recorder.c. Posts a core/v1 Event about Instrumentation
+ * `cr`; failures are only logged: an Event is for people, never a reason to retry. */
+void controller_record_event(struct controller *ctl, const json_t *cr, const char *type,
+			     const char *reason, const char *message);
 
 #endif
