@@ -1,5 +1,6 @@
-/* Internal layout of a registry, shared by registry.c (registration and updates) and
- * text_format.c (exposition). Not for use outside lib/metrics. */
+/* Internal layout of a registry, shared by registry.c (registration), series.c (series
+ * storage), value.c (updates) and text_format.c (exposition). Not for use outside
+ * lib/metrics. */
 #ifndef AUTOTRACE_METRICS_FAMILY_H
 #define AUTOTRACE_METRICS_FAMILY_H
 
@@ -69,10 +70,5 @@ struct metrics_registry {
 	size_t n_families;
 	size_t cap_families;
 };
-
-double metrics_bits_to_double(uint64_t bits);
-/* A series' value: a counter's or gauge's value, a histogram's sum. */
-double metrics_series_value(const struct metrics_family *family,
-			    struct metrics_series *series);
 
 #endif

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/metrics/family.h"
+#include "lib/metrics/series.h"
 
 void metrics_format_value(double value, char *buf, size_t size)
 {
