@@ -10,7 +10,7 @@ RUN_TAP := tests/run-tap.sh
 RUNGS := test-unit test-integration test-bpf test-images test-e2e test-fuzz-smoke
 
 .PHONY: test test-unit test-integration test-bpf test-e2e test-fuzz-smoke fuzz
-.PHONY: cluster-up cluster-down bench lint
+.PHONY: cluster-up cluster-down bench bench-kind lint
 
 # Stages before the rungs, timed like them: on a fresh machine they are most of the
 # run (Debian packages, the Go-built tools, the images, the kind node image).
@@ -61,8 +61,13 @@ cluster-up: deps-tools
 cluster-down:
 	@e2e/cluster/down.sh
 
-bench: deps build $(BENCH_BINS)
-	@PATH="$(TOOLS_PATH):$$PATH" BENCH_BINS="$(BENCH_BINS)" bench/run.sh
+# The kind settings go along for bench/kind_pods.bench.sh (real pods on a kind cluster).
+bench: deps build $(BENCH_BINS) $(KIND_NODE_STAMP) images
+	@$(KIND_ENV) IMAGE_ARCHIVES="$(IMAGE_ARCHIVES)" BENCH_BINS="$(BENCH_BINS)" bench/run.sh
+
+# That benchmark alone.
+bench-kind: deps $(KIND_NODE_STAMP) images
+	@$(KIND_ENV) IMAGE_ARCHIVES="$(IMAGE_ARCHIVES)" bench/kind_pods.bench.sh
 
 lint: deps-apt
 	@PATH="$(TOOLS_PATH):$$PATH" tools/lint.sh

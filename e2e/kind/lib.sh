@@ -28,7 +28,8 @@ if [ "$KIND_PROVIDER" = podman ]; then
 	# the host.
 	if [ ! -d /lib/modules ]; then
 		mkdir -p "$KIND_DIR/bin" "$KIND_DIR/empty-modules"
-		real_podman=$(command -v podman)
+		# The real one, also when a caller already put the wrapper on PATH.
+		real_podman=$(PATH=${PATH//$KIND_DIR\/bin:/} command -v podman)
 		cat >"$KIND_DIR/bin/podman" <<WRAP
 #!/bin/sh
 # Written by e2e/kind/lib.sh: /lib/modules does not exist on this host.
@@ -40,7 +41,7 @@ done
 exec $real_podman "\$@"
 WRAP
 		chmod +x "$KIND_DIR/bin/podman"
-		export PATH=$KIND_DIR/bin:$PATH
+		case ":$PATH:" in *":$KIND_DIR/bin:"*) ;; *) export PATH=$KIND_DIR/bin:$PATH ;; esac
 	fi
 fi
 
