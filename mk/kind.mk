@@ -29,7 +29,9 @@ COREDNS_DIR     := $(CACHE_DIR)/coredns-$(COREDNS_VERSION)-$(COREDNS_HASH)
 COREDNS_EXE     := $(COREDNS_DIR)/coredns
 TOOL_BINS += $(COREDNS_EXE)
 
-$(COREDNS_EXE): $(COREDNS_SRCS)
+# Order-only: the directory is keyed by a hash of the sources, so a fresh checkout
+# (new mtimes, same content) reuses the cached binary.
+$(COREDNS_EXE): | $(COREDNS_SRCS)
 	@mkdir -p $(@D)
 	@echo "deps: building CoreDNS $(COREDNS_VERSION)"
 	$(Q)cd tools/coredns && GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=readonly \
@@ -54,7 +56,8 @@ KIND_ENV = PATH="$(TOOLS_PATH):$$PATH" CACHE_DIR=$(CACHE_DIR) K8S_VERSION=$(K8S_
 
 .PHONY: kind-node-image kind-up kind-down
 kind-node-image: $(KIND_NODE_STAMP)
-$(KIND_NODE_STAMP): $(KIND_EXE) $(K8S_BIN)/kubeadm $(KIND_ETCD_EXE) $(COREDNS_EXE) $(KIND_NODE_SRCS) | deps-apt
+# Order-only: KIND_NODE_KEY already holds the versions and the files.
+$(KIND_NODE_STAMP): | $(KIND_EXE) $(K8S_BIN)/kubeadm $(KIND_ETCD_EXE) $(COREDNS_EXE) $(KIND_NODE_SRCS) deps-apt
 	$(KIND_ENV) e2e/kind/node-image/build.sh
 	@mkdir -p $(@D) && touch $@
 

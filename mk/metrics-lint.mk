@@ -13,7 +13,7 @@ METRICS_LINT_BIN  := $(METRICS_LINT_DIR)/metrics-lint
 TOOL_DIRS += $(METRICS_LINT_DIR)
 TOOL_BINS += $(METRICS_LINT_BIN)
 
-$(METRICS_LINT_BIN): $(METRICS_LINT_SRCS)
+$(METRICS_LINT_BIN): | $(METRICS_LINT_SRCS)
 	@mkdir -p $(@D)
 	@echo "deps: building metrics-lint"
 	$(Q)cd tools/metrics-lint && GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=readonly \

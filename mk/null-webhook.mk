@@ -9,7 +9,7 @@ NULL_WEBHOOK_BIN  := $(NULL_WEBHOOK_DIR)/null-webhook
 TOOL_DIRS += $(NULL_WEBHOOK_DIR)
 TOOL_BINS += $(NULL_WEBHOOK_BIN)
 
-$(NULL_WEBHOOK_BIN): $(NULL_WEBHOOK_SRCS)
+$(NULL_WEBHOOK_BIN): | $(NULL_WEBHOOK_SRCS)
 	@mkdir -p $(@D)
 	@echo "deps: building null-webhook"
 	$(Q)cd tools/null-webhook && GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=readonly \

@@ -11,7 +11,7 @@ OTLP_RECEIVER_BIN  := $(OTLP_RECEIVER_DIR)/otlp-receiver
 TOOL_DIRS += $(OTLP_RECEIVER_DIR)
 TOOL_BINS += $(OTLP_RECEIVER_BIN)
 
-$(OTLP_RECEIVER_BIN): $(OTLP_RECEIVER_SRCS)
+$(OTLP_RECEIVER_BIN): | $(OTLP_RECEIVER_SRCS)
 	@mkdir -p $(@D)
 	@echo "deps: building otlp-receiver"
 	$(Q)cd tools/otlp-receiver && GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=readonly \
