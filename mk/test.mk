@@ -29,7 +29,7 @@ test:
 				| tee $(RESULTS_DIR)/rung-$$rung.tap; \
 		echo "$$rung $$((SECONDS - t))" >> $(RESULTS_DIR)/stage-times; \
 	done
-	@echo "stage times (s): $$(awk '{ printf "%s%s %s", NR > 1 ? ", " : "", $$1, $$2 }' $(RESULTS_DIR)/stage-times)"
+	@echo "stage times (s): $$(awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $$1, $$2 }' $(RESULTS_DIR)/stage-times)"
 	@tests/tap-summary.sh $(RESULTS_DIR)
 
 test-unit: $(UNIT_BINS)
