@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds one image of `make images` (mk/images.mk) from images/SHORT/Dockerfile, writes
+# Builds one image of `make images` (mk/images.mk) from images/SHORT/Dockerfile, or for
+# a daemon, target SHORT of images/daemons/Dockerfile; writes
 # it as a docker-archive (what `kind load image-archive` and `ctr images import` take)
 # when the image changed, and prints its size and what makes it up: the layers above
 # the base and the largest Debian packages added to it.
@@ -36,9 +37,13 @@ image_id() {
 	esac
 }
 
+dockerfile=$root/images/$short/Dockerfile target=()
+if [ ! -f "$dockerfile" ]; then
+	dockerfile=$root/images/daemons/Dockerfile target=(--target "$short")
+fi
 log=$dir/$short.build.log
 start=$SECONDS
-if ! "${build[@]}" --build-arg BASE_IMAGE="$base" -f "$root/images/$short/Dockerfile" \
+if ! "${build[@]}" --build-arg BASE_IMAGE="$base" -f "$dockerfile" "${target[@]}" \
 	-t "$name" "$context" >"$log" 2>&1; then
 	tail -n 40 "$log" >&2
 	echo "images: $short: the build failed (whole log: $log)" >&2

@@ -94,7 +94,9 @@ done
 
 # A container left from an earlier, interrupted run has the same names.
 tag=images-t-$$
-at_exit "$ctl rm -f $tag-agent $tag-recv $tag-svc"
+# The agent first: podman refuses to remove the service while the agent shares its PID
+# namespace.
+at_exit "$ctl rm -f $tag-agent; $ctl rm -f $tag-recv $tag-svc"
 
 # The agent with what webhook/sidecar.c gives it: uid 0, every capability dropped but
 # BPF, PERFMON and SYS_PTRACE, no escalation, a read-only root, in the sample service's
