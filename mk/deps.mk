@@ -11,15 +11,18 @@ K8S_VERSION  ?= v1.34.2
 ETCD_VERSION ?= v3.6.16
 KWOK_VERSION ?= v0.7.0
 HELM_VERSION ?= v3.19.0
+CHAINSAW_VERSION ?= v0.2.12
 
 CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/autotrace
 K8S_BIN   := $(CACHE_DIR)/k8s-$(K8S_VERSION)
 ETCD_BIN  := $(CACHE_DIR)/etcd-$(ETCD_VERSION)
 KWOK_BIN  := $(CACHE_DIR)/kwok-$(KWOK_VERSION)
 HELM_BIN  := $(CACHE_DIR)/helm-$(HELM_VERSION)
+CHAINSAW_BIN := $(CACHE_DIR)/chainsaw-$(CHAINSAW_VERSION)
 # Other mk files add their tools to TOOL_DIRS and TOOL_BINS.
-TOOL_DIRS += $(K8S_BIN) $(ETCD_BIN) $(KWOK_BIN) $(HELM_BIN)
-TOOL_BINS += $(K8S_BIN)/kube-apiserver $(ETCD_BIN)/etcd $(KWOK_BIN)/kwok $(HELM_BIN)/helm
+TOOL_DIRS += $(K8S_BIN) $(ETCD_BIN) $(KWOK_BIN) $(HELM_BIN) $(CHAINSAW_BIN)
+TOOL_BINS += $(K8S_BIN)/kube-apiserver $(ETCD_BIN)/etcd $(KWOK_BIN)/kwok $(HELM_BIN)/helm \
+	$(CHAINSAW_BIN)/chainsaw
 empty :=
 space := $(empty) $(empty)
 TOOLS_PATH = $(subst $(space),:,$(strip $(TOOL_DIRS)))
@@ -66,3 +69,10 @@ $(KWOK_BIN)/kwok:
 $(HELM_BIN)/helm:
 	OUT=$(HELM_BIN) tools/build-go-tool.sh helm.sh/helm/v3@$(HELM_VERSION) \
 		helm.sh/helm/v3/cmd/helm helm "$(HELM_LDFLAGS)"
+
+# chainsaw runs the e2e suite (e2e/chainsaw/), the form the OpenTelemetry Operator's
+# e2e tests take. It prints "Version: v0.2.12" with the stamp below.
+$(CHAINSAW_BIN)/chainsaw:
+	OUT=$(CHAINSAW_BIN) tools/build-go-tool.sh github.com/kyverno/chainsaw@$(CHAINSAW_VERSION) \
+		github.com/kyverno/chainsaw chainsaw \
+		"-X github.com/kyverno/chainsaw/pkg/version.BuildVersion=$(CHAINSAW_VERSION)"

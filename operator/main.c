@@ -20,6 +20,8 @@
 #include "lib/metrics/http_endpoint.h"
 #include "lib/metrics/registry.h"
 #include "operator/controller.h"
+#include "operator/install_check.h"
+#include "operator/uninstall_cleanup.h"
 #include "operator/webhook_cert.h"
 
 #define COMPONENT "operator"
@@ -37,6 +39,8 @@ struct flags {
 	const char *ips[MAX_IPS + 1];
 	size_t n_ips;
 	long cert_validity_s, cert_rotate_before_s, cert_check_s;
+	int check_install, cleanup;
+	const char *webhook_url;
 };
 
 struct operator {
@@ -72,6 +76,13 @@ static void usage(FILE *out)
 	      "  --cert-validity-s S         default 31536000 (one year)\n"
 	      "  --cert-rotate-before-s S    default 2592000 (30 days)\n"
 	      "  --cert-check-s S            how often the certificate is checked (default 3600)\n"
+	      "  --check-install             check the install and exit (what `helm test` runs):\n"
+	      "                              the Instrumentation API is served, the webhook\n"
+	      "                              answers over TLS trusted by its caBundle\n"
+	      "  --cleanup                   remove what the operator wrote and exit (what\n"
+	      "                              `helm uninstall` runs once the operator is gone)\n"
+	      "  --webhook-url URL           where --check-install reaches the webhook\n"
+	      "                              (default https://<webhook-service>.<namespace>.svc)\n"
 	      "Kubernetes access: $KUBECONFIG, in-cluster, or ~/.kube/config. Log level:\n"
 	      "$AUTOTRACE_LOG_LEVEL.\n",
 	      out);
@@ -80,7 +91,8 @@ static void usage(FILE *out)
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
 	enum { O_NS = 256, O_LEASE, O_ID, O_LEASE_MS, O_LISTEN, O_STATUS, O_SECRET, O_NOCERT,
-	       O_SVC, O_WSECRET, O_WCONFIG, O_IP, O_VALID, O_ROTATE, O_CHECK, O_HELP };
+	       O_SVC, O_WSECRET, O_WCONFIG, O_IP, O_VALID, O_ROTATE, O_CHECK, O_HELP,
+	       O_CHECK_INSTALL, O_WEBHOOK_URL, O_CLEANUP };
 	static const struct option opts[] = {
 		{ "namespace", required_argument, NULL, O_NS },
 		{ "lease-name", required_argument, NULL, O_LEASE },
@@ -98,6 +110,9 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		{ "cert-rotate-before-s", required_argument, NULL, O_ROTATE },
 		{ "cert-check-s", required_argument, NULL, O_CHECK },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "check-install", no_argument, NULL, O_CHECK_INSTALL },
+		{ "webhook-url", required_argument, NULL, O_WEBHOOK_URL },
+		{ "cleanup", no_argument, NULL, O_CLEANUP },
 		{ 0 },
 	};
 	char host[200] = "operator";
@@ -140,6 +155,9 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		case O_VALID: bad = cli_parse_long(optarg, 60, &f->cert_validity_s); break;
 		case O_ROTATE: bad = cli_parse_long(optarg, 1, &f->cert_rotate_before_s); break;
 		case O_CHECK: bad = cli_parse_long(optarg, 1, &f->cert_check_s); break;
+		case O_CHECK_INSTALL: f->check_install = 1; break;
+		case O_WEBHOOK_URL: f->webhook_url = optarg; break;
+		case O_CLEANUP: f->cleanup = 1; break;
 		case 'h':
 		case O_HELP: usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
@@ -405,6 +423,14 @@ int main(int argc, char **argv)
 	log_init_from_env();
 	if (parse_flags(argc, argv, &op.f) < 0)
 		return 2;
+	if (op.f.check_install) {
+		struct install_check_opts o = { .ns = op.f.ns, .webhook_service = op.f.webhook_service,
+						.webhook_config = op.f.webhook_config,
+						.webhook_url = op.f.webhook_url };
+		return install_check_run(&o);
+	}
+	if (op.f.cleanup)
+		return uninstall_cleanup_run(op.f.ns);
 	rc = run(&op);
 	leader_free(op.leader);
 	controller_free(op.ctl);
