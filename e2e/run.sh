@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
-# The end-to-end rung (`make test-e2e`): the e2e suite (e2e/suite/*.t.sh) against a real
-# cluster, each script's TAP in RESULTS_DIR.
+# The end-to-end rung (`make test-e2e`): autotrace installed the way a user installs it
+# and the chainsaw scenarios run against it, on a real cluster, each part's TAP in
+# RESULTS_DIR:
+#   1. e2e/install.t.sh: `helm install` of charts/autotrace with the images under test,
+#      and `helm test`;
+#   2. e2e/chainsaw.t.sh: the scenarios of e2e/chainsaw/ (chainsaw, as the OpenTelemetry
+#      Operator's e2e tests run);
+#   3. e2e/uninstall.t.sh: `helm uninstall` leaves only what the README says it keeps.
+# Where:
 #   - By default: a kind cluster on this machine (e2e/kind/up.sh, with autotrace's
-#     images loaded), the suite, then e2e/kind/down.sh, whose check that the host is as
-#     it was before the cluster is a test of its own.
+#     images loaded), then e2e/kind/down.sh, whose check that the host is as it was
+#     before the cluster is a test of its own.
 #   - With E2E_KUBECONFIG=FILE: the same suite against that cluster, which must already
-#     have autotrace's images (IMAGE_REGISTRY/IMAGE_TAG name them); nothing is created
-#     or deleted but the suite's own namespaces and objects.
-# Environment: RESULTS_DIR, and from make: the kind variables (mk/kind.mk) and
-# IMAGE_ARCHIVES.
+#     have autotrace's images (IMAGE_REGISTRY/IMAGE_TAG name them). If release
+#     $RELEASE is installed there already (`helm install` of images you pushed), the
+#     suite tests it and leaves it installed; otherwise it installs and uninstalls it.
+# Environment: RESULTS_DIR, and from make: PATH with the tools, the kind variables
+# (mk/kind.mk) and IMAGE_ARCHIVES.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -39,9 +47,22 @@ else
 	export KUBECONFIG=${out#export KUBECONFIG=}
 fi
 
-for t in e2e/suite/*.t.sh; do
-	tests/run-tap.sh "e2e-$(basename "$t" .t.sh)" "$limit" "$t"
-done
+export RELEASE=${RELEASE:-autotrace} RELEASE_NAMESPACE=${RELEASE_NAMESPACE:-autotrace-system}
+export IMAGE_REGISTRY=${IMAGE_REGISTRY:-docker.io/autotrace} IMAGE_TAG=${IMAGE_TAG:-dev}
+ours=1
+if [ -n "${E2E_KUBECONFIG:-}" ] && helm status "$RELEASE" -n "$RELEASE_NAMESPACE" >/dev/null 2>&1; then
+	ours=0
+	echo "# e2e: testing release $RELEASE already installed in $RELEASE_NAMESPACE; it stays installed"
+fi
+if ((ours)); then
+	tests/run-tap.sh e2e-install "$limit" e2e/install.t.sh
+fi
+if ! grep -q '^not ok' "$RESULTS_DIR/e2e-install.tap" 2>/dev/null; then
+	tests/run-tap.sh e2e-chainsaw "${E2E_SUITE_TIMEOUT:-1800}" e2e/chainsaw.t.sh
+fi
+if ((ours)); then
+	tests/run-tap.sh e2e-uninstall 300 e2e/uninstall.t.sh
+fi
 
 if [ -z "${E2E_KUBECONFIG:-}" ]; then
 	trap - EXIT
