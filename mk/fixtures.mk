@@ -101,3 +101,12 @@ fixtures: $(SPIN_FIXTURE)
 build/rel/bench/bench_probe_cost: | $(SPIN_FIXTURE)
 build/rel/bench/bench_tracer_overhead: | $(HTTPSVC_MANIFEST)
 build/rel/bench/bench_tracer_footprint: | $(HTTPSVC_MANIFEST)
+
+# The demo's application (tests/fixtures/go/shop-frontend, a checkout, calling
+# tests/fixtures/go/shop-backend, a price service, over HTTP), local toolchain, for
+# images/sample-shop.
+SHOP_FIXTURE_BINS := $(FIXTURE_DIR)/shop-frontend-$(FIXTURE_GO_LOCAL) \
+	$(FIXTURE_DIR)/shop-backend-$(FIXTURE_GO_LOCAL)
+$(eval $(call fixture_rule,shop-frontend,$(FIXTURE_GO_LOCAL),,))
+$(eval $(call fixture_rule,shop-backend,$(FIXTURE_GO_LOCAL),,))
+fixtures: $(SHOP_FIXTURE_BINS)

@@ -1,5 +1,5 @@
-# Container images. `make images` builds the three daemons and the two Go programs the
-# cluster tests run, with docker where a Docker engine answers, else buildah, else
+# Container images. `make images` builds the three daemons, the two Go programs the
+# cluster tests run and the demo's two-service application (sample-shop), with docker where a Docker engine answers, else buildah, else
 # podman (IMAGE_BUILDER= overrides), FROM a debian:bookworm-slim that
 # images/base/make-debian-base.sh makes locally when no engine or registry has it.
 # Each image is also written as a docker-archive, build/images/<short>.tar, that
@@ -10,7 +10,7 @@
 IMAGE_REGISTRY ?= docker.io/autotrace
 IMAGE_TAG      ?= dev
 BASE_IMAGE     ?= docker.io/library/debian:bookworm-slim
-IMAGES         := operator webhook agent sample-httpsvc otlp-receiver
+IMAGES         := operator webhook agent sample-httpsvc otlp-receiver sample-shop
 image_ref       = $(IMAGE_REGISTRY)/$(1):$(IMAGE_TAG)
 IMAGE_REFS      = $(foreach i,$(IMAGES),$(call image_ref,$(i)))
 IMAGE_DIR      := build/images
@@ -30,11 +30,18 @@ IMAGE_CONTEXT_webhook        := .
 IMAGE_CONTEXT_agent          := .
 IMAGE_CONTEXT_sample-httpsvc := $(IMAGE_DIR)/context/sample-httpsvc
 IMAGE_CONTEXT_otlp-receiver  := $(IMAGE_DIR)/context/otlp-receiver
-IMAGE_GO_BINS := $(IMAGE_CONTEXT_sample-httpsvc)/httpsvc $(IMAGE_CONTEXT_otlp-receiver)/otlp-receiver
+IMAGE_CONTEXT_sample-shop    := $(IMAGE_DIR)/context/sample-shop
+IMAGE_GO_BINS := $(IMAGE_CONTEXT_sample-httpsvc)/httpsvc $(IMAGE_CONTEXT_otlp-receiver)/otlp-receiver \
+	$(IMAGE_CONTEXT_sample-shop)/frontend $(IMAGE_CONTEXT_sample-shop)/backend
 
 # (mk/otlp-receiver.mk comes after this file: its binary is named in the recipe, which
 # make expands late, and reached through its phony target.)
 $(IMAGE_CONTEXT_sample-httpsvc)/httpsvc: $(FIXTURE_DIR)/httpsvc-$(FIXTURE_GO_LOCAL)
+	@mkdir -p $(@D)
+	$(Q)cp -p $< $@
+# Both services of the shop in one image (each Deployment names its binary): one more
+# build and one more archive, each carrying the base's layers, rather than two.
+$(IMAGE_CONTEXT_sample-shop)/%: $(FIXTURE_DIR)/shop-%-$(FIXTURE_GO_LOCAL)
 	@mkdir -p $(@D)
 	$(Q)cp -p $< $@
 $(IMAGE_CONTEXT_otlp-receiver)/otlp-receiver: otlp-receiver

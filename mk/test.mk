@@ -32,8 +32,10 @@ test:
 	@echo "stage times (s): $$(awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $$1, $$2 }' $(RESULTS_DIR)/stage-times)"
 	@tests/tap-summary.sh $(RESULTS_DIR)
 
+# The cmocka programs, then the shell tests of the scripts (tests/unit/*.t.sh).
+UNIT_SCRIPTS := $(wildcard tests/unit/*.t.sh)
 test-unit: $(UNIT_BINS)
-	@for t in $(UNIT_BINS); do $(RUN_TAP) unit-$$(basename $$t) 300 $$t; done
+	@for t in $(UNIT_BINS) $(UNIT_SCRIPTS); do $(RUN_TAP) unit-$$(basename $$t .t.sh) 300 $$t; done
 
 test-integration: $(INTEG_BINS) build
 	@PATH="$(TOOLS_PATH):$$PATH" INTEG_BINS="$(INTEG_BINS)" tests/integration/run.sh

@@ -74,11 +74,18 @@ static int register_metrics(struct controller *ctl)
 				  .help = "Time one reconcile of an Instrumentation took.",
 				  .buckets = buckets,
 				  .n_buckets = sizeof(buckets) / sizeof(buckets[0]) };
+	static const char *const change[] = { "change", NULL };
 	struct metrics_opts w = {
 		.name = "autotrace_operator_api_writes_total",
 		.help = "Writes to the API server, by kind (configmap, configmap_delete, status, "
-			"event).",
+			"event, namespace_label).",
 		.labels = kind
+	};
+	struct metrics_opts nl = {
+		.name = "autotrace_operator_namespace_label_writes_total",
+		.help = "Patches of the label autotrace.dev/inject-enabled on a namespace, by "
+			"change (set, remove); none when the label already matches.",
+		.labels = change
 	};
 	int rc;
 
@@ -86,7 +93,8 @@ static int register_metrics(struct controller *ctl)
 		return 0;
 	if ((rc = metrics_counter_new(ctl->opts.metrics, &r, &ctl->m_reconciles)) < 0 ||
 	    (rc = metrics_histogram_new(ctl->opts.metrics, &d, &ctl->m_duration)) < 0 ||
-	    (rc = metrics_counter_new(ctl->opts.metrics, &w, &ctl->m_writes)) < 0)
+	    (rc = metrics_counter_new(ctl->opts.metrics, &w, &ctl->m_writes)) < 0 ||
+	    (rc = metrics_counter_new(ctl->opts.metrics, &nl, &ctl->m_ns_label_writes)) < 0)
 		return rc;
 	return 0;
 }
@@ -113,12 +121,15 @@ int controller_new(struct kube_client *c, struct event_base *base,
 	ctl->singles = json_object();
 	ctl->written = json_object();
 	ctl->published = json_object();
+	ctl->ns_labels_written = json_object();
 	ctl->usage_dirty = 1;
-	if (!ctl->singles || !ctl->written || !ctl->published)
+	if (!ctl->singles || !ctl->written || !ctl->published || !ctl->ns_labels_written)
 		goto fail;
 	if ((rc = register_metrics(ctl)) < 0)
 		goto fail;
-	if ((rc = workqueue_new(base, &qo, controller_reconcile, ctl, &ctl->queue)) < 0)
+	if ((rc = workqueue_new(base, &qo, controller_reconcile, ctl, &ctl->queue)) < 0 ||
+	    (rc = workqueue_new(base, &qo, controller_namespace_label_reconcile, ctl,
+				&ctl->ns_queue)) < 0)
 		goto fail;
 	if ((rc = make_informer(ctl, &KUBE_INSTRUMENTATIONS, NULL,
 				(struct kube_informer_handlers){ .on_add = inst_added_or_deleted,
@@ -129,7 +140,7 @@ int controller_new(struct kube_client *c, struct event_base *base,
 	    (rc = make_informer(ctl, &KUBE_NAMESPACES, NULL,
 				(struct kube_informer_handlers){ .on_add = ns_added,
 								 .on_update = ns_updated,
-								 .on_delete = ns_added,
+								 .on_delete = ns_deleted,
 								 .on_synced = informer_synced },
 				&ctl->namespaces)) < 0 ||
 	    (rc = make_informer(ctl, &KUBE_CONFIGMAPS, PUBLISH_SELECTOR,
@@ -173,8 +184,11 @@ void controller_set_leading(struct controller *ctl, int leading)
 	ctl->leading = leading;
 	json_object_clear(ctl->written);
 	json_object_clear(ctl->published);
-	if (leading)
+	json_object_clear(ctl->ns_labels_written);
+	if (leading) {
 		kube_informer_foreach(ctl->insts, enqueue_all, ctl);
+		controller_namespace_label_check_all(ctl);
+	}
 }
 
 int controller_synced(const struct controller *ctl)
@@ -202,10 +216,12 @@ struct controller *controller_free(struct controller *ctl)
 	kube_informer_free(ctl->configmaps);
 	kube_informer_free(ctl->pods);
 	workqueue_free(ctl->queue);
+	workqueue_free(ctl->ns_queue);
 	json_decref(ctl->usage);
 	json_decref(ctl->singles);
 	json_decref(ctl->written);
 	json_decref(ctl->published);
+	json_decref(ctl->ns_labels_written);
 	free(ctl);
 	return NULL;
 }

@@ -16,6 +16,11 @@
  *   4. record Events a user should see (config published, Secret not found, invalid
  *      spec) when they happen, not at every pass.
  *
+ * Apart from that loop, it keeps the label autotrace.dev/inject-enabled=true on every
+ * namespace whose annotation opts in and off every other (lib/instrumentation/optin.h,
+ * the rule the webhook applies), one patch per namespace whose label differs, so that
+ * the webhook registration can select those namespaces by label.
+ *
  * Informers run on every replica (a standby has warm caches); only the leader
  * processes the queue and writes.
  * Errors: 0 or a negative errno. Runs on the loop's thread. */
@@ -44,6 +49,7 @@ struct controller_stats {
 	unsigned long configmap_deletes;
 	unsigned long status_writes;
 	unsigned long events;
+	unsigned long namespace_label_writes;
 	size_t queue_depth;
 	size_t queue_waiting;
 };

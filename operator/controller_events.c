@@ -113,6 +113,16 @@ void ns_added(void *ud, const json_t *obj)
 
 	ctl->usage_dirty = 1;
 	enqueue_namespace_target(ctl, obj);
+	controller_namespace_label_check(ctl, obj);
+}
+
+void ns_deleted(void *ud, const json_t *obj)
+{
+	struct controller *ctl = ud;
+
+	ctl->usage_dirty = 1;
+	enqueue_namespace_target(ctl, obj);
+	controller_namespace_label_forget(ctl, obj);
 }
 
 void ns_updated(void *ud, const json_t *old_obj, const json_t *obj)
@@ -121,6 +131,8 @@ void ns_updated(void *ud, const json_t *old_obj, const json_t *obj)
 	const json_t *oa = json_object_get(json_object_get(old_obj, "metadata"), "annotations");
 	const json_t *na = json_object_get(json_object_get(obj, "metadata"), "annotations");
 
+	/* Also on a change of the label alone: one taken off by hand is put back. */
+	controller_namespace_label_check(ctl, obj);
 	if (json_equal(oa, na) && old_obj != obj)
 		return;
 	ctl->usage_dirty = 1;

@@ -17,6 +17,10 @@ struct controller {
 	struct controller_opts opts;
 	struct kube_informer *insts, *namespaces, *configmaps, *pods;
 	struct workqueue *queue;
+	/* Namespaces whose label LABEL_INJECT_ENABLED differs from their annotations
+	 * (keys: namespace names), apart from the Instrumentations' queue: a label write
+	 * has no Instrumentation to be keyed by. */
+	struct workqueue *ns_queue;
 	int leading;
 
 	/* Which namespaces use which Instrumentation, and its pod counts:
@@ -32,11 +36,15 @@ struct controller {
 	/* The revision last written per ConfigMap ("ns/name"), so a reconcile that runs
 	 * before the ConfigMap cache shows our own write does not write it again. */
 	json_t *published;
+	/* The label value last written per namespace ("true", or null: removed), until
+	 * the Namespace cache shows it. */
+	json_t *ns_labels_written;
 
 	struct controller_stats stats;
 	struct metrics_counter *m_reconciles;
 	struct metrics_histogram *m_duration;
 	struct metrics_counter *m_writes;
+	struct metrics_counter *m_ns_label_writes;
 };
 
 /* Informer handlers: every change that can alter an Instrumentation's outcome queues
@@ -45,6 +53,7 @@ void inst_added_or_deleted(void *ud, const json_t *obj);
 void inst_updated(void *ud, const json_t *old_obj, const json_t *obj);
 void ns_added(void *ud, const json_t *obj);
 void ns_updated(void *ud, const json_t *old_obj, const json_t *obj);
+void ns_deleted(void *ud, const json_t *obj);
 void pod_added(void *ud, const json_t *obj);
 void pod_updated(void *ud, const json_t *old_obj, const json_t *obj);
 void cm_updated(void *ud, const json_t *old_obj, const json_t *obj);
@@ -90,6 +99,17 @@ int controller_remove_stale(struct controller *ctl, const char *key, const char 
 /* Patches the status subresource of `cr` (borrowed) and remembers it as written. */
 int controller_write_status(struct controller *ctl, const char *key, const json_t *cr,
 			    const json_t *status);
+
+/* operator/controller_namespace_labels.c. While leading, queues the namespace `ns`
+ * (a cached one) when its label LABEL_INJECT_ENABLED needs a write. */
+void controller_namespace_label_check(struct controller *ctl, const json_t *ns);
+/* The same for every cached namespace (on taking the lead). */
+void controller_namespace_label_check_all(struct controller *ctl);
+/* A namespace deleted: forgets the write pending for it. */
+void controller_namespace_label_forget(struct controller *ctl, const json_t *ns);
+/* The namespace queue's callback: one merge patch of the label of namespace `name`
+ * when the cache shows it differs from its annotations, nothing otherwise. */
+int controller_namespace_label_reconcile(void *ud, const char *name);
 
 /* operator/controller_event_recorder.c. Posts a core/v1 Event about Instrumentation
  * `cr`; failures are only logged: an Event is for people, never a reason to retry. */

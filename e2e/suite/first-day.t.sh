@@ -221,8 +221,10 @@ says_missing() { kubectl -n $plain logs no-ptrace -c autotrace-agent 2>/dev/null
 check_eventually "an agent without CAP_SYS_PTRACE says that this capability is missing" 60 says_missing
 
 # --- the webhook scaled to zero ---------------------------------------------------------------
+# Pods of a namespace that opted in (labelled by the operator) go to the webhook named
+# namespaces.autotrace.dev; pods.autotrace.dev takes only pods annotated elsewhere.
 fail_open() {
-	kubectl get --raw /metrics | awk '/^apiserver_admission_webhook_fail_open_count\{.*name="pods.autotrace.dev"/ { n += $NF } END { print n + 0 }'
+	kubectl get --raw /metrics | awk '/^apiserver_admission_webhook_fail_open_count\{.*name="namespaces\.autotrace\.dev"/ { n += $NF } END { print n + 0 }'
 }
 no_webhook_endpoint() { [ -z "$(endpoint_ip $sys autotrace-webhook)" ]; }
 kubectl -n $sys scale deployment/autotrace-webhook --replicas=0 >/dev/null

@@ -97,6 +97,20 @@ void optin_decide_values(const char *pod_inject, const char *pod_inject_otel,
 	read_object(ns_annotations, pod_ns, OPTIN_FROM_NAMESPACE, OPTIN_FROM_NAMESPACE_OTEL, ret);
 }
 
+int optin_namespace_enabled(const json_t *ns)
+{
+	const json_t *meta = json_object_get(ns, "metadata");
+	struct optin o;
+
+	if (!json_is_object(meta))
+		return 0;
+	/* The pod's namespace only names the Instrumentation of "<name>"; whether it is
+	 * one does not depend on it, but the rule reads it the way the webhook does. */
+	optin_decide(NULL, json_object_get(meta, "annotations"),
+		     json_string_value(json_object_get(meta, "name")), &o);
+	return o.kind != OPTIN_UNSET && o.kind != OPTIN_FALSE;
+}
+
 const char *optin_source_name(enum optin_source source)
 {
 	switch (source) {
@@ -129,7 +143,12 @@ static void keep_keys(json_t *obj, int (*keep)(const char *key))
 static int is_kept_metadata(const char *key)
 {
 	return strcmp(key, "name") == 0 || strcmp(key, "resourceVersion") == 0 ||
-	       strcmp(key, "annotations") == 0;
+	       strcmp(key, "annotations") == 0 || strcmp(key, "labels") == 0;
+}
+
+static int is_inject_enabled_label(const char *key)
+{
+	return strcmp(key, LABEL_INJECT_ENABLED) == 0;
 }
 
 static int is_optin_annotation(const char *key)
@@ -157,6 +176,13 @@ void optin_trim_namespace(json_t *ns)
 	/* Most namespaces carry none of ours: no empty map kept for them. */
 	if (json_object_size(ann) == 0)
 		json_object_del(meta, "annotations");
+	/* The operator keeps the label in step with the annotations: it reads what is
+	 * there to write only when it differs. */
+	json_t *labels = json_object_get(meta, "labels");
+	if (json_is_object(labels))
+		keep_keys(labels, is_inject_enabled_label);
+	if (json_object_size(labels) == 0)
+		json_object_del(meta, "labels");
 }
 
 /* A string annotation's value and length, or NULL/0 when it is absent, empty or not

@@ -36,6 +36,13 @@
 #define ANNOTATION_OTEL_TARGET_EXE	"instrumentation.opentelemetry.io/otel-go-auto-target-exe"
 #define ANNOTATION_OTEL_CONTAINER_NAMES "instrumentation.opentelemetry.io/container-names"
 
+/* The namespace label the operator keeps equal to "true" on every namespace whose
+ * annotations opt its pods in (optin_namespace_enabled), and removes from every other:
+ * a webhook's namespaceSelector reads labels, never annotations, so this label is what
+ * lets the webhook registration leave the pods of the other namespaces alone. Owned by
+ * the operator: a value set by hand is put back. */
+#define LABEL_INJECT_ENABLED "autotrace.dev/inject-enabled"
+
 enum optin_kind {
 	OPTIN_UNSET,	 /* no opt-in on pod nor namespace */
 	OPTIN_FALSE,	 /* opted out */
@@ -73,12 +80,19 @@ void optin_decide(const json_t *pod_annotations, const json_t *ns_annotations,
 void optin_decide_values(const char *pod_inject, const char *pod_inject_otel,
 			 const json_t *ns_annotations, const char *pod_ns, struct optin *ret);
 
+/* 1 when the annotations of Namespace `ns` opt its pods in: what optin_decide() gives
+ * a pod without annotations of its own there is anything but "none" or "false" (an
+ * unreadable value counts as opting in, so that the webhook sees the pods and says
+ * why it cannot inject them). 0 otherwise, also for NULL. */
+int optin_namespace_enabled(const json_t *ns);
+
 /* "pod annotation autotrace.dev/inject", ... for messages. */
 const char *optin_source_name(enum optin_source source);
 
 /* Cuts a cached Namespace down to what opt-in reads: metadata name,
- * resourceVersion and the autotrace.dev/ and instrumentation.opentelemetry.io/
- * annotations (none at all when it has none of them). An informer transform: a cluster's namespaces then cost a few hundred
+ * resourceVersion, the autotrace.dev/ and instrumentation.opentelemetry.io/
+ * annotations (none at all when it has none of them) and the label
+ * LABEL_INJECT_ENABLED (no labels at all without it). An informer transform: a cluster's namespaces then cost a few hundred
  * bytes each instead of kilobytes. */
 void optin_trim_namespace(json_t *ns);
 

@@ -29,6 +29,7 @@ run() { "$ctl" run --rm --network none "$@"; }
 binary() {
 	case $1 in
 	sample-httpsvc) echo /usr/local/bin/httpsvc ;;
+	sample-shop) echo /usr/local/bin/frontend ;;
 	otlp-receiver) echo /usr/local/bin/otlp-receiver ;;
 	*) echo "/usr/local/bin/autotrace-$1" ;;
 	esac

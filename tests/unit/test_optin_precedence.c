@@ -210,7 +210,8 @@ static void a_trimmed_namespace_keeps_what_optin_reads(void **state)
 {
 	json_t *ns = json_loads(
 		"{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"shop\","
-		"\"uid\":\"u1\",\"resourceVersion\":\"42\",\"labels\":{\"team\":\"a\"},"
+		"\"uid\":\"u1\",\"resourceVersion\":\"42\",\"labels\":{\"team\":\"a\","
+		"\"autotrace.dev/inject-enabled\":\"true\"},"
 		"\"managedFields\":[{\"manager\":\"kubectl\"}],\"annotations\":{"
 		"\"autotrace.dev/inject\":\"true\",\"instrumentation.opentelemetry.io/inject-go\":\"x\","
 		"\"kubectl.kubernetes.io/last-applied-configuration\":\"{...}\"}},"
@@ -220,6 +221,7 @@ static void a_trimmed_namespace_keeps_what_optin_reads(void **state)
 	optin_trim_namespace(ns);
 	json_t *expected = json_loads(
 		"{\"metadata\":{\"name\":\"shop\",\"resourceVersion\":\"42\","
+		"\"labels\":{\"autotrace.dev/inject-enabled\":\"true\"},"
 		"\"annotations\":{\"autotrace.dev/inject\":\"true\","
 		"\"instrumentation.opentelemetry.io/inject-go\":\"x\"}}}",
 		0, NULL);
@@ -229,9 +231,10 @@ static void a_trimmed_namespace_keeps_what_optin_reads(void **state)
 
 	/* Without any of ours, nothing but the name and version stay. */
 	ns = json_loads("{\"metadata\":{\"name\":\"b\",\"resourceVersion\":\"7\","
-			"\"annotations\":{\"a\":\"b\"}}}", 0, NULL);
+			"\"labels\":{\"team\":\"a\"},\"annotations\":{\"a\":\"b\"}}}", 0, NULL);
 	optin_trim_namespace(ns);
 	assert_null(json_object_get(json_object_get(ns, "metadata"), "annotations"));
+	assert_null(json_object_get(json_object_get(ns, "metadata"), "labels"));
 	assert_string_equal(json_string_value(json_object_get(json_object_get(ns, "metadata"), "name")), "b");
 	json_decref(ns);
 }
@@ -300,6 +303,51 @@ static void a_namespace_summary_is_its_optin_annotations(void **state)
 	json_decref(plain);
 }
 
+static json_t *ns_annotated(const char *ours, const char *otel)
+{
+	json_t *ann = json_object();
+
+	if (ours)
+		json_object_set_new(ann, ANNOTATION_INJECT, json_string(ours));
+	if (otel)
+		json_object_set_new(ann, ANNOTATION_OTEL_INJECT_GO, json_string(otel));
+	return json_pack("{s:{s:s, s:o}}", "metadata", "name", "shop", "annotations", ann);
+}
+
+/* A namespace opts its pods in when the rule gives a pod without annotations there
+ * anything but none or "false": the label the operator mirrors it onto follows that,
+ * unreadable values included (the webhook then says why it cannot inject). */
+static void a_namespace_opts_in_as_the_rule_reads_its_annotations(void **state)
+{
+	static const struct {
+		const char *ours, *otel;
+		int enabled;
+	} cases[] = {
+		{ NULL, NULL, 0 },	   { "true", NULL, 1 },	     { "TRUE", NULL, 1 },
+		{ "traces", NULL, 1 },	   { "obs/traces", NULL, 1 }, { "not a name!", NULL, 1 },
+		{ "false", NULL, 0 },	   { "False", NULL, 0 },      { "", NULL, 0 },
+		{ NULL, "true", 1 },	   { NULL, "false", 0 },      { "", "true", 1 },
+		{ "false", "true", 0 },	   { "true", "false", 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *ns = ns_annotated(cases[i].ours, cases[i].otel);
+
+		if (optin_namespace_enabled(ns) != cases[i].enabled)
+			fail_msg("inject=%s inject-go=%s: want %d", cases[i].ours ? cases[i].ours : "(unset)",
+				 cases[i].otel ? cases[i].otel : "(unset)", cases[i].enabled);
+		/* Trimmed as the operator caches it, the answer is the same. */
+		optin_trim_namespace(ns);
+		assert_int_equal(optin_namespace_enabled(ns), cases[i].enabled);
+		json_decref(ns);
+	}
+	json_t *bad = json_pack("{s:{s:s, s:{s:b}}}", "metadata", "name", "shop", "annotations",
+				ANNOTATION_INJECT, 1);
+	assert_int_equal(optin_namespace_enabled(bad), 1);
+	json_decref(bad);
+	assert_int_equal(optin_namespace_enabled(NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +357,7 @@ int main(void)
 		cmocka_unit_test(every_cell_through_the_webhook),
 		cmocka_unit_test(our_annotation_and_the_otel_one),
 		cmocka_unit_test(a_non_string_value_is_invalid),
+		cmocka_unit_test(a_namespace_opts_in_as_the_rule_reads_its_annotations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
