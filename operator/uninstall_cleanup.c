@@ -4,13 +4,11 @@
 
 #include <jansson.h>
 
+#include "lib/instrumentation/optin.h"
 #include "lib/kube/api.h"
 #include "lib/kube/config.h"
 #include "operator/publish.h"
 #include "operator/uninstall_cleanup.h"
-
-/* The namespace label the operator keeps in step with the opt-in annotation. */
-#define NAMESPACE_OPTIN_LABEL "autotrace.dev/inject-enabled"
 
 /* Deletes every object of `res` in `ns` (NULL: all namespaces) matching `selector`;
  * returns how many could not be deleted. */
@@ -49,7 +47,7 @@ static int delete_all(struct kube_client *c, const struct kube_resource *res, co
 static int unlabel_namespaces(struct kube_client *c)
 {
 	struct kube_ref all = { .res = &KUBE_NAMESPACES };
-	struct kube_list_opts lo = { .label_selector = NAMESPACE_OPTIN_LABEL };
+	struct kube_list_opts lo = { .label_selector = LABEL_INJECT_ENABLED };
 	struct kube_error err;
 	json_t *items = NULL, *obj, *patch;
 	size_t i;
@@ -60,7 +58,7 @@ static int unlabel_namespaces(struct kube_client *c)
 		printf("FAIL listing namespaces: %s\n", kube_error_format(&err, buf, sizeof(buf)));
 		return 1;
 	}
-	patch = json_pack("{s:{s:{s:n}}}", "metadata", "labels", NAMESPACE_OPTIN_LABEL);
+	patch = json_pack("{s:{s:{s:n}}}", "metadata", "labels", LABEL_INJECT_ENABLED);
 	json_array_foreach(items, i, obj) {
 		struct kube_ref one = { .res = &KUBE_NAMESPACES, .name = kube_obj_name(obj) };
 
@@ -72,7 +70,7 @@ static int unlabel_namespaces(struct kube_client *c)
 			done++;
 		}
 	}
-	printf("took the label %s off %d namespaces\n", NAMESPACE_OPTIN_LABEL, done);
+	printf("took the label %s off %d namespaces\n", LABEL_INJECT_ENABLED, done);
 	json_decref(patch);
 	json_decref(items);
 	return failed;
