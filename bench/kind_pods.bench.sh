@@ -24,23 +24,20 @@ if ! kind_cluster_exists; then
 	created=1
 fi
 export KUBECONFIG=$KIND_KUBECONFIG
-. e2e/suite/lib.sh >/dev/null
-TAP_PLANNED=-1
+IMAGE_REGISTRY=${IMAGE_REGISTRY:-docker.io/autotrace} IMAGE_TAG=${IMAGE_TAG:-dev}
+image() { echo "$IMAGE_REGISTRY/$1:$IMAGE_TAG"; }
 id=$$
 obs=bench-obs-$id traced=bench-traced-$id plain=bench-plain-$id sys=autotrace-system
 cleanup() {
 	kubectl delete namespace "$obs" "$traced" "$plain" --wait=false >/dev/null 2>&1
-	autotrace_manifest | kubectl delete --ignore-not-found --wait=false -f - >/dev/null 2>&1
+	helm uninstall autotrace -n $sys --wait >/dev/null 2>&1
 	[ -z "$created" ] || e2e/kind/down.sh >/dev/null 2>&1
 }
 trap cleanup EXIT
 ms() { date +%s%3N; }
 
-kubectl apply -f crds/instrumentation.yaml >/dev/null
-kubectl wait --for condition=established --timeout=60s crd/instrumentations.autotrace.dev >/dev/null
-autotrace_manifest | kubectl apply -f - >/dev/null
-kubectl -n $sys rollout status deployment/autotrace-operator --timeout=120s >/dev/null
-kubectl -n $sys rollout status deployment/autotrace-webhook --timeout=180s >/dev/null
+helm install autotrace charts/autotrace -n $sys --create-namespace --set image.registry="$IMAGE_REGISTRY" \
+	--set image.tag="$IMAGE_TAG" --wait --timeout 240s >/dev/null
 for n in $obs $traced $plain; do kubectl create namespace "$n" >/dev/null; done
 kubectl -n "$obs" create deployment otlp-receiver --image="$(image otlp-receiver)" >/dev/null
 kubectl -n "$obs" expose deployment otlp-receiver --port 4318 >/dev/null
@@ -54,7 +51,11 @@ spec:
   sampler: {type: traceidratio, ratio: 1}
 YAML
 kubectl annotate namespace "$traced" autotrace.dev/inject=true >/dev/null
-sleep 2
+# The webhook is called for the namespace once the operator has labelled it.
+for _ in $(seq 60); do
+	[ "$(kubectl get namespace "$traced" -o jsonpath='{.metadata.labels.autotrace\.dev/inject-enabled}')" = true ] && break
+	sleep 0.5
+done
 spans() { kubectl -n "$obs" exec deploy/otlp-receiver -- cat /var/lib/otlp-receiver/spans.jsonl 2>/dev/null; }
 
 deployment() {

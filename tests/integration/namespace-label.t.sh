@@ -4,7 +4,7 @@
 # annotation opts in and unlabels it when the annotation says "false" or goes, touches
 # no other label, never writes to a namespace that did not opt in, puts its label back
 # when taken off by hand, and after a restart writes nothing where the labels are
-# right. Then deploy/autotrace.yaml's MutatingWebhookConfiguration, pointed at the
+# right. Then the chart's MutatingWebhookConfiguration, pointed at the
 # real autotrace-webhook (serving the certificate the operator made, the caBundle the
 # operator patched into both webhooks), sends the API server's pod creations as it
 # promises: a pod of a namespace that did not opt in is never sent (the webhook's own
@@ -58,15 +58,16 @@ kubectl apply -f "$root/crds/instrumentation.yaml" >/dev/null
 check "the CRD is established (the webhook's cache lists Instrumentations)" \
 	kubectl wait --for condition=established --timeout=30s crd/instrumentations.autotrace.dev
 
-# --- deploy/autotrace.yaml's two webhooks, sent to a webhook on 127.0.0.1 -------------------
+# --- the chart's two webhooks, sent to a webhook on 127.0.0.1 ---------------------------------
 wh_port=$(free_port)
 wh_metrics=$(free_port)
-mwc_json=$(kubectl create --dry-run=client -o json -f "$root/deploy/autotrace.yaml" |
+mwc_json=$(helm template autotrace "$root/charts/autotrace" -n autotrace-system \
+	--show-only templates/mutatingwebhook.yaml | kubectl create --dry-run=client -o json -f - |
 	jq --arg name "$mwc" --arg url "https://127.0.0.1:$wh_port/mutate-v1-pod" '
 		(if .kind == "List" then .items[] else . end) | select(.kind == "MutatingWebhookConfiguration") |
 		.metadata.name = $name | .webhooks[].clientConfig = {url: $url}')
 diag "webhooks: $(jq -c '[.webhooks[] | {name, namespaceSelector, matchConditions}]' <<<"$mwc_json")"
-check "deploy/autotrace.yaml's MutatingWebhookConfiguration (both webhooks) is accepted" \
+check "the chart's MutatingWebhookConfiguration (both webhooks) is accepted" \
 	kubectl create -f - <<<"$mwc_json"
 if [ "$(jq -r '[.webhooks[].name] | join(" ")' <<<"$mwc_json")" = "namespaces.autotrace.dev pods.autotrace.dev" ]; then
 	ok "it names namespaces.autotrace.dev and pods.autotrace.dev"
