@@ -10,7 +10,8 @@
 # Where:
 #   - By default: a kind cluster on this machine (e2e/kind/up.sh, with autotrace's
 #     images loaded), then e2e/kind/down.sh, whose check that the host is as it was
-#     before the cluster is a test of its own.
+#     before the cluster is a test of its own. A kind cluster already up (`make demo`)
+#     is used as it is, like one given by E2E_KUBECONFIG, and left up.
 #   - With E2E_KUBECONFIG=FILE: the same suite against that cluster, which must already
 #     have autotrace's images (IMAGE_REGISTRY/IMAGE_TAG name them). If release
 #     $RELEASE is installed there already (`helm install` of images you pushed), the
@@ -35,7 +36,12 @@ else
 	mkdir -p "$root/build"
 	exec 9>>"$root/build/kind-e2e.lock"
 	flock -w 3600 9 || { tap1 "not ok" "kind-up: another e2e run held the lock for an hour" kind-up; exit 0; }
-	trap 'e2e/kind/down.sh >/dev/null 2>&1' EXIT
+	. e2e/kind/lib.sh
+	# A cluster that is already up (`make demo`'s) is the user's: the suite runs on it
+	# as on any cluster and leaves it up.
+	kept=0
+	kind_cluster_exists && kept=1
+	((kept)) || trap 'e2e/kind/down.sh >/dev/null 2>&1' EXIT
 	trap 'exit 130' INT TERM
 	start=$SECONDS
 	if ! out=$(e2e/kind/up.sh 2>"$RESULTS_DIR/kind-up.log"); then
@@ -50,7 +56,7 @@ fi
 export RELEASE=${RELEASE:-autotrace} RELEASE_NAMESPACE=${RELEASE_NAMESPACE:-autotrace-system}
 export IMAGE_REGISTRY=${IMAGE_REGISTRY:-docker.io/autotrace} IMAGE_TAG=${IMAGE_TAG:-dev}
 ours=1
-if [ -n "${E2E_KUBECONFIG:-}" ] && helm status "$RELEASE" -n "$RELEASE_NAMESPACE" >/dev/null 2>&1; then
+if { [ -n "${E2E_KUBECONFIG:-}" ] || ((${kept:-0})); } && helm status "$RELEASE" -n "$RELEASE_NAMESPACE" >/dev/null 2>&1; then
 	ours=0
 	echo "# e2e: testing release $RELEASE already installed in $RELEASE_NAMESPACE; it stays installed"
 fi
@@ -64,7 +70,7 @@ if ((ours)); then
 	tests/run-tap.sh e2e-uninstall 300 e2e/uninstall.t.sh
 fi
 
-if [ -z "${E2E_KUBECONFIG:-}" ]; then
+if [ -z "${E2E_KUBECONFIG:-}" ] && ((kept == 0)); then
 	trap - EXIT
 	start=$SECONDS
 	if e2e/kind/down.sh 2>"$RESULTS_DIR/kind-down.log"; then

@@ -99,7 +99,7 @@ split_by_label() {
 		(.webhooks[] | select(.name == "namespaces.autotrace.dev") | .namespaceSelector.matchExpressions[1] ==
 			{"key": "autotrace.dev/inject-enabled", "operator": "In", "values": ["true"]}) and
 		(.webhooks[] | select(.name == "pods.autotrace.dev") | (.namespaceSelector.matchExpressions[1] ==
-			{"key": "autotrace.dev/inject-enabled", "operator": "DoesNotExist"}) and
+			{"key": "autotrace.dev/inject-enabled", "operator": "NotIn", "values": ["true"]}) and
 			(.matchConditions | length == 1))'
 }
 check "namespaces that opted in (by label) go to one, pods opting in by annotation elsewhere to the other" split_by_label
