@@ -14,7 +14,7 @@
 
 #define DELETED_SUFFIX " (deleted)"
 
-static int parse_pid(const char *name, pid_t *ret_pid)
+int process_pid_parse(const char *name, pid_t *ret_pid)
 {
 	long v = 0;
 
@@ -113,7 +113,7 @@ int process_scan_each(const char *proc_root, process_scan_fn fn, void *ud)
 		goto cleanup;
 	}
 	while ((de = readdir(dir))) {
-		if (parse_pid(de->d_name, &pid) || pid == self)
+		if (process_pid_parse(de->d_name, &pid) || pid == self)
 			continue;
 		if (read_process(root, pid, info))
 			continue; /* gone meanwhile, a kernel thread, or unreadable */

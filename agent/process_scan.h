@@ -31,6 +31,8 @@ struct process_info {
 /* Called for each process; a non-zero return stops the walk and is returned. */
 typedef int (*process_scan_fn)(void *ud, const struct process_info *p);
 
+/* A /proc entry's name as a pid: 0, or -EINVAL for "self", "sys", ... */
+int process_pid_parse(const char *name, pid_t *ret_pid);
 /* Every process under proc_root ("/proc" when NULL) but the caller. */
 int process_scan_each(const char *proc_root, process_scan_fn fn, void *ud);
 /* The start time of pid; -ESRCH when it is gone. */
