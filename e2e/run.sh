@@ -44,7 +44,9 @@ else
 	((kept)) || trap 'e2e/kind/down.sh >/dev/null 2>&1' EXIT
 	trap 'exit 130' INT TERM
 	start=$SECONDS
-	if ! out=$(e2e/kind/up.sh 2>"$RESULTS_DIR/kind-up.log"); then
+	# 9>&-: the node's conmon and podman's DNS server would inherit the lock and hold it
+	# for as long as they live.
+	if ! out=$(e2e/kind/up.sh 2>"$RESULTS_DIR/kind-up.log" 9>&-); then
 		tap1 "not ok" "kind-up: the cluster did not come up (log: $RESULTS_DIR/kind-up.log)" kind-up
 		tail -n 40 "$RESULTS_DIR/kind-up.log" | sed 's/^/# /'
 		exit 0
