@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Turns chainsaw's JSON report into TAP: a line per step of each test ("<test>: <step>"),
-# not ok with the first error of a step that failed; a skipped test is one SKIP line; a
+# not ok with the first error of a step that failed (chainsaw's own cleanup steps only
+# when they failed); a skipped test is one SKIP line; a
 # test that ran no step at all is a failure. Usage: chainsaw-tap.sh REPORT.json
 set -euo pipefail
 jq -r '
@@ -8,7 +9,9 @@ jq -r '
 		if .skipped then {name: $t.name, ok: true, skip: true}
 		elif ((.steps // []) | length) == 0 then {name: "\($t.name): no step ran", ok: false}
 		else (.steps[] | {name: "\($t.name): \(.name // "step")",
-			err: ([.operations[]?.failure.error // empty] | first)} | .ok = (.err == null))
+			err: ([.operations[]?.failure.error // empty] | first)} | .ok = (.err == null) |
+			# chainsaw reports its deletions as steps "cleanup (...)": a line only when one failed.
+			select(.ok == false or (.name | test(": cleanup [(]") | not)))
 		end] |
 	"1..\(length)",
 	(to_entries[] | .key as $i | .value |
