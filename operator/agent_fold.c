@@ -61,13 +61,16 @@ int agent_fold(const json_t *reports, const struct agent_fold_input *in, struct 
 	struct names nr = { f.not_ready, sizeof(f.not_ready), 0, 0 };
 	struct names be = { f.behind, sizeof(f.behind), 0, 0 };
 	int64_t stale_s = in->stale_s > 0 ? in->stale_s : 150;
-	json_t *nodes = json_object();
+	json_t *nodes = json_object(), *pods_seen = json_object();
 	long unready_containers_named = 0;
 	const json_t *r;
 	size_t i;
 
-	if (!nodes)
+	if (!nodes || !pods_seen) {
+		json_decref(nodes);
+		json_decref(pods_seen);
 		return -ENOMEM;
+	}
 	f.agents = in->sidecars;
 	f.ready = in->sidecars_ready;
 	json_array_foreach(reports, i, r) {
@@ -81,7 +84,10 @@ int agent_fold(const json_t *reports, const struct agent_fold_input *in, struct 
 			continue;
 		if (v.sidecar) {
 			state = in->sidecar_state && *v.pod ? in->sidecar_state(in->ud, v.pod) : -1;
-			if (state < 0)
+			/* One pod, one sidecar: a second report naming the same pod (written
+			 * by mistake or by someone else) counts for nothing. */
+			if (state < 0 || json_object_get(pods_seen, v.pod) ||
+			    json_object_set_new(pods_seen, v.pod, json_true()) < 0)
 				continue;
 		}
 		window = v.heartbeat_s * 5 / 2 > stale_s ? v.heartbeat_s * 5 / 2 : stale_s;
@@ -121,6 +127,7 @@ int agent_fold(const json_t *reports, const struct agent_fold_input *in, struct 
 	}
 	f.nodes = (long)json_object_size(nodes);
 	json_decref(nodes);
+	json_decref(pods_seen);
 	/* Sidecars whose container is not ready and that wrote no report: the pod cache
 	 * keeps counts, not names. */
 	if (in->sidecars - in->sidecars_ready - unready_containers_named > 0)
