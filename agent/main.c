@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "agent/capabilities.h"
+#include "agent/health_source.h"
 #include "agent/self_metrics.h"
 #include "agent/settings.h"
 #include "agent/span_flow.h"
@@ -39,6 +40,8 @@ struct agent {
 	struct agent_settings *settings;
 	struct self_metrics *metrics;
 	struct file_watch *config_watch;
+	struct health_source health_src;
+	struct health_agent *health; /* the AgentReport writer; NULL: none */
 	struct event *scan_timer, *poll_timer, *refill_timer, *loaded, *wakeup, *sigterm, *sigint;
 	unsigned shutdown_ms;
 	int stopping;
@@ -328,7 +331,8 @@ static void serve_metrics(struct http_request *req, void *ud)
 	struct agent *a = ud;
 	struct prom_text out = { 0 };
 
-	if (self_metrics_scrape(a->metrics, a->tracer, a->exporter, &out) < 0) {
+	if (self_metrics_scrape(a->metrics, a->tracer, a->exporter, &out) < 0 ||
+	    health_agent_scrape(a->health, &out) < 0) {
 		free(out.data);
 		http_response_set_status(req, 500);
 		http_response_printf(req, "metrics unavailable\n");
@@ -439,6 +443,11 @@ static int start(struct agent *a, const struct flags *f)
 	event_add(a->loaded, NULL);
 	event_add(a->sigterm, NULL);
 	event_add(a->sigint, NULL);
+	/* The AgentReport; without it the agent traces all the same. */
+	a->health_src = (struct health_source){ .tracer = &a->tracer, .exporter = &a->exporter,
+						.settings = &a->settings, .version = VERSION };
+	if ((rc = health_agent_start(a->base, &a->health_src, &a->health)) < 0)
+		log_warn(COMPONENT, "no health report: %s", strerror(-rc));
 	/* The first scan as soon as the loop runs. */
 	event_active(a->scan_timer, EV_TIMEOUT, 0);
 	log_info(COMPONENT, "serving on %s (port %u); exporting to %s", f->metrics_listen,
@@ -454,6 +463,7 @@ static void stop(struct agent *a)
 	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
 		if (events[i])
 			event_free(events[i]);
+	a->health = health_agent_free(a->health);
 	a->http = http_server_free(a->http);
 	a->tracer = tracer_free(a->tracer);
 	a->exporter = otlp_exporter_free(a->exporter);

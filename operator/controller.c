@@ -9,6 +9,8 @@
 #include "lib/instrumentation/optin.h"
 #include "lib/kube/api.h"
 #include "lib/kube/packed.h"
+#include "lib/log/log.h"
+#include "operator/agent_report.h"
 #include "operator/publish.h"
 #include "operator/usage.h"
 
@@ -46,9 +48,10 @@ static int make_informer(struct controller *ctl, const struct kube_resource *res
 		 * event of its own here (Secrets are read, not watched). */
 		.resync_ms = res == &KUBE_INSTRUMENTATIONS ? ctl->opts.resync_ms : 0,
 		.handlers = h, .ud = ctl,
-		.transform = res == &KUBE_NAMESPACES	? trim_namespace
-			     : res == &KUBE_CONFIGMAPS ? trim_configmap
-						       : NULL,
+		.transform = res == &KUBE_NAMESPACES	  ? trim_namespace
+			     : res == &KUBE_CONFIGMAPS	  ? trim_configmap
+			     : res == &KUBE_AGENTREPORTS ? agent_report_trim
+							  : NULL,
 		/* Pods are many: the cache keeps a hundred-byte summary of each, and they are
 		 * listed 100 at a time, so that a page of whole pods (~20 KiB each as parsed
 		 * JSON) is not what sets the process's peak. */
@@ -118,6 +121,8 @@ int controller_new(struct kube_client *c, struct event_base *base,
 		ctl->opts.secret_retry_ms = 5000;
 	if (ctl->opts.resync_ms <= 0)
 		ctl->opts.resync_ms = 300000;
+	if (ctl->opts.agent_report_stale_s <= 0)
+		ctl->opts.agent_report_stale_s = 150;
 	ctl->singles = json_object();
 	ctl->written = json_object();
 	ctl->published = json_object();
@@ -155,6 +160,18 @@ int controller_new(struct kube_client *c, struct event_base *base,
 								 .on_synced = informer_synced },
 				&ctl->pods)) < 0)
 		goto fail;
+	if (!controller_reports_served(ctl))
+		log_warn("operator", "the API server does not serve agentreports.autotrace.dev "
+			 "(kubectl apply -f crds/agentreport.yaml): agents are counted from their "
+			 "pods only");
+	else if ((rc = make_informer(ctl, &KUBE_AGENTREPORTS, NULL,
+				     (struct kube_informer_handlers){
+					     .on_add = report_added_or_deleted,
+					     .on_update = report_updated,
+					     .on_delete = report_added_or_deleted,
+					     .on_synced = informer_synced },
+				     &ctl->reports)) < 0)
+		goto fail;
 	*ret_ctl = ctl;
 	return 0;
 fail:
@@ -169,7 +186,8 @@ int controller_start(struct controller *ctl)
 	if ((rc = kube_informer_start(ctl->insts)) < 0 ||
 	    (rc = kube_informer_start(ctl->namespaces)) < 0 ||
 	    (rc = kube_informer_start(ctl->configmaps)) < 0 ||
-	    (rc = kube_informer_start(ctl->pods)) < 0)
+	    (rc = kube_informer_start(ctl->pods)) < 0 ||
+	    (ctl->reports && (rc = kube_informer_start(ctl->reports)) < 0))
 		return rc;
 	return 0;
 }
@@ -194,7 +212,8 @@ void controller_set_leading(struct controller *ctl, int leading)
 int controller_synced(const struct controller *ctl)
 {
 	return kube_informer_has_synced(ctl->insts) && kube_informer_has_synced(ctl->namespaces) &&
-	       kube_informer_has_synced(ctl->configmaps) && kube_informer_has_synced(ctl->pods);
+	       kube_informer_has_synced(ctl->configmaps) && kube_informer_has_synced(ctl->pods) &&
+	       (!ctl->reports || kube_informer_has_synced(ctl->reports));
 }
 
 struct controller_stats controller_stats(const struct controller *ctl)
@@ -215,6 +234,8 @@ struct controller *controller_free(struct controller *ctl)
 	kube_informer_free(ctl->namespaces);
 	kube_informer_free(ctl->configmaps);
 	kube_informer_free(ctl->pods);
+	kube_informer_free(ctl->reports);
+	json_decref(ctl->reports_by_key);
 	workqueue_free(ctl->queue);
 	workqueue_free(ctl->ns_queue);
 	json_decref(ctl->usage);

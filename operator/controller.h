@@ -38,6 +38,8 @@ struct controller_opts {
 	long secret_retry_ms;	/* retry of a missing Secret; default 5000 */
 	long resync_ms;		/* every Instrumentation reconciled again (picks up changed
 				 * Secret values); default 300000 */
+	long agent_report_stale_s; /* an AgentReport older than this (or 2.5 of its
+				    * heartbeats) counts as not ready; default 150 */
 	const char *identity;	/* reportingInstance of Events */
 	struct metrics_registry *metrics; /* may be NULL */
 };

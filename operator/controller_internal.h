@@ -8,6 +8,7 @@
 #include "lib/kube/error.h"
 #include "lib/kube/informer.h"
 #include "lib/kube/workqueue.h"
+#include "operator/agent_fold.h"
 #include "operator/controller.h"
 #include "operator/usage.h"
 
@@ -16,6 +17,14 @@ struct controller {
 	struct event_base *base;
 	struct controller_opts opts;
 	struct kube_informer *insts, *namespaces, *configmaps, *pods;
+	/* AgentReports, trimmed (operator/agent_report.h); NULL when the API server does
+	 * not serve them (the CRD not installed, e.g. after a helm upgrade, which never
+	 * installs new CRDs): the status then counts sidecars from their pods alone. */
+	struct kube_informer *reports;
+	/* The cached reports by the Instrumentation they name: {"ns/name": [report, ...]},
+	 * rebuilt from the cache when it changed since. */
+	json_t *reports_by_key;
+	int reports_dirty;
 	struct workqueue *queue;
 	/* Namespaces whose label LABEL_INJECT_ENABLED differs from their annotations
 	 * (keys: namespace names), apart from the Instrumentations' queue: a label write
@@ -24,7 +33,7 @@ struct controller {
 	int leading;
 
 	/* Which namespaces use which Instrumentation, and its pod counts:
-	 * {"ns/name": {"ns": {namespace: true}, "injected": n, "ready": n}}, rebuilt from
+	 * {"ns/name": {"ns": {namespace: true}, "injected": n, "sidecars": n, "ready": n}}, rebuilt from
 	 * the caches when one of them changed since. */
 	json_t *usage;
 	int usage_dirty;
@@ -71,6 +80,19 @@ void rebuild_singles_one(void *ud, const json_t *obj);
 /* operator/controller_reconcile.c: the work queue's callback, one reconcile of the
  * Instrumentation "<ns>/<name>" `key`. */
 int controller_reconcile(void *ud, const char *key);
+
+/* operator/controller_reports.c. Informer handlers for AgentReports: a change of what
+ * the fold reads queues the Instrumentations the report names (old and new). */
+void report_added_or_deleted(void *ud, const json_t *obj);
+void report_updated(void *ud, const json_t *old_obj, const json_t *obj);
+/* Is the AgentReport resource served? 1 yes, 0 no (404, or not in the group's list);
+ * a failure to ask counts as yes (the informer retries until it is). */
+int controller_reports_served(struct controller *ctl);
+/* The agents of Instrumentation `key` (its usage entry `entry`, borrowed) at the
+ * current time, for its latest revision `revision` (NULL: none); when a report goes
+ * stale later, the key is queued again for then. */
+int controller_fold_agents(struct controller *ctl, const char *key, const json_t *entry,
+			   const char *revision, struct agent_fold *ret);
 
 /* operator/controller_usage_index.c: rebuilds ctl->usage (and ctl->singles) from the
  * caches when one of them changed since the last time. */

@@ -44,6 +44,7 @@ int controller_reconcile(void *ud, const char *key)
 	char err[512] = "", now[32];
 	struct instrumentation_spec spec = { 0 };
 	struct status_observation obs = { 0 };
+	struct agent_fold fold;
 	const json_t *cr = NULL, *packed, *entry, *own, *old_status, *prev_cond;
 	json_t *wanted = NULL, *status = NULL;
 	char *config = NULL;
@@ -167,6 +168,15 @@ int controller_reconcile(void *ud, const char *key)
 	}
 	obs.namespaces = (size_t)published;
 	obs.problem_message = err;
+	if (ctl->reports) {
+		int fr = controller_fold_agents(ctl, key, entry, obs.revision, &fold);
+
+		if (fr < 0) {
+			rc = fr;
+			goto out;
+		}
+		obs.agents = &fold;
+	}
 
 	if (status_now(now, sizeof(now)) < 0) {
 		rc = -EIO;

@@ -11,8 +11,8 @@ static json_t *usage_entry(json_t *usage, const char *key)
 	json_t *e = json_object_get(usage, key);
 
 	if (!e) {
-		e = json_pack("{s:{}, s:I, s:I}", "ns", "injected", (json_int_t)0, "ready",
-			      (json_int_t)0);
+		e = json_pack("{s:{}, s:I, s:I, s:I}", "ns", "injected", (json_int_t)0, "sidecars",
+			      (json_int_t)0, "ready", (json_int_t)0);
 		if (!e || json_object_set_new(usage, key, e) < 0)
 			return NULL;
 	}
@@ -53,6 +53,8 @@ static void index_pod(void *ud, const json_t *pod)
 	if (!usage_pod_running(pod))
 		return;
 	bump(e, "injected");
+	if (usage_pod_has_sidecar(pod))
+		bump(e, "sidecars");
 	if (usage_pod_agent_ready(pod))
 		bump(e, "ready");
 }

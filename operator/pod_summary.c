@@ -8,7 +8,7 @@
 
 /* Layout: one flag byte, then ns, recorded, inject and inject_otel, each ended by a
  * NUL (jansson strings carry their length, so embedded NULs are kept). */
-enum { FLAG_BASE = 0x40, FLAG_INJECTED = 1, FLAG_RUNNING = 2, FLAG_READY = 4 };
+enum { FLAG_BASE = 0x40, FLAG_INJECTED = 1, FLAG_RUNNING = 2, FLAG_READY = 4, FLAG_SIDECAR = 8 };
 #define FIELDS 4
 /* Longer than any valid "<ns>/<name>" (63 + 1 + 253): a value cut to this stays invalid. */
 #define VALUE_MAX 320
@@ -65,6 +65,22 @@ static int is_agent_ready(const json_t *pod)
 	return r > 0;
 }
 
+static int has_agent_container(const json_t *pod)
+{
+	static const char *const lists[] = { "initContainers", "containers" };
+	const json_t *spec = json_object_get(pod, "spec"), *c;
+	size_t i;
+
+	for (size_t l = 0; l < 2; l++)
+		json_array_foreach(json_object_get(spec, lists[l]), i, c) {
+			const char *n = json_string_value(json_object_get(c, "name"));
+
+			if (n && strcmp(n, AGENT_CONTAINER_NAME) == 0)
+				return 1;
+		}
+	return 0;
+}
+
 json_t *pod_summary_pack(const json_t *pod)
 {
 	const json_t *label = meta_field(pod, "labels", POD_LABEL_INJECTED);
@@ -85,6 +101,9 @@ json_t *pod_summary_pack(const json_t *pod)
 		flags |= FLAG_INJECTED;
 	if (is_running(pod))
 		flags |= FLAG_RUNNING;
+	/* A pod of a node-mode Instrumentation has no sidecar: its agent is the node's. */
+	if (has_agent_container(pod))
+		flags |= FLAG_SIDECAR;
 	if ((flags & FLAG_RUNNING) && is_agent_ready(pod))
 		flags |= FLAG_READY;
 	buf[len++] = (char)flags;
@@ -104,7 +123,7 @@ int pod_summary_unpack(const json_t *packed, struct pod_summary *ret)
 	const char *fields[FIELDS];
 	size_t len = json_string_length(packed);
 
-	if (!s || len < 1 + FIELDS || ((unsigned char)s[0] & ~7u) != FLAG_BASE ||
+	if (!s || len < 1 + FIELDS || ((unsigned char)s[0] & ~15u) != FLAG_BASE ||
 	    s[len - 1] != '\0')
 		return -EINVAL;
 	p = s + 1;
@@ -123,6 +142,7 @@ int pod_summary_unpack(const json_t *packed, struct pod_summary *ret)
 		.injected = !!(s[0] & FLAG_INJECTED),
 		.running = !!(s[0] & FLAG_RUNNING),
 		.agent_ready = !!(s[0] & FLAG_READY),
+		.sidecar = !!(s[0] & FLAG_SIDECAR),
 		.ns = fields[0], .recorded = fields[1], .inject = fields[2],
 		.inject_otel = fields[3],
 	};

@@ -14,6 +14,7 @@ struct pod_summary {
 	unsigned injected : 1;	  /* label autotrace.dev/injected is "true" */
 	unsigned running : 1;	  /* not Succeeded/Failed, not being deleted */
 	unsigned agent_ready : 1; /* the agent container's status says ready */
+	unsigned sidecar : 1;	  /* the pod has the agent container (sidecar mode) */
 	const char *ns;
 	const char *recorded; /* autotrace.dev/instrumentation, set by the webhook */
 	const char *inject;   /* autotrace.dev/inject */

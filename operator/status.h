@@ -11,6 +11,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "operator/agent_fold.h"
+
 enum status_problem {
 	STATUS_OK,
 	STATUS_INVALID_SPEC,	 /* the spec does not parse (the schema let it through) */
@@ -27,11 +29,27 @@ struct status_observation {
 	size_t namespaces;	     /* namespaces it is published in */
 	long injected;		     /* running injected pods */
 	long ready;		     /* ... whose agent container is ready */
+	/* The agents of both modes, from the pods and the AgentReports
+	 * (operator/agent_fold.h); NULL: the pods' counts above alone (no reports
+	 * served). When set, readyAgents and Degraded follow it, and the status gains
+	 * agents, nodesReporting, agentsReporting, agentsOnLatestRevision,
+	 * podsInstrumented and the condition ConfigApplied. */
+	const struct agent_fold *agents;
 };
 
 /* The reason word of a problem: "Published", "InvalidSpec", "SecretNotFound",
  * "PublishFailed". */
 const char *status_problem_reason(enum status_problem p);
+
+/* Conditions, as status_build writes them:
+ *   Ready            the config is published (or why not);
+ *   ConfigPublished  the same, with the number of namespaces;
+ *   Degraded         True when the config cannot be used or an agent is not ready
+ *                    (AgentsNotReady, naming them: "node n1 (no report for 212 s)");
+ *   ConfigApplied    (with agents) True when every reporting agent applies the
+ *                    published revision, False naming those that do not
+ *                    (AgentsBehind), Unknown when none reports (NoReports) or nothing
+ *                    is published yet (NotPublished). */
 
 /* A new status object (new reference, NULL on allocation failure). `old_status` (may
  * be NULL) gives the lastTransitionTime of conditions whose status is unchanged; `now`

@@ -77,6 +77,13 @@ int usage_pod_agent_ready(const json_t *summary)
 	return pod_summary_unpack(summary, &p) == 0 && p.running && p.agent_ready;
 }
 
+int usage_pod_has_sidecar(const json_t *summary)
+{
+	struct pod_summary p;
+
+	return pod_summary_unpack(summary, &p) == 0 && p.sidecar;
+}
+
 int usage_pod_running(const json_t *summary)
 {
 	struct pod_summary p;

@@ -57,6 +57,8 @@ int usage_pod_target(const json_t *summary, const json_t *ns_obj,
  * Failed) or is being deleted counts as not running: usage_pod_running() is 0. Both
  * take a summary. */
 int usage_pod_agent_ready(const json_t *summary);
+/* Does the pod carry the agent container (sidecar mode)? A node-mode pod does not. */
+int usage_pod_has_sidecar(const json_t *summary);
 int usage_pod_running(const json_t *summary);
 
 /* Splits "<ns>/<name>" into its parts (ns: K8S_LABEL_MAX + 1 bytes, name:

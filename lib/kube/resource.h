@@ -14,7 +14,7 @@ struct kube_resource {
 extern const struct kube_resource KUBE_CONFIGMAPS, KUBE_SECRETS, KUBE_NAMESPACES, KUBE_PODS,
 	KUBE_NODES, KUBE_EVENTS, KUBE_SERVICEACCOUNTS, KUBE_LEASES, KUBE_DEPLOYMENTS,
 	KUBE_DAEMONSETS, KUBE_REPLICASETS, KUBE_MUTATING_WEBHOOK_CONFIGURATIONS, KUBE_CRDS,
-	KUBE_INSTRUMENTATIONS;
+	KUBE_INSTRUMENTATIONS, KUBE_AGENTREPORTS;
 
 /* One object, or a collection when `name` is NULL. `ns` NULL on a namespaced resource
  * with no name means every namespace. */

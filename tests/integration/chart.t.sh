@@ -22,8 +22,12 @@ at_exit "helm uninstall $rel -n $ns --wait --timeout 60s"
 at_exit "kubectl delete namespace $ns $user_ns --wait=false"
 
 check "helm lint --strict is clean" helm lint --strict "$chart"
-check "the chart's CRD is crds/instrumentation.yaml, byte for byte" \
-	cmp "$root/crds/instrumentation.yaml" "$chart/crds/instrumentation.yaml"
+same_crds() { # every CRD file, both ways: none missing, none extra, each byte for byte
+	diff <(cd "$root/crds" && ls) <(cd "$chart/crds" && ls) || return 1
+	local f
+	for f in "$root"/crds/*.yaml; do cmp "$f" "$chart/crds/$(basename "$f")" || return 1; done
+}
+check "the chart's CRDs are crds/*.yaml, byte for byte" same_crds
 refused() {
 	local out
 	out=$(helm template "$rel" "$chart" --set webhook.timeoutSeconds=99 --set certificates.provider=vault 2>&1) && return 1
