@@ -122,7 +122,9 @@ spec:
   containers: [{name: app, image: httpsvc}]
 YAML
 uid=$(kubectl -n "$ns" get pod "$pod" -o jsonpath='{.metadata.uid}')
-check "the container's Go server runs in a kubelet-style cgroup of pod $uid" start_container
+# Not through check: start_container sets cid and svc_pid in this shell.
+if start_container; then ok "the container's Go server runs in a kubelet-style cgroup of pod $uid"
+else not_ok "the container's Go server runs in a kubelet-style cgroup of pod $uid" "$(tail -n 5 "$logdir/svc.log")"; fi
 set_running 0
 check "the pod's status names the container (containerd://<id>)" \
 	test "$(kubectl -n "$ns" get pod "$pod" -o jsonpath='{.status.containerStatuses[0].containerID}')" = "containerd://$cid"
