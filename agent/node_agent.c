@@ -35,7 +35,7 @@ struct instr {
 struct traced_container {
 	char id[CONTAINER_ID_LEN + 1];
 	char name[K8S_LABEL_MAX + 1];
-	char pod_uid[POD_UID_MAX + 1];
+	char pod[K8S_LABEL_MAX + K8S_SUBDOMAIN_MAX + 2]; /* "ns/name", for the log */
 	struct instr *in;
 	struct node_plan plan;
 	uint32_t resource_id;
@@ -289,7 +289,7 @@ static void drop_container(struct node_agent *na, size_t i)
 
 	if (c->in && c->in->exporter)
 		otlp_exporter_remove_resource(c->in->exporter, c->resource_id);
-	log_info(COMPONENT, "container %s of pod %s: no longer traced", c->name, c->pod_uid);
+	log_info(COMPONENT, "container %s of pod %s (%.12s): no longer traced", c->name, c->pod, c->id);
 	na->containers[i] = na->containers[--na->n_containers];
 }
 
@@ -297,6 +297,9 @@ static void drop_container(struct node_agent *na, size_t i)
 static void trace_pod(struct node_agent *na, const json_t *pod, const struct node_plan *plan,
 		      struct instr *in)
 {
+	const json_t *meta = json_object_get(pod, "metadata");
+	const char *ns = json_string_value(json_object_get(meta, "namespace"));
+	const char *name = json_string_value(json_object_get(meta, "name"));
 	struct pod_containers *pc = NULL;
 	struct otlp_resource res;
 
@@ -320,14 +323,12 @@ static void trace_pod(struct node_agent *na, const json_t *pod, const struct nod
 				na->next_resource_id = 1;
 			c->resource_id = na->next_resource_id;
 			log_info(COMPONENT, "container %s of pod %s/%s (%.12s): traced by %s/%s",
-				 k->name, json_string_value(json_object_get(json_object_get(pod, "metadata"), "namespace")),
-				 json_string_value(json_object_get(json_object_get(pod, "metadata"), "name")),
-				 k->id.id, in->ns, in->name);
+				 k->name, ns, name, k->id.id, in->ns, in->name);
 		} else if (c->in != in && c->in && c->in->exporter) {
 			otlp_exporter_remove_resource(c->in->exporter, c->resource_id);
 		}
 		snprintf(c->name, sizeof(c->name), "%s", k->name);
-		snprintf(c->pod_uid, sizeof(c->pod_uid), "%s", pc->uid);
+		snprintf(c->pod, sizeof(c->pod), "%s/%s", ns ? ns : "", name ? name : "");
 		c->in = in;
 		c->plan = *plan;
 		c->seen = 1;

@@ -504,8 +504,11 @@ static int scan_one(void *ud, const struct process_info *p)
 	int r;
 
 	if (t->select && !t->select(t->ud, p, &sel)) {
-		if (tp) /* no longer wanted (its pod opted out): detached */
+		if (tp) { /* no longer wanted (its pod opted out or went): detached */
+			if (tp->attachment)
+				log_info(COMPONENT, "pid %d no longer selected: detached", (int)p->pid);
 			release_process(t, (size_t)(tp - t->procs));
+		}
 		return 0;
 	}
 	if (tp && tp->start_time == p->start_time &&
