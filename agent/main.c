@@ -2,8 +2,10 @@
  * shareProcessNamespace; a node's, as a DaemonSet), traces their HTTP servers with
  * uprobes and exports the spans over OTLP; serves /metrics, /healthz and /readyz.
  *
- * main wires only: settings (environment, then the mounted config file, watched),
- * the tracer, the exporter, the HTTP server, the timers; SIGTERM flushes. */
+ * main wires only. As a sidecar (the default): settings (environment, then the mounted
+ * config file, watched), the tracer, the exporter. As a node agent (--mode node): the
+ * Kubernetes client and agent/node_agent.c, which chooses the processes and holds an
+ * exporter per Instrumentation. Then the HTTP server and the timers; SIGTERM flushes. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <event2/event.h>
@@ -17,6 +19,7 @@
 
 #include "agent/capabilities.h"
 #include "agent/health_source.h"
+#include "agent/node_agent.h"
 #include "agent/self_metrics.h"
 #include "agent/settings.h"
 #include "agent/span_flow.h"
@@ -24,6 +27,9 @@
 #include "lib/cli/number.h"
 #include "lib/fs/file_watch.h"
 #include "lib/http/server.h"
+#include "lib/kube/client.h"
+#include "lib/kube/config.h"
+#include "lib/kube/error.h"
 #include "lib/log/log.h"
 #include "lib/otlp/exporter.h"
 
@@ -36,7 +42,9 @@ struct agent {
 	struct event_base *base;
 	struct http_server *http;
 	struct tracer *tracer;
-	struct otlp_exporter *exporter;
+	struct otlp_exporter *exporter; /* a sidecar's; a node agent has one per Instrumentation */
+	struct node_agent *node;        /* --mode node */
+	struct kube_client *kube;
 	struct agent_settings *settings;
 	struct self_metrics *metrics;
 	struct file_watch *config_watch;
@@ -49,6 +57,8 @@ struct agent {
 };
 
 struct flags {
+	int node_mode;
+	const char *node_name, *own_namespace;
 	const char *metrics_listen;
 	const char *config_file;
 	const char *proc_root;
@@ -60,6 +70,12 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: autotrace-agent [options]\n"
+		"  --mode sidecar|node     a pod's sidecar (default), or the node's agent: traces the\n"
+		"                          pods of its node that opt in to a node-mode Instrumentation\n"
+		"                          (default $AUTOTRACE_AGENT_MODE); wants hostPID and the API\n"
+		"  --node-name NAME        node mode: this node (default $NODE_NAME)\n"
+		"  --namespace NS          node mode: the agent's own namespace, never traced\n"
+		"                          (default $POD_NAMESPACE)\n"
 		"  --metrics-listen ADDR   /metrics, /healthz, /readyz (default :$AUTOTRACE_METRICS_PORT or :9464)\n"
 		"  --config-file PATH      the mounted config (default $AUTOTRACE_CONFIG_FILE or\n"
 		"                          /etc/autotrace/config.json); watched, applied live\n"
@@ -116,6 +132,9 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 {
 	static char listen_buf[32];
 	static const struct option opts[] = {
+		{ "mode", required_argument, NULL, 'M' },
+		{ "node-name", required_argument, NULL, 'N' },
+		{ "namespace", required_argument, NULL, 'S' },
 		{ "metrics-listen", required_argument, NULL, 'm' },
 		{ "config-file", required_argument, NULL, 'c' },
 		{ "proc-root", required_argument, NULL, 'p' },
@@ -126,8 +145,11 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	const char *mode = getenv("AUTOTRACE_AGENT_MODE");
 	int c;
 
+	f->node_name = getenv("NODE_NAME");
+	f->own_namespace = getenv("POD_NAMESPACE");
 	snprintf(listen_buf, sizeof(listen_buf), ":%u", env_uint("AUTOTRACE_METRICS_PORT", 9464));
 	f->metrics_listen = listen_buf;
 	f->config_file = getenv("AUTOTRACE_CONFIG_FILE") ? getenv("AUTOTRACE_CONFIG_FILE")
@@ -147,6 +169,9 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		int rc = 0;
 		switch (c) {
+		case 'M': mode = optarg; break;
+		case 'N': f->node_name = optarg; break;
+		case 'S': f->own_namespace = optarg; break;
 		case 'm': f->metrics_listen = optarg; break;
 		case 'c': f->config_file = optarg; break;
 		case 'p': f->proc_root = optarg; break;
@@ -162,6 +187,16 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	}
 	if (optind < argc) {
 		usage(stderr);
+		return -EINVAL;
+	}
+	if (mode && *mode && strcmp(mode, "sidecar") != 0 && strcmp(mode, "node") != 0) {
+		fprintf(stderr, "autotrace-agent: --mode wants sidecar or node, got \"%s\"\n", mode);
+		return -EINVAL;
+	}
+	f->node_mode = mode && strcmp(mode, "node") == 0;
+	if (f->node_mode && (!f->node_name || !*f->node_name)) {
+		fprintf(stderr, "autotrace-agent: --mode node wants --node-name or $NODE_NAME "
+			"(the downward API's spec.nodeName)\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -245,12 +280,24 @@ static void on_scan(evutil_socket_t fd, short what, void *ud)
 
 /* How soon the reader looks again when the exporter's queue was full. */
 #define REFILL_MS 2
+/* Spans a node agent takes from the ring per poll. */
+#define NODE_POLL_SPANS 1024
 
 static void on_poll(evutil_socket_t fd, short what, void *ud)
 {
 	struct agent *a = ud;
 	struct timeval refill = ms_tv(REFILL_MS);
-	int more = span_flow_poll(a->tracer, a->exporter);
+	int more;
+
+	if (a->node) {
+		/* Spans go to several exporters, known only per record: a bounded poll, and
+		 * each exporter's queue drops its oldest (counted) when its collector lags. */
+		int n = tracer_poll_at_most(a->tracer, NODE_POLL_SPANS);
+
+		more = n == NODE_POLL_SPANS;
+	} else {
+		more = span_flow_poll(a->tracer, a->exporter);
+	}
 
 	if (!a->wakeup)
 		return; /* not loaded yet */
@@ -309,6 +356,16 @@ static void shutdown_now(struct agent *a)
 	a->stopping = 1;
 	log_info(COMPONENT, "stopping: flushing spans (up to %u ms)", a->shutdown_ms);
 	/* Take what the kernel still holds, a queue at a time, then stop taking spans. */
+	if (a->node) {
+		if (a->tracer)
+			tracer_poll(a->tracer);
+		a->tracer = tracer_free(a->tracer);
+		node_agent_set_tracer(a->node, NULL);
+		left = deadline - mono_ms();
+		node_agent_shutdown(a->node, left > 0 ? (unsigned)left : 1);
+		event_base_loopbreak(a->base);
+		return;
+	}
 	span_flow_drain(a->tracer, a->exporter, deadline);
 	a->tracer = tracer_free(a->tracer);
 	left = deadline - mono_ms();
@@ -331,8 +388,20 @@ static void serve_metrics(struct http_request *req, void *ud)
 	struct agent *a = ud;
 	struct prom_text out = { 0 };
 
-	if (self_metrics_scrape(a->metrics, a->tracer, a->exporter, &out) < 0 ||
-	    health_agent_scrape(a->health, &out) < 0) {
+	int rc;
+
+	if (a->node) {
+		struct node_agent_stats ns;
+
+		node_agent_get_stats(a->node, &ns);
+		self_metrics_pods(a->metrics, ns.pods_traced);
+		rc = self_metrics_scrape_stats(a->metrics, a->tracer, &ns.exporters, &out);
+	} else {
+		rc = self_metrics_scrape(a->metrics, a->tracer, a->exporter, &out);
+	}
+	if (rc == 0)
+		rc = health_agent_scrape(a->health, &out);
+	if (rc < 0) {
 		free(out.data);
 		http_response_set_status(req, 500);
 		http_response_printf(req, "metrics unavailable\n");
@@ -371,6 +440,33 @@ static void serve_readyz(struct http_request *req, void *ud)
 
 /* --- wiring ---------------------------------------------------------------------- */
 
+/* Node mode: the API server ($KUBECONFIG, else in-cluster) and the node agent. */
+static int start_node(struct agent *a, const struct flags *f)
+{
+	struct kube_config *cfg = NULL;
+	struct kube_error err;
+	char buf[600];
+	int rc;
+
+	if ((rc = kube_config_load_default(NULL, &cfg, buf, sizeof(buf))) < 0) {
+		log_error(COMPONENT, "kubeconfig: %s", buf);
+		return rc;
+	}
+	if ((rc = kube_client_new(cfg, NULL, &a->kube, &err)) < 0) {
+		log_error(COMPONENT, "API client: %s", kube_error_format(&err, buf, sizeof(buf)));
+		return rc;
+	}
+	struct node_agent_opts no = { .base = a->base, .client = a->kube, .node = f->node_name,
+				      .own_namespace = f->own_namespace, .proc_root = f->proc_root,
+				      .scope_version = VERSION, .queue_capacity = EXPORT_QUEUE_SPANS,
+				      .max_delay_ms = 1000 };
+	if ((rc = node_agent_new(&no, &a->node)) < 0) {
+		log_error(COMPONENT, "node agent: %s", strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
 static int start(struct agent *a, const struct flags *f)
 {
 	char err[512];
@@ -383,6 +479,11 @@ static int start(struct agent *a, const struct flags *f)
 	}
 	if ((rc = self_metrics_new(&a->metrics)) < 0)
 		return rc;
+	if (f->node_mode) {
+		if ((rc = start_node(a, f)) < 0)
+			return rc;
+		goto serve;
+	}
 	/* The file, when mounted already, wins before anything starts. */
 	struct file_watch_opts wo = { .path = f->config_file, .on_change = on_config_file, .ud = a };
 	if ((rc = file_watch_new(a->base, &wo, &a->config_watch)) < 0)
@@ -401,6 +502,7 @@ static int start(struct agent *a, const struct flags *f)
 		log_error(COMPONENT, "exporter to %s: %s", a->settings->exporter.endpoint, strerror(-rc));
 		return rc;
 	}
+serve:;
 	/* Said before loading, so that a pod whose securityContext lacks one learns which. */
 	uint64_t caps;
 	char missing[320];
@@ -422,10 +524,22 @@ static int start(struct agent *a, const struct flags *f)
 	struct tracer_opts to = { .proc_root = f->proc_root, .ringbuf_bytes = f->ringbuf_bytes,
 				  .load_in_background = 1, .sampler = a->settings->sampler,
 				  .targets = a->settings->targets, .on_span = on_span, .ud = a };
+	if (a->node) {
+		to.select = node_agent_select;
+		to.on_span = node_agent_on_span;
+		to.ud = a->node;
+	}
 	rc = tracer_new(&to, &a->tracer);
 	if (rc < 0) {
 		log_error(COMPONENT, "cannot load the BPF probes: %s", strerror(-rc));
 		return rc;
+	}
+	if (a->node) {
+		node_agent_set_tracer(a->node, a->tracer);
+		if ((rc = node_agent_start(a->node)) < 0) {
+			log_error(COMPONENT, "cannot watch the API server: %s", strerror(-rc));
+			return rc;
+		}
 	}
 
 	struct timeval scan = ms_tv(f->scan_ms), poll = ms_tv(f->poll_ms);
@@ -443,15 +557,20 @@ static int start(struct agent *a, const struct flags *f)
 	event_add(a->loaded, NULL);
 	event_add(a->sigterm, NULL);
 	event_add(a->sigint, NULL);
-	/* The AgentReport; without it the agent traces all the same. */
+	/* The AgentReport; without it the agent traces all the same. A node agent's report
+	 * (per node, over all its pods) is not written yet. */
 	a->health_src = (struct health_source){ .tracer = &a->tracer, .exporter = &a->exporter,
 						.settings = &a->settings, .version = VERSION };
-	if ((rc = health_agent_start(a->base, &a->health_src, &a->health)) < 0)
+	if (!a->node && (rc = health_agent_start(a->base, &a->health_src, &a->health)) < 0)
 		log_warn(COMPONENT, "no health report: %s", strerror(-rc));
 	/* The first scan as soon as the loop runs. */
 	event_active(a->scan_timer, EV_TIMEOUT, 0);
-	log_info(COMPONENT, "serving on %s (port %u); exporting to %s", f->metrics_listen,
-		 http_server_port(a->http), a->settings->exporter.endpoint);
+	if (a->node)
+		log_info(COMPONENT, "node agent of %s serving on %s (port %u)", f->node_name,
+			 f->metrics_listen, http_server_port(a->http));
+	else
+		log_info(COMPONENT, "serving on %s (port %u); exporting to %s", f->metrics_listen,
+			 http_server_port(a->http), a->settings->exporter.endpoint);
 	return 0;
 }
 
@@ -466,6 +585,8 @@ static void stop(struct agent *a)
 	a->health = health_agent_free(a->health);
 	a->http = http_server_free(a->http);
 	a->tracer = tracer_free(a->tracer);
+	a->node = node_agent_free(a->node);
+	a->kube = kube_client_free(a->kube);
 	a->exporter = otlp_exporter_free(a->exporter);
 	a->config_watch = file_watch_free(a->config_watch);
 	a->metrics = self_metrics_free(a->metrics);

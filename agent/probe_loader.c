@@ -155,9 +155,15 @@ int probe_loader_set_offsets(struct probe_loader *pl, uint32_t slot, const struc
 
 int probe_loader_set_sampler(struct probe_loader *pl, const struct hs_sampler *sampler)
 {
-	uint32_t zero = 0;
+	return probe_loader_set_sampler_slot(pl, 0, sampler);
+}
 
-	if (bpf_map__update_elem(pl->skel->maps.sampler, &zero, sizeof(zero), sampler,
+int probe_loader_set_sampler_slot(struct probe_loader *pl, uint32_t slot,
+				  const struct hs_sampler *sampler)
+{
+	if (slot >= HS_MAX_SAMPLERS)
+		return -EINVAL;
+	if (bpf_map__update_elem(pl->skel->maps.sampler, &slot, sizeof(slot), sampler,
 				 sizeof(*sampler), BPF_ANY))
 		return -errno;
 	return 0;
@@ -168,9 +174,9 @@ static int attach_one(const struct probe_loader *pl, struct bpf_program *prog,
 		      const struct probe_attach_spec *spec, uint64_t offset,
 		      struct probe_attachment *a)
 {
-	/* The process's pid as we see it, and its binary's offsets slot: see
-	 * bpf/http_server.bpf.c. */
-	uint64_t cookie = (uint64_t)(uint32_t)spec->pid << 32 | spec->offsets_slot;
+	/* The process's pid as we see it, its sampler's slot and its binary's offsets
+	 * slot: see bpf/http_server.bpf.c. */
+	uint64_t cookie = HS_COOKIE(spec->pid, spec->sampler_slot, spec->offsets_slot);
 	LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = cookie);
 	struct bpf_link *link;
 	int fd;
@@ -203,7 +209,8 @@ int probe_loader_attach(struct probe_loader *pl, const struct probe_attach_spec 
 	struct probe_attachment *a;
 	int r;
 
-	if (spec->pid <= 0 || !spec->binary_path || spec->offsets_slot >= HS_MAX_BINARIES)
+	if (spec->pid <= 0 || !spec->binary_path || spec->offsets_slot >= HS_MAX_BINARIES ||
+	    spec->sampler_slot >= HS_MAX_SAMPLERS)
 		return -EINVAL;
 	a = calloc(1, sizeof(*a));
 	if (!a)
@@ -230,7 +237,7 @@ int probe_loader_attach_at_symbol_and_rets(struct probe_loader *pl,
 	int r;
 
 	if (spec->pid <= 0 || !spec->binary_path || spec->offsets_slot >= HS_MAX_BINARIES ||
-	    n_rets == 0 || n_rets > PROBE_MAX_RETS || !pl->symbol_and_rets)
+	    spec->sampler_slot >= HS_MAX_SAMPLERS || n_rets == 0 || n_rets > PROBE_MAX_RETS || !pl->symbol_and_rets)
 		return -EINVAL;
 	a = calloc(1, sizeof(*a));
 	if (!a)

@@ -52,7 +52,11 @@ int probe_loader_has_header_scan(const struct probe_loader *pl);
 
 /* Struct offsets of one binary in slot [0, HS_MAX_BINARIES). */
 int probe_loader_set_offsets(struct probe_loader *pl, uint32_t slot, const struct hs_offsets *off);
+/* The sampler of slot 0, the one a sidecar's processes use. */
 int probe_loader_set_sampler(struct probe_loader *pl, const struct hs_sampler *sampler);
+/* The sampler of slot [0, HS_MAX_SAMPLERS), for the processes attached with it. */
+int probe_loader_set_sampler_slot(struct probe_loader *pl, uint32_t slot,
+				  const struct hs_sampler *sampler);
 
 struct probe_attach_spec {
 	pid_t pid;
@@ -60,6 +64,7 @@ struct probe_attach_spec {
 	uint64_t start_offset;      /* file offset of the ServeHTTP probe */
 	uint64_t end_offset;        /* file offset of the finishRequest probe */
 	uint32_t offsets_slot;
+	uint32_t sampler_slot;      /* [0, HS_MAX_SAMPLERS); 0: the default sampler */
 };
 /* Attaches both probes to spec->pid only. Returns a new attachment (free it with
  * probe_attachment_free before the loader). */

@@ -11,12 +11,13 @@
 
 struct self_metrics {
 	struct metrics_registry *reg;
-	struct metrics_gauge *processes, *probes, *queue_length, *config_info, *config_failed;
+	struct metrics_gauge *pods, *processes, *probes, *queue_length, *config_info, *config_failed;
 	struct metrics_counter *probe_failures, *skipped, *requests, *sampled, *spans_produced,
 		*spans_exported, *spans_dropped, *export_requests, *traceparents, *config_errors;
 	struct tracer_stats last_t;
 	struct otlp_exporter_stats last_e;
 	char revision[64], instrumentation[256];
+	int pods_set; /* self_metrics_pods was called: a node agent */
 };
 
 static const char *const reason_label[] = { "reason", NULL };
@@ -37,6 +38,8 @@ int self_metrics_new(struct self_metrics **ret)
 	if (!m)
 		return -ENOMEM;
 	rc = metrics_registry_new(&m->reg);
+	NEW(gauge, pods, "autotrace_agent_pods_instrumented",
+	    "Pods whose processes the agent traces now (a node agent's opted-in pods).", NULL);
 	NEW(gauge, processes, "autotrace_agent_processes_instrumented",
 	    "Go processes with probes attached now.", NULL);
 	NEW(gauge, probes, "autotrace_agent_probes_attached", "Uprobes attached now.", NULL);
@@ -155,8 +158,24 @@ static void collect_red(void *ud, const char *method, unsigned status, const uin
 	r->sum_seconds = sum;
 }
 
+void self_metrics_pods(struct self_metrics *m, uint64_t pods)
+{
+	m->pods_set = 1;
+	metrics_gauge_set(m->pods, (double)pods);
+}
+
 int self_metrics_scrape(struct self_metrics *m, struct tracer *t, struct otlp_exporter *ex,
 			struct prom_text *out)
+{
+	struct otlp_exporter_stats e;
+
+	if (ex)
+		otlp_exporter_get_stats(ex, &e);
+	return self_metrics_scrape_stats(m, t, ex ? &e : NULL, out);
+}
+
+int self_metrics_scrape_stats(struct self_metrics *m, struct tracer *t,
+			      const struct otlp_exporter_stats *ex, struct prom_text *out)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -166,6 +185,8 @@ int self_metrics_scrape(struct self_metrics *m, struct tracer *t, struct otlp_ex
 		struct tracer_stats s;
 		tracer_get_stats(t, &s);
 		metrics_gauge_set(m->processes, (double)s.processes);
+		if (!m->pods_set)
+			metrics_gauge_set(m->pods, s.processes ? 1 : 0);
 		metrics_gauge_set(m->probes, (double)s.probes_attached);
 		add_delta(m->probe_failures, NULL, s.probes_failed, m->last_t.probes_failed);
 		for (int r = 0; r < TRACER_SKIP_REASONS; r++)
@@ -179,8 +200,7 @@ int self_metrics_scrape(struct self_metrics *m, struct tracer *t, struct otlp_ex
 		m->last_t = s;
 	}
 	if (ex) {
-		struct otlp_exporter_stats e;
-		otlp_exporter_get_stats(ex, &e);
+		struct otlp_exporter_stats e = *ex;
 		add_delta(m->spans_exported, NULL, e.spans_exported, m->last_e.spans_exported);
 		for (int r = 0; r < OTLP_DROP__COUNT; r++)
 			add_delta(m->spans_dropped, otlp_drop_reason_name(r), e.spans_dropped[r],

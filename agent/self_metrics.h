@@ -23,5 +23,12 @@ void self_metrics_config_error(struct self_metrics *m);
  * NULL (not started yet). */
 int self_metrics_scrape(struct self_metrics *m, struct tracer *t, struct otlp_exporter *ex,
 			struct prom_text *out);
+/* The same with the exporters' counters already read (a node agent's, summed over its
+ * Instrumentations' exporters); e may be NULL. */
+int self_metrics_scrape_stats(struct self_metrics *m, struct tracer *t,
+			      const struct otlp_exporter_stats *e, struct prom_text *out);
+/* Pods traced now: a node agent's count. A sidecar's is its own pod, once it traces a
+ * process, unless this was called. */
+void self_metrics_pods(struct self_metrics *m, uint64_t pods);
 
 #endif

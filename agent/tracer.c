@@ -26,6 +26,8 @@
 #define MAX_PROCESSES 4096
 #define MAX_CONTAINER_NAMES 64
 
+_Static_assert(TRACER_SAMPLER_SLOTS == HS_MAX_SAMPLERS, "one tracer slot per kernel slot");
+
 const double tracer_duration_bounds_seconds[HS_RED_BOUNDS] = {
 	0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 };
@@ -50,6 +52,7 @@ struct traced_process {
 	uint64_t start_time;
 	struct probe_attachment *attachment; /* NULL: attaching failed */
 	int seen; /* in the current scan */
+	struct tracer_selection sel;
 };
 
 struct tracer {
@@ -57,9 +60,13 @@ struct tracer {
 	struct probe_load *loading;  /* a background load under way */
 	char *proc_root;
 	tracer_span_fn on_span;
+	tracer_select_fn select;
 	void *ud;
 	struct tracer_sampler sampler; /* in force (in the kernel once loaded) */
 	uint64_t sampler_revision;
+	struct tracer_sampler slot_samplers[TRACER_SAMPLER_SLOTS]; /* [0] unused */
+	uint8_t slot_set[TRACER_SAMPLER_SLOTS];
+	size_t last_tag_proc; /* the process of the last record: a node's spans come in runs */
 
 	char *target_exe;
 	char **container_names;
@@ -107,6 +114,25 @@ static int64_t wall_minus_mono(void)
 	return (int64_t)w.tv_sec * 1000000000 + w.tv_nsec - mono;
 }
 
+/* The tag the select callback gave the process a record is from; 0 when it is gone. */
+static uint32_t span_tag_of(struct tracer *t, const void *data, size_t size)
+{
+	uint32_t pid;
+
+	if (size < offsetof(struct hs_span_record, pid) + sizeof(pid))
+		return 0;
+	memcpy(&pid, (const char *)data + offsetof(struct hs_span_record, pid), sizeof(pid));
+	if (t->last_tag_proc < t->n_procs && (uint32_t)t->procs[t->last_tag_proc].pid == pid)
+		return t->procs[t->last_tag_proc].sel.span_tag;
+	for (size_t i = 0; i < t->n_procs; i++) {
+		if ((uint32_t)t->procs[i].pid == pid) {
+			t->last_tag_proc = i;
+			return t->procs[i].sel.span_tag;
+		}
+	}
+	return 0;
+}
+
 static int on_record(void *ud, const void *data, size_t size)
 {
 	struct tracer *t = ud;
@@ -115,6 +141,8 @@ static int on_record(void *ud, const void *data, size_t size)
 		t->records_invalid++;
 		return 0;
 	}
+	if (t->select)
+		t->span.resource_id = span_tag_of(t, data, size);
 	t->spans_delivered++;
 	if (t->on_span)
 		t->on_span(t->ud, &t->span);
@@ -196,6 +224,24 @@ int tracer_set_sampler(struct tracer *t, const struct tracer_sampler *sampler)
 	return 0;
 }
 
+int tracer_set_sampler_slot(struct tracer *t, uint32_t slot, const struct tracer_sampler *sampler)
+{
+	struct hs_sampler v;
+	int r;
+
+	if (slot == 0 || slot >= TRACER_SAMPLER_SLOTS)
+		return -EINVAL;
+	r = sampler_to_bpf(sampler, t->sampler_revision + 1, &v);
+	if (r == 0 && t->loader)
+		r = probe_loader_set_sampler_slot(t->loader, slot, &v);
+	if (r)
+		return r;
+	t->slot_samplers[slot] = *sampler;
+	t->slot_set[slot] = 1;
+	t->sampler_revision++;
+	return 0;
+}
+
 /* What loading cost: the wall clock (long on a busy machine), the loading thread's CPU
  * and what the verifier went through for each program. */
 static void log_loaded(const struct tracer *t, const struct probe_load_cost *cost)
@@ -235,6 +281,7 @@ int tracer_new(const struct tracer_opts *opts, struct tracer **ret_tracer)
 	if (!t)
 		return -ENOMEM;
 	t->on_span = opts->on_span;
+	t->select = opts->select;
 	t->ud = opts->ud;
 	t->proc_root = strdup(opts->proc_root ? opts->proc_root : "/proc");
 	t->binaries = calloc(MAX_BINARIES, sizeof(*t->binaries));
@@ -317,6 +364,11 @@ int tracer_finish_loading(struct tracer *t)
 	r = sampler_to_bpf(&t->sampler, t->sampler_revision, &v);
 	if (r == 0)
 		r = probe_loader_set_sampler(t->loader, &v);
+	for (uint32_t i = 1; r == 0 && i < TRACER_SAMPLER_SLOTS; i++) {
+		if (t->slot_set[i] && (r = sampler_to_bpf(&t->slot_samplers[i], t->sampler_revision,
+							   &v)) == 0)
+			r = probe_loader_set_sampler_slot(t->loader, i, &v);
+	}
 	if (r)
 		return r;
 	/* The binaries read while loading get their offsets now. */
@@ -446,19 +498,29 @@ static int scan_one(void *ud, const struct process_info *p)
 {
 	struct tracer *t = ud;
 	struct traced_process *tp = find_process(t, p->pid);
+	struct tracer_selection sel = { 0 };
 	struct probe_attach_spec spec;
 	struct binary *b;
 	int r;
 
-	if (tp && tp->start_time == p->start_time) {
+	if (t->select && !t->select(t->ud, p, &sel)) {
+		if (tp) { /* no longer wanted (its pod opted out or went): detached */
+			if (tp->attachment)
+				log_info(COMPONENT, "pid %d no longer selected: detached", (int)p->pid);
+			release_process(t, (size_t)(tp - t->procs));
+		}
+		return 0;
+	}
+	if (tp && tp->start_time == p->start_time &&
+	    memcmp(&tp->sel, &sel, sizeof(sel)) == 0) {
 		tp->seen = 1;
 		return 0;
 	}
-	if (tp) /* the pid was reused: the old process is gone */
+	if (tp) /* the pid was reused, or its selection changed: attached again */
 		release_process(t, (size_t)(tp - t->procs));
-	if (!process_exe_matches(t->target_exe, p->exe))
+	if (!t->select && !process_exe_matches(t->target_exe, p->exe))
 		return 0;
-	if (t->container_names) {
+	if (!t->select && t->container_names) {
 		char name[256];
 		int known = process_container_name(t->proc_root, p->pid, name, sizeof(name)) == 0;
 		if (!process_container_matches((const char *const *)t->container_names,
@@ -476,12 +538,14 @@ static int scan_one(void *ud, const struct process_info *p)
 		.start_offset = b->plan.start.file_offset,
 		.end_offset = b->plan.end.file_offset,
 		.offsets_slot = b->slot,
+		.sampler_slot = sel.sampler_slot,
 	};
 	tp = &t->procs[t->n_procs];
 	memset(tp, 0, sizeof(*tp));
 	tp->pid = p->pid;
 	tp->start_time = p->start_time;
 	tp->seen = 1;
+	tp->sel = sel;
 	t->n_procs++;
 	r = probe_loader_attach(t->loader, &spec, &tp->attachment);
 	if (r) {

@@ -37,6 +37,18 @@ struct tracer_targets {
 	const char *const *container_names;
 };
 
+/* A node agent's choice for one process (tracer_opts.select). */
+struct tracer_selection {
+	uint32_t sampler_slot; /* the kernel sampler its probes read (tracer_set_sampler_slot) */
+	uint32_t span_tag;     /* written into each of its spans' resource_id */
+};
+struct process_info;
+/* Called for each process a scan sees, traced already or not: 1 and *ret to trace it
+ * so, 0 not to (a traced process is then detached; a changed selection re-attaches).
+ * Set, it replaces the targets. */
+typedef int (*tracer_select_fn)(void *ud, const struct process_info *p,
+				struct tracer_selection *ret);
+
 /* A sampled request, ready to export. The span is borrowed for the call. */
 typedef void (*tracer_span_fn)(void *ud, const struct otlp_span *span);
 
@@ -50,6 +62,7 @@ struct tracer_opts {
 	struct tracer_sampler sampler;
 	struct tracer_targets targets;
 	tracer_span_fn on_span;
+	tracer_select_fn select; /* optional; NULL: the targets decide, slot 0, tag 0 */
 	void *ud;
 };
 
@@ -83,6 +96,10 @@ int tracer_wakeup_fd(const struct tracer *t);
 
 /* Take effect for the next request, in the kernel. */
 int tracer_set_sampler(struct tracer *t, const struct tracer_sampler *sampler);
+/* The sampler of slot [1, TRACER_SAMPLER_SLOTS) (slot 0 is tracer_set_sampler's), for
+ * the processes a select callback puts there; in the kernel once loaded. */
+#define TRACER_SAMPLER_SLOTS 64
+int tracer_set_sampler_slot(struct tracer *t, uint32_t slot, const struct tracer_sampler *sampler);
 /* Take effect at the next scan. */
 int tracer_set_targets(struct tracer *t, const struct tracer_targets *targets);
 

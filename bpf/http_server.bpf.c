@@ -87,7 +87,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, HS_MAX_SAMPLERS);
 	__type(key, __u32);
 	__type(value, struct hs_sampler);
 } sampler SEC(".maps");
@@ -159,13 +159,18 @@ static const __u64 red_bounds_ns[HS_RED_BOUNDS] = {
 	2500000000ULL, 5000000000ULL, 7500000000ULL, 10000000000ULL,
 };
 
-/* Each probe is attached to one process, with a cookie that carries that process's pid
- * as the agent sees it (high half) and the slot of its binary's offsets (low half):
- * the pid tells in-flight requests of two processes apart and goes into records,
- * without a helper call (~10 ns, ~80 through the agent's PID namespace). */
+/* Each probe is attached to one process, with a cookie (HS_COOKIE) that carries that
+ * process's pid as the agent sees it, its sampler's slot and the slot of its binary's
+ * offsets: the pid tells in-flight requests of two processes apart and goes into
+ * records, without a helper call (~10 ns, ~80 through the agent's PID namespace). */
 static __always_inline __u32 cookie_slot(__u64 cookie)
 {
-	return (__u32)cookie;
+	return (__u32)cookie & 0xffff;
+}
+
+static __always_inline __u32 cookie_sampler(__u64 cookie)
+{
+	return ((__u32)cookie >> 16) & 0xffff;
 }
 
 static __always_inline __u32 cookie_pid(__u64 cookie)
@@ -386,8 +391,9 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 slot = cookie_slot(cookie), pid = cookie_pid(cookie), zero = 0, h;
+	__u32 sslot = cookie_sampler(cookie);
 	const struct hs_offsets *off = bpf_map_lookup_elem(&offsets, &slot);
-	const struct hs_sampler *smp = bpf_map_lookup_elem(&sampler, &zero);
+	const struct hs_sampler *smp = bpf_map_lookup_elem(&sampler, &sslot);
 	struct hs_inflight *v = NULL, *e;
 	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
 	struct hs_sampled *sd;
@@ -611,13 +617,14 @@ static __always_inline int request_end(struct pt_regs *ctx, __u64 resp)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 slot = cookie_slot(cookie), pid = cookie_pid(cookie), zero = 0;
+	__u32 sslot = cookie_sampler(cookie);
 	const struct hs_offsets *off = bpf_map_lookup_elem(&offsets, &slot);
 	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
 	struct hs_span_record *rec;
 	struct hs_sampled *text;
 	struct started st = {};
 	char method[HS_METHOD_MAX] = {};
-	const struct hs_sampler *smp = bpf_map_lookup_elem(&sampler, &zero);
+	const struct hs_sampler *smp = bpf_map_lookup_elem(&sampler, &sslot);
 	__u64 req = 0, end, status = 0, url, conn = 0;
 	__u8 mlen = 0, mid, have_req = 0, have_resp = 0;
 

@@ -15,6 +15,16 @@
 #define HS_REMOTE_MAX 48
 /* Distinct traced binaries (attach cookie -> offsets slot). */
 #define HS_MAX_BINARIES 256
+/* Live samplers (attach cookie -> sampler slot): slot 0 is a sidecar's one sampler; a
+ * node agent gives each Instrumentation it serves a slot, so that each pod samples as
+ * its own Instrumentation says, in the kernel. */
+#define HS_MAX_SAMPLERS 64
+
+/* The attach cookie: the process's pid (high half), its sampler slot (bits 16-31) and
+ * its binary's offsets slot (bits 0-15). */
+#define HS_COOKIE(pid, sampler_slot, offsets_slot)                                     \
+	((__u64)(__u32)(pid) << 32 | (__u64)((sampler_slot) & 0xffff) << 16 |            \
+	 ((offsets_slot) & 0xffff))
 
 enum hs_method {
 	HS_METHOD_OTHER = 0,

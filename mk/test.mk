@@ -37,7 +37,8 @@ UNIT_SCRIPTS := $(wildcard tests/unit/*.t.sh)
 test-unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS) $(UNIT_SCRIPTS); do $(RUN_TAP) unit-$$(basename $$t .t.sh) 300 $$t; done
 
-test-integration: $(INTEG_BINS) build
+# The node agent's test traces a Go fixture and exports to the OTLP receiver.
+test-integration: $(INTEG_BINS) build $(OTLP_RECEIVER_BIN) $(HTTPSVC_MANIFEST)
 	@PATH="$(TOOLS_PATH):$$PATH" INTEG_BINS="$(INTEG_BINS)" tests/integration/run.sh
 
 # The agent rung: real kernel, real Go programs, a real OTLP receiver.

@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #include "lib/instrumentation/spec.h"
-#include "webhook/workload.h"
+#include "lib/instrumentation/workload.h"
 
 struct agent_env_input {
 	const struct instrumentation_spec *spec;

@@ -8,7 +8,7 @@
 #include "webhook/agent_env.h"
 #include "webhook/pod_patch.h"
 #include "webhook/sidecar.h"
-#include "webhook/workload.h"
+#include "lib/instrumentation/workload.h"
 
 /* The image of the named container, borrowed from the pod. */
 static const char *container_image(const json_t *pod, const char *name)

@@ -199,28 +199,66 @@ static void put_span(struct json_writer *w, const struct otlp_span *s)
 	put_lit(w, "}");
 }
 
+static void put_resource_spans(struct json_writer *w, const struct otlp_resource *res,
+			       const char *scope_version, const struct otlp_resource_group *groups,
+			       size_t n_groups, size_t g, const struct otlp_span *spans, size_t n)
+{
+	struct otlp_attrs_view rv = otlp_resource_attrs(res);
+	int first = 1;
+
+	put_lit(w, "{\"resource\":{");
+	put_attrs(w, &rv);
+	put_lit(w, "},\"scopeSpans\":[{\"scope\":{\"name\":");
+	put_str(w, OTLP_SCOPE_NAME, strlen(OTLP_SCOPE_NAME));
+	if (scope_version && *scope_version) {
+		put_lit(w, ",\"version\":");
+		put_str(w, scope_version, strlen(scope_version));
+	}
+	put_lit(w, "},\"spans\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (n_groups && !otlp_resource_group_has(groups, n_groups, g, &spans[i]))
+			continue;
+		if (!first)
+			put_lit(w, ",");
+		first = 0;
+		put_span(w, &spans[i]);
+	}
+	put_lit(w, "]}]}");
+}
+
+static int group_has_spans(const struct otlp_resource_group *groups, size_t n_groups, size_t g,
+			   const struct otlp_span *spans, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (otlp_resource_group_has(groups, n_groups, g, &spans[i]))
+			return 1;
+	return 0;
+}
+
 int otlp_encode_json(const struct otlp_resource *res, const char *scope_version,
 		     const struct otlp_span *spans, size_t n, struct otlp_buf *out)
 {
-	struct json_writer w = { .b = out };
-	struct otlp_attrs_view rv = otlp_resource_attrs(res);
-	size_t saved_len = out->len;
+	struct otlp_resource_group all = { .id = 0, .res = res };
 
-	put_lit(&w, "{\"resourceSpans\":[{\"resource\":{");
-	put_attrs(&w, &rv);
-	put_lit(&w, "},\"scopeSpans\":[{\"scope\":{\"name\":");
-	put_str(&w, OTLP_SCOPE_NAME, strlen(OTLP_SCOPE_NAME));
-	if (scope_version && *scope_version) {
-		put_lit(&w, ",\"version\":");
-		put_str(&w, scope_version, strlen(scope_version));
-	}
-	put_lit(&w, "},\"spans\":[");
-	for (size_t i = 0; i < n; i++) {
-		if (i)
+	return otlp_encode_json_groups(&all, 0, scope_version, spans, n, out);
+}
+
+int otlp_encode_json_groups(const struct otlp_resource_group *groups, size_t n_groups,
+			    const char *scope_version, const struct otlp_span *spans, size_t n,
+			    struct otlp_buf *out)
+{
+	struct json_writer w = { .b = out };
+	size_t saved_len = out->len, passes = n_groups ? n_groups : 1;
+
+	put_lit(&w, "{\"resourceSpans\":[");
+	for (size_t g = 0; g < passes; g++) {
+		if (g && !group_has_spans(groups, n_groups, g, spans, n))
+			continue;
+		if (g)
 			put_lit(&w, ",");
-		put_span(&w, &spans[i]);
+		put_resource_spans(&w, groups[g].res, scope_version, groups, n_groups, g, spans, n);
 	}
-	put_lit(&w, "]}]}]}");
+	put_lit(&w, "]}");
 	if (w.err)
 		out->len = saved_len;
 	return w.err;

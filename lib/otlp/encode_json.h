@@ -8,11 +8,18 @@
 #include <stddef.h>
 
 #include "lib/otlp/buf.h"
+#include "lib/otlp/resource_group.h"
 #include "lib/otlp/span.h"
 
 /* Appends the request for spans[0..n) to out. scope_version may be NULL or empty.
  * Returns 0 or -ENOMEM (out keeps its previous length). */
 int otlp_encode_json(const struct otlp_resource *res, const char *scope_version,
 		     const struct otlp_span *spans, size_t n, struct otlp_buf *out);
+
+/* The same with one ResourceSpans per group that has spans (the first group's always):
+ * lib/otlp/resource_group.h. n_groups 0 puts every span under groups[0]. */
+int otlp_encode_json_groups(const struct otlp_resource_group *groups, size_t n_groups,
+			    const char *scope_version, const struct otlp_span *spans, size_t n,
+			    struct otlp_buf *out);
 
 #endif

@@ -126,15 +126,6 @@ static size_t scope_size(size_t version_len)
 	return n;
 }
 
-static size_t scope_spans_size(size_t version_len, const struct otlp_span *spans, size_t n)
-{
-	size_t sz = pb_len_field_size(F_SCOPE_SPANS_SCOPE, scope_size(version_len));
-
-	for (size_t i = 0; i < n; i++)
-		sz += pb_len_field_size(F_SCOPE_SPANS_SPANS, span_size(&spans[i]));
-	return sz;
-}
-
 static size_t resource_spans_size(const struct otlp_attrs_view *res, size_t ss_size)
 {
 	return pb_len_field_size(F_RESOURCE_SPANS_RESOURCE, resource_size(res)) +
@@ -229,33 +220,54 @@ static uint8_t *put_span(uint8_t *p, const struct otlp_span *s)
 	return p;
 }
 
-size_t otlp_encode_proto_size(const struct otlp_resource *res, const char *scope_version,
-			      const struct otlp_span *spans, size_t n)
+/* The spans of group g (all of them when groups is NULL). */
+struct span_set {
+	const struct otlp_span *spans;
+	size_t n;
+	const struct otlp_resource_group *groups;
+	size_t n_groups, g;
+};
+
+static bool in_set(const struct span_set *set, size_t i)
 {
-	struct otlp_attrs_view rv = otlp_resource_attrs(res);
-	size_t vlen = scope_version ? strlen(scope_version) : 0;
-
-	size_t ss_size = scope_spans_size(vlen, spans, n);
-
-	return pb_len_field_size(F_REQUEST_RESOURCE_SPANS, resource_spans_size(&rv, ss_size));
+	return !set->groups ||
+	       otlp_resource_group_has(set->groups, set->n_groups, set->g, &set->spans[i]);
 }
 
-int otlp_encode_proto(const struct otlp_resource *res, const char *scope_version,
-		      const struct otlp_span *spans, size_t n, struct otlp_buf *out)
+static size_t scope_spans_size(size_t version_len, const struct span_set *set,
+			       size_t *ret_count)
+{
+	size_t sz = pb_len_field_size(F_SCOPE_SPANS_SCOPE, scope_size(version_len)), count = 0;
+
+	for (size_t i = 0; i < set->n; i++) {
+		if (!in_set(set, i))
+			continue;
+		sz += pb_len_field_size(F_SCOPE_SPANS_SPANS, span_size(&set->spans[i]));
+		count++;
+	}
+	*ret_count = count;
+	return sz;
+}
+
+/* One ResourceSpans (field 1 of the request) for res and the spans of set: a request
+ * of its own, and requests concatenate, since a repeated field's entries do. */
+static size_t resource_spans_field_size(const struct otlp_resource *res, size_t vlen,
+					const struct span_set *set, size_t *ret_ss_size,
+					size_t *ret_count)
 {
 	struct otlp_attrs_view rv = otlp_resource_attrs(res);
-	size_t vlen = scope_version ? strlen(scope_version) : 0;
-	size_t ss_size = scope_spans_size(vlen, spans, n);
-	size_t rs_size = resource_spans_size(&rv, ss_size);
-	size_t total = pb_len_field_size(F_REQUEST_RESOURCE_SPANS, rs_size);
-	uint8_t *p, *start;
-	int err;
 
-	err = otlp_buf_reserve(out, total);
-	if (err < 0)
-		return err;
-	p = start = out->data + out->len;
-	p = pb_put_len_header(p, F_REQUEST_RESOURCE_SPANS, rs_size);
+	*ret_ss_size = scope_spans_size(vlen, set, ret_count);
+	return pb_len_field_size(F_REQUEST_RESOURCE_SPANS, resource_spans_size(&rv, *ret_ss_size));
+}
+
+static uint8_t *put_resource_spans(uint8_t *p, const struct otlp_resource *res,
+				   const char *scope_version, size_t vlen, size_t ss_size,
+				   const struct span_set *set)
+{
+	struct otlp_attrs_view rv = otlp_resource_attrs(res);
+
+	p = pb_put_len_header(p, F_REQUEST_RESOURCE_SPANS, resource_spans_size(&rv, ss_size));
 	p = pb_put_len_header(p, F_RESOURCE_SPANS_RESOURCE, resource_size(&rv));
 	p = put_attrs(p, F_RESOURCE_ATTRIBUTES, &rv);
 	p = put_dropped(p, F_RESOURCE_DROPPED_ATTRIBUTES, rv.dropped);
@@ -264,8 +276,61 @@ int otlp_encode_proto(const struct otlp_resource *res, const char *scope_version
 	p = pb_put_bytes(p, F_SCOPE_NAME, OTLP_SCOPE_NAME, strlen(OTLP_SCOPE_NAME));
 	if (vlen)
 		p = pb_put_bytes(p, F_SCOPE_VERSION, scope_version, vlen);
-	for (size_t i = 0; i < n; i++)
-		p = put_span(p, &spans[i]);
+	for (size_t i = 0; i < set->n; i++)
+		if (in_set(set, i))
+			p = put_span(p, &set->spans[i]);
+	return p;
+}
+
+size_t otlp_encode_proto_size(const struct otlp_resource *res, const char *scope_version,
+			      const struct otlp_span *spans, size_t n)
+{
+	struct span_set set = { .spans = spans, .n = n };
+	size_t ss_size, count;
+
+	return resource_spans_field_size(res, scope_version ? strlen(scope_version) : 0, &set,
+					 &ss_size, &count);
+}
+
+int otlp_encode_proto(const struct otlp_resource *res, const char *scope_version,
+		      const struct otlp_span *spans, size_t n, struct otlp_buf *out)
+{
+	struct otlp_resource_group all = { .id = 0, .res = res };
+
+	return otlp_encode_proto_groups(&all, 0, scope_version, spans, n, out);
+}
+
+int otlp_encode_proto_groups(const struct otlp_resource_group *groups, size_t n_groups,
+			     const char *scope_version, const struct otlp_span *spans, size_t n,
+			     struct otlp_buf *out)
+{
+	size_t vlen = scope_version ? strlen(scope_version) : 0, total = 0;
+	size_t passes = n_groups ? n_groups : 1;
+	uint8_t *p, *start;
+	int err;
+
+	/* Sizes first (a pass per group: groups are few, a batch's pods), then one
+	 * reservation, then the bytes. */
+	for (size_t g = 0; g < passes; g++) {
+		struct span_set set = { spans, n, n_groups ? groups : NULL, n_groups, g };
+		size_t ss_size, count;
+		size_t sz = resource_spans_field_size(groups[g].res, vlen, &set, &ss_size, &count);
+
+		if (count || g == 0)
+			total += sz;
+	}
+	err = otlp_buf_reserve(out, total);
+	if (err < 0)
+		return err;
+	p = start = out->data + out->len;
+	for (size_t g = 0; g < passes; g++) {
+		struct span_set set = { spans, n, n_groups ? groups : NULL, n_groups, g };
+		size_t ss_size, count;
+
+		resource_spans_field_size(groups[g].res, vlen, &set, &ss_size, &count);
+		if (count || g == 0)
+			p = put_resource_spans(p, groups[g].res, scope_version, vlen, ss_size, &set);
+	}
 	out->len += (size_t)(p - start);
 	return 0;
 }

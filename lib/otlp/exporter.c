@@ -123,6 +123,7 @@ struct otlp_exporter *otlp_exporter_free(struct otlp_exporter *ex)
 	otlp_buf_free(&ex->body);
 	otlp_buf_free(&ex->gz);
 	free(ex->batch);
+	exporter_resources_free(ex);
 	free(ex->scope_version);
 	pthread_cond_destroy(&ex->work_cv);
 	pthread_cond_destroy(&ex->idle_cv);

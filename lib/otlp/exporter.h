@@ -156,4 +156,13 @@ void otlp_exporter_get_stats(struct otlp_exporter *ex, struct otlp_exporter_stat
  * (NUL-terminated, truncated to size). */
 void otlp_exporter_get_url(struct otlp_exporter *ex, char *buf, size_t size);
 
+/* Resources beside the exporter's own, for spans whose resource_id is id (not 0):
+ * each pod of a node agent's Instrumentation has one. Put replaces (a copy of res),
+ * remove drops (-ENOENT when there was none); spans still queued with a removed id
+ * go out under the exporter's own resource. At most OTLP_EXPORTER_MAX_RESOURCES
+ * (-ENOSPC), and at most 63 distinct ones per request (the others: the exporter's own). */
+#define OTLP_EXPORTER_MAX_RESOURCES 4096
+int otlp_exporter_put_resource(struct otlp_exporter *ex, uint32_t id, const struct otlp_resource *res);
+int otlp_exporter_remove_resource(struct otlp_exporter *ex, uint32_t id);
+
 #endif

@@ -15,11 +15,17 @@ int exporter_encode_batch(struct otlp_exporter *ex, const struct export_config *
 {
 	int err;
 
+	struct exporter_groups groups;
+
 	ex->body.len = 0;
+	exporter_groups_take(ex, cfg, n, &groups);
 	if (cfg->protocol == OTLP_PROTOCOL_HTTP_JSON)
-		err = otlp_encode_json(cfg->resource, ex->scope_version, ex->batch, n, &ex->body);
+		err = otlp_encode_json_groups(groups.items, groups.n, ex->scope_version, ex->batch, n,
+					      &ex->body);
 	else
-		err = otlp_encode_proto(cfg->resource, ex->scope_version, ex->batch, n, &ex->body);
+		err = otlp_encode_proto_groups(groups.items, groups.n, ex->scope_version, ex->batch,
+					       n, &ex->body);
+	exporter_groups_release(&groups);
 	if (err < 0 || !cfg->gzip)
 		return err;
 	return otlp_gzip(ex->body.data, ex->body.len, &ex->gz);

@@ -7,6 +7,7 @@
  *   lib/otlp/exporter_attempt.c   one encoded POST and what its answer means
  *   lib/otlp/exporter_reconfig.c  the config in use and its live replacement
  *   lib/otlp/exporter_stats.c     counters, the latency histogram, their names
+ *   lib/otlp/exporter_resources.c the resources beside the config's (resource_id)
  * Errors: 0 or a negative errno. */
 #ifndef AUTOTRACE_OTLP_EXPORTER_INTERNAL_H
 #define AUTOTRACE_OTLP_EXPORTER_INTERNAL_H
@@ -21,6 +22,9 @@
 #include "lib/otlp/exporter.h"
 #include "lib/otlp/http_post.h"
 #include "lib/otlp/queue.h"
+#include "lib/otlp/resource_group.h"
+
+struct shared_resource;
 
 #define NSEC_PER_MSEC 1000000ULL
 
@@ -53,6 +57,8 @@ struct otlp_exporter {
 	uint64_t stop_deadline_ns; /* also read by the HTTP abort check, atomically */
 	struct export_config *config;
 	uint64_t config_generation;
+	struct shared_resource **resources; /* otlp_exporter_put_resource's */
+	size_t n_resources, cap_resources;
 
 	struct counters c; /* atomic increments; read without mu */
 
@@ -111,6 +117,19 @@ enum attempt_outcome exporter_attempt(struct otlp_exporter *ex, const struct exp
 /* lib/otlp/exporter_reconfig.c: the current config, with a reference for the caller
  * (export_config_unref), and its generation. Takes mu. */
 struct export_config *exporter_current_config(struct otlp_exporter *ex, uint64_t *ret_generation);
+
+/* lib/otlp/exporter_resources.c: the resources of one batch (the distinct ids its
+ * spans name, EXPORTER_MAX_GROUPS at most; the others go under the config's). */
+#define EXPORTER_MAX_GROUPS 64
+struct exporter_groups {
+	size_t n;
+	struct otlp_resource_group items[EXPORTER_MAX_GROUPS];
+	struct shared_resource *held[EXPORTER_MAX_GROUPS];
+};
+int exporter_groups_take(struct otlp_exporter *ex, const struct export_config *cfg, size_t n,
+			 struct exporter_groups *ret);
+void exporter_groups_release(struct exporter_groups *groups);
+void exporter_resources_free(struct otlp_exporter *ex);
 
 /* lib/otlp/exporter_stats.c: counts one request's latency. */
 void exporter_record_latency(struct otlp_exporter *ex, uint64_t ns);

@@ -84,6 +84,9 @@ struct otlp_span {
 	uint16_t name_len;
 	uint16_t status_msg_off, status_msg_len;
 	uint16_t attr_count, dropped_attrs, text_used;
+	/* Which of its exporter's resources the span is exported under: 0, the exporter's
+	 * own; else one set with otlp_exporter_put_resource (a node agent's pods). */
+	uint32_t resource_id;
 	char name[OTLP_SPAN_NAME_MAX];
 	struct otlp_attr attrs[OTLP_SPAN_MAX_ATTRS];
 	char text[OTLP_SPAN_TEXT_MAX];

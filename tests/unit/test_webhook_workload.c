@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "webhook/agent_env.h"
-#include "webhook/workload.h"
+#include "lib/instrumentation/workload.h"
 
 static json_t *pod_owned_by(const char *kind, const char *name, const char *hash)
 {

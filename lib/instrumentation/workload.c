@@ -1,4 +1,4 @@
-#include "webhook/workload.h"
+#include "lib/instrumentation/workload.h"
 
 #include <stdio.h>
 #include <string.h>

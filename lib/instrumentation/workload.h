@@ -1,8 +1,9 @@
-/* What a pod belongs to and what it is called, read from the pod alone (no API calls):
+/* What a pod belongs to and what it is called, read from the pod alone (no API calls;
+ * the webhook for a sidecar's resource, the node agent for a pod it traces):
  * its owning workloads from ownerReferences, and the service name OTel expects.
  * Errors are 0 or a negative errno. */
-#ifndef AUTOTRACE_WEBHOOK_WORKLOAD_H
-#define AUTOTRACE_WEBHOOK_WORKLOAD_H
+#ifndef AUTOTRACE_INSTRUMENTATION_WORKLOAD_H
+#define AUTOTRACE_INSTRUMENTATION_WORKLOAD_H
 
 #include <jansson.h>
 

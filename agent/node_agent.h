@@ -1,0 +1,67 @@
+/* The node agent (autotrace-agent --mode node): one agent per node, with hostPID,
+ * traces the Go processes of every pod on its node that opts in to an Instrumentation
+ * of spec.agent.mode "node", without a sidecar or a restart.
+ *
+ * It watches, through lib/kube informers, the pods of its node (field selector
+ * spec.nodeName), the Namespaces and the Instrumentations; decides each pod with
+ * agent/node_plan.c (the webhook's opt-in rule); maps each container ID of a traced
+ * pod to its processes through their cgroups (agent/container_procs.c), and answers
+ * the tracer's select callback with the pod's sampler slot (one per Instrumentation)
+ * and a resource id (one per container: its k8s.* resource) under which its spans go
+ * to its Instrumentation's exporter (one per Instrumentation, shared by its pods).
+ * A pod that goes away or opts out is detached at the next scan; a restarted
+ * container's new ID is picked up from the pod's status; an Instrumentation's change
+ * (exporter, sampler, resource attributes) applies live.
+ *
+ * Runs on the agent's event loop. Errors: 0 or a negative errno. */
+#ifndef AUTOTRACE_AGENT_NODE_AGENT_H
+#define AUTOTRACE_AGENT_NODE_AGENT_H
+
+#include <event2/event.h>
+#include <stdint.h>
+
+#include "agent/tracer.h"
+#include "lib/otlp/exporter.h"
+
+struct node_agent;
+struct kube_client;
+
+struct node_agent_opts {
+	struct event_base *base;
+	struct kube_client *client; /* borrowed; outlives the node agent */
+	const char *node;           /* this node's name ($NODE_NAME) */
+	const char *own_namespace;  /* never traced, beside the system namespaces; may be NULL */
+	const char *proc_root;      /* the host's /proc (hostPID); NULL: "/proc" */
+	const char *scope_version;
+	/* Each Instrumentation's exporter; zero fields take the exporter's defaults. */
+	size_t queue_capacity;
+	uint32_t max_delay_ms;
+};
+
+/* Builds the informers (nothing runs before node_agent_start). */
+int node_agent_new(const struct node_agent_opts *opts, struct node_agent **ret);
+int node_agent_start(struct node_agent *na);
+/* The tracer whose sampler slots and scans the node agent drives (borrowed; NULL
+ * before it exists or after it is freed). */
+void node_agent_set_tracer(struct node_agent *na, struct tracer *t);
+/* Flushes every exporter within timeout_ms in all, then stops them. */
+void node_agent_shutdown(struct node_agent *na, uint32_t timeout_ms);
+/* Accepts NULL; returns NULL. */
+struct node_agent *node_agent_free(struct node_agent *na);
+
+/* The tracer's callbacks (tracer_opts.select and .on_span, ud: the node agent). */
+int node_agent_select(void *ud, const struct process_info *p, struct tracer_selection *ret);
+void node_agent_on_span(void *ud, const struct otlp_span *span);
+
+struct node_agent_stats {
+	uint64_t pods_traced;          /* pods on this node traced now */
+	uint64_t containers_traced;    /* their started containers */
+	uint64_t instrumentations;     /* Instrumentations with an exporter now */
+	uint64_t spans_unrouted;       /* spans whose container had gone: dropped */
+	int synced;                    /* every informer has listed once */
+	/* Summed over the exporters, those stopped included, so counters never go back. */
+	struct otlp_exporter_stats exporters;
+};
+void node_agent_get_stats(struct node_agent *na, struct node_agent_stats *ret);
+
+#endif

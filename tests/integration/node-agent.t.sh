@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# autotrace-agent --mode node against the real API server of this rung, the real kernel
+# and a real OTLP receiver, with a pod whose container is real: the test makes the
+# cgroup the kubelet would (cgroupfs driver, under a prefix of its own in the machine's
+# cgroup v2 tree: <prefix>/kubepods/besteffort/pod<uid>/<container id>), starts a Go
+# HTTP server (tests/fixtures/go/httpsvc) in it, and writes the container's ID into the
+# pod's status as the kubelet would. The pod is bound to a Node object of the test's
+# own that no kwok manages, so nothing else writes its status.
+#
+# Asserts: before any opt-in the agent traces nothing; annotating the namespace makes
+# the agent attach (no restart) and spans reach the receiver with the pod's k8s.*
+# resource; a sampler change of the Instrumentation applies live; removing the
+# annotation detaches (no more spans); a restarted container (new ID, new process) is
+# traced again; deleting the pod detaches; SIGTERM ends the agent cleanly. Every
+# process and cgroup the test made is removed at exit.
+#
+# Needs root (BPF, cgroups), a writable cgroup v2 hierarchy (/sys/fs/cgroup or its
+# hybrid unified mount), KUBECONFIG of a running cluster (tests/integration/run.sh),
+# bin/autotrace-agent, build/fixtures/httpsvc-go1.26.8, otlp-receiver on PATH, kubectl,
+# jq and curl.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/tests/integration/lib.sh"
+: "${KUBECONFIG:?}"
+export KUBECONFIG
+agent_bin=$root/bin/autotrace-agent
+svc_bin=$root/build/fixtures/httpsvc-go1.26.8
+id=$$
+node=autotrace-na-$id
+ns=na-shop-$id
+pod=checkout-$id
+logdir=${RESULTS_DIR:-/tmp}/node-agent-t-$id
+mkdir -p "$logdir"
+
+plan 17
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# The cgroup v2 tree: /sys/fs/cgroup itself, or the unified mount of a hybrid host.
+cg_root=
+for d in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+	if [ "$(stat -fc %T "$d" 2>/dev/null)" = cgroup2fs ]; then cg_root=$d; break; fi
+done
+if [ "$(id -u)" != 0 ] || [ -z "$cg_root" ] || [ ! -x "$agent_bin" ] || [ ! -x "$svc_bin" ] ||
+	! command -v otlp-receiver >/dev/null; then
+	for ((i = 0; i < 17; i++)); do
+		skip "node agent test $i" "needs root, a cgroup v2 tree, bin/autotrace-agent, $svc_bin and otlp-receiver"
+	done
+	exit 0
+fi
+cg=$cg_root/autotrace-itest-$id
+
+rport=$(free_port)
+mport=$(free_port)
+sport=$(free_port)
+spans=$logdir/spans.jsonl
+: >"$spans"
+otlp-receiver -port "$rport" -out "$spans" >"$logdir/receiver.log" 2>&1 &
+recv_pid=$!
+at_exit "kill $recv_pid"
+
+# Processes and cgroups go first at exit, then the API objects.
+svc_pid=
+agent_pid=
+at_exit "kubectl delete namespace $ns --wait=false; kubectl delete node $node --wait=false"
+at_exit 'for p in $svc_pid $agent_pid; do kill -9 $p; done; sleep 0.5; [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} \;'
+
+# A container of the pod: its cgroup as the kubelet's cgroupfs driver names it, and the
+# Go server started inside it. Sets cid and svc_pid.
+start_container() {
+	cid=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	local dir=$cg/kubepods/besteffort/pod$uid/$cid
+	mkdir -p "$dir" || return 1
+	sh -c "echo \$\$ > $dir/cgroup.procs && exec $svc_bin -addr 127.0.0.1:$sport" \
+		>>"$logdir/svc.log" 2>&1 &
+	svc_pid=$!
+	wait_until 10 curl -sf "127.0.0.1:$sport/hello"
+}
+# The pod's status as the kubelet writes it once the container runs.
+set_running() {
+	local now
+	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	kubectl -n "$ns" patch pod "$pod" --subresource=status --type=merge -p "$(jq -nc \
+		--arg cid "containerd://$cid" --arg now "$now" --argjson restarts "$1" '{status: {
+		phase: "Running", conditions: [{type: "Ready", status: "True"}],
+		containerStatuses: [{name: "app", image: "httpsvc", imageID: "", ready: true,
+		started: true, restartCount: $restarts, containerID: $cid,
+		state: {running: {startedAt: $now}}}]}}')" >/dev/null
+}
+metric() { curl -s "127.0.0.1:$mport/metrics" | awk -v f="$1" '$1 == f { print $2 }'; }
+metric_is() { [ "$(metric "$1")" = "$2" ]; }
+traffic() { for _ in $(seq 1 "${1:-10}"); do curl -s -o /dev/null "127.0.0.1:$sport/hello"; done; }
+span_count() { jq -s --arg p "$pod" '[.[] | select(.resource["k8s.pod.name"] == $p)] | length' "$spans"; }
+spans_arrive() { traffic 5; [ "$(span_count)" -gt 0 ]; }
+instrumentation() {
+	kubectl apply -f - >/dev/null <<YAML
+apiVersion: autotrace.dev/v1alpha1
+kind: Instrumentation
+metadata: {name: traces, namespace: $ns}
+spec:
+  exporter: {endpoint: "http://127.0.0.1:$rport"}
+  sampler: {type: $1}
+  agent: {mode: node}
+YAML
+}
+
+kubectl apply -f "$root/crds/instrumentation.yaml" >/dev/null
+wait_until 30 kubectl wait --for condition=established --timeout=5s crd/instrumentations.autotrace.dev
+kubectl create -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Node
+metadata: {name: $node, labels: {kubernetes.io/hostname: $node}}
+YAML
+kubectl create namespace "$ns" >/dev/null
+kubectl -n "$ns" create serviceaccount default >/dev/null 2>&1
+instrumentation always_on
+kubectl -n "$ns" create -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: $pod, labels: {app.kubernetes.io/name: checkout}}
+spec:
+  nodeName: $node
+  containers: [{name: app, image: httpsvc}]
+YAML
+uid=$(kubectl -n "$ns" get pod "$pod" -o jsonpath='{.metadata.uid}')
+# Not through check: start_container sets cid and svc_pid in this shell.
+if start_container; then ok "the container's Go server runs in a kubelet-style cgroup of pod $uid"
+else not_ok "the container's Go server runs in a kubelet-style cgroup of pod $uid" "$(tail -n 5 "$logdir/svc.log")"; fi
+set_running 0
+check "the pod's status names the container (containerd://<id>)" \
+	test "$(kubectl -n "$ns" get pod "$pod" -o jsonpath='{.status.containerStatuses[0].containerID}')" = "containerd://$cid"
+
+NODE_NAME=$node "$agent_bin" --mode node --namespace "autotrace-na-$id" \
+	--metrics-listen "127.0.0.1:$mport" --scan-interval-ms 200 >"$logdir/agent.log" 2>&1 &
+agent_pid=$!
+check_eventually "the node agent loads its probes and serves /metrics" 60 \
+	sh -c "curl -sf 127.0.0.1:$mport/readyz | grep -q processes"
+traffic 10
+sleep 2
+check "before the namespace opts in: no pod instrumented, no spans" \
+	sh -c "[ \"\$(curl -s 127.0.0.1:$mport/metrics | awk '\$1 == \"autotrace_agent_pods_instrumented\" { print \$2 }')\" = 0 ] && [ $(span_count) = 0 ]"
+
+kubectl annotate namespace "$ns" autotrace.dev/inject=true >/dev/null
+check_eventually "annotating the namespace: its pod is instrumented, no restart" 20 \
+	metric_is autotrace_agent_pods_instrumented 1
+check_eventually "... and the Go process in its container has probes" 20 \
+	metric_is autotrace_agent_processes_instrumented 1
+check_eventually "spans arrive at the receiver" 30 spans_arrive
+res=$(jq -sc --arg p "$pod" '[.[] | select(.resource["k8s.pod.name"] == $p)][0].resource' "$spans")
+check "with the pod's k8s.* resource and service.name" jq -e --arg ns "$ns" --arg uid "$uid" \
+	--arg node "$node" '.["k8s.namespace.name"] == $ns and .["k8s.pod.uid"] == $uid and
+	.["k8s.node.name"] == $node and .["k8s.container.name"] == "app" and
+	.["service.name"] == "checkout"' <<<"$res"
+
+instrumentation always_off
+wait_until 10 grep -q "config .*sampler always_off" "$logdir/agent.log"
+sleep 1
+before=$(span_count)
+traffic 20
+sleep 3
+check "the Instrumentation's sampler applies live (always_off: no new spans)" test "$(span_count)" = "$before"
+instrumentation always_on
+check_eventually "... and back to always_on: spans again" 20 sh -c "$(declare -f traffic span_count); pod=$pod spans=$spans sport=$sport; traffic 5; [ \$(span_count) -gt $before ]"
+
+kubectl annotate namespace "$ns" autotrace.dev/inject- >/dev/null
+check_eventually "removing the annotation detaches the process" 20 \
+	metric_is autotrace_agent_processes_instrumented 0
+before=$(span_count)
+traffic 20
+sleep 3
+check "... and no more spans arrive" test "$(span_count)" = "$before"
+
+kubectl annotate namespace "$ns" autotrace.dev/inject=true >/dev/null
+kill "$svc_pid"
+wait "$svc_pid" 2>/dev/null
+old_cid=$cid
+start_container
+rmdir "$cg/kubepods/besteffort/pod$uid/$old_cid"
+set_running 1
+check_eventually "a restarted container (new ID, new process) is traced again" 20 \
+	metric_is autotrace_agent_processes_instrumented 1
+before=$(span_count)
+check_eventually "... and its spans arrive" 30 sh -c "$(declare -f traffic span_count); pod=$pod spans=$spans sport=$sport; traffic 5; [ \$(span_count) -gt $before ]"
+
+kubectl -n "$ns" delete pod "$pod" --grace-period=0 --force >/dev/null 2>&1
+check_eventually "deleting the pod detaches: no pod, no process instrumented" 20 \
+	sh -c "[ \"\$(curl -s 127.0.0.1:$mport/metrics | awk '\$1 == \"autotrace_agent_processes_instrumented\" { print \$2 }')\" = 0 ] && [ \"\$(curl -s 127.0.0.1:$mport/metrics | awk '\$1 == \"autotrace_agent_pods_instrumented\" { print \$2 }')\" = 0 ]"
+
+kill -TERM "$agent_pid"
+wait_until 10 sh -c "! kill -0 $agent_pid"
+wait "$agent_pid"
+rc=$?
+agent_pid=
+check "SIGTERM: the agent exits 0 (exit status $rc)" test "$rc" = 0
+check "the agent logged no error" sh -c "! grep -E ' (error|ERROR) ' '$logdir/agent.log'"
