@@ -73,7 +73,7 @@ documented() { # SA WHERE...: the README's rows for SA, the same way
 }
 rbac_as_documented() {
 	local sa
-	for sa in autotrace-operator autotrace-webhook; do
+	for sa in autotrace-operator autotrace-webhook autotrace-node-agent; do
 		diff <(documented "$sa" cluster) <(rights "$sa" default) || return 1
 		diff <(documented "$sa" cluster release) <(rights "$sa" "$ns") || return 1
 	done
