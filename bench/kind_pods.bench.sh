@@ -36,6 +36,7 @@ cleanup() {
 trap cleanup EXIT
 ms() { date +%s%3N; }
 
+t_install=$(ms)
 helm install autotrace charts/autotrace -n $sys --create-namespace --set image.registry="$IMAGE_REGISTRY" \
 	--set image.tag="$IMAGE_TAG" --wait --timeout 240s >/dev/null
 for n in $obs $traced $plain; do kubectl create namespace "$n" >/dev/null; done
@@ -77,7 +78,7 @@ YAML
 }
 # Seconds from apply to Ready; with "span", also to the first span of that pod.
 apply_to_ready() {
-	local ns=$1 name=$2 t0 ready pod first=
+	local ns=$1 name=$2 t0 ready pod first= at=
 	t0=$(ms)
 	deployment "$ns" "$name" | kubectl apply -f - >/dev/null
 	kubectl -n "$ns" rollout status "deployment/$name" --timeout=180s >/dev/null
@@ -91,16 +92,19 @@ apply_to_ready() {
 		node=$(kubectl get nodes -o jsonpath='{.items[0].metadata.name}')
 		for _ in $(seq 600); do
 			$KIND_PROVIDER exec "$node" curl -s -o /dev/null --max-time 1 "http://$ip:8080/hello"
-			if spans | grep -q "\"k8s.pod.name\":\"$pod\""; then first=$(($(ms) - t0)); break; fi
+			if spans | grep -q "\"k8s.pod.name\":\"$pod\""; then at=$(ms) first=$((at - t0)); break; fi
 			sleep 0.2
 		done
 	fi
-	echo "$ready ${first:--}"
+	echo "$ready ${first:--} ${at:--}"
 }
 echo "kind_pods: apply -> Ready (ms), $ROUNDS rounds, traced and plain alternated"
 tr=() pl=() sp=()
 for r in $(seq "$ROUNDS"); do
-	read -r a b < <(apply_to_ready "$traced" "svc$r" span)
+	read -r a b at < <(apply_to_ready "$traced" "svc$r" span)
+	# A user's whole first day: helm install, an Instrumentation, a namespace annotated,
+	# a Deployment applied, its first request traced.
+	[ "$r" != 1 ] || [ "$at" = - ] || echo "  helm install -> first span of the first traced Deployment: $((at - t_install)) ms"
 	read -r c _ < <(apply_to_ready "$plain" "svc$r")
 	tr+=("$a") pl+=("$c") sp+=("$b")
 	echo "  round $r: opted in $a ms (first span at $b ms), not opted in $c ms"
