@@ -43,7 +43,7 @@ every_option_validates() {
 		kubectl apply --dry-run=server -f - >/dev/null &&
 		helm template "$rel" "$chart" -n "$ns" --set certificates.provider=cert-manager \
 			--set metrics.serviceMonitor.enabled=true --set metrics.podMonitor.enabled=true |
-		grep -c '^kind: \(Issuer\|Certificate\|ServiceMonitor\|PodMonitor\)$' | grep -qx 4
+		grep -c '^kind: \(Issuer\|Certificate\|ServiceMonitor\|PodMonitor\)$' | grep -qx 5
 }
 kubectl create namespace "$ns" >/dev/null
 check "every optional object renders, and the API server accepts what it serves" every_option_validates
