@@ -6,7 +6,9 @@
 #      and `helm test`;
 #   2. e2e/chainsaw.t.sh: the scenarios of e2e/chainsaw/ (chainsaw, as the OpenTelemetry
 #      Operator's e2e tests run);
-#   3. e2e/uninstall.t.sh: `helm uninstall` leaves only what the README says it keeps.
+#   3. e2e/uninstall.t.sh: `helm uninstall` leaves only what the README says it keeps;
+#   4. e2e/upgrade.t.sh: `helm upgrade` from the previous chart version keeps a traced
+#      workload traced.
 # Where:
 #   - By default: a kind cluster on this machine (e2e/kind/up.sh, with autotrace's
 #     images loaded), then e2e/kind/down.sh, whose check that the host is as it was
@@ -70,6 +72,7 @@ if ! grep -q '^not ok' "$RESULTS_DIR/e2e-install.tap" 2>/dev/null; then
 fi
 if ((ours)); then
 	tests/run-tap.sh e2e-uninstall 300 e2e/uninstall.t.sh
+	tests/run-tap.sh e2e-upgrade 900 e2e/upgrade.t.sh
 fi
 
 if [ -z "${E2E_KUBECONFIG:-}" ] && ((kept == 0)); then
