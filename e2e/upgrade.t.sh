@@ -21,12 +21,12 @@ at_exit "rm -rf $work"
 at_exit "kubectl delete namespace $app --wait=false"
 at_exit "helm uninstall $RELEASE -n $ns --wait --timeout 120s"
 
-previous_chart() {
+install_previous() {
 	git -C "$root" archive "${previous_rev%% *}" charts/autotrace | tar -x -C "$work" &&
-		grep -q "^version: " "$work/charts/autotrace/Chart.yaml"
+		helm install "$RELEASE" "$work/charts/autotrace" -n "$ns" --create-namespace "${images[@]}" \
+			--wait --timeout 240s
 }
-check "the previous chart ($previous_rev) installs" \
-	bash -c "$(declare -f previous_chart); previous_chart && helm install $RELEASE $work/charts/autotrace -n $ns --create-namespace ${images[*]} --wait --timeout 240s"
+check "the previous chart ($previous_rev) installs" install_previous
 
 # A traced service under the previous release.
 kubectl create namespace "$app" >/dev/null
