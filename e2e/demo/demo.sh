@@ -54,6 +54,9 @@ agents_ready() { [ "$(kubectl -n shop get instrumentation traces -o jsonpath='{.
 wait_for 120 "two ready agents" agents_ready
 
 step "traffic: 20 checkouts, through the API server's proxy"
+checkout() { kubectl get --raw "/api/v1/namespaces/shop/services/frontend:8080/proxy/checkout?items=apple,pear,plum"; }
+# The backend's Service answers once kube-proxy has its endpoint, shortly after Ready.
+wait_for 60 "a first checkout" checkout
 for i in $(seq 20); do
 	kubectl get --raw "/api/v1/namespaces/shop/services/frontend:8080/proxy/checkout?items=apple,pear,plum" >/dev/null ||
 		echo "checkout $i failed"
@@ -64,7 +67,7 @@ enough_spans() { [ "$(spans | grep -c '"/checkout"')" -ge 20 ]; }
 wait_for 60 "spans of 20 checkouts at the receiver" enough_spans
 
 step "what autotrace says about itself"
-show kubectl get instrumentations -n shop -o wide
+show kubectl get instrumentations -n shop
 show kubectl get pods -n shop -L autotrace.dev/injected
 
 step "the frontend's RED metrics, from its agent's /metrics"
@@ -72,8 +75,10 @@ pod=$(kubectl -n shop get pods -l app=frontend -o jsonpath='{.items[0].metadata.
 kubectl get --raw "/api/v1/namespaces/shop/pods/$pod:9464/proxy/metrics" |
 	grep -E '^(http_(server|client)_request_duration_seconds_(count|sum)|autotrace_agent_(spans_exported_total|processes_instrumented|probes_attached))' || true
 
-step "the last 3 traces at the receiver"
-spans | tools/trace-tree -n 3
+step "the last 3 checkouts' traces at the receiver"
+all=$(spans)
+ids=$(jq -r 'select(.attributes["url.path"] == "/checkout") | .trace_id' <<<"$all" | tail -n 3)
+grep -F "$ids" <<<"$all" | tools/trace-tree -n 3
 
 step "look around"
 cat <<TXT
