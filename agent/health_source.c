@@ -17,6 +17,7 @@ struct health_agent {
 	char node[254];
 	char pod[320]; /* "<ns>/<name>", sidecar only */
 	struct kube_client *client;
+	int owns_client; /* a sidecar's own; a node agent's is borrowed */
 	struct health_writer *writer;
 };
 
@@ -34,11 +35,67 @@ static uint32_t env_seconds(const char *name)
 	return cli_parse_long(env(name), 1, &n) == 0 && n <= 86400 ? (uint32_t)n : 0;
 }
 
+/* What a node agent's report says now: one entry per Instrumentation it serves. */
+static int collect_node(struct health_agent *h, int64_t now, json_t **ret)
+{
+	const struct health_source *s = h->src;
+	struct node_agent *na = *s->node;
+	struct tracer *t = *s->tracer;
+	struct node_agent_instr_health *nh = NULL;
+	struct health_instrumentation *insts = NULL;
+	struct node_agent_stats ns = { 0 };
+	struct tracer_stats ts = { 0 };
+	int loaded = t && tracer_loaded(t);
+	size_t n = 0;
+	int rc;
+
+	if (!na)
+		return -ESHUTDOWN;
+	node_agent_get_stats(na, &ns);
+	nh = calloc(HEALTH_REPORT_MAX_INSTRUMENTATIONS, sizeof(*nh));
+	insts = calloc(HEALTH_REPORT_MAX_INSTRUMENTATIONS + 1, sizeof(*insts));
+	if (!nh || !insts) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* More than fit: the report counts the rest in instrumentationsOmitted. */
+	n = node_agent_health(na, nh, HEALTH_REPORT_MAX_INSTRUMENTATIONS);
+	for (size_t i = 0; i < n && i < HEALTH_REPORT_MAX_INSTRUMENTATIONS; i++)
+		insts[i] = (struct health_instrumentation){
+			.name = nh[i].name, .config_revision = nh[i].revision,
+			.pods = nh[i].pods, .processes = nh[i].processes,
+			.export = nh[i].has_exporter ? &nh[i].export : NULL,
+		};
+	if (loaded)
+		tracer_get_stats(t, &ts);
+	struct health_input in = {
+		.mode = HEALTH_MODE_NODE,
+		.node = h->node,
+		.agent_version = s->version,
+		/* Ready once it can trace and knows which pods to: until the informers
+		 * have listed, it would report an empty node as healthy. */
+		.ready = loaded && ns.synced,
+		.not_ready_reason = !t ? "Stopping" : !loaded ? "ProbesLoading" : "NotSynced",
+		.pods_instrumented = ns.pods_traced,
+		.tracer = loaded ? &ts : NULL,
+		.instrumentations = insts,
+		.n_instrumentations = n,
+	};
+	rc = health_report_build(&in, now, ret);
+out:
+	free(nh);
+	free(insts);
+	return rc;
+}
+
 /* What the report says now. */
 static int collect(void *ud, int64_t now, json_t **ret)
 {
 	struct health_agent *h = ud;
 	const struct health_source *s = h->src;
+
+	if (h->mode == HEALTH_MODE_NODE)
+		return collect_node(h, now, ret);
 	struct tracer *t = *s->tracer;
 	struct agent_settings *set = *s->settings;
 	struct tracer_stats ts = { 0 };
@@ -62,15 +119,13 @@ static int collect(void *ud, int64_t now, json_t **ret)
 	if (set && set->instrumentation[0]) {
 		inst.name = set->instrumentation;
 		inst.config_revision = set->revision;
-		/* A sidecar serves its own pod; the node agent's pods are counted by the
-		 * code that maps them (not here yet). */
-		inst.pods = h->mode == HEALTH_MODE_SIDECAR ? 1 : 0;
+		inst.pods = 1; /* a sidecar serves its own pod */
 		inst.processes = ts.processes;
 		inst.export = *s->exporter ? &es : NULL;
 		in.instrumentations = &inst;
 		in.n_instrumentations = 1;
 	}
-	in.pods_instrumented = h->mode == HEALTH_MODE_SIDECAR && ts.processes ? 1 : 0;
+	in.pods_instrumented = ts.processes ? 1 : 0;
 	return health_report_build(&in, now, ret);
 }
 
@@ -89,66 +144,102 @@ static int load_config(struct kube_config **ret_cfg)
 	return rc;
 }
 
+/* A sidecar's report: named after its pod (the webhook's downward-API environment),
+ * written with its pod's ServiceAccount token (the in-cluster config). */
+static int setup_sidecar(struct health_agent *h, struct health_writer_opts *wo)
+{
+	const char *pod = env("K8S_POD_NAME"), *ns = env("K8S_NAMESPACE_NAME");
+	const char *node = env("K8S_NODE_NAME");
+	struct kube_config *cfg = NULL;
+	struct kube_error kerr;
+	int rc;
+
+	if (!env("KUBERNETES_SERVICE_HOST") && !env("AUTOTRACE_REPORT_KUBECONFIG")) {
+		log_info(COMPONENT, "no health report: not in a cluster");
+		return 1;
+	}
+	if (!ns || !node || !pod) {
+		log_warn(COMPONENT, "no health report: K8S_NAMESPACE_NAME, K8S_NODE_NAME and "
+			 "K8S_POD_NAME must be set");
+		return 1;
+	}
+	h->mode = HEALTH_MODE_SIDECAR;
+	snprintf(h->node, sizeof(h->node), "%s", node);
+	snprintf(h->pod, sizeof(h->pod), "%s/%s", ns, pod);
+	if ((rc = load_config(&cfg)) < 0)
+		return rc;
+	/* The client takes cfg, also on failure. */
+	if ((rc = kube_client_new(cfg, &(struct kube_client_opts){ .user_agent = "autotrace-agent" },
+				  &h->client, &kerr)) < 0) {
+		log_warn(COMPONENT, "no health report: %s", kerr.message);
+		return rc;
+	}
+	h->owns_client = 1;
+	wo->mode = HEALTH_MODE_SIDECAR;
+	wo->ns = ns;
+	wo->name = pod;
+	/* The report goes with its pod. */
+	wo->owner_name = pod;
+	wo->owner_uid = env("K8S_POD_UID");
+	return 0;
+}
+
+/* A node agent's report: named after its node, in its own namespace, written with the
+ * client it watches with (the DaemonSet's ServiceAccount). Owned by the agent's pod
+ * when the DaemonSet says which (POD_NAME, POD_UID): the pod goes when its node goes,
+ * so the report of a node removed from the cluster does not stay behind as a stale
+ * agent. A Node owner would need `get nodes` for the uid the downward API does not
+ * give. */
+static int setup_node(struct health_agent *h, struct health_writer_opts *wo)
+{
+	const struct health_source *s = h->src;
+
+	if (!s->node_name || !*s->node_name || !s->namespace || !*s->namespace || !s->client) {
+		log_warn(COMPONENT, "no health report: a node agent needs its node's name and "
+			 "its own namespace (--namespace or $POD_NAMESPACE)");
+		return 1;
+	}
+	h->mode = HEALTH_MODE_NODE;
+	snprintf(h->node, sizeof(h->node), "%s", s->node_name);
+	h->client = s->client;
+	wo->mode = HEALTH_MODE_NODE;
+	wo->ns = s->namespace;
+	wo->name = s->node_name;
+	wo->owner_name = env("POD_NAME");
+	wo->owner_uid = env("POD_UID");
+	return 0;
+}
+
 int health_agent_start(struct event_base *base, const struct health_source *src,
 		       struct health_agent **ret)
 {
-	const char *mode = env("AUTOTRACE_AGENT_MODE"), *pod = env("K8S_POD_NAME");
-	const char *ns = env("K8S_NAMESPACE_NAME"), *node = env("K8S_NODE_NAME");
 	struct health_writer_opts wo = { 0 };
-	struct kube_config *cfg = NULL;
-	struct kube_error kerr;
 	struct health_agent *h;
 	int rc;
 
 	*ret = NULL;
 	if (env("AUTOTRACE_REPORT") && strcmp(env("AUTOTRACE_REPORT"), "off") == 0)
 		return 0;
-	if (!env("KUBERNETES_SERVICE_HOST") && !env("AUTOTRACE_REPORT_KUBECONFIG")) {
-		log_info(COMPONENT, "no health report: not in a cluster");
-		return 0;
-	}
-	if (!ns || !node || (!(mode && strcmp(mode, "node") == 0) && !pod)) {
-		log_warn(COMPONENT, "no health report: K8S_NAMESPACE_NAME, K8S_NODE_NAME and "
-			 "(for a sidecar) K8S_POD_NAME must be set");
-		return 0;
-	}
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 	h->src = src;
-	h->mode = mode && strcmp(mode, "node") == 0 ? HEALTH_MODE_NODE : HEALTH_MODE_SIDECAR;
-	snprintf(h->node, sizeof(h->node), "%s", node);
-	if (h->mode == HEALTH_MODE_SIDECAR)
-		snprintf(h->pod, sizeof(h->pod), "%s/%s", ns, pod);
-	if ((rc = load_config(&cfg)) < 0)
+	rc = src->node ? setup_node(h, &wo) : setup_sidecar(h, &wo);
+	if (rc != 0) /* 1: no report here, said in the log */
 		goto fail;
-	/* The client takes cfg, also on failure. */
-	if ((rc = kube_client_new(cfg, &(struct kube_client_opts){ .user_agent = "autotrace-agent" },
-				  &h->client, &kerr)) < 0) {
-		log_warn(COMPONENT, "no health report: %s", kerr.message);
-		goto fail;
-	}
-	wo.mode = h->mode;
-	wo.ns = ns;
-	wo.name = h->mode == HEALTH_MODE_SIDECAR ? pod : node;
-	/* A sidecar's report goes with its pod. A node agent's would go with its Node,
-	 * whose uid the downward API does not give: it has no owner until the DaemonSet
-	 * passes one. */
-	wo.owner_name = h->mode == HEALTH_MODE_SIDECAR ? pod : NULL;
-	wo.owner_uid = h->mode == HEALTH_MODE_SIDECAR ? env("K8S_POD_UID") : NULL;
 	wo.pacing.min_interval_s = env_seconds("AUTOTRACE_REPORT_MIN_INTERVAL_S");
 	wo.pacing.heartbeat_s = env_seconds("AUTOTRACE_REPORT_HEARTBEAT_S");
 	wo.collect = collect;
 	wo.ud = h;
 	if ((rc = health_writer_new(h->client, base, &wo, &h->writer)) < 0)
 		goto fail;
-	log_info(COMPONENT, "health report: AgentReport %s/%s (%s)", ns, wo.name,
+	log_info(COMPONENT, "health report: AgentReport %s/%s (%s)", wo.ns, wo.name,
 		 h->mode == HEALTH_MODE_SIDECAR ? "sidecar" : "node");
 	*ret = h;
 	return 0;
 fail:
 	health_agent_free(h);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 struct health_agent *health_agent_free(struct health_agent *h)
@@ -156,7 +247,8 @@ struct health_agent *health_agent_free(struct health_agent *h)
 	if (!h)
 		return NULL;
 	h->writer = health_writer_free(h->writer);
-	h->client = kube_client_free(h->client);
+	if (h->owns_client)
+		kube_client_free(h->client);
 	free(h);
 	return NULL;
 }

@@ -4,9 +4,8 @@
  * K8S_POD_UID, K8S_NODE_NAME; agent_env.c) and the pod's ServiceAccount token.
  *
  *   AUTOTRACE_REPORT=off            no report
- *   AUTOTRACE_AGENT_MODE=node       a node agent (report named after K8S_NODE_NAME in
- *                                   K8S_NAMESPACE_NAME); default: sidecar when
- *                                   K8S_POD_NAME is set
+ *   (a node agent: health_source.node set; the report is named after node_name, in
+ *   namespace, owned by the agent's pod: POD_NAME and POD_UID from the downward API)
  *   AUTOTRACE_REPORT_KUBECONFIG=F   a kubeconfig instead of the in-cluster config
  *   AUTOTRACE_REPORT_HEARTBEAT_S=N  heartbeat (default 60 node, 300 sidecar)
  *   AUTOTRACE_REPORT_MIN_INTERVAL_S=N   floor between writes (default 15)
@@ -18,6 +17,7 @@
 #include <event2/event.h>
 
 #include "agent/health_writer.h"
+#include "agent/node_agent.h"
 #include "agent/settings.h"
 #include "agent/tracer.h"
 #include "lib/otlp/exporter.h"
@@ -29,6 +29,12 @@ struct health_source {
 	struct otlp_exporter *const *exporter;
 	struct agent_settings *const *settings;
 	const char *version;
+	/* A node agent's: its state, its node and namespace, and the client it watches
+	 * with (borrowed; the report goes through it). NULL node: a sidecar, set up from
+	 * the environment. */
+	struct node_agent *const *node;
+	const char *node_name, *namespace;
+	struct kube_client *client;
 };
 
 struct health_agent;

@@ -557,11 +557,17 @@ serve:;
 	event_add(a->loaded, NULL);
 	event_add(a->sigterm, NULL);
 	event_add(a->sigint, NULL);
-	/* The AgentReport; without it the agent traces all the same. A node agent's report
-	 * (per node, over all its pods) is not written yet. */
+	/* The AgentReport: a sidecar's of its pod, a node agent's of its node (over the
+	 * Instrumentations its pods use). Without it the agent traces all the same. */
 	a->health_src = (struct health_source){ .tracer = &a->tracer, .exporter = &a->exporter,
 						.settings = &a->settings, .version = VERSION };
-	if (!a->node && (rc = health_agent_start(a->base, &a->health_src, &a->health)) < 0)
+	if (a->node) {
+		a->health_src.node = &a->node;
+		a->health_src.node_name = f->node_name;
+		a->health_src.namespace = f->own_namespace;
+		a->health_src.client = a->kube;
+	}
+	if ((rc = health_agent_start(a->base, &a->health_src, &a->health)) < 0)
 		log_warn(COMPONENT, "no health report: %s", strerror(-rc));
 	/* The first scan as soon as the loop runs. */
 	event_active(a->scan_timer, EV_TIMEOUT, 0);

@@ -30,6 +30,7 @@ struct instr {
 	struct otlp_exporter *exporter;
 	uint32_t slot;  /* sampler slot */
 	int used;       /* by a pod in the current pass */
+	uint64_t pods;  /* traced by the current pass */
 };
 
 struct traced_container {
@@ -305,8 +306,10 @@ static void trace_pod(struct node_agent *na, const json_t *pod, const struct nod
 
 	if (pod_containers_from_json(pod, &pc) < 0)
 		return;
-	if (pc->n)
+	if (pc->n) {
 		na->pods_traced++;
+		in->pods++;
+	}
 	for (size_t i = 0; i < pc->n; i++) {
 		const struct pod_container *k = &pc->items[i];
 		struct traced_container *c = find_container(na, k->id.id);
@@ -374,8 +377,10 @@ static void reconcile(evutil_socket_t fd, short what, void *ud)
 
 	for (size_t i = 0; i < na->n_containers; i++)
 		na->containers[i].seen = 0;
-	for (size_t i = 0; i < na->n_instrs; i++)
+	for (size_t i = 0; i < na->n_instrs; i++) {
 		na->instrs[i]->used = 0;
+		na->instrs[i]->pods = 0;
+	}
 	na->pods_traced = 0;
 	kube_informer_foreach(na->inf[INF_PODS], plan_one, &p);
 	instrumentation_spec_clear(&na->scratch);
@@ -588,4 +593,50 @@ void node_agent_get_stats(struct node_agent *na, struct node_agent_stats *ret)
 			sum[j] += add[j];
 	}
 	*ret = s;
+}
+
+struct proc_count {
+	struct node_agent *na;
+	uint64_t *per_instr; /* by index in na->instrs */
+};
+
+static void count_process(void *ud, uint32_t span_tag)
+{
+	struct proc_count *pc = ud;
+	struct node_agent *na = pc->na;
+
+	for (size_t i = 0; i < na->n_containers; i++) {
+		if (na->containers[i].resource_id != span_tag)
+			continue;
+		for (size_t k = 0; k < na->n_instrs; k++)
+			if (na->instrs[k] == na->containers[i].in)
+				pc->per_instr[k]++;
+		return;
+	}
+}
+
+size_t node_agent_health(struct node_agent *na, struct node_agent_instr_health *out, size_t max)
+{
+	uint64_t per_instr[TRACER_SAMPLER_SLOTS] = { 0 }; /* an Instrumentation takes a slot */
+	struct proc_count pc = { na, per_instr };
+	size_t n = na->n_instrs < max ? na->n_instrs : max;
+
+	if (na->tracer && na->n_instrs <= TRACER_SAMPLER_SLOTS)
+		tracer_foreach_attached(na->tracer, count_process, &pc);
+	for (size_t i = 0; i < n; i++) {
+		const struct instr *in = na->instrs[i];
+		struct node_agent_instr_health *h = &out[i];
+
+		memset(h, 0, sizeof(*h));
+		snprintf(h->name, sizeof(h->name), "%s/%s", in->ns, in->name);
+		if (in->settings)
+			snprintf(h->revision, sizeof(h->revision), "%s", in->settings->revision);
+		h->pods = in->pods;
+		h->processes = per_instr[i];
+		if (in->exporter) {
+			h->has_exporter = 1;
+			otlp_exporter_get_stats(in->exporter, &h->export);
+		}
+	}
+	return na->n_instrs;
 }

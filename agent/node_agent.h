@@ -21,6 +21,8 @@
 #include <stdint.h>
 
 #include "agent/tracer.h"
+#include "lib/instrumentation/agent_config.h"
+#include "lib/instrumentation/naming.h"
 #include "lib/otlp/exporter.h"
 
 struct node_agent;
@@ -63,5 +65,18 @@ struct node_agent_stats {
 	struct otlp_exporter_stats exporters;
 };
 void node_agent_get_stats(struct node_agent *na, struct node_agent_stats *ret);
+
+/* One Instrumentation the node agent serves now, as its AgentReport tells it. */
+struct node_agent_instr_health {
+	char name[K8S_LABEL_MAX + K8S_SUBDOMAIN_MAX + 2]; /* "<ns>/<name>" */
+	char revision[AGENT_CONFIG_REVISION_LEN + 1];     /* applied; "" before any */
+	uint64_t pods;      /* its pods on this node traced now */
+	uint64_t processes; /* their processes with probes attached now */
+	int has_exporter;
+	struct otlp_exporter_stats export; /* when has_exporter */
+};
+/* Fills out[0..max) with the Instrumentations served now, and returns how many there
+ * are (more than max when some did not fit). */
+size_t node_agent_health(struct node_agent *na, struct node_agent_instr_health *out, size_t max);
 
 #endif

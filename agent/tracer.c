@@ -611,6 +611,14 @@ int tracer_wakeup_fd(const struct tracer *t)
 	return t->loader ? probe_loader_wakeup_fd(t->loader) : -1;
 }
 
+void tracer_foreach_attached(const struct tracer *t, void (*fn)(void *ud, uint32_t span_tag),
+			     void *ud)
+{
+	for (size_t i = 0; i < t->n_procs; i++)
+		if (t->procs[i].attachment)
+			fn(ud, t->procs[i].sel.span_tag);
+}
+
 void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
 {
 	uint64_t k[HS_STAT_COUNT] = { 0 };

@@ -126,6 +126,10 @@ struct tracer_stats {
 	uint64_t records_invalid;    /* ring-buffer records that did not make a span */
 };
 void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats);
+/* Calls fn with the span tag of each instrumented process (a node agent counts its
+ * processes per pod and Instrumentation by it, for its health report). */
+void tracer_foreach_attached(const struct tracer *t, void (*fn)(void *ud, uint32_t span_tag),
+			     void *ud);
 
 /* The RED histograms kept in the kernel, one per (method, status code), of every
  * request, sampled or not. buckets[] are per bucket (not cumulative), count of them:
