@@ -55,6 +55,16 @@ static void why_not_ready(const struct agent_report_view *v, int fresh, int64_t 
 		snprintf(buf, size, "%.200s", *v->not_ready_reason ? v->not_ready_reason : "NotReady");
 }
 
+/* Whether the report sits where its writer may put it (agent_fold_input.node_ns). */
+static int report_in_place(const struct agent_report_view *v, const char *node_ns)
+{
+	size_t n = strlen(v->ns);
+
+	if (!v->sidecar)
+		return !node_ns || strcmp(v->ns, node_ns) == 0;
+	return strncmp(v->pod, v->ns, n) == 0 && v->pod[n] == '/' && strcmp(v->pod + n + 1, v->name) == 0;
+}
+
 int agent_fold(const json_t *reports, const struct agent_fold_input *in, struct agent_fold *ret)
 {
 	struct agent_fold f = { 0 };
@@ -80,7 +90,8 @@ int agent_fold(const json_t *reports, const struct agent_fold_input *in, struct 
 		int fresh, state = -1;
 		char why[256];
 
-		if (agent_report_view(r, &v) < 0 || agent_report_entry(r, in->key, &rev, &pods) < 0)
+		if (agent_report_view(r, &v) < 0 || agent_report_entry(r, in->key, &rev, &pods) < 0 ||
+		    !report_in_place(&v, in->node_ns))
 			continue;
 		if (v.sidecar) {
 			state = in->sidecar_state && *v.pod ? in->sidecar_state(in->ud, v.pod) : -1;

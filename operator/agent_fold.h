@@ -34,6 +34,11 @@ struct agent_fold_input {
 	long sidecars_ready;  /* ... whose agent container is ready */
 	int64_t now;	      /* unix seconds */
 	int64_t stale_s;      /* 0: 150 */
+	/* Node agents' reports count from this namespace only (NULL: any); a sidecar's
+	 * only when it is named after its own pod, in its pod's namespace. Anyone who may
+	 * write reports in a namespace (its ServiceAccounts, for sidecars) could otherwise
+	 * pose as a node agent or as another namespace's sidecar. */
+	const char *node_ns;
 	/* A sidecar's pod "<ns>/<name>": 1 when it is one of `sidecars` and ready, 0 when
 	 * one of them and not ready, -1 otherwise. */
 	int (*sidecar_state)(void *ud, const char *pod);

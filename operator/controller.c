@@ -127,8 +127,10 @@ int controller_new(struct kube_client *c, struct event_base *base,
 	ctl->written = json_object();
 	ctl->published = json_object();
 	ctl->ns_labels_written = json_object();
+	ctl->bound = json_object();
 	ctl->usage_dirty = 1;
-	if (!ctl->singles || !ctl->written || !ctl->published || !ctl->ns_labels_written)
+	if (!ctl->singles || !ctl->written || !ctl->published || !ctl->ns_labels_written ||
+	    !ctl->bound)
 		goto fail;
 	if ((rc = register_metrics(ctl)) < 0)
 		goto fail;
@@ -243,6 +245,7 @@ struct controller *controller_free(struct controller *ctl)
 	json_decref(ctl->written);
 	json_decref(ctl->published);
 	json_decref(ctl->ns_labels_written);
+	json_decref(ctl->bound);
 	free(ctl);
 	return NULL;
 }

@@ -40,6 +40,15 @@ struct controller_opts {
 				 * Secret values); default 300000 */
 	long agent_report_stale_s; /* an AgentReport older than this (or 2.5 of its
 				    * heartbeats) counts as not ready; default 150 */
+	/* The ClusterRole that lets a sidecar write its AgentReport, bound in each
+	 * namespace that gets a sidecar-mode Instrumentation's ConfigMap
+	 * (operator/report_binding.h); NULL: no bindings. */
+	const char *agent_report_role;
+	/* Where node agents run and write their reports (the operator's namespace, as
+	 * the chart installs them): a report of mode "node" elsewhere is not counted, since
+	 * the ServiceAccounts of namespaces with sidecars may write reports there. NULL:
+	 * anywhere. */
+	const char *agents_namespace;
 	const char *identity;	/* reportingInstance of Events */
 	struct metrics_registry *metrics; /* may be NULL */
 };

@@ -48,6 +48,9 @@ struct controller {
 	/* The label value last written per namespace ("true", or null: removed), until
 	 * the Namespace cache shows it. */
 	json_t *ns_labels_written;
+	/* The uid of each ConfigMap ("ns/name") whose report binding exists, so that it is
+	 * created once per ConfigMap and operator run. */
+	json_t *bound;
 
 	struct controller_stats stats;
 	struct metrics_counter *m_reconciles;
@@ -114,6 +117,11 @@ void controller_count_write(struct controller *ctl, const char *what);
 /* Creates or updates the ConfigMap `desired` when the cached one differs: 1 when
  * something was written, 0 when it was current. err: the API's answer on failure. */
 int controller_publish_one(struct controller *ctl, const json_t *desired, struct kube_error *err);
+/* The report binding of the cached ConfigMap `cm_name` in `ns`, created when missing
+ * (operator/report_binding.h). 0 also when the cache does not show the ConfigMap yet
+ * (its arrival queues the Instrumentation again). */
+int controller_bind_reports(struct controller *ctl, const char *ns, const char *cm_name,
+			    struct kube_error *err);
 /* Deletes the ConfigMaps `cm_name` of Instrumentation `key` in namespaces not in
  * `wanted` (object ns → true, or NULL), keep_ns aside. */
 int controller_remove_stale(struct controller *ctl, const char *key, const char *cm_name,

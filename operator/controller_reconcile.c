@@ -144,6 +144,15 @@ int controller_reconcile(void *ud, const char *key)
 			json_decref(cm);
 			if (r >= 0) {
 				published++;
+				/* Its sidecars' reports; tracing and the status do not wait
+				 * on it (a sidecar retries its report). */
+				if (spec.mode == AGENT_MODE_SIDECAR &&
+				    controller_bind_reports(ctl, wns, cm_name, &kerr) < 0) {
+					char buf[600];
+					log_warn("operator", "namespace %s: no RoleBinding for the "
+						 "agents' reports: %s", wns,
+						 kube_error_format(&kerr, buf, sizeof(buf)));
+				}
 			} else if (r == -ENOENT ||
 				   (r == -EACCES && strstr(kerr.message, "being terminated"))) {
 				/* A namespace that is gone or terminating: nothing to do. */

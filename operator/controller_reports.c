@@ -187,6 +187,7 @@ int controller_fold_agents(struct controller *ctl, const char *key, const json_t
 		.sidecars_ready = (long)json_integer_value(json_object_get(entry, "ready")),
 		.now = (int64_t)time(NULL),
 		.stale_s = ctl->opts.agent_report_stale_s,
+		.node_ns = ctl->opts.agents_namespace,
 		.sidecar_state = sidecar_state,
 		.ud = &sc,
 	};

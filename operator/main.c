@@ -36,6 +36,7 @@ struct flags {
 	long status_delay_ms, secret_retry_ms, report_stale_s;
 	int manage_cert;
 	const char *webhook_service, *webhook_secret, *webhook_config;
+	const char *report_role;
 	const char *ips[MAX_IPS + 1];
 	size_t n_ips;
 	long cert_validity_s, cert_rotate_before_s, cert_check_s;
@@ -70,6 +71,9 @@ static void usage(FILE *out)
 	      "  --secret-retry-ms MS        retry of a missing Secret (default 5000)\n"
 	      "  --agent-report-stale-s S    an AgentReport older than this (or 2.5 of its\n"
 	      "                              heartbeats) counts as not ready (default 150)\n"
+	      "  --agent-report-role NAME    the ClusterRole to bind, in each namespace with\n"
+	      "                              sidecars, to its ServiceAccounts so that they write\n"
+	      "                              their AgentReports (default: none)\n"
 	      "  --no-webhook-cert           do not manage the webhook certificate\n"
 	      "  --webhook-service NAME      default autotrace-webhook\n"
 	      "  --webhook-secret NAME       default autotrace-webhook-tls\n"
@@ -94,7 +98,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 {
 	enum { O_NS = 256, O_LEASE, O_ID, O_LEASE_MS, O_LISTEN, O_STATUS, O_SECRET, O_NOCERT,
 	       O_SVC, O_WSECRET, O_WCONFIG, O_IP, O_VALID, O_ROTATE, O_CHECK, O_HELP,
-	       O_CHECK_INSTALL, O_WEBHOOK_URL, O_CLEANUP, O_STALE };
+	       O_CHECK_INSTALL, O_WEBHOOK_URL, O_CLEANUP, O_STALE, O_ROLE };
 	static const struct option opts[] = {
 		{ "namespace", required_argument, NULL, O_NS },
 		{ "lease-name", required_argument, NULL, O_LEASE },
@@ -104,6 +108,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		{ "status-delay-ms", required_argument, NULL, O_STATUS },
 		{ "secret-retry-ms", required_argument, NULL, O_SECRET },
 		{ "agent-report-stale-s", required_argument, NULL, O_STALE },
+		{ "agent-report-role", required_argument, NULL, O_ROLE },
 		{ "no-webhook-cert", no_argument, NULL, O_NOCERT },
 		{ "webhook-service", required_argument, NULL, O_SVC },
 		{ "webhook-secret", required_argument, NULL, O_WSECRET },
@@ -146,6 +151,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		case O_STATUS: bad = cli_parse_long(optarg, 1, &f->status_delay_ms); break;
 		case O_SECRET: bad = cli_parse_long(optarg, 1, &f->secret_retry_ms); break;
 		case O_STALE: bad = cli_parse_long(optarg, 1, &f->report_stale_s); break;
+		case O_ROLE: f->report_role = *optarg ? optarg : NULL; break;
 		case O_NOCERT: f->manage_cert = 0; break;
 		case O_SVC: f->webhook_service = optarg; break;
 		case O_WSECRET: f->webhook_secret = optarg; break;
@@ -364,6 +370,8 @@ static int run(struct operator *op)
 	struct controller_opts co = { .status_delay_ms = op->f.status_delay_ms,
 				      .secret_retry_ms = op->f.secret_retry_ms,
 				      .agent_report_stale_s = op->f.report_stale_s,
+				      .agent_report_role = op->f.report_role,
+				      .agents_namespace = op->f.ns,
 				      .identity = op->f.identity };
 	struct leader_opts lo = {
 		.ns = op->f.ns, .name = op->f.lease_name, .identity = op->f.identity,

@@ -98,7 +98,7 @@ const char *publish_configmap_owner_key(const json_t *cm)
 void publish_trim_configmap(json_t *cm)
 {
 	static const char *const top[] = { "metadata", "data", NULL };
-	static const char *const meta[] = { "name", "namespace", "resourceVersion", "labels",
+	static const char *const meta[] = { "name", "namespace", "uid", "resourceVersion", "labels",
 					    "annotations", "ownerReferences", NULL };
 	static const char *const labels[] = { PUBLISH_LABEL_MANAGED_BY, PUBLISH_LABEL_PART_OF,
 					      NULL };

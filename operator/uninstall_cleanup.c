@@ -93,6 +93,9 @@ int uninstall_cleanup_run(const char *ns)
 		return 1;
 	}
 	failed += delete_all(c, &KUBE_CONFIGMAPS, NULL, "agent-config ConfigMaps");
+	/* The garbage collector would remove them with their ConfigMaps; the hook does not
+	 * leave that to a controller that may lag or not run. */
+	failed += delete_all(c, &KUBE_ROLEBINDINGS, NULL, "AgentReport RoleBindings");
 	failed += delete_all(c, &KUBE_SECRETS, ns, "webhook certificate Secrets");
 	failed += unlabel_namespaces(c);
 	kube_client_free(c);

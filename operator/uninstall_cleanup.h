@@ -1,7 +1,8 @@
 /* `autotrace-operator --cleanup`: what the chart's post-delete hook runs once the
  * operator is gone, so that `helm uninstall` leaves nothing of autotrace but the CRD
  * and the user's Instrumentations: the agent-config ConfigMaps the operator wrote in
- * every namespace, the webhook certificate Secret in its own namespace (both labelled
+ * every namespace and the RoleBindings that go with them (operator/report_binding.h),
+ * the webhook certificate Secret in its own namespace (all labelled
  * app.kubernetes.io/managed-by=autotrace), and the opt-in label it kept on
  * namespaces. Prints what it removed. */
 #ifndef AUTOTRACE_OPERATOR_UNINSTALL_CLEANUP_H

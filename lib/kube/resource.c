@@ -22,6 +22,7 @@ const struct kube_resource KUBE_MUTATING_WEBHOOK_CONFIGURATIONS = {
 const struct kube_resource KUBE_CRDS = { "apiextensions.k8s.io", "v1", "customresourcedefinitions", 0 };
 const struct kube_resource KUBE_INSTRUMENTATIONS = { "autotrace.dev", "v1alpha1", "instrumentations", 1 };
 const struct kube_resource KUBE_AGENTREPORTS = { "autotrace.dev", "v1alpha1", "agentreports", 1 };
+const struct kube_resource KUBE_ROLEBINDINGS = { "rbac.authorization.k8s.io", "v1", "rolebindings", 1 };
 
 int kube_name_is_valid(const char *name)
 {
