@@ -29,8 +29,12 @@ static json_t *report(const char *name, const char *mode, const char *node, cons
 			      "instrumentations", "name", KEY, "configRevision", rev, "pods", 3);
 
 	assert_non_null(r);
-	if (pod)
+	if (pod) {
+		/* A sidecar's report lives in its pod's namespace. */
 		json_object_set_new(json_object_get(r, "status"), "pod", json_string(pod));
+		json_object_set_new(json_object_get(r, "metadata"), "namespace",
+				    json_stringn(pod, strcspn(pod, "/")));
+	}
 	if (!ready)
 		json_object_set_new(json_object_get(r, "status"), "notReadyReason",
 				    json_string("ProbesNotLoaded"));
@@ -272,12 +276,47 @@ static void the_status_names_them(void **state)
 	json_decref(rs);
 }
 
+/* Reports where their writer may not put them count for nothing: a node agent's
+ * outside the agents' namespace (a namespace's ServiceAccounts may write reports
+ * there), a sidecar's not named after its own pod or outside its pod's namespace. */
+static void reports_out_of_place_do_not_count(void **state)
+{
+	json_t *rs = json_array(), *r;
+	struct agent_fold_input in = input(1, 1); /* shop/a, ready */
+	struct agent_fold f;
+
+	in.node_ns = "autotrace-system";
+	r = report("n9", "node", "n9", NULL, 1, "2026-12-06T09:59:50Z", REV);
+	json_object_set_new(json_object_get(r, "metadata"), "namespace", json_string("shop"));
+	json_array_append_new(rs, r);
+	/* Claims shop/a under another name, then from another namespace, not ready. */
+	json_array_append_new(rs, report("x", "sidecar", "n1", "shop/a", 0, "2026-12-06T09:59:50Z", REV));
+	json_object_set_new(json_object_get(json_array_get(rs, 1), "metadata"), "name", json_string("x"));
+	r = report("a", "sidecar", "n1", "shop/a", 0, "2026-12-06T09:59:50Z", REV);
+	json_object_set_new(json_object_get(r, "metadata"), "namespace", json_string("other"));
+	json_array_append_new(rs, r);
+	assert_int_equal(agent_fold(rs, &in, &f), 0);
+	assert_int_equal(f.agents, 1);
+	assert_int_equal(f.ready, 1);
+	assert_int_equal(f.reporting, 0);
+	assert_int_equal(f.nodes, 0);
+
+	/* The same node report in the agents' namespace counts. */
+	json_object_set_new(json_object_get(json_array_get(rs, 0), "metadata"), "namespace",
+			    json_string("autotrace-system"));
+	assert_int_equal(agent_fold(rs, &in, &f), 0);
+	assert_int_equal(f.agents, 2);
+	assert_int_equal(f.nodes, 1);
+	json_decref(rs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(time_parse),
 		cmocka_unit_test(node_agents_fresh_and_stale),
 		cmocka_unit_test(sidecars_by_pod_and_by_report),
+		cmocka_unit_test(reports_out_of_place_do_not_count),
 		cmocka_unit_test(reports_of_other_instrumentations_and_bad_fields),
 		cmocka_unit_test(many_names_are_cut_and_counted),
 		cmocka_unit_test(the_trim_keeps_what_the_fold_reads),
