@@ -11,7 +11,12 @@
 # the agent attach (no restart) and spans reach the receiver with the pod's k8s.*
 # resource; a sampler change of the Instrumentation applies live; removing the
 # annotation detaches (no more spans); a restarted container (new ID, new process) is
-# traced again; deleting the pod detaches; SIGTERM ends the agent cleanly. Every
+# traced again; deleting the pod detaches; SIGTERM ends the agent cleanly. With the
+# real operator beside it: the agent's AgentReport (named after its node, in its
+# namespace) names the Instrumentation with the pod and its process, the
+# Instrumentation's status counts the node agent, a new config revision shows it
+# catching up, and an agent that stops writing (SIGSTOP) is not ready once its report
+# is older than the staleness window (a short one here), and ready again after. Every
 # process and cgroup the test made is removed at exit.
 #
 # Needs root (BPF, cgroups), a writable cgroup v2 hierarchy (/sys/fs/cgroup or its
@@ -32,7 +37,7 @@ pod=checkout-$id
 logdir=${RESULTS_DIR:-/tmp}/node-agent-t-$id
 mkdir -p "$logdir"
 
-plan 17
+plan 22
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # The cgroup v2 tree: /sys/fs/cgroup itself, or the unified mount of a hybrid host.
@@ -42,7 +47,7 @@ for d in /sys/fs/cgroup /sys/fs/cgroup/unified; do
 done
 if [ "$(id -u)" != 0 ] || [ -z "$cg_root" ] || [ ! -x "$agent_bin" ] || [ ! -x "$svc_bin" ] ||
 	! command -v otlp-receiver >/dev/null; then
-	for ((i = 0; i < 17; i++)); do
+	for ((i = 0; i < 22; i++)); do
 		skip "node agent test $i" "needs root, a cgroup v2 tree, bin/autotrace-agent, $svc_bin and otlp-receiver"
 	done
 	exit 0
@@ -61,7 +66,8 @@ at_exit "kill $recv_pid"
 # Processes and cgroups go first at exit, then the API objects.
 svc_pid=
 agent_pid=
-at_exit "kubectl delete namespace $ns --wait=false; kubectl delete node $node --wait=false"
+agent_ns=autotrace-na-$id
+at_exit "kubectl delete namespace $ns $agent_ns --wait=false; kubectl delete node $node --wait=false"
 at_exit 'for p in $svc_pid $agent_pid; do kill -9 $p; done; sleep 0.5; [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} \;'
 
 # A container of the pod: its cgroup as the kubelet's cgroupfs driver names it, and the
@@ -103,15 +109,24 @@ spec:
 YAML
 }
 
-kubectl apply -f "$root/crds/instrumentation.yaml" >/dev/null
-wait_until 30 kubectl wait --for condition=established --timeout=5s crd/instrumentations.autotrace.dev
+kubectl apply -f "$root/crds/" >/dev/null
+wait_until 30 kubectl wait --for condition=established --timeout=5s crd/instrumentations.autotrace.dev crd/agentreports.autotrace.dev
 kubectl create -f - >/dev/null <<YAML
 apiVersion: v1
 kind: Node
 metadata: {name: $node, labels: {kubernetes.io/hostname: $node}}
 YAML
 kubectl create namespace "$ns" >/dev/null
+kubectl create namespace "$agent_ns" >/dev/null
 kubectl -n "$ns" create serviceaccount default >/dev/null 2>&1
+# The operator folds the node agent's report into the Instrumentation's status; a
+# report older than 4 s (or 2.5 of the agent's 2 s heartbeats) is stale.
+oport=$(free_port)
+AUTOTRACE_LOG_LEVEL=info "$root/bin/autotrace-operator" --namespace "$agent_ns" --identity "na-op-$id" \
+	--lease-duration-ms 3000 --listen "127.0.0.1:$oport" --status-delay-ms 200 \
+	--no-webhook-cert --agent-report-stale-s 4 >"$logdir/operator.log" 2>&1 &
+op_pid=$!
+at_exit "kill $op_pid"
 instrumentation always_on
 kubectl -n "$ns" create -f - >/dev/null <<YAML
 apiVersion: v1
@@ -129,7 +144,8 @@ set_running 0
 check "the pod's status names the container (containerd://<id>)" \
 	test "$(kubectl -n "$ns" get pod "$pod" -o jsonpath='{.status.containerStatuses[0].containerID}')" = "containerd://$cid"
 
-NODE_NAME=$node "$agent_bin" --mode node --namespace "autotrace-na-$id" \
+NODE_NAME=$node AUTOTRACE_REPORT_MIN_INTERVAL_S=1 AUTOTRACE_REPORT_HEARTBEAT_S=2 \
+	"$agent_bin" --mode node --namespace "$agent_ns" \
 	--metrics-listen "127.0.0.1:$mport" --scan-interval-ms 200 >"$logdir/agent.log" 2>&1 &
 agent_pid=$!
 check_eventually "the node agent loads its probes and serves /metrics" 60 \
@@ -151,6 +167,24 @@ check "with the pod's k8s.* resource and service.name" jq -e --arg ns "$ns" --ar
 	.["k8s.node.name"] == $node and .["k8s.container.name"] == "app" and
 	.["service.name"] == "checkout"' <<<"$res"
 
+# --- its AgentReport, and the Instrumentation's status ------------------------------
+inst_rev() { kubectl -n "$ns" get inst traces -o jsonpath='{.status.configRevision}'; }
+node_report() {
+	kubectl -n "$agent_ns" get agentreport "$node" -o json | jq -e --arg ns "$ns" --arg node "$node" --arg rev "$(inst_rev)" '
+		.status.mode == "node" and .status.node == $node and .status.ready == true and
+		.status.podsInstrumented == 1 and .status.processesInstrumented == 1 and
+		.status.heartbeatSeconds == 2 and (.status.instrumentations | length == 1) and
+		.status.instrumentations[0] == (.status.instrumentations[0] + {name: ($ns + "/traces"),
+			configRevision: $rev, pods: 1, processes: 1}) and
+		.status.instrumentations[0].spans.exported > 0'
+}
+check_eventually "its AgentReport (named after the node, in its namespace): ready, the Instrumentation with its revision, pod, process and exported spans" 20 node_report
+st() { kubectl -n "$ns" get inst traces -o jsonpath="$1"; }
+st_is() { [ "$(st "$1")" = "$2" ]; }
+check_eventually "the Instrumentation's status counts the node agent: agents/ready/nodes/pods/on-latest = 1/1/1/1/1" 20 \
+	st_is '{.status.agents}/{.status.readyAgents}/{.status.nodesReporting}/{.status.podsInstrumented}/{.status.agentsOnLatestRevision}' 1/1/1/1/1
+
+rev_on=$(inst_rev)
 instrumentation always_off
 wait_until 10 grep -q "config .*sampler always_off" "$logdir/agent.log"
 sleep 1
@@ -158,8 +192,22 @@ before=$(span_count)
 traffic 20
 sleep 3
 check "the Instrumentation's sampler applies live (always_off: no new spans)" test "$(span_count)" = "$before"
+caught_up() {
+	[ "$(st '{.status.configRevision}')" != "$rev_on" ] &&
+		st_is '{.status.agentsOnLatestRevision}/{.status.conditions[?(@.type=="ConfigApplied")].status}' 1/True
+}
+check_eventually "the new config revision: the status shows the node agent on it (agentsOnLatestRevision 1, ConfigApplied True)" 20 caught_up
 instrumentation always_on
 check_eventually "... and back to always_on: spans again" 20 sh -c "$(declare -f traffic span_count); pod=$pod spans=$spans sport=$sport; traffic 5; [ \$(span_count) -gt $before ]"
+
+# An agent that stops writing: its report goes stale and the status says so.
+kill -STOP "$agent_pid"
+check_eventually "a stopped node agent: not ready after the staleness window, Degraded naming its node" 20 \
+	sh -c "[ \"\$(kubectl -n $ns get inst traces -o jsonpath='{.status.readyAgents}/{.status.conditions[?(@.type==\"Degraded\")].reason}')\" = 0/AgentsNotReady ] &&
+		kubectl -n $ns get inst traces -o jsonpath='{.status.conditions[?(@.type==\"Degraded\")].message}' | grep -qF 'node $node (no report for'"
+kill -CONT "$agent_pid"
+check_eventually "... and ready again once it writes again" 20 \
+	st_is '{.status.readyAgents}/{.status.conditions[?(@.type=="Degraded")].status}' 1/False
 
 kubectl annotate namespace "$ns" autotrace.dev/inject- >/dev/null
 check_eventually "removing the annotation detaches the process" 20 \
