@@ -16,7 +16,7 @@ rel=autotrace
 ns=autotrace-chart-t-$$
 user_ns=chart-user-t-$$
 
-plan 14
+plan 15
 
 at_exit "helm uninstall $rel -n $ns --wait --timeout 60s"
 at_exit "kubectl delete namespace $ns $user_ns --wait=false"
@@ -87,6 +87,18 @@ no_cluster_admin() {
 			jq -e '.items[].rules[] | select((.verbs | index("*")) or (.resources | index("*")))' >/dev/null
 }
 check "nothing is bound to cluster-admin, admin or edit, and no rule has a wildcard" no_cluster_admin
+# The operator's create rolebindings + bind: enough for the agent-report ClusterRole in
+# any namespace (as it does for sidecars), and no other role (RBAC's escalation check).
+binds_only_agent_report() {
+	local op=system:serviceaccount:$ns:autotrace-operator out
+	kubectl create rolebinding r2-check -n "$user_ns" --clusterrole=autotrace-agent-report \
+		--group="system:serviceaccounts:$user_ns" --as="$op" --dry-run=server -o name >/dev/null || return 1
+	out=$(kubectl create rolebinding r2-check -n "$user_ns" --clusterrole=admin \
+		--group="system:serviceaccounts:$user_ns" --as="$op" --dry-run=server 2>&1) && return 1
+	grep -q forbidden <<<"$out"
+}
+kubectl create namespace "$user_ns" >/dev/null
+check "the operator may bind the agent-report ClusterRole in a namespace, and no other role" binds_only_agent_report
 
 # --- the webhook registration -----------------------------------------------------------
 mwc() { kubectl get mutatingwebhookconfiguration "$rel" -o json; }
@@ -109,7 +121,6 @@ split_by_label() {
 check "namespaces that opted in (by label) go to one, pods opting in by annotation elsewhere to the other" split_by_label
 
 # --- upgrade and uninstall ------------------------------------------------------------------
-kubectl create namespace "$user_ns" >/dev/null
 kubectl apply -n "$user_ns" -f - >/dev/null <<'YAML'
 apiVersion: autotrace.dev/v1alpha1
 kind: Instrumentation
@@ -142,11 +153,13 @@ cleaned_up() {
 		kubectl -n "$user_ns" create configmap users-own --from-literal=k=v >/dev/null &&
 		kubectl -n "$ns" create secret generic autotrace-webhook-tls --from-literal=tls.crt=x >/dev/null &&
 		kubectl -n "$ns" label secret autotrace-webhook-tls app.kubernetes.io/managed-by=autotrace >/dev/null &&
+		kubectl -n "$user_ns" create rolebinding autotrace-agent-report-x --clusterrole=view --group=g >/dev/null &&
+		kubectl -n "$user_ns" label rolebinding autotrace-agent-report-x app.kubernetes.io/managed-by=autotrace >/dev/null &&
 		kubectl label namespace "$user_ns" autotrace.dev/inject-enabled=true team=shop >/dev/null || return 1
 	POD_NAMESPACE=$ns "$root/bin/autotrace-operator" --cleanup || return 1
-	[ -z "$(kubectl get configmaps,secrets -A -l app.kubernetes.io/managed-by=autotrace -o name)" ] &&
+	[ -z "$(kubectl get configmaps,secrets,rolebindings -A -l app.kubernetes.io/managed-by=autotrace -o name)" ] &&
 		kubectl -n "$user_ns" get configmap users-own >/dev/null &&
 		kubectl get namespace "$user_ns" -o json | jq -e '.metadata.labels |
 			(has("autotrace.dev/inject-enabled") | not) and .team == "shop"' >/dev/null
 }
-check "the uninstall hook's program removes the operator's ConfigMaps, Secret and namespace label, and nothing of the user's" cleaned_up
+check "the uninstall hook's program removes the operator's ConfigMaps, RoleBindings, Secret and namespace label, and nothing of the user's" cleaned_up
