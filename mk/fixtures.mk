@@ -101,3 +101,10 @@ fixtures: $(SPIN_FIXTURE)
 build/rel/bench/bench_probe_cost: | $(SPIN_FIXTURE)
 build/rel/bench/bench_tracer_overhead: | $(HTTPSVC_MANIFEST)
 build/rel/bench/bench_tracer_footprint: | $(HTTPSVC_MANIFEST)
+
+# The two-service chain of the client-span tests and benchmark (tests/fixtures/go/chain),
+# local toolchain.
+CHAIN_FIXTURE := $(FIXTURE_DIR)/chain-$(FIXTURE_GO_LOCAL)
+$(eval $(call fixture_rule,chain,$(FIXTURE_GO_LOCAL),,))
+fixtures: $(CHAIN_FIXTURE)
+test-bpf: $(CHAIN_FIXTURE)
