@@ -13,7 +13,7 @@ static const enum go_field needed[] = {
 #define N_NEEDED (sizeof(needed) / sizeof(needed[0]))
 
 /* The end of the furthest of fields (each size bytes at its offset), or 0 when over
- * HS_BLOCK_MAX. */
+ * HC_BLOCK_MAX. */
 static uint32_t block_end(const struct go_offsets *o, const enum go_field *fields,
 			  const uint32_t *sizes, size_t n)
 {
@@ -25,7 +25,7 @@ static uint32_t block_end(const struct go_offsets *o, const enum go_field *field
 		if (e > end)
 			end = e;
 	}
-	return end <= HS_BLOCK_MAX ? (uint32_t)end : 0;
+	return end <= HC_BLOCK_MAX ? (uint32_t)end : 0;
 }
 
 int client_probes_plan(struct go_binary *binary, struct client_probe_plan *ret_plan)

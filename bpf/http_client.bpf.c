@@ -143,8 +143,8 @@ struct {
 /* Scratch: the call being built, struct blocks, a RED key. */
 struct client_scratch {
 	struct hc_call call;
-	__u8 block_a[HS_BLOCK_MAX];
-	__u8 block_b[HS_BLOCK_MAX];
+	__u8 block_a[HC_BLOCK_MAX];
+	__u8 block_b[HC_BLOCK_MAX];
 	struct hc_red_key red_key;
 };
 struct {
@@ -153,6 +153,32 @@ struct {
 	__type(key, __u32);
 	__type(value, struct client_scratch);
 } client_scratch SEC(".maps");
+
+/* bpf/go_memory.h's block reads, for blocks up to HC_BLOCK_MAX. */
+static __always_inline int cread_block(__u8 *dst, __u32 size, __u64 ptr)
+{
+	if (!ptr || size == 0 || size > HC_BLOCK_MAX)
+		return -1;
+	return bpf_probe_read_user(dst, size, (void *)ptr) ? -1 : 0;
+}
+
+static __always_inline __u64 cblock_u64(const __u8 *block, __u32 off)
+{
+	return *(const __u64 *)(block + (off & (HC_BLOCK_MAX - 8)));
+}
+
+static __always_inline __u8 cblock_go_string(char *dst, __u64 cap, const __u8 *block, __u32 off)
+{
+	__u64 ptr = cblock_u64(block, off), n = cblock_u64(block, off + 8);
+
+	if (!ptr || (__s64)n <= 0)
+		return 0;
+	if (n > cap)
+		n = cap;
+	if (bpf_probe_read_user(dst, n, (void *)ptr))
+		return 0;
+	return (__u8)n;
+}
 
 static __always_inline void stat_add(__u32 which)
 {
@@ -277,29 +303,29 @@ int client_start(struct pt_regs *ctx)
 	c = &sc->call;
 	c->start_ns = bpf_ktime_get_ns();
 	c->pid = pid;
-	if (read_block(sc->block_a, off->req_block, req))
+	if (cread_block(sc->block_a, off->req_block, req))
 		return 0;
-	c->method_len = block_go_string(c->method, HS_METHOD_MAX, sc->block_a, off->req_method);
+	c->method_len = cblock_go_string(c->method, HS_METHOD_MAX, sc->block_a, off->req_method);
 	/* An empty Method is GET (net/http). */
 	c->method_id = c->method_len ? hs_method_of_string(c->method, c->method_len) :
 				       HS_METHOD_GET;
-	url = block_u64(sc->block_a, off->req_url);
-	ctx_data = block_u64(sc->block_a, off->req_ctx + 8);
+	url = cblock_u64(sc->block_a, off->req_url);
+	ctx_data = cblock_u64(sc->block_a, off->req_ctx + 8);
 	c->host_len = 0;
 	c->scheme_len = 0;
 	c->path_len = 0;
 	c->query_len = 0;
 	call_ids(c, parent_request(tag, pid, ctx_data), smp);
-	if (url && read_block(sc->block_b, off->url_block, url) == 0) {
+	if (url && cread_block(sc->block_b, off->url_block, url) == 0) {
 		/* The host for every call (the RED series carry it); the rest, sampled only.
 		 * url.URL.User is never read: url.full carries no credentials. */
-		c->host_len = block_go_string(c->host, HC_HOST_MAX, sc->block_b, off->url_host);
+		c->host_len = cblock_go_string(c->host, HC_HOST_MAX, sc->block_b, off->url_host);
 		if (c->sampled) {
-			c->scheme_len = block_go_string(c->scheme, HC_SCHEME_MAX, sc->block_b,
+			c->scheme_len = cblock_go_string(c->scheme, HC_SCHEME_MAX, sc->block_b,
 							off->url_scheme);
-			c->path_len = block_go_string(c->path, HC_PATH_MAX, sc->block_b,
+			c->path_len = cblock_go_string(c->path, HC_PATH_MAX, sc->block_b,
 						      off->url_path);
-			c->query_len = block_go_string(c->query, HC_QUERY_MAX, sc->block_b,
+			c->query_len = cblock_go_string(c->query, HC_QUERY_MAX, sc->block_b,
 						       off->url_raw_query);
 		}
 	}
@@ -323,13 +349,13 @@ static __always_inline int read_tcp_addr(const struct hc_offsets *off, __u8 *blo
 {
 	__u64 p, n;
 
-	if (read_block(block, off->tcpaddr_block, addr))
+	if (cread_block(block, off->tcpaddr_block, addr))
 		return -1;
-	*port = (__u16)block_u64(block, off->tcpaddr_port);
+	*port = (__u16)cblock_u64(block, off->tcpaddr_port);
 	if (!ip)
 		return 0;
-	p = block_u64(block, off->tcpaddr_ip);
-	n = block_u64(block, off->tcpaddr_ip + 8);
+	p = cblock_u64(block, off->tcpaddr_ip);
+	n = cblock_u64(block, off->tcpaddr_ip + 8);
 	if (n == 16)
 		return bpf_probe_read_user(ip, 16, (const void *)p) ? -1 : 0;
 	if (n != 4)
@@ -358,10 +384,10 @@ int client_conn(struct pt_regs *ctx)
 	/* pc.conn is a net.Conn: its data word, a *net.TCPConn, starts with net.conn's fd. */
 	conn = read_u64((const void *)(pc + off->pconn_conn + 8));
 	fd = conn ? read_u64((const void *)(conn + off->conn_fd)) : 0;
-	if (!fd || read_block(sc->block_a, off->netfd_block, fd))
+	if (!fd || cread_block(sc->block_a, off->netfd_block, fd))
 		goto unknown;
-	laddr = block_u64(sc->block_a, off->netfd_laddr + 8);
-	raddr = block_u64(sc->block_a, off->netfd_raddr + 8);
+	laddr = cblock_u64(sc->block_a, off->netfd_laddr + 8);
+	raddr = cblock_u64(sc->block_a, off->netfd_raddr + 8);
 	if (!laddr || !raddr ||
 	    read_tcp_addr(off, sc->block_b, laddr, NULL, &key.local_port) ||
 	    read_tcp_addr(off, sc->block_b, raddr, key.remote_ip, &key.remote_port))

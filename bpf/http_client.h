@@ -52,12 +52,14 @@ struct hc_offsets {
 	__u32 url_scheme, url_host, url_path, url_raw_query;
 	__u32 resp_status_code;
 	__u32 pconn_conn, conn_fd, netfd_laddr, netfd_raddr, tcpaddr_ip, tcpaddr_port;
-	__u32 req_block, url_block; /* bytes read at once from each (<= HS_BLOCK_MAX) */
+	__u32 req_block, url_block; /* bytes read at once from each (<= HC_BLOCK_MAX) */
 	__u32 netfd_block, tcpaddr_block;
 	__u32 valid;
 	__u32 pad;
 };
 _Static_assert(sizeof(struct hc_offsets) == 80, "hc_offsets layout changed");
+/* The client's struct blocks: http.Request.ctx is past 256 bytes from Go 1.26 on. */
+#define HC_BLOCK_MAX 512
 
 /* The server requests in flight by their context (http.Request.ctx's data word), so
  * that a client call on another goroutine finds, by walking its own request's context

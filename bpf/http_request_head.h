@@ -57,11 +57,15 @@ static HRH_INLINE __u8 hrh_lower(__u8 c)
 	return (c >= 'A' && c <= 'Z') ? (__u8)(c + 32) : c;
 }
 
+/* At file scope: the kernel refuses BTF that names a function's static ("f.name"); and
+ * of sizes clang does not move to a mergeable constant section (.rodata.cst16), where
+ * the BTF's offsets no longer hold. */
+static const char hrh_version[10] = { 'H', 'T', 'T', 'P', '/', '1', '.', '0', '\r', '\n' };
+static const char hrh_name[12] = { 't', 'r', 'a', 'c', 'e', 'p', 'a', 'r', 'e', 'n', 't', ':' };
+
 /* Takes one byte; returns 1 when the rest cannot change the verdict. */
 static HRH_INLINE int hrh_step(struct hrh_state *s, __u8 c)
 {
-	static const char version[10] = { 'H', 'T', 'T', 'P', '/', '1', '.', '0', '\r', '\n' };
-	static const char name[12] = { 't', 'r', 'a', 'c', 'e', 'p', 'a', 'r', 'e', 'n', 't', ':' };
 	__u16 t = s->tok;
 
 	s->pos++;
@@ -87,7 +91,7 @@ static HRH_INLINE int hrh_step(struct hrh_state *s, __u8 c)
 		}
 		break;
 	case HRH_VERSION:
-		if (t >= 10 || (t == 7 ? (c < '0' || c > '9') : (__u8)version[t] != c)) {
+		if (t >= 10 || (t == 7 ? (c < '0' || c > '9') : (__u8)hrh_version[t] != c)) {
 			s->phase = HRH_BAD;
 		} else if (t == 9) {
 			s->phase = HRH_HEADERS;
@@ -112,7 +116,7 @@ static HRH_INLINE int hrh_step(struct hrh_state *s, __u8 c)
 		s->tok = t < 0xffff ? t + 1 : t;
 		if (t == 0 && c == '\r') {
 			s->match = 0xfe; /* a blank line, if LF follows */
-		} else if (s->match < 12 && hrh_lower(c) == (__u8)name[s->match & 15]) {
+		} else if (s->match < 12 && hrh_lower(c) == (__u8)hrh_name[s->match]) {
 			s->match++;
 			if (s->match == 12) {
 				s->has_tp = 1;

@@ -109,23 +109,34 @@ int tp_sockops(struct bpf_sock_ops *skops)
 	return 1;
 }
 
+/* bpf_loop's context must be on the stack: it points at the scratch. */
+struct scan_ctx {
+	struct inject_scratch *sc;
+};
+
 static long scan_step(__u64 i, void *ctx)
 {
-	struct inject_scratch *sc = ctx;
+	struct inject_scratch *sc = ((struct scan_ctx *)ctx)->sc;
 
 	if (i >= sc->n)
 		return 1;
 	return hrh_step(&sc->st, sc->buf[i & (HRH_SCAN_MAX - 1)]);
 }
 
+/* A hex digit by arithmetic: a table would be a constant clang moves to a mergeable
+ * section (.rodata.str1.1 or .rodata.cst16), where the object's BTF offsets no longer
+ * hold and the kernel refuses its BTF. */
+static __always_inline __u8 hex_digit(__u8 d)
+{
+	return d < 10 ? '0' + d : 'a' + d - 10;
+}
+
 static __always_inline void put_hex(__u8 *dst, const __u8 *src, int n)
 {
-	static const char digits[16] = "0123456789abcdef";
-
 #pragma unroll
 	for (int i = 0; i < n; i++) {
-		dst[2 * i] = digits[src[i] >> 4];
-		dst[2 * i + 1] = digits[src[i] & 15];
+		dst[2 * i] = hex_digit(src[i] >> 4);
+		dst[2 * i + 1] = hex_digit(src[i] & 15);
 	}
 }
 
@@ -135,13 +146,16 @@ int tp_sk_msg(struct sk_msg_md *msg)
 	struct hc_conn_key key = {};
 	struct hc_conn_tp *tp;
 	struct inject_scratch *sc;
-	__u32 zero = 0, n, at;
+	__u32 zero = 0, n, at, rp;
 	void *data, *data_end;
 	__u8 *l;
 
 	key.tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
 	key.local_port = (__u16)msg->local_port;
-	key.remote_port = bpf_ntohs((__u16)msg->remote_port);
+	/* Network byte order in the u32's upper half, as the kernel fills it on little-endian
+	 * machines (a 16-bit load shifted left 16); in its lower half where it is not. */
+	rp = bpf_ntohl(msg->remote_port);
+	key.remote_port = rp > 0xffff ? bpf_ntohs((__u16)msg->remote_port) : (__u16)rp;
 	if (msg->family == AF_INET) {
 		key.remote_ip[10] = 0xff;
 		key.remote_ip[11] = 0xff;
@@ -158,18 +172,21 @@ int tp_sk_msg(struct sk_msg_md *msg)
 	sc = bpf_map_lookup_elem(&inject_scratch, &zero);
 	if (!sc)
 		return SK_PASS;
-	n = msg->size < HRH_SCAN_MAX ? msg->size : HRH_SCAN_MAX;
+	/* At most HRH_SCAN_MAX - 1 bytes, so that a mask bounds the copy's size for the
+	 * verifier. */
+	n = msg->size < HRH_SCAN_MAX - 1 ? msg->size : HRH_SCAN_MAX - 1;
 	if (bpf_msg_pull_data(msg, 0, n, 0))
 		return SK_PASS;
 	data = msg->data;
 	data_end = msg->data_end;
-	if (data_end - data < n)
+	if ((__u64)(data_end - data) < n)
 		n = (__u32)(data_end - data);
-	if (n == 0 || n > HRH_SCAN_MAX || bpf_probe_read_kernel(sc->buf, n, data))
+	n &= HRH_SCAN_MAX - 1;
+	if (n == 0 || bpf_probe_read_kernel(sc->buf, n, data))
 		return SK_PASS;
 	__builtin_memset(&sc->st, 0, sizeof(sc->st));
 	sc->n = n;
-	bpf_loop(HRH_SCAN_MAX, scan_step, sc, 0);
+	bpf_loop(HRH_SCAN_MAX, scan_step, &(struct scan_ctx){ .sc = sc }, 0);
 	switch (hrh_verdict(&sc->st)) {
 	case HRH_INSERT:
 		break;
@@ -186,7 +203,7 @@ int tp_sk_msg(struct sk_msg_md *msg)
 	}
 	/* "traceparent: 00-<trace id>-<span id>-<flags>\r\n" */
 	l = sc->line;
-	__builtin_memcpy(l, HC_TP_HEADER "00-", 16);
+	__builtin_memcpy(l, "traceparent: 00-", 16);
 	put_hex(l + 16, tp->trace_id, 16);
 	l[48] = '-';
 	put_hex(l + 49, tp->span_id, 8);
