@@ -213,18 +213,26 @@ int tp_sk_msg(struct sk_msg_md *msg)
 	l[69] = '\n';
 	bpf_map_delete_elem(&conn_tp, &key);
 	at = sc->st.line_end;
+	/* The pushed bytes are a scatterlist element of their own, and the kernel sends
+	 * each element as a segment of its own (no MSG_MORE between them): a receiver
+	 * that reads between two of them can consume the request line and the
+	 * traceparent, then slide them out of its read buffer while it waits for the
+	 * rest (Go's bufio.Reader does), where a uprobe on its ServeHTTP no longer finds
+	 * them. Pulling the whole header block into one element sends it as one segment,
+	 * as the application wrote it. */
 	if (at == 0 || at >= n || bpf_msg_push_data(msg, at, HC_TP_LINE_LEN, 0) ||
-	    bpf_msg_pull_data(msg, at, at + HC_TP_LINE_LEN, 0)) {
+	    bpf_msg_pull_data(msg, 0, n + HC_TP_LINE_LEN, 0)) {
 		inj_stat(HC_INJ_FAILED);
 		return SK_PASS;
 	}
 	data = msg->data;
 	data_end = msg->data_end;
-	if (data + HC_TP_LINE_LEN > data_end) {
+	at &= HRH_SCAN_MAX - 1;
+	if (data + at + HC_TP_LINE_LEN > data_end) {
 		inj_stat(HC_INJ_FAILED);
 		return SK_PASS;
 	}
-	__builtin_memcpy(data, l, HC_TP_LINE_LEN);
+	__builtin_memcpy(data + at, l, HC_TP_LINE_LEN);
 	inj_stat(HC_INJ_INJECTED);
 	return SK_PASS;
 }

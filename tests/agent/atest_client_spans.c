@@ -250,6 +250,30 @@ static size_t discard(char *p, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
+/* What became of the context a client span should have carried: the B spans of its
+ * trace, and the sk_msg program's counts, so that a failure says where it was lost. */
+static void explain_lost_link(struct chain *c, json_t *spans, json_t *cli)
+{
+	struct tracer_stats st;
+	size_t i;
+	json_t *span;
+
+	print_message("# client span %s (trace %s) has no child in B\n", str(cli, "span_id"),
+		      str(cli, "trace_id"));
+	json_array_foreach(spans, i, span) {
+		const char *tid = str(span, "trace_id"), *p = str(span, "parent_span_id");
+
+		if (kind(span) == KIND_SERVER && strstr(span_attr_string(span, "url.path"), "/back") &&
+		    (strcmp(tid, str(cli, "trace_id")) == 0 || !p || !*p))
+			print_message("#   B span %s trace %s parent %s\n", str(span, "span_id"), tid,
+				      p ? p : "-");
+	}
+	tracer_get_stats(c->h->tracer, &st);
+	print_message("#   injected %llu, left alone %llu, failed %llu, calls %llu\n",
+		      (unsigned long long)st.tp_injected, (unsigned long long)st.tp_left_alone,
+		      (unsigned long long)st.tp_failed, (unsigned long long)st.client_calls);
+}
+
 static void concurrent_requests_each_get_their_own_parents(void **state)
 {
 	struct chain *c = *state;
@@ -296,6 +320,8 @@ static void concurrent_requests_each_get_their_own_parents(void **state)
 
 			assert_non_null(cli);
 			back = find(spans, KIND_SERVER, "/back", str(cli, "span_id"));
+			if (!back)
+				explain_lost_link(c, spans, cli);
 			assert_non_null(back);
 			assert_string_equal(str(cli, "trace_id"), str(span, "trace_id"));
 			assert_string_equal(str(back, "trace_id"), str(span, "trace_id"));
