@@ -19,6 +19,20 @@ static int is_redacted(const char *key, size_t len)
 	return 0;
 }
 
+/* Go's url.URL keeps user info in URL.User, which the probe never reads, so Host has
+ * none; but the bytes come from a traced process's memory, and url.full must never
+ * carry credentials: anything up to the last '@' is dropped all the same. */
+static void host_without_userinfo(const char **host, size_t *len)
+{
+	for (size_t i = *len; i > 0; i--) {
+		if ((*host)[i - 1] == '@') {
+			*host += i;
+			*len -= i;
+			return;
+		}
+	}
+}
+
 struct out_buf {
 	char *p;
 	size_t size, len;
@@ -41,6 +55,7 @@ size_t client_span_url_full(const char *scheme, size_t scheme_len, const char *h
 
 	if (size)
 		out[0] = '\0';
+	host_without_userinfo(&host, &host_len);
 	if (scheme_len) {
 		put(&o, scheme, scheme_len);
 		put(&o, "://", 3);
@@ -126,7 +141,10 @@ int client_span_builder_build(const void *data, size_t size, int64_t wall_minus_
 				       sizeof(url));
 	if (url_len)
 		otlp_span_add_string_len(ret_span, "url.full", url, url_len);
-	span_builder_split_host_port(rec.host, rec.host_len, &host, &host_len, &port);
+	host = rec.host;
+	host_len = rec.host_len;
+	host_without_userinfo(&host, &host_len);
+	span_builder_split_host_port(host, host_len, &host, &host_len, &port);
 	if (host_len)
 		otlp_span_add_string_len(ret_span, "server.address", host, host_len);
 	port = client_span_port(rec.scheme, rec.scheme_len, port);

@@ -22,7 +22,8 @@ int client_span_builder_build(const void *data, size_t size, int64_t wall_minus_
 
 /* url.full from its parts into out[0..size) (NUL-terminated, truncated); returns its
  * length. The query's values of AWSAccessKeyId, Signature, sig and X-Goog-Signature
- * become REDACTED (semconv). Exposed for the tests. */
+ * become REDACTED (semconv); user info in host (up to its last '@') is dropped. Exposed
+ * for the tests. */
 size_t client_span_url_full(const char *scheme, size_t scheme_len, const char *host,
 			    size_t host_len, const char *path, size_t path_len, const char *query,
 			    size_t query_len, char *out, size_t size);
