@@ -161,6 +161,11 @@ int propagation_traced_tgids_fd(const struct propagation *p)
 	return propagation_active(p) ? bpf_map__fd(p->skel->maps.traced_tgids) : -1;
 }
 
+int propagation_socks_fd(const struct propagation *p)
+{
+	return propagation_active(p) ? bpf_map__fd(p->skel->maps.socks) : -1;
+}
+
 int propagation_read_stats(const struct propagation *p, uint64_t *ret)
 {
 	uint64_t *percpu;

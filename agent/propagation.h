@@ -30,6 +30,8 @@ int propagation_active(const struct propagation *p);
 /* The maps bpf/http_client.bpf.c shares (fds owned by p); -1 when not active. */
 int propagation_conn_tp_fd(const struct propagation *p);
 int propagation_traced_tgids_fd(const struct propagation *p);
+/* The sockhash the sk_msg program runs on (agent/propagation_adopt.h adds to it). */
+int propagation_socks_fd(const struct propagation *p);
 /* What the sk_msg program counted, into ret[HC_INJ_COUNT] (zeros when not active). */
 int propagation_read_stats(const struct propagation *p, uint64_t *ret);
 

@@ -18,6 +18,7 @@
 #include "agent/probe_load.h"
 #include "agent/probe_loader.h"
 #include "agent/process_scan.h"
+#include "agent/propagation_adopt.h"
 #include "agent/sampler.h"
 #include "agent/server_probes.h"
 #include "agent/span_builder.h"
@@ -514,6 +515,25 @@ static void release_process(struct tracer *t, size_t i)
 	t->procs[i] = t->procs[--t->n_procs];
 }
 
+/* The connections pid opened before its calls were traced carry trace context too
+ * (agent/propagation_adopt.h). Failing that, only its new connections do. */
+static void adopt_connections(struct tracer *t, pid_t pid)
+{
+	const struct propagation *prop = client_loader_propagation(probe_loader_client(t->loader));
+	size_t added = 0;
+	int r;
+
+	if (!propagation_active(prop))
+		return;
+	r = propagation_adopt(propagation_socks_fd(prop), t->proc_root, pid, &added);
+	if (r)
+		log_warn(COMPONENT, "pid %d: its open connections will not carry trace context "
+			 "(only new ones): %s", (int)pid, strerror(-r));
+	else if (added)
+		log_info(COMPONENT, "pid %d: %zu connections it opened before it was traced carry "
+			 "trace context from now on", (int)pid, added);
+}
+
 static int scan_one(void *ud, const struct process_info *p)
 {
 	struct tracer *t = ud;
@@ -579,6 +599,7 @@ static int scan_one(void *ud, const struct process_info *p)
 				 p->exe, strerror(-r));
 		} else {
 			t->client_probes += client_attachment_probes(tp->client);
+			adopt_connections(t, p->pid);
 		}
 	}
 	log_info(COMPONENT, "tracing pid %d (%s)%s", (int)p->pid, p->exe,

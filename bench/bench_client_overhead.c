@@ -11,8 +11,8 @@
  *   traced 100%  the tracer as the agent runs it (server and client probes, outgoing
  *   traced 1%    trace context by sock_ops + sk_msg, parentbased_traceidratio), its
  *                spans built and dropped, read when woken or every 50 ms
- * A is restarted before each arm, so that its calls go on connections opened while the
- * arm is attached (outgoing trace context is carried only on those). Each arm's runs
+ * A is restarted before each arm, so that every arm's calls go on connections A opens
+ * while the arm is attached, as the sock_ops program sees them open. Each arm's runs
  * are followed by an untraced run of each path; an arm's baseline is the
  * mean of the untraced runs before and after it, so that the machine's drift cancels.
  * Printed: req/s and ratio to baseline (median, min-max over rounds), the cost per
@@ -202,9 +202,9 @@ static int attach_bare(struct arm_state *s, pid_t pid, const char *exe, uint64_t
 }
 
 /* Attaches arm a. A is restarted first: its connections to B are kept alive for good,
- * and the sock_ops program tracks only connections opened after it is attached, so
- * every arm starts A's calls on new connections (the floor and the traced arms alike;
- * the untraced runs between them reuse them). */
+ * so every arm starts A's calls on connections opened while it is attached (the floor
+ * and the traced arms alike; the untraced runs between them reuse them), rather than on
+ * connections the tracer adopts. */
 static int arm_attach(struct arm_state *s, enum arm a, const char *exe, struct traced_service *svc_a,
 		      pid_t pid_b, const struct points *pt)
 {

@@ -57,10 +57,18 @@ static int chain_fixture(char *path, size_t size)
 	return r;
 }
 
-static int setup(void **state)
+static int start_tracing(struct chain *c)
+{
+	struct tracer_sampler on = { .type = TRACER_SAMPLER_ALWAYS_ON };
+	int r = tracer_harness_start(&on, traced_service_binary(c->a), &c->h);
+
+	return r ? r : tracer_scan(c->h->tracer);
+}
+
+/* A and B running, traced when traced is set (the tracer scanned once). */
+static int start_chain(void **state, int traced)
 {
 	char fixture[256];
-	struct tracer_sampler on = { .type = TRACER_SAMPLER_ALWAYS_ON };
 	struct chain *c = calloc(1, sizeof(*c));
 	char next[64];
 	int r;
@@ -74,16 +82,24 @@ static int setup(void **state)
 		snprintf(next, sizeof(next), "http://127.0.0.1:%d", traced_service_port(c->b));
 		r = traced_service_start_next(fixture, NULL, next, &c->a);
 	}
-	if (r == 0)
-		r = tracer_harness_start(&on, traced_service_binary(c->a), &c->h);
-	if (r == 0)
-		r = tracer_scan(c->h->tracer);
+	if (r == 0 && traced)
+		r = start_tracing(c);
 	*state = c;
 	if (r) {
 		print_error("setup: %s\n", strerror(-r));
 		return -1;
 	}
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return start_chain(state, 1);
+}
+
+static int setup_untraced(void **state)
+{
+	return start_chain(state, 0);
 }
 
 static int teardown(void **state)
@@ -243,6 +259,27 @@ static void a_dial_error_is_an_error_span(void **state)
 	json_decref(spans);
 }
 
+/* A service traced after it opened its connections (the agent started later, or a node
+ * agent attaching to a running pod): its kept-alive connection to B carries the trace
+ * context as well as a new one would. */
+static void a_connection_opened_before_tracing_carries_context_too(void **state)
+{
+	struct chain *c = *state;
+	struct tracer_stats st;
+	json_t *spans;
+
+	/* Untraced: A opens its connection to B, and keeps it. */
+	get_a(c, "/front-direct", NULL, 200);
+	assert_int_equal(start_tracing(c), 0);
+	get_a(c, "/front-direct", NULL, 200);
+	assert_int_equal(tracer_harness_collect(c->h, 3, 5000, 200, &spans), 0);
+	assert_int_equal(json_array_size(spans), 3);
+	assert_chain(spans, "/front-direct", NULL);
+	tracer_get_stats(c->h->tracer, &st);
+	assert_int_equal(st.tp_injected, 1);
+	json_decref(spans);
+}
+
 static size_t discard(char *p, size_t size, size_t n, void *ud)
 {
 	(void)p;
@@ -341,6 +378,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_request_with_its_own_traceparent_is_left_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_dial_error_is_an_error_span, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_requests_each_get_their_own_parents, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_connection_opened_before_tracing_carries_context_too,
+						setup_untraced, teardown),
 	};
 
 	return AGENT_TESTS_RUN(tests);
