@@ -1,9 +1,10 @@
 /* The start of an outgoing HTTP/1.x request, as a socket is about to send it: is it a
  * request line (METHOD SP target SP HTTP/1.d CRLF), where does that line end, and does
  * the header block (to its blank line) carry a traceparent header already? A byte at a
- * time, a state machine of a few fields: bpf/tp_inject.bpf.c runs it from a bpf_loop
- * over a copy of the message's first bytes, the unit tests and the fuzz target over
- * any bytes. Pure C: no helpers, no maps.
+ * time, a state machine of a few fields, with a word a step where bytes cannot matter
+ * (hrh_advance): bpf/tp_inject.bpf.c runs it from a bpf_loop over a copy of the
+ * message's first bytes, the unit tests and the fuzz target over any bytes, holding
+ * the word steps to the byte steps. Pure C: no helpers, no maps.
  *
  * Only a block seen whole is judged: a request whose headers go past the bytes looked
  * at may carry a traceparent further on, and is left alone (HRH_UNSURE). */
@@ -130,6 +131,53 @@ static HRH_INLINE int hrh_step(struct hrh_state *s, __u8 c)
 		return 1;
 	}
 	return s->phase == HRH_BAD;
+}
+
+/* How many of the 8 bytes at buf + at come before the first line feed among them (8:
+ * none), by word-wide operations, no branch per byte: the zero-byte test on the word
+ * XOR line feeds flags each zero byte's top bit (and may flag bytes above the first
+ * zero, never below it), and a multiply turns the lowest flag into its byte's index.
+ * at <= HRH_SCAN_MAX - 8. */
+static HRH_INLINE __u32 hrh_bytes_before_lf(const __u8 *buf, __u32 at)
+{
+	__u64 w, x, m;
+
+#ifdef __bpf__
+	/* A load of the word: clang makes a memcpy's eight bytes eight loads for BPF. */
+	w = *(const __u64 *)(buf + at);
+#else
+	__builtin_memcpy(&w, buf + at, 8);
+#endif
+	x = w ^ 0x0a0a0a0a0a0a0a0aULL;
+	m = (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
+	if (!m)
+		return 8;
+	return (__u32)((((m & -m) >> 7) * 0x0001020304050607ULL) >> 56);
+}
+
+/* Takes the bytes of buf[0..n) at s->pos: inside a header line already known to be no
+ * traceparent one, the bytes up to its line feed (hrh_step would only count them) a
+ * word at a time; any other byte, the line feed included, through hrh_step. The same
+ * state at the end as a byte at a time, in a fraction of the steps for Go's requests.
+ * buf is readable to HRH_SCAN_MAX. Returns 1 when the rest cannot change the verdict
+ * or the bytes are through. */
+static HRH_INLINE int hrh_advance(struct hrh_state *s, const __u8 *buf, __u32 n)
+{
+	__u32 at = s->pos, k;
+
+	if (at >= n)
+		return 1;
+	at &= HRH_SCAN_MAX - 1;
+	if (s->phase == HRH_HEADERS && s->match == 0xff && at <= HRH_SCAN_MAX - 8 &&
+	    at + 8 <= n) {
+		k = hrh_bytes_before_lf(buf, at);
+		if (k > 0) {
+			s->pos = at + k;
+			s->tok = s->tok < 0xffff - 8 ? (__u16)(s->tok + k) : 0xffff;
+			return 0;
+		}
+	}
+	return hrh_step(s, buf[at]);
 }
 
 static HRH_INLINE enum hrh_verdict hrh_verdict(const struct hrh_state *s)

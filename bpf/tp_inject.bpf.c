@@ -114,13 +114,12 @@ struct scan_ctx {
 	struct inject_scratch *sc;
 };
 
+/* One step: a byte, or a word of a header line that cannot matter (hrh_advance). */
 static long scan_step(__u64 i, void *ctx)
 {
 	struct inject_scratch *sc = ((struct scan_ctx *)ctx)->sc;
 
-	if (i >= sc->n)
-		return 1;
-	return hrh_step(&sc->st, sc->buf[i & (HRH_SCAN_MAX - 1)]);
+	return hrh_advance(&sc->st, sc->buf, sc->n);
 }
 
 /* A hex digit by arithmetic: a table would be a constant clang moves to a mergeable

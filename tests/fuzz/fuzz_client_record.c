@@ -5,7 +5,8 @@
  *    a signature-like query value (agent/client_span_builder.c);
  *  - the first bytes of a message a traced process sends, as the sk_msg program judges
  *    them (bpf/http_request_head.h): the verdict and the insertion point must be what a
- *    plain reading of HTTP/1.x's request line and header block gives.
+ *    plain reading of HTTP/1.x's request line and header block gives, and its word
+ *    steps must end where its byte steps do.
  * Inputs of a record's size are also taken as one record; longer ones give one from
  * their first bytes. */
 #include <stddef.h>
@@ -94,8 +95,9 @@ static enum hrh_verdict plain_verdict(const uint8_t *b, size_t n, size_t *ret_li
 
 static void check_request_head(const uint8_t *data, size_t size)
 {
-	struct hrh_state s;
-	size_t n = size < HRH_SCAN_MAX - 1 ? size : HRH_SCAN_MAX - 1, line_end = 0;
+	static uint8_t buf[HRH_SCAN_MAX];
+	struct hrh_state s, w;
+	size_t n = size < HRH_SCAN_MAX - 1 ? size : HRH_SCAN_MAX - 1, line_end = 0, steps = 0;
 	enum hrh_verdict got, want;
 
 	memset(&s, 0, sizeof(s));
@@ -105,6 +107,17 @@ static void check_request_head(const uint8_t *data, size_t size)
 	}
 	got = hrh_verdict(&s);
 	want = plain_verdict(data, n, &line_end);
+	/* A word a step where bytes cannot matter: the same state as a byte at a time. */
+	memset(buf, '\n', sizeof(buf));
+	memcpy(buf, data, n);
+	memset(&w, 0, sizeof(w));
+	while (!hrh_advance(&w, buf, (uint32_t)n)) {
+		if (++steps > n)
+			abort();
+	}
+	if (w.pos != s.pos || w.phase != s.phase || w.line_end != s.line_end ||
+	    w.has_tp != s.has_tp)
+		abort();
 	if (got != want)
 		abort();
 	/* Where the sk_msg program inserts: after the request line, inside the bytes. */

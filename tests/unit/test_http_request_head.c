@@ -13,10 +13,13 @@
 
 #include "bpf/http_request_head.h"
 
-/* As tp_sk_msg: at most HRH_SCAN_MAX - 1 bytes, stopping when a step says so. */
+/* As tp_sk_msg: at most HRH_SCAN_MAX - 1 bytes, a word a step where they cannot matter
+ * (hrh_advance), stopping when a step says so; the same state as a byte at a time. */
 static enum hrh_verdict judge_n(const char *bytes, size_t n, struct hrh_state *ret)
 {
-	struct hrh_state s;
+	static uint8_t buf[HRH_SCAN_MAX];
+	struct hrh_state s, w;
+	size_t steps = 0;
 
 	memset(&s, 0, sizeof(s));
 	if (n > HRH_SCAN_MAX - 1)
@@ -25,6 +28,17 @@ static enum hrh_verdict judge_n(const char *bytes, size_t n, struct hrh_state *r
 		if (hrh_step(&s, (uint8_t)bytes[i]))
 			break;
 	}
+	/* Past the bytes: line feeds, which a word step must not take for the message's. */
+	memset(buf, '\n', sizeof(buf));
+	memcpy(buf, bytes, n);
+	memset(&w, 0, sizeof(w));
+	while (!hrh_advance(&w, buf, (uint32_t)n))
+		assert_true(++steps <= n);
+	assert_int_equal(w.pos, s.pos);
+	assert_int_equal(w.phase, s.phase);
+	assert_int_equal(w.line_end, s.line_end);
+	assert_int_equal(w.has_tp, s.has_tp);
+	assert_int_equal(hrh_verdict(&w), hrh_verdict(&s));
 	if (ret)
 		*ret = s;
 	return hrh_verdict(&s);
@@ -125,6 +139,23 @@ static void a_bare_line_feed_ends_the_header_block(void **state)
 	assert_int_equal(s.line_end, 16);
 }
 
+static void header_lines_are_taken_a_word_at_a_time(void **state)
+{
+	static uint8_t buf[HRH_SCAN_MAX];
+	const char *req = "GET /back HTTP/1.1\r\nHost: 127.0.0.1:8081\r\nUser-Agent: Go-http-client/1.1\r\n"
+			  "Accept-Encoding: gzip\r\n\r\n";
+	size_t n = strlen(req), steps = 0;
+	struct hrh_state s;
+
+	memset(&s, 0, sizeof(s));
+	memcpy(buf, req, n);
+	while (!hrh_advance(&s, buf, (uint32_t)n))
+		steps++;
+	assert_int_equal(hrh_verdict(&s), HRH_INSERT);
+	/* The request line and each line's first byte one at a time; the rest by words. */
+	assert_true(steps < n / 2);
+}
+
 static void the_insertion_point_is_within_the_bytes(void **state)
 {
 	/* The sk_msg program refuses at >= n; the smallest request still has room. */
@@ -146,6 +177,7 @@ int main(void)
 		cmocka_unit_test(a_block_seen_in_part_is_never_judged),
 		cmocka_unit_test(what_is_not_a_request_start_is_left_alone),
 		cmocka_unit_test(a_bare_line_feed_ends_the_header_block),
+		cmocka_unit_test(header_lines_are_taken_a_word_at_a_time),
 		cmocka_unit_test(the_insertion_point_is_within_the_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
