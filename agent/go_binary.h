@@ -48,6 +48,10 @@ int go_binary_offsets(const struct go_binary *binary, const struct go_offsets **
  * binary has no such function, -ENOTUNIQ when the name is ambiguous. */
 int go_binary_entry_point(struct go_binary *binary, const char *name,
 			  struct probe_point *ret_point);
+/* probe_call_points of caller's first call of callee, both by name. */
+int go_binary_call_points(struct go_binary *binary, const char *caller, const char *callee,
+			  struct probe_point *ret_after, struct probe_point *ret_error,
+			  int *ret_error_status);
 int go_binary_ret_points(struct go_binary *binary, const char *name, struct probe_point *points,
 			 size_t cap, size_t *ret_count);
 

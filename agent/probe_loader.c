@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/client_loader.h"
 #include "agent/uprobe_link.h"
 #include "http_server.skel.h"
 
@@ -23,6 +24,8 @@ struct probe_loader {
 	int symbol_and_rets; /* serve_http_end_at_ret is loaded */
 	int multi;           /* uprobes as uprobe_multi links, else perf events */
 	int ncpus;
+	struct client_loader *client;
+	int client_error;
 	probe_record_fn on_record;
 	void *ud;
 };
@@ -121,6 +124,22 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 		r = -errno ? -errno : -ENOMEM;
 		goto fail;
 	}
+	if (opts && opts->with_client) {
+		struct client_loader_shared sh = {
+			.spans_fd = bpf_map__fd(pl->skel->maps.spans),
+			.inflight_fd = bpf_map__fd(pl->skel->maps.inflight),
+			.inflight_sampled_fd = bpf_map__fd(pl->skel->maps.inflight_sampled),
+			.sampler_fd = bpf_map__fd(pl->skel->maps.sampler),
+			.ctx_slots_fd = bpf_map__fd(pl->skel->maps.ctx_slots),
+			.inflight_mask = (uint32_t)inflight - 1,
+			.wakeup_bytes = wake,
+			.multi = pl->multi,
+		};
+		struct client_loader_opts co = { .no_propagation = opts->no_propagation };
+
+		/* The server probes do not depend on these. */
+		pl->client_error = client_loader_new(&sh, &co, &pl->client);
+	}
 	*ret_loader = pl;
 	return 0;
 fail:
@@ -132,10 +151,21 @@ struct probe_loader *probe_loader_free(struct probe_loader *pl)
 {
 	if (!pl)
 		return NULL;
+	client_loader_free(pl->client);
 	ring_buffer__free(pl->rb);
 	http_server_bpf__destroy(pl->skel);
 	free(pl);
 	return NULL;
+}
+
+struct client_loader *probe_loader_client(const struct probe_loader *pl)
+{
+	return pl->client;
+}
+
+int probe_loader_client_error(const struct probe_loader *pl)
+{
+	return pl->client_error;
 }
 
 int probe_loader_has_header_scan(const struct probe_loader *pl)

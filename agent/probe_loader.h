@@ -33,9 +33,19 @@ struct probe_loader_opts {
 	int symbol_and_rets;      /* also load the end program for ServeHTTP's RETs, which
 				   * only probe_loader_attach_at_symbol_and_rets attaches
 				   * (benchmarks): the daemon does not pay its verification */
+	int with_client;          /* also load the net/http client probes
+				   * (agent/client_loader.h) on this loader's maps; if they fail
+				   * to load, the server probes go on (client_error says why) */
+	int no_propagation;       /* the client probes without outgoing trace context */
 	probe_record_fn on_record;
 	void *ud;
 };
+
+struct client_loader;
+/* The client probes loaded with with_client, borrowed; NULL when not loaded, and then
+ * probe_loader_client_error says why (0: not asked for). */
+struct client_loader *probe_loader_client(const struct probe_loader *pl);
+int probe_loader_client_error(const struct probe_loader *pl);
 
 /* Loads the programs and creates the maps. Returns a new loader in ret_loader. */
 int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader **ret_loader);

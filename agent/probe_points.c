@@ -114,6 +114,10 @@ const char *probe_kind_name(enum probe_kind kind)
 		return "stack-check-jump";
 	case PROBE_AT_SYMBOL:
 		return "symbol";
+	case PROBE_AFTER_CALL:
+		return "after-call";
+	case PROBE_ERROR_BRANCH:
+		return "error-branch";
 	default:
 		return "ret";
 	}
@@ -336,6 +340,128 @@ int probe_ret_points(struct probe_disasm *disasm, struct elf_file *file,
 	}
 	*ret_count = count;
 	r = 0;
+cleanup:
+	free(code);
+	return r;
+}
+
+static int is_call_to(const cs_insn *insn, uint64_t target)
+{
+	const cs_x86 *x = &insn->detail->x86;
+
+	return insn->id == X86_INS_CALL && x->op_count == 1 && x->operands[0].type == X86_OP_IMM &&
+	       (uint64_t)x->operands[0].imm == target;
+}
+
+static int is_test_rbx(const cs_insn *insn)
+{
+	const cs_x86 *x = &insn->detail->x86;
+
+	return insn->id == X86_INS_TEST && x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
+	       x->operands[0].reg == X86_REG_RBX && x->operands[1].type == X86_OP_REG &&
+	       x->operands[1].reg == X86_REG_RBX;
+}
+
+/* The point at vaddr inside code (which starts at base). */
+static int point_in(struct probe_disasm *d, struct elf_file *file, const uint8_t *code,
+		    size_t size, uint64_t base, uint64_t vaddr, enum probe_kind kind,
+		    struct probe_point *ret_point)
+{
+	const uint8_t *p;
+	size_t n;
+	uint64_t addr = vaddr;
+
+	if (vaddr < base || vaddr >= base + size)
+		return -EINVAL;
+	p = code + (vaddr - base);
+	n = size - (size_t)(vaddr - base);
+	if (decode_one(d, &p, &n, &addr) < 0)
+		return -EINVAL;
+	return make_point(file, vaddr, code + (vaddr - base), d->insn->size, kind, ret_point);
+}
+
+/* From the instruction at vaddr (after the call): past nops, `test rbx, rbx` and a
+ * jne or je; the error branch's first instruction into ret_point. */
+static int error_branch(struct probe_disasm *d, struct elf_file *file, const uint8_t *code,
+			size_t size, uint64_t base, uint64_t vaddr, struct probe_point *ret_point)
+{
+	const uint8_t *p = code + (vaddr - base);
+	size_t n = size - (size_t)(vaddr - base);
+	uint64_t addr = vaddr;
+	int tested = 0;
+
+	for (int i = 0; i < PROLOGUE_MAX_INSNS && n > 0; i++) {
+		if (decode_one(d, &p, &n, &addr) < 0)
+			return -EINVAL;
+		if (d->insn->id == X86_INS_NOP)
+			continue;
+		if (!tested && is_test_rbx(d->insn)) {
+			tested = 1;
+			continue;
+		}
+		if (tested && (d->insn->id == X86_INS_JNE || d->insn->id == X86_INS_JE)) {
+			const cs_x86 *x = &d->insn->detail->x86;
+			uint64_t to = d->insn->id == X86_INS_JNE ? (uint64_t)x->operands[0].imm : addr;
+
+			return point_in(d, file, code, size, base, to, PROBE_ERROR_BRANCH, ret_point);
+		}
+		return -ENOENT;
+	}
+	return -ENOENT;
+}
+
+int probe_call_points(struct probe_disasm *disasm, struct elf_file *file,
+		      const struct go_func *caller, uint64_t callee_addr,
+		      struct probe_point *ret_after, struct probe_point *ret_error,
+		      int *ret_error_status)
+{
+	uint8_t *code = NULL;
+	const uint8_t *p;
+	uint64_t addr = caller->addr;
+	size_t n = caller->size;
+	struct probe_point after, err;
+	int r, er = -ENOENT;
+
+	r = check_machine(file);
+	if (r < 0)
+		return r;
+	if (caller->size == 0)
+		return -EINVAL;
+	if (caller->size > PROBE_MAX_FUNC_SIZE)
+		return -EFBIG;
+	code = malloc(caller->size);
+	if (!code)
+		return -ENOMEM;
+	r = elf_file_read_vaddr(file, caller->addr, code, caller->size);
+	if (r < 0)
+		goto cleanup;
+	p = code;
+	r = -ENOENT;
+	while (n > 0) {
+		if (decode_one(disasm, &p, &n, &addr) < 0) {
+			p++;
+			n--;
+			addr++;
+			continue;
+		}
+		if (!is_call_to(disasm->insn, callee_addr))
+			continue;
+		/* addr is now the return address. */
+		r = point_in(disasm, file, code, caller->size, caller->addr, addr, PROBE_AFTER_CALL,
+			     &after);
+		if (r < 0)
+			goto cleanup;
+		if (ret_error)
+			er = error_branch(disasm, file, code, caller->size, caller->addr, addr, &err);
+		break;
+	}
+	if (r < 0)
+		goto cleanup;
+	*ret_after = after;
+	if (ret_error && er == 0)
+		*ret_error = err;
+	if (ret_error_status)
+		*ret_error_status = er;
 cleanup:
 	free(code);
 	return r;

@@ -37,6 +37,9 @@ enum probe_kind {
 	PROBE_AT_STACK_CHECK_JUMP, /* the jbe after the stack check: args in registers */
 	PROBE_AT_SYMBOL,           /* no stack check found: the function's first byte */
 	PROBE_AT_RET,
+	PROBE_AFTER_CALL,   /* where a call returns to: the results still in registers */
+	PROBE_ERROR_BRANCH, /* the first instruction of the branch taken when a call's error
+			     * result (RBX, the error's itab) is not nil: hit on errors only */
 };
 
 struct probe_point {
@@ -62,6 +65,17 @@ int probe_entry_point(struct probe_disasm *disasm, struct elf_file *file,
 int probe_ret_points(struct probe_disasm *disasm, struct elf_file *file,
 		     const struct go_func *fn, struct probe_point *points, size_t cap,
 		     size_t *ret_count);
+
+/* In caller, the first call of the function at callee_addr: where it returns to (the
+ * instruction after the call; Go puts a nop there, which the kernel emulates), into
+ * ret_after, and, when the code right after tests the error result (`test rbx, rbx`
+ * then jne/je, past nops), the first instruction of the error's branch into
+ * ret_error (-ENOENT in ret_error_status otherwise; ret_error may be NULL). -ENOENT
+ * when caller has no such call. */
+int probe_call_points(struct probe_disasm *disasm, struct elf_file *file,
+		      const struct go_func *caller, uint64_t callee_addr,
+		      struct probe_point *ret_after, struct probe_point *ret_error,
+		      int *ret_error_status);
 
 /* How the kernel runs a uprobe on the instruction at code[0..len) (by its encoding, as
  * arch/x86/kernel/uprobes.c decides), and its length. */

@@ -39,3 +39,49 @@ int red_metrics_format(const struct red_series *series, size_t n, const double *
 	}
 	return rc;
 }
+
+#define CLIENT_FAMILY "http_client_request_duration_seconds"
+
+int red_metrics_client_header(struct prom_text *out)
+{
+	return prom_text_histogram_header(out, CLIENT_FAMILY,
+					  "Duration of HTTP client requests, every call the probes "
+					  "saw, sampled or not.");
+}
+
+/* A server address as a label value: from a traced process's memory, so only the
+ * characters of host names and IP addresses are kept. */
+static void address_label(const char *in, char *out, size_t size)
+{
+	size_t i = 0;
+
+	for (; in[i] && i + 1 < size; i++) {
+		char c = in[i];
+		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			 c == '.' || c == '-' || c == ':' || c == '_';
+
+		out[i] = ok ? c : '_';
+	}
+	out[i] = '\0';
+}
+
+int red_metrics_client_series(const struct red_client_series *s, const double *bounds,
+			      size_t n_bounds, struct prom_text *out)
+{
+	char method[16], address[72], labels[256], status[48] = "", port[32] = "", error[32] = "";
+
+	method_label(s->method, method, sizeof(method));
+	address_label(s->server_address, address, sizeof(address));
+	if (s->status_code)
+		snprintf(status, sizeof(status), ",http_response_status_code=\"%u\"", s->status_code);
+	if (s->server_port)
+		snprintf(port, sizeof(port), ",server_port=\"%u\"", s->server_port);
+	if (s->failed)
+		snprintf(error, sizeof(error), ",error_type=\"_OTHER\"");
+	else if (s->status_code >= 400)
+		snprintf(error, sizeof(error), ",error_type=\"%u\"", s->status_code);
+	snprintf(labels, sizeof(labels), "http_request_method=\"%s\"%s,server_address=\"%s\"%s%s",
+		 method, status, address, port, error);
+	return prom_text_histogram_series(out, CLIENT_FAMILY, labels, bounds, n_bounds, s->buckets,
+					  s->count, s->sum_seconds);
+}

@@ -11,9 +11,12 @@
 
 struct self_metrics {
 	struct metrics_registry *reg;
-	struct metrics_gauge *pods, *processes, *probes, *queue_length, *config_info, *config_failed;
+	struct metrics_gauge *pods, *processes, *probes, *queue_length, *config_info, *config_failed,
+		*propagation;
 	struct metrics_counter *probe_failures, *skipped, *requests, *sampled, *spans_produced,
-		*spans_exported, *spans_dropped, *export_requests, *traceparents, *config_errors;
+		*spans_exported, *spans_dropped, *export_requests, *traceparents, *config_errors,
+		*client_calls, *client_sampled, *tp_sent;
+	const char *mechanism; /* the propagation_info series set to 1 */
 	struct tracer_stats last_t;
 	struct otlp_exporter_stats last_e;
 	char revision[64], instrumentation[256];
@@ -23,6 +26,7 @@ struct self_metrics {
 static const char *const reason_label[] = { "reason", NULL };
 static const char *const result_label[] = { "result", NULL };
 static const char *const config_labels[] = { "revision", "instrumentation", NULL };
+static const char *const mechanism_label[] = { "mechanism", NULL };
 
 #define NEW(kind, field, n, h, l)                                                                  \
 	(rc == 0 ? (rc = metrics_##kind##_new(m->reg, &(struct metrics_opts){ .name = n, .help = h, \
@@ -53,6 +57,17 @@ int self_metrics_new(struct self_metrics **ret)
 	    "Requests the in-kernel sampler kept.", NULL);
 	NEW(counter, traceparents, "autotrace_agent_traceparent_received_total",
 	    "Requests that carried a valid W3C traceparent header.", NULL);
+	NEW(counter, client_calls, "autotrace_agent_client_requests_total",
+	    "HTTP client calls the probes saw, sampled or not.", NULL);
+	NEW(counter, client_sampled, "autotrace_agent_client_requests_sampled_total",
+	    "Client calls sampled (their own decision, or their server request's).", NULL);
+	NEW(counter, tp_sent, "autotrace_agent_traceparent_outgoing_total",
+	    "Outgoing requests by what became of their trace context: injected, or "
+	    "left_alone (the request carried its own), or failed.",
+	    result_label);
+	NEW(gauge, propagation, "autotrace_agent_propagation_info",
+	    "The mechanism carrying trace context to the next service: sk_msg, or none.",
+	    mechanism_label);
 	NEW(counter, spans_produced, "autotrace_agent_spans_produced_total",
 	    "Spans built from the ring buffer and handed to the exporter.", NULL);
 	NEW(counter, spans_exported, "autotrace_agent_spans_exported_total",
@@ -164,6 +179,38 @@ void self_metrics_pods(struct self_metrics *m, uint64_t pods)
 	metrics_gauge_set(m->pods, (double)pods);
 }
 
+struct client_collect {
+	struct prom_text *out;
+	int rc;
+};
+
+static void collect_client(void *ud, const char *method, unsigned status, int failed,
+			   const char *address, unsigned port, const uint64_t *buckets,
+			   uint64_t count, double sum)
+{
+	struct client_collect *c = ud;
+	struct red_client_series s = {
+		.method = method, .status_code = status, .failed = failed,
+		.server_address = address, .server_port = port,
+		.buckets = buckets, .count = count, .sum_seconds = sum,
+	};
+
+	if (c->rc == 0)
+		c->rc = red_metrics_client_series(&s, tracer_duration_bounds_seconds,
+						  tracer_duration_bucket_count - 1, c->out);
+}
+
+/* http_client_request_duration_seconds: the header, then each series as it is read. */
+static int red_metrics_client(struct tracer *t, struct prom_text *out)
+{
+	struct client_collect c = { .out = out };
+	int rc = red_metrics_client_header(out);
+
+	if (rc == 0)
+		rc = tracer_client_red_foreach(t, collect_client, &c);
+	return rc ? rc : c.rc;
+}
+
 int self_metrics_scrape(struct self_metrics *m, struct tracer *t, struct otlp_exporter *ex,
 			struct prom_text *out)
 {
@@ -194,6 +241,20 @@ int self_metrics_scrape_stats(struct self_metrics *m, struct tracer *t,
 		add_delta(m->requests, NULL, s.requests, m->last_t.requests);
 		add_delta(m->sampled, NULL, s.sampled, m->last_t.sampled);
 		add_delta(m->traceparents, NULL, s.traceparent_found, m->last_t.traceparent_found);
+		add_delta(m->client_calls, NULL, s.client_calls, m->last_t.client_calls);
+		add_delta(m->client_sampled, NULL, s.client_sampled, m->last_t.client_sampled);
+		add_delta(m->tp_sent, "injected", s.tp_injected, m->last_t.tp_injected);
+		add_delta(m->tp_sent, "left_alone", s.tp_left_alone, m->last_t.tp_left_alone);
+		add_delta(m->tp_sent, "failed", s.tp_failed, m->last_t.tp_failed);
+		add_delta(m->spans_dropped, "ringbuf_full", s.client_ringbuf_drops,
+			  m->last_t.client_ringbuf_drops);
+		if (m->mechanism != s.propagation) {
+			const char *old[] = { m->mechanism ? m->mechanism : "none" }, *now[] = { s.propagation };
+
+			metrics_gauge_set_labels(m->propagation, old, 0);
+			metrics_gauge_set_labels(m->propagation, now, 1);
+			m->mechanism = s.propagation;
+		}
 		add_delta(m->spans_produced, NULL, s.spans_delivered, m->last_t.spans_delivered);
 		add_delta(m->spans_dropped, "ringbuf_full", s.ringbuf_drops, m->last_t.ringbuf_drops);
 		add_delta(m->spans_dropped, "inflight", s.inflight_drops, m->last_t.inflight_drops);
@@ -234,5 +295,7 @@ int self_metrics_scrape_stats(struct self_metrics *m, struct tracer *t,
 						tracer_duration_bucket_count - 1, out);
 		free(c.s);
 	}
+	if (rc == 0 && t)
+		rc = red_metrics_client(t, out);
 	return rc;
 }

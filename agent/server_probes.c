@@ -96,6 +96,9 @@ int server_probes_plan(struct go_binary *binary, struct server_probe_plan *ret_p
 		if (o->off[needed[i]] % 8)
 			return -EPROTONOSUPPORT;
 	}
+	/* The context filed for client calls (bpf/http_client.h), when known. */
+	if (go_offsets_get(o, GO_FIELD_REQUEST_CTX, &plan.offsets.req_ctx) || plan.offsets.req_ctx % 8)
+		plan.offsets.req_ctx = 0;
 	if (!plan.offsets.resp_block || !plan.offsets.req_block || !plan.offsets.bufio_block)
 		return -EPROTONOSUPPORT;
 	*ret_plan = plan;

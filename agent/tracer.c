@@ -11,10 +11,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent/client_loader.h"
+#include "agent/client_probes.h"
+#include "agent/client_span_builder.h"
 #include "agent/go_binary.h"
 #include "agent/probe_load.h"
 #include "agent/probe_loader.h"
 #include "agent/process_scan.h"
+#include "agent/propagation_adopt.h"
 #include "agent/sampler.h"
 #include "agent/server_probes.h"
 #include "agent/span_builder.h"
@@ -45,12 +49,15 @@ struct binary {
 	enum tracer_skip_reason skip_reason;
 	uint32_t slot; /* offsets slot, BINARY_TRACEABLE only */
 	struct server_probe_plan plan;
+	struct client_probe_plan client;
+	int has_client; /* it makes net/http calls the client probes can trace */
 };
 
 struct traced_process {
 	pid_t pid;
 	uint64_t start_time;
 	struct probe_attachment *attachment; /* NULL: attaching failed */
+	struct client_attachment *client;    /* NULL: none */
 	int seen; /* in the current scan */
 	struct tracer_selection sel;
 };
@@ -78,6 +85,7 @@ struct tracer {
 	struct traced_process *procs; /* attached, or failed to attach: not retried */
 	size_t n_procs;
 	size_t n_attached;
+	size_t client_probes; /* attached now */
 
 	int64_t wall_minus_mono_ns;
 	struct otlp_span span; /* scratch for the record being delivered */
@@ -88,6 +96,8 @@ struct tracer {
 	uint64_t spans_delivered;
 	uint64_t records_invalid;
 };
+
+static void set_client_offsets(struct tracer *t, struct binary *b);
 
 static const char *const skip_names[TRACER_SKIP_REASONS] = {
 	[TRACER_SKIP_UNREADABLE] = "unreadable",
@@ -114,14 +124,32 @@ static int64_t wall_minus_mono(void)
 	return (int64_t)w.tv_sec * 1000000000 + w.tv_nsec - mono;
 }
 
+/* Where each ring record carries its process's pid: the server's and the client's
+ * layouts, told apart by size (on_record). */
+_Static_assert(sizeof(struct hc_span_record) != sizeof(struct hs_span_record),
+	       "records are told apart by size");
+
+static int record_pid(const void *data, size_t size, uint32_t *ret_pid)
+{
+	size_t at;
+
+	if (size == sizeof(struct hc_span_record))
+		at = offsetof(struct hc_span_record, pid);
+	else if (size >= offsetof(struct hs_span_record, pid) + sizeof(uint32_t))
+		at = offsetof(struct hs_span_record, pid);
+	else
+		return -EINVAL;
+	memcpy(ret_pid, (const char *)data + at, sizeof(*ret_pid));
+	return 0;
+}
+
 /* The tag the select callback gave the process a record is from; 0 when it is gone. */
 static uint32_t span_tag_of(struct tracer *t, const void *data, size_t size)
 {
 	uint32_t pid;
 
-	if (size < offsetof(struct hs_span_record, pid) + sizeof(pid))
+	if (record_pid(data, size, &pid))
 		return 0;
-	memcpy(&pid, (const char *)data + offsetof(struct hs_span_record, pid), sizeof(pid));
 	if (t->last_tag_proc < t->n_procs && (uint32_t)t->procs[t->last_tag_proc].pid == pid)
 		return t->procs[t->last_tag_proc].sel.span_tag;
 	for (size_t i = 0; i < t->n_procs; i++) {
@@ -136,8 +164,11 @@ static uint32_t span_tag_of(struct tracer *t, const void *data, size_t size)
 static int on_record(void *ud, const void *data, size_t size)
 {
 	struct tracer *t = ud;
+	int r = size == sizeof(struct hc_span_record) ?
+			client_span_builder_build(data, size, t->wall_minus_mono_ns, &t->span) :
+			span_builder_build(data, size, t->wall_minus_mono_ns, &t->span);
 
-	if (span_builder_build(data, size, t->wall_minus_mono_ns, &t->span)) {
+	if (r) {
 		t->records_invalid++;
 		return 0;
 	}
@@ -242,6 +273,29 @@ int tracer_set_sampler_slot(struct tracer *t, uint32_t slot, const struct tracer
 	return 0;
 }
 
+/* Which client probes and which propagation mechanism are in force, said once. */
+static void log_client(const struct tracer *t)
+{
+	struct client_loader *cl = probe_loader_client(t->loader);
+	const struct propagation *p;
+
+	if (!cl) {
+		if (probe_loader_client_error(t->loader))
+			log_warn(COMPONENT, "net/http client probes not loaded (%s): server spans only; "
+				 "outgoing trace context: none",
+				 strerror(-probe_loader_client_error(t->loader)));
+		return;
+	}
+	p = client_loader_propagation(cl);
+	if (propagation_active(p))
+		log_info(COMPONENT, "outgoing trace context: %s (a traceparent header inserted into "
+			 "plaintext HTTP/1.x requests of traced processes, by sock_ops and sk_msg "
+			 "programs; no writes to process memory)", propagation_mechanism(p));
+	else
+		log_warn(COMPONENT, "outgoing trace context: none (%s); client spans are still "
+			 "traced", p ? propagation_why(p) : "turned off");
+}
+
 /* What loading cost: the wall clock (long on a busy machine), the loading thread's CPU
  * and what the verifier went through for each program. */
 static void log_loaded(const struct tracer *t, const struct probe_load_cost *cost)
@@ -264,6 +318,7 @@ static void log_loaded(const struct tracer *t, const struct probe_load_cost *cos
 	log_info(COMPONENT, "BPF programs loaded in %ld ms (%ld ms of CPU); instructions verified: %s; "
 		 "attaching with %s", cost->wall_ms, cost->cpu_ms, line,
 		 probe_loader_attach_kind(t->loader));
+	log_client(t);
 }
 
 /* Returns a new tracer; copies what opts points to. */
@@ -272,6 +327,8 @@ int tracer_new(const struct tracer_opts *opts, struct tracer **ret_tracer)
 	struct probe_loader_opts lo = {
 		.ringbuf_bytes = opts->ringbuf_bytes,
 		.max_inflight = opts->max_inflight,
+		.with_client = !opts->no_client,
+		.no_propagation = opts->no_propagation,
 		.on_record = on_record,
 	};
 	struct tracer *t;
@@ -320,8 +377,10 @@ struct tracer *tracer_free(struct tracer *t)
 {
 	if (!t)
 		return NULL;
-	for (size_t i = 0; i < t->n_procs; i++)
+	for (size_t i = 0; i < t->n_procs; i++) {
+		client_attachment_free(t->procs[i].client);
 		probe_attachment_free(t->procs[i].attachment);
+	}
 	if (t->loading) {
 		struct probe_loader *pl = NULL;
 
@@ -378,6 +437,8 @@ int tracer_finish_loading(struct tracer *t)
 		if (b->state != BINARY_TRACEABLE)
 			continue;
 		r = probe_loader_set_offsets(t->loader, b->slot, &b->plan.offsets);
+		if (r == 0)
+			set_client_offsets(t, b);
 		if (r) {
 			b->state = BINARY_SKIPPED;
 			b->skip_reason = TRACER_SKIP_UNREADABLE;
@@ -386,6 +447,22 @@ int tracer_finish_loading(struct tracer *t)
 		}
 	}
 	return 0;
+}
+
+/* The client offsets of a traceable binary, when it has client probes; a refusal
+ * leaves it traced as a server only. */
+static void set_client_offsets(struct tracer *t, struct binary *b)
+{
+	struct client_loader *cl = t->loader ? probe_loader_client(t->loader) : NULL;
+	int r;
+
+	if (!b->has_client || !cl)
+		return;
+	r = client_loader_set_offsets(cl, b->slot, &b->client.offsets);
+	if (r) {
+		b->has_client = 0;
+		log_warn(COMPONENT, "client offsets refused: %s", strerror(-r));
+	}
 }
 
 static int same_identity(const struct exe_identity *a, const struct exe_identity *b)
@@ -450,9 +527,16 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 	if (r == 0) {
 		b->slot = t->next_slot;
 		b->plan.offsets.valid = 1;
+		int cr = client_probes_plan(gb, &b->client);
+
+		b->has_client = cr == 0;
+		if (cr && cr != -ENOENT)
+			log_info(COMPONENT, "%s: no client spans (%s)", p->exe, strerror(-cr));
 		/* While loading, tracer_finish_loading sets them. */
 		if (t->loader)
 			r = probe_loader_set_offsets(t->loader, b->slot, &b->plan.offsets);
+		if (t->loader && r == 0)
+			set_client_offsets(t, b);
 	}
 	if (r) {
 		b->state = BINARY_SKIPPED;
@@ -466,6 +550,11 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 	b->state = BINARY_TRACEABLE;
 	log_info(COMPONENT, "traceable: %s (%s), ServeHTTP probe at %s", p->exe,
 		 go_buildinfo_go_version(go_binary_buildinfo(gb)), probe_kind_name(b->plan.start.kind));
+	if (b->has_client)
+		log_info(COMPONENT, "client probes: roundTrip at %s (%s), end %s (%s), dial errors %s",
+			 probe_kind_name(b->client.start.kind), insn_cost_name(b->client.start.cost),
+			 probe_kind_name(b->client.end.kind), insn_cost_name(b->client.end.cost),
+			 b->client.has_failed ? probe_kind_name(b->client.failed.kind) : "not traced");
 done:
 	if (gb) {
 		go_binary_free(gb);
@@ -490,8 +579,29 @@ static void release_process(struct tracer *t, size_t i)
 {
 	if (t->procs[i].attachment)
 		t->n_attached--;
+	t->client_probes -= client_attachment_probes(t->procs[i].client);
+	client_attachment_free(t->procs[i].client);
 	probe_attachment_free(t->procs[i].attachment);
 	t->procs[i] = t->procs[--t->n_procs];
+}
+
+/* The connections pid opened before its calls were traced carry trace context too
+ * (agent/propagation_adopt.h). Failing that, only its new connections do. */
+static void adopt_connections(struct tracer *t, pid_t pid)
+{
+	const struct propagation *prop = client_loader_propagation(probe_loader_client(t->loader));
+	size_t added = 0;
+	int r;
+
+	if (!propagation_active(prop))
+		return;
+	r = propagation_adopt(propagation_socks_fd(prop), t->proc_root, pid, &added);
+	if (r)
+		log_warn(COMPONENT, "pid %d: its open connections will not carry trace context "
+			 "(only new ones): %s", (int)pid, strerror(-r));
+	else if (added)
+		log_info(COMPONENT, "pid %d: %zu connections it opened before it was traced carry "
+			 "trace context from now on", (int)pid, added);
 }
 
 static int scan_one(void *ud, const struct process_info *p)
@@ -561,7 +671,28 @@ static int scan_one(void *ud, const struct process_info *p)
 		return 0;
 	}
 	t->n_attached++;
-	log_info(COMPONENT, "tracing pid %d (%s)", (int)p->pid, p->exe);
+	if (b->has_client && probe_loader_client(t->loader)) {
+		struct client_attach_spec cs = {
+			.pid = p->pid,
+			.binary_path = p->exe_link,
+			.plan = &b->client,
+			.offsets_slot = b->slot,
+			.sampler_slot = sel.sampler_slot,
+		};
+
+		r = client_loader_attach(probe_loader_client(t->loader), &cs, &tp->client);
+		if (r) {
+			/* Its server spans go on. */
+			t->probes_failed++;
+			log_warn(COMPONENT, "client probes on pid %d (%s) failed: %s", (int)p->pid,
+				 p->exe, strerror(-r));
+		} else {
+			t->client_probes += client_attachment_probes(tp->client);
+			adopt_connections(t, p->pid);
+		}
+	}
+	log_info(COMPONENT, "tracing pid %d (%s)%s", (int)p->pid, p->exe,
+		 tp->client ? ", with its HTTP calls" : "");
 	return 0;
 }
 
@@ -628,7 +759,7 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
 	if (t->loader)
 		probe_loader_read_stats(t->loader, k); /* zeros if the read fails */
 	s.processes = t->n_attached;
-	s.probes_attached = (uint64_t)t->n_attached * PROBE_ATTACHMENT_PROBES;
+	s.probes_attached = (uint64_t)t->n_attached * PROBE_ATTACHMENT_PROBES + t->client_probes;
 	s.probes_failed = t->probes_failed;
 	memcpy(s.skipped, t->skipped, sizeof(s.skipped));
 	s.requests = k[HS_STAT_REQUESTS];
@@ -638,6 +769,25 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
 	s.inflight_drops = k[HS_STAT_INFLIGHT_FULL] + k[HS_STAT_MISSING_START];
 	s.traceparent_found = k[HS_STAT_TRACEPARENT];
 	s.records_invalid = t->records_invalid;
+	s.propagation = "none";
+	if (t->loader && probe_loader_client(t->loader)) {
+		struct client_loader *cl = probe_loader_client(t->loader);
+		uint64_t c[HC_STAT_COUNT] = { 0 }, inj[HC_INJ_COUNT] = { 0 };
+
+		client_loader_read_stats(cl, c); /* zeros if the read fails */
+		propagation_read_stats(client_loader_propagation(cl), inj);
+		s.client_calls = c[HC_STAT_CALLS];
+		s.client_sampled = c[HC_STAT_SAMPLED];
+		s.client_errors = c[HC_STAT_ERRORS];
+		s.client_parent_goroutine = c[HC_STAT_PARENT_GOROUTINE];
+		s.client_parent_context = c[HC_STAT_PARENT_CONTEXT];
+		s.client_missing_start = c[HC_STAT_MISSING_START];
+		s.client_ringbuf_drops = c[HC_STAT_RINGBUF_FULL];
+		s.propagation = propagation_mechanism(client_loader_propagation(cl));
+		s.tp_injected = inj[HC_INJ_INJECTED];
+		s.tp_left_alone = inj[HC_INJ_HAD_TRACEPARENT];
+		s.tp_failed = inj[HC_INJ_FAILED];
+	}
 	*ret_stats = s;
 }
 
@@ -664,4 +814,40 @@ int tracer_red_foreach(struct tracer *t, tracer_red_fn fn, void *ud)
 	struct red_ctx c = { .fn = fn, .ud = ud };
 
 	return t->loader ? probe_loader_red_foreach(t->loader, red_one, &c) : 0;
+}
+
+struct client_red_ctx {
+	tracer_client_red_fn fn;
+	void *ud;
+};
+
+static void client_red_one(void *ud, const struct hc_red_key *key, const struct hs_red_value *v)
+{
+	struct client_red_ctx *c = ud;
+	char host[HC_HOST_MAX + 1], scheme_less[HC_HOST_MAX + 1];
+	const char *h;
+	size_t hl, n = key->host_len < HC_HOST_MAX ? key->host_len : HC_HOST_MAX;
+	unsigned port;
+
+	if (key->method_id >= HS_METHOD_COUNT)
+		return;
+	memcpy(scheme_less, key->host, n);
+	scheme_less[n] = '\0';
+	span_builder_split_host_port(scheme_less, n, &h, &hl, &port);
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	uint64_t buckets[HS_RED_BUCKETS];
+
+	for (size_t i = 0; i < HS_RED_BUCKETS; i++)
+		buckets[i] = v->buckets[i];
+	c->fn(c->ud, span_builder_method_name(key->method_id), key->status, key->error, host, port,
+	      buckets, v->count, (double)v->sum_ns / 1e9);
+}
+
+int tracer_client_red_foreach(struct tracer *t, tracer_client_red_fn fn, void *ud)
+{
+	struct client_red_ctx c = { .fn = fn, .ud = ud };
+	struct client_loader *cl = t->loader ? probe_loader_client(t->loader) : NULL;
+
+	return cl ? client_loader_red_foreach(cl, client_red_one, &c) : 0;
 }

@@ -59,6 +59,8 @@ struct tracer_opts {
 	/* Load the BPF programs on a thread of their own (see tracer_loading_fd): until
 	 * they are loaded, scans read the binaries they will probe but attach nothing. */
 	int load_in_background;
+	int no_client;           /* trace net/http servers only */
+	int no_propagation;      /* client spans, but no outgoing trace context */
 	struct tracer_sampler sampler;
 	struct tracer_targets targets;
 	tracer_span_fn on_span;
@@ -124,6 +126,19 @@ struct tracer_stats {
 	uint64_t inflight_drops;     /* ends without a start, or starts evicted */
 	uint64_t traceparent_found;  /* requests that carried a valid traceparent */
 	uint64_t records_invalid;    /* ring-buffer records that did not make a span */
+	/* net/http client calls */
+	uint64_t client_calls;       /* seen by the probes */
+	uint64_t client_sampled;
+	uint64_t client_errors;      /* ended with an error, no response */
+	uint64_t client_parent_goroutine; /* made on their server request's goroutine */
+	uint64_t client_parent_context;   /* linked through their request's context */
+	uint64_t client_missing_start;
+	uint64_t client_ringbuf_drops;
+	/* outgoing trace context */
+	const char *propagation;     /* "sk_msg" or "none" (static) */
+	uint64_t tp_injected;        /* traceparent headers put on the wire */
+	uint64_t tp_left_alone;      /* requests that carried their own */
+	uint64_t tp_failed;          /* the kernel refused the insertion */
 };
 void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats);
 /* Calls fn with the span tag of each instrumented process (a node agent counts its
@@ -141,5 +156,12 @@ extern const size_t tracer_duration_bucket_count; /* including +Inf */
 typedef void (*tracer_red_fn)(void *ud, const char *method, unsigned status_code,
 			      const uint64_t *buckets, uint64_t count, double sum_seconds);
 int tracer_red_foreach(struct tracer *t, tracer_red_fn fn, void *ud);
+
+/* The client calls' RED histograms, one per (method, status code or 0 when the call
+ * failed without a response, server address and port as the URL names them). */
+typedef void (*tracer_client_red_fn)(void *ud, const char *method, unsigned status_code,
+				     int failed, const char *server_address, unsigned server_port,
+				     const uint64_t *buckets, uint64_t count, double sum_seconds);
+int tracer_client_red_foreach(struct tracer *t, tracer_client_red_fn fn, void *ud);
 
 #endif

@@ -31,26 +31,14 @@
 #include "bpf/traceparent_scan.h"
 #include "bpf/request_text.h"
 #include "bpf/sampling_decision.h"
+#include "bpf/uprobe_context.h"
+#include "bpf/http_client.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 #ifndef EEXIST
 #define EEXIST 17
 #endif
-
-/* x86-64's struct pt_regs, as the kernel hands it to a uprobe program: its layout is
- * fixed (the entry code's, and ptrace's user_regs_struct), so the registers are read at
- * these offsets without CO-RE. A CO-RE relocation, even one, has libbpf parse the
- * kernel's BTF (~6 MB, 125,000 types) at every load: tens of milliseconds of CPU and
- * megabytes at the agent's start. */
-struct hs_regs {
-	__u64 r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di;
-};
-
-static __always_inline const struct hs_regs *regs_of(const struct pt_regs *ctx)
-{
-	return (const struct hs_regs *)ctx;
-}
 
 /* Set by the loader before load. */
 const volatile __u64 ringbuf_wakeup_bytes = 256 * 1024;
@@ -108,6 +96,14 @@ struct {
 	__type(value, struct hs_red_value);
 } red_other SEC(".maps");
 
+/* See struct hc_ctx_slot: written here, read by bpf/http_client.bpf.c. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, HC_CTX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct hc_ctx_slot);
+} ctx_slots SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, HS_STAT_COUNT);
@@ -152,31 +148,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scratch);
 } header_scratch SEC(".maps");
-
-static const __u64 red_bounds_ns[HS_RED_BOUNDS] = {
-	5000000ULL,   10000000ULL,  25000000ULL,  50000000ULL,   75000000ULL,
-	100000000ULL, 250000000ULL, 500000000ULL, 750000000ULL,  1000000000ULL,
-	2500000000ULL, 5000000000ULL, 7500000000ULL, 10000000000ULL,
-};
-
-/* Each probe is attached to one process, with a cookie (HS_COOKIE) that carries that
- * process's pid as the agent sees it, its sampler's slot and the slot of its binary's
- * offsets: the pid tells in-flight requests of two processes apart and goes into
- * records, without a helper call (~10 ns, ~80 through the agent's PID namespace). */
-static __always_inline __u32 cookie_slot(__u64 cookie)
-{
-	return (__u32)cookie & 0xffff;
-}
-
-static __always_inline __u32 cookie_sampler(__u64 cookie)
-{
-	return ((__u32)cookie >> 16) & 0xffff;
-}
-
-static __always_inline __u32 cookie_pid(__u64 cookie)
-{
-	return (__u32)(cookie >> 32);
-}
 
 static __always_inline void stat_add(__u32 which)
 {
@@ -312,19 +283,6 @@ static __always_inline int find_traceparent_of(const struct hs_offsets *off, str
 
 /* --- the in-flight slots ------------------------------------------------------------ */
 
-/* A slot's owner word: the key with the pid's low bits above the 48 bits of a user
- * address, so that one compare tells most keys of two processes apart (the slot's pid
- * tells the rest). Never zero: the key is a non-null pointer. */
-static __always_inline __u64 owner_tag(__u64 key, __u32 pid)
-{
-	return key ^ ((__u64)(pid & 0xffff) << 48);
-}
-
-static __always_inline __u32 slot_hash(__u64 tag)
-{
-	return (__u32)((tag * 0x9E3779B97F4A7C15ULL) >> 40);
-}
-
 /* --- probes ----------------------------------------------------------------------- */
 
 /* Copies len bytes at buf[at] (the scratch's copy of the request, at + len <= its
@@ -385,6 +343,30 @@ __noinline int keep_request_text(struct scratch *sc, const struct request_search
 		tx->host_len = (__u8)n;
 	}
 	return have;
+}
+
+/* Files the context of the request starting in in-flight slot idx (its interface's
+ * data word, at iface + 8) in its context slot, for the client calls made for it on
+ * other goroutines (bpf/http_client.bpf.c): one read, a few stores. */
+static __always_inline void file_context(__u64 iface, __u32 pid, __u64 tag, __u64 start,
+					 __u32 idx)
+{
+	__u64 c = read_u64((const void *)(iface + 8));
+	__u32 ci;
+	struct hc_ctx_slot *cs;
+
+	if (!c)
+		return;
+	ci = slot_hash(owner_tag(c, pid)) & (HC_CTX_SLOTS - 1);
+	cs = bpf_map_lookup_elem(&ctx_slots, &ci);
+	if (!cs)
+		return;
+	cs->ctx = 0; /* a reader meanwhile sees an empty slot, not a half-written one */
+	cs->owner = tag;
+	cs->start_ns = start;
+	cs->pid = pid;
+	cs->inflight_idx = idx;
+	cs->ctx = c;
 }
 
 static __always_inline int request_start(struct pt_regs *ctx, int scan_headers)
@@ -472,6 +454,8 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers)
 	v->pid = pid;
 	v->start_ns = start;
 	v->response = resp;
+	if (off->req_ctx)
+		file_context(regs_of(ctx)->di + off->req_ctx, pid, tag, start, v_idx);
 	found = scan_headers && smp->type != HS_SAMPLER_ALWAYS_OFF &&
 		find_traceparent(off, sc, resp, v, tag, &rs) == 0;
 	if (found)

@@ -82,8 +82,12 @@ struct hs_offsets {
 	 * (one read instead of one per field): at most HS_BLOCK_MAX. */
 	__u32 resp_block, req_block, bufio_block;
 	__u32 valid; /* 1 once the agent filled the slot */
+	/* http.Request.ctx: the start files the request's context in the context slots
+	 * (bpf/http_client.h) for client calls to find; 0: it does not. */
+	__u32 req_ctx;
+	__u32 pad;
 };
-_Static_assert(sizeof(struct hs_offsets) == 64, "hs_offsets layout changed");
+_Static_assert(sizeof(struct hs_offsets) == 72, "hs_offsets layout changed");
 /* Field offsets must be 8-byte aligned (pointers, ints and string headers on amd64),
  * and within a block of this size. */
 #define HS_BLOCK_MAX 256

@@ -110,3 +110,11 @@ SHOP_FIXTURE_BINS := $(FIXTURE_DIR)/shop-frontend-$(FIXTURE_GO_LOCAL) \
 $(eval $(call fixture_rule,shop-frontend,$(FIXTURE_GO_LOCAL),,))
 $(eval $(call fixture_rule,shop-backend,$(FIXTURE_GO_LOCAL),,))
 fixtures: $(SHOP_FIXTURE_BINS)
+
+# The two-service chain of the client-span tests and benchmark (tests/fixtures/go/chain),
+# local toolchain.
+CHAIN_FIXTURE := $(FIXTURE_DIR)/chain-$(FIXTURE_GO_LOCAL)
+$(eval $(call fixture_rule,chain,$(FIXTURE_GO_LOCAL),,))
+fixtures: $(CHAIN_FIXTURE)
+test-bpf: $(CHAIN_FIXTURE)
+build/rel/bench/bench_client_overhead: | $(CHAIN_FIXTURE)

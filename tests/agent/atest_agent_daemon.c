@@ -167,10 +167,32 @@ static void publish_config(struct world *w, const char *json)
 	assert_int_equal(secretdir_write(w->config_dir, &f, 1), 0);
 }
 
-static void world_start(struct world *w, const char *initial_config, const char *sampler_env)
+/* The HTTP service with a handler that makes HTTP calls (/call?url=), built with the
+ * local Go toolchain (mk/fixtures.mk's httpsvc manifest, its last unstripped line). */
+static const char *calling_binary(void)
+{
+	static char path[512];
+	FILE *f = fopen("build/fixtures/httpsvc-manifest.txt", "r");
+	char line[600];
+
+	path[0] = '\0';
+	while (f && fgets(line, sizeof(line), f)) {
+		char p[512], ver[64];
+		int stripped;
+		if (sscanf(line, "%511s %63s %d", p, ver, &stripped) == 3 && !stripped)
+			snprintf(path, sizeof(path), "%s", p);
+	}
+	if (f)
+		fclose(f);
+	return path[0] ? path : NULL;
+}
+
+/* app: the Go server to run and trace; NULL: the hello server. */
+static void world_start_app(struct world *w, const char *app, const char *initial_config,
+			    const char *sampler_env)
 {
 	char env_endpoint[160], env_sampler[64], env_port[64], env_cfg[200];
-	const char *hello = hello_binary();
+	const char *hello = app ? app : hello_binary();
 
 	memset(w, 0, sizeof(*w));
 	assert_non_null(hello);
@@ -212,6 +234,11 @@ static void world_start(struct world *w, const char *initial_config, const char 
 	char readyz[96];
 	snprintf(readyz, sizeof(readyz), "%s/readyz", w->metrics_url);
 	assert_true(wait_http(readyz, 10000));
+}
+
+static void world_start(struct world *w, const char *initial_config, const char *sampler_env)
+{
+	world_start_app(w, NULL, initial_config, sampler_env);
 }
 
 static void world_stop(struct world *w)
@@ -273,6 +300,27 @@ static void wait_attached(struct world *w)
 	fail_msg("the agent never attached to the Go server (see build/atest-agent-daemon.log)");
 }
 
+/* `promtool check metrics`'s checks ($METRICS_LINT) on a page. */
+static void assert_lint_clean(json_t *page)
+{
+	const char *checker = getenv("METRICS_LINT");
+	char path[] = "/tmp/agent-metrics-XXXXXX", cmd[600];
+	const char *text = json_string_value(page);
+	int fd;
+
+	if (!checker || access(checker, X_OK) != 0) {
+		fprintf(stderr, "# METRICS_LINT not set: exposition not linted\n");
+		return;
+	}
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "%s check metrics < %s", checker, path);
+	assert_int_equal(system(cmd), 0);
+	unlink(path);
+}
+
 static size_t count_spans_named(json_t *spans, const char *path)
 {
 	size_t i, n = 0;
@@ -314,17 +362,39 @@ static void environment_alone_gives_spans_with_the_pods_resource(void **state)
 	assert_true(sample(page, "autotrace_agent_requests_total ") >= 40);
 	assert_true(sample(page, "http_server_request_duration_seconds_count{http_request_method=\"GET\","
 				 "http_response_status_code=\"200\"} ") >= 40);
-	const char *checker = getenv("METRICS_LINT");
-	if (checker && access(checker, X_OK) == 0) {
-		char path[] = "/tmp/agent-metrics-XXXXXX", cmd[600];
-		int fd = mkstemp(path);
-		const char *text = json_string_value(page);
-		assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-		close(fd);
-		snprintf(cmd, sizeof(cmd), "%s check metrics < %s", checker, path);
-		assert_int_equal(system(cmd), 0);
-		unlink(path);
-	}
+	assert_lint_clean(page);
+	json_decref(page);
+}
+
+/* A service that calls others: its calls show in http_client_request_duration_seconds
+ * and the client counters, the mechanism carrying trace context is named, and the page
+ * with those families still passes the lint. */
+static void client_calls_show_in_metrics_and_pass_the_lint(void **state)
+{
+	const char *app = calling_binary();
+	char path[80];
+	json_t *page;
+
+	assert_non_null(app);
+	world_start_app(&cur, app, NULL, "always_on");
+	wait_attached(&cur);
+	snprintf(path, sizeof(path), "/call?url=http://127.0.0.1:%d/hello", cur.app_port);
+	assert_int_equal(send_requests(&cur, path, 10), 10);
+	snprintf(path, sizeof(path), "/call?url=http://127.0.0.1:%d/status/503", cur.app_port);
+	send_requests(&cur, path, 3);
+	assert_int_equal(send_requests(&cur, "/call?url=http://127.0.0.1:1/refused", 2), 0);
+	page = scrape(&cur);
+	assert_true(sample(page, "autotrace_agent_client_requests_total ") >= 15);
+	snprintf(path, sizeof(path), "server_address=\"127.0.0.1\",server_port=\"%d\"} ", cur.app_port);
+	char series[256];
+	snprintf(series, sizeof(series), "http_client_request_duration_seconds_count{"
+		 "http_request_method=\"GET\",http_response_status_code=\"200\",%s", path);
+	assert_true(sample(page, series) >= 10);
+	assert_non_null(strstr(json_string_value(page), "error_type=\"503\""));
+	assert_non_null(strstr(json_string_value(page),
+			       "server_address=\"127.0.0.1\",server_port=\"1\",error_type=\"_OTHER\"}"));
+	assert_non_null(strstr(json_string_value(page), "autotrace_agent_propagation_info{mechanism=\"sk_msg\"} 1"));
+	assert_lint_clean(page);
 	json_decref(page);
 }
 
@@ -470,6 +540,7 @@ int main(void)
 		cmocka_unit_test_teardown(an_invalid_file_keeps_the_previous_config, teardown_world),
 		cmocka_unit_test_teardown(a_collector_outage_is_survived, teardown_world),
 		cmocka_unit_test_teardown(sigterm_flushes_what_is_queued, teardown_world),
+		cmocka_unit_test_teardown(client_calls_show_in_metrics_and_pass_the_lint, teardown_world),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,7 +9,9 @@
 #
 # Asserts: before any opt-in the agent traces nothing; annotating the namespace makes
 # the agent attach (no restart) and spans reach the receiver with the pod's k8s.*
-# resource; a sampler change of the Instrumentation applies live; removing the
+# resource, the pod's HTTP calls as client spans under the same resource, children of
+# their server spans, with the trace context carried to the next request; a sampler
+# change of the Instrumentation applies live; removing the
 # annotation detaches (no more spans); a restarted container (new ID, new process) is
 # traced again; deleting the pod detaches; SIGTERM ends the agent cleanly. With the
 # real operator beside it: the agent's AgentReport (named after its node, in its
@@ -37,7 +39,7 @@ pod=checkout-$id
 logdir=${RESULTS_DIR:-/tmp}/node-agent-t-$id
 mkdir -p "$logdir"
 
-plan 22
+plan 24
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # The cgroup v2 tree: /sys/fs/cgroup itself, or the unified mount of a hybrid host.
@@ -47,7 +49,7 @@ for d in /sys/fs/cgroup /sys/fs/cgroup/unified; do
 done
 if [ "$(id -u)" != 0 ] || [ -z "$cg_root" ] || [ ! -x "$agent_bin" ] || [ ! -x "$svc_bin" ] ||
 	! command -v otlp-receiver >/dev/null; then
-	for ((i = 0; i < 22; i++)); do
+	for ((i = 0; i < 24; i++)); do
 		skip "node agent test $i" "needs root, a cgroup v2 tree, bin/autotrace-agent, $svc_bin and otlp-receiver"
 	done
 	exit 0
@@ -97,6 +99,24 @@ metric_is() { [ "$(metric "$1")" = "$2" ]; }
 traffic() { for _ in $(seq 1 "${1:-10}"); do curl -s -o /dev/null "127.0.0.1:$sport/hello"; done; }
 span_count() { jq -s --arg p "$pod" '[.[] | select(.resource["k8s.pod.name"] == $p)] | length' "$spans"; }
 spans_arrive() { traffic 5; [ "$(span_count)" -gt 0 ]; }
+# /call makes an HTTP call to the server's own /hello: a server span, a client span, and
+# the /hello server span the client's traceparent makes its child.
+calls() { for _ in $(seq 1 "${1:-5}"); do curl -s -o /dev/null "127.0.0.1:$sport/call?url=http://127.0.0.1:$sport/hello"; done; }
+# A client span (kind 3) of the pod, child of a /call server span (kind 2) of the pod.
+client_span_of_call() {
+	jq -se --arg p "$pod" '[.[] | select(.resource["k8s.pod.name"] == $p)] as $s |
+		any($s[] | select(.kind == 3); . as $c | any($s[]; .kind == 2 and
+			.attributes["url.path"] == "/call" and .trace_id == $c.trace_id and
+			.span_id == $c.parent_span_id))' "$spans" >/dev/null
+}
+client_spans_arrive() { calls 5; client_span_of_call; }
+# ... and a /hello server span of the pod that is a client span's child.
+call_carries_context() {
+	jq -se --arg p "$pod" '[.[] | select(.resource["k8s.pod.name"] == $p)] as $s |
+		any($s[] | select(.kind == 3); . as $c | any($s[]; .kind == 2 and
+			.attributes["url.path"] == "/hello" and .trace_id == $c.trace_id and
+			.parent_span_id == $c.span_id))' "$spans" >/dev/null
+}
 instrumentation() {
 	kubectl apply -f - >/dev/null <<YAML
 apiVersion: autotrace.dev/v1alpha1
@@ -166,6 +186,10 @@ check "with the pod's k8s.* resource and service.name" jq -e --arg ns "$ns" --ar
 	--arg node "$node" '.["k8s.namespace.name"] == $ns and .["k8s.pod.uid"] == $uid and
 	.["k8s.node.name"] == $node and .["k8s.container.name"] == "app" and
 	.["service.name"] == "checkout"' <<<"$res"
+check_eventually "its HTTP calls: client spans under the pod's resource, children of its server spans" \
+	30 client_spans_arrive
+check_eventually "... whose trace context the next request carries (its server span is the client span's child)" \
+	20 sh -c "$(declare -f calls call_carries_context); pod=$pod spans=$spans sport=$sport; calls 2; call_carries_context"
 
 # --- its AgentReport, and the Instrumentation's status ------------------------------
 inst_rev() { kubectl -n "$ns" get inst traces -o jsonpath='{.status.configRevision}'; }

@@ -21,6 +21,7 @@
 struct traced_service {
 	char binary[256];
 	char container[64]; /* AUTOTRACE_CONTAINER_NAME in its environment, or "" */
+	char next[128];     /* -next URL (tests/fixtures/go/chain), or "" */
 	pid_t pid;
 	int port;
 	CURL *curl;
@@ -86,7 +87,10 @@ static int spawn(struct traced_service *s)
 		}
 		if (s->container[0])
 			setenv("AUTOTRACE_CONTAINER_NAME", s->container, 1);
-		execl(s->binary, s->binary, "-addr", addr, (char *)NULL);
+		if (s->next[0])
+			execl(s->binary, s->binary, "-addr", addr, "-next", s->next, (char *)NULL);
+		else
+			execl(s->binary, s->binary, "-addr", addr, (char *)NULL);
 		_exit(127);
 	}
 	s->pid = pid;
@@ -192,12 +196,22 @@ int traced_service_start(const char *binary, struct traced_service **ret_service
 int traced_service_start_in(const char *binary, const char *container,
 			    struct traced_service **ret_service)
 {
+	return traced_service_start_next(binary, container, NULL, ret_service);
+}
+
+int traced_service_start_next(const char *binary, const char *container, const char *next,
+			      struct traced_service **ret_service)
+{
 	struct traced_service *s;
 	int r;
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	if (next && (size_t)snprintf(s->next, sizeof(s->next), "%s", next) >= sizeof(s->next)) {
+		free(s);
+		return -ENAMETOOLONG;
+	}
 	r = private_copy(binary, s->binary, sizeof(s->binary));
 	if (r < 0)
 		goto fail;

@@ -19,6 +19,10 @@ int traced_service_start(const char *binary, struct traced_service **ret_service
  * AUTOTRACE_CONTAINER_NAME, as the webhook sets it. */
 int traced_service_start_in(const char *binary, const char *container,
 			    struct traced_service **ret_service);
+/* The same with -next <next> (tests/fixtures/go/chain: the service it calls); container
+ * and next may be NULL. */
+int traced_service_start_next(const char *binary, const char *container, const char *next,
+			      struct traced_service **ret_service);
 /* Stops it (SIGTERM, then SIGKILL) and waits for it; accepts NULL; returns NULL. */
 struct traced_service *traced_service_free(struct traced_service *s);
 /* Stops the process and starts the same binary again on the same port (a new pid). */
