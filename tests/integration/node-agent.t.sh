@@ -28,6 +28,7 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/tests/integration/lib.sh"
+. "$root/tests/integration/node_fixture.sh"
 : "${KUBECONFIG:?}"
 export KUBECONFIG
 agent_bin=$root/bin/autotrace-agent
@@ -41,12 +42,7 @@ mkdir -p "$logdir"
 
 plan 24
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# The cgroup v2 tree: /sys/fs/cgroup itself, or the unified mount of a hybrid host.
-cg_root=
-for d in /sys/fs/cgroup /sys/fs/cgroup/unified; do
-	if [ "$(stat -fc %T "$d" 2>/dev/null)" = cgroup2fs ]; then cg_root=$d; break; fi
-done
+cg_root=$(nf_cgroup_root)
 if [ "$(id -u)" != 0 ] || [ -z "$cg_root" ] || [ ! -x "$agent_bin" ] || [ ! -x "$svc_bin" ] ||
 	! command -v otlp-receiver >/dev/null; then
 	for ((i = 0; i < 24; i++)); do
@@ -70,30 +66,18 @@ svc_pid=
 agent_pid=
 agent_ns=autotrace-na-$id
 at_exit "kubectl delete namespace $ns $agent_ns --wait=false; kubectl delete node $node --wait=false"
-at_exit 'for p in $svc_pid $agent_pid; do kill -9 $p; done; sleep 0.5; [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} \;'
+at_exit 'for p in $svc_pid $agent_pid; do kill -9 $p; done; sleep 0.5; nf_remove_cgroups "$cg"'
 
 # A container of the pod: its cgroup as the kubelet's cgroupfs driver names it, and the
 # Go server started inside it. Sets cid and svc_pid.
 start_container() {
-	cid=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-	local dir=$cg/kubepods/besteffort/pod$uid/$cid
-	mkdir -p "$dir" || return 1
-	sh -c "echo \$\$ > $dir/cgroup.procs && exec $svc_bin -addr 127.0.0.1:$sport" \
-		>>"$logdir/svc.log" 2>&1 &
-	svc_pid=$!
-	wait_until 10 curl -sf "127.0.0.1:$sport/hello"
+	nf_start_container "$cg" "$uid" "$svc_bin" "$sport" "$logdir/svc.log"
+	local rc=$?
+	cid=$nf_cid svc_pid=$nf_pid
+	return $rc
 }
 # The pod's status as the kubelet writes it once the container runs.
-set_running() {
-	local now
-	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-	kubectl -n "$ns" patch pod "$pod" --subresource=status --type=merge -p "$(jq -nc \
-		--arg cid "containerd://$cid" --arg now "$now" --argjson restarts "$1" '{status: {
-		phase: "Running", conditions: [{type: "Ready", status: "True"}],
-		containerStatuses: [{name: "app", image: "httpsvc", imageID: "", ready: true,
-		started: true, restartCount: $restarts, containerID: $cid,
-		state: {running: {startedAt: $now}}}]}}')" >/dev/null
-}
+set_running() { nf_set_running "$ns" "$pod" "$cid" "$1"; }
 metric() { curl -s "127.0.0.1:$mport/metrics" | awk -v f="$1" '$1 == f { print $2 }'; }
 metric_is() { [ "$(metric "$1")" = "$2" ]; }
 traffic() { for _ in $(seq 1 "${1:-10}"); do curl -s -o /dev/null "127.0.0.1:$sport/hello"; done; }
@@ -131,11 +115,7 @@ YAML
 
 kubectl apply -f "$root/crds/" >/dev/null
 wait_until 30 kubectl wait --for condition=established --timeout=5s crd/instrumentations.autotrace.dev crd/agentreports.autotrace.dev
-kubectl create -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Node
-metadata: {name: $node, labels: {kubernetes.io/hostname: $node}}
-YAML
+nf_node_create "$node"
 kubectl create namespace "$ns" >/dev/null
 kubectl create namespace "$agent_ns" >/dev/null
 kubectl -n "$ns" create serviceaccount default >/dev/null 2>&1
@@ -148,15 +128,7 @@ AUTOTRACE_LOG_LEVEL=info "$root/bin/autotrace-operator" --namespace "$agent_ns" 
 op_pid=$!
 at_exit "kill $op_pid"
 instrumentation always_on
-kubectl -n "$ns" create -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata: {name: $pod, labels: {app.kubernetes.io/name: checkout}}
-spec:
-  nodeName: $node
-  containers: [{name: app, image: httpsvc}]
-YAML
-uid=$(kubectl -n "$ns" get pod "$pod" -o jsonpath='{.metadata.uid}')
+uid=$(nf_pod_create "$ns" "$pod" "$node" checkout)
 # Not through check: start_container sets cid and svc_pid in this shell.
 if start_container; then ok "the container's Go server runs in a kubelet-style cgroup of pod $uid"
 else not_ok "the container's Go server runs in a kubelet-style cgroup of pod $uid" "$(tail -n 5 "$logdir/svc.log")"; fi
