@@ -10,7 +10,8 @@
 # receiver B only, under B's resource, and leaves A sampling every request; switching A
 # to always_off stops A's spans and leaves B sampling every request; no span of either
 # pod ever reaches the other's receiver; the agent's AgentReport names both
-# Instrumentations; deleting the pods detaches; SIGTERM ends the agent; no process or
+# Instrumentations and, at steady state, is written by its heartbeat only (span counters
+# ride along); deleting the pods detaches; SIGTERM ends the agent; no process or
 # cgroup the test made is left.
 #
 # Needs what node-agent.t.sh needs: root, a cgroup v2 tree, KUBECONFIG, bin/autotrace-agent,
@@ -29,12 +30,12 @@ agent_ns=autotrace-n2-$id
 logdir=${RESULTS_DIR:-/tmp}/node-agent-two-t-$id
 mkdir -p "$logdir"
 
-plan 20
+plan 21
 
 cg_root=$(nf_cgroup_root)
 if [ "$(id -u)" != 0 ] || [ -z "$cg_root" ] || [ ! -x "$agent_bin" ] || [ ! -x "$svc_bin" ] ||
 	! command -v otlp-receiver >/dev/null; then
-	for ((i = 0; i < 20; i++)); do
+	for ((i = 0; i < 21; i++)); do
 		skip "two-pod node agent test $i" "needs root, a cgroup v2 tree, bin/autotrace-agent, $svc_bin and otlp-receiver"
 	done
 	exit 0
@@ -114,7 +115,8 @@ for s in a b; do
 	nf_set_running "${ns[$s]}" "${pod[$s]}" "$nf_cid" 0
 done
 
-NODE_NAME=$node AUTOTRACE_REPORT_MIN_INTERVAL_S=1 AUTOTRACE_REPORT_HEARTBEAT_S=2 \
+# Reports: a change written within 1 s, a heartbeat every 10 s.
+NODE_NAME=$node AUTOTRACE_REPORT_MIN_INTERVAL_S=1 AUTOTRACE_REPORT_HEARTBEAT_S=10 \
 	"$agent_bin" --mode node --namespace "$agent_ns" \
 	--metrics-listen "127.0.0.1:$mport" --scan-interval-ms 200 >"$logdir/agent.log" 2>&1 &
 agent_pid=$!
@@ -179,6 +181,14 @@ report() {
 		([{name: $a, pods: 1, processes: 1}, {name: $b, pods: 1, processes: 1}] | sort_by(.name))'
 }
 check_eventually "the AgentReport names both Instrumentations, one pod and one process each" 20 report
+# Nothing but span counters changes now: the report is written by its heartbeat only.
+sleep 2
+w0=$(metric autotrace_agent_report_writes_total)
+traffic b 20
+sleep 12
+w1=$(metric autotrace_agent_report_writes_total)
+check "at steady state the report is written by its 10 s heartbeat only: $((w1 - w0)) writes in 12 s" \
+	test $((w1 - w0)) -le 2
 
 # --- cleanup ---------------------------------------------------------------------------
 for s in a b; do kubectl -n "${ns[$s]}" delete pod "${pod[$s]}" --grace-period=0 --force >/dev/null 2>&1; done
