@@ -158,8 +158,10 @@ static void send_patch(struct health_writer *w)
 	if ((rc = kube_ref_path(&ref, w->path, sizeof(w->path))) < 0)
 		return local_failure(w, "status patch", rc);
 	/* A merge patch of the whole status: keys the new report no longer has (a
-	 * failure gone, notReadyReason once ready) are set to null, so they go. */
-	patch = json_pack("{s:O}", "status", w->sending);
+	 * failure gone, notReadyReason once ready) are set to null, so they go. The
+	 * nulls go into a copy: w->sending becomes w->written, which the next report is
+	 * compared with, and a null left in it would count as a change on every tick. */
+	patch = json_pack("{s:o}", "status", json_copy(w->sending));
 	if (patch && w->written) {
 		const char *k;
 		json_t *v;
