@@ -23,8 +23,7 @@ struct client_loader {
 
 struct client_attachment {
 	size_t n;
-	struct bpf_link *links[MAX_CLIENT_PROBES];
-	int link_fds[MAX_CLIENT_PROBES];
+	struct uprobe_link links[MAX_CLIENT_PROBES];
 };
 
 static int reuse(struct bpf_map *map, int fd)
@@ -123,25 +122,15 @@ static int attach_one(const struct client_loader *cl, struct bpf_program *prog,
 	/* The pid as we see it, the sampler slot and the offsets slot, as
 	 * bpf/uprobe_context.h reads them: the server probes' cookie. */
 	uint64_t cookie = HS_COOKIE(spec->pid, spec->sampler_slot, spec->offsets_slot);
-	LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = cookie);
-	struct bpf_link *link;
-	int fd;
+	int r;
 
 	if (a->n >= MAX_CLIENT_PROBES)
 		return -ENOSPC;
-	if (cl->multi) {
-		fd = uprobe_link_multi_create(bpf_program__fd(prog), spec->binary_path, offset,
-					      cookie, spec->pid);
-		if (fd < 0)
-			return fd;
-		a->link_fds[a->n++] = fd;
-		return 0;
-	}
-	link = bpf_program__attach_uprobe_opts(prog, spec->pid, spec->binary_path,
-					       (size_t)offset, &uo);
-	if (!link)
-		return -errno ? -errno : -EINVAL;
-	a->links[a->n++] = link;
+	r = uprobe_link_attach(prog, cl->multi, spec->binary_path, offset, cookie, spec->pid,
+			       &a->links[a->n]);
+	if (r)
+		return r;
+	a->n++;
 	return 0;
 }
 
@@ -179,12 +168,8 @@ struct client_attachment *client_attachment_free(struct client_attachment *a)
 {
 	if (!a)
 		return NULL;
-	for (size_t i = 0; i < a->n; i++) {
-		if (a->links[i])
-			bpf_link__destroy(a->links[i]);
-		else
-			close(a->link_fds[i]);
-	}
+	for (size_t i = 0; i < a->n; i++)
+		uprobe_link_detach(&a->links[i]);
 	free(a);
 	return NULL;
 }

@@ -33,8 +33,7 @@ struct probe_loader {
 /* Each probe is a libbpf link (perf event) or the fd of a uprobe_multi link. */
 struct probe_attachment {
 	size_t n;
-	struct bpf_link *links[1 + PROBE_MAX_RETS];
-	int link_fds[1 + PROBE_MAX_RETS];
+	struct uprobe_link links[1 + PROBE_MAX_RETS];
 };
 
 static int is_pow2(size_t v)
@@ -207,23 +206,13 @@ static int attach_one(const struct probe_loader *pl, struct bpf_program *prog,
 	/* The process's pid as we see it, its sampler's slot and its binary's offsets
 	 * slot: see bpf/http_server.bpf.c. */
 	uint64_t cookie = HS_COOKIE(spec->pid, spec->sampler_slot, spec->offsets_slot);
-	LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = cookie);
-	struct bpf_link *link;
-	int fd;
+	int r;
 
-	if (pl->multi) {
-		fd = uprobe_link_multi_create(bpf_program__fd(prog), spec->binary_path, offset,
-					      cookie, spec->pid);
-		if (fd < 0)
-			return fd;
-		a->link_fds[a->n++] = fd;
-		return 0;
-	}
-	link = bpf_program__attach_uprobe_opts(prog, spec->pid, spec->binary_path, (size_t)offset,
-					       &uo);
-	if (!link)
-		return -errno ? -errno : -EINVAL;
-	a->links[a->n++] = link;
+	r = uprobe_link_attach(prog, pl->multi, spec->binary_path, offset, cookie, spec->pid,
+			       &a->links[a->n]);
+	if (r)
+		return r;
+	a->n++;
 	return 0;
 }
 
@@ -296,12 +285,8 @@ struct probe_attachment *probe_attachment_free(struct probe_attachment *a)
 {
 	if (!a)
 		return NULL;
-	for (size_t i = 0; i < a->n; i++) {
-		if (a->links[i])
-			bpf_link__destroy(a->links[i]);
-		else
-			close(a->link_fds[i]);
-	}
+	for (size_t i = 0; i < a->n; i++)
+		uprobe_link_detach(&a->links[i]);
 	free(a);
 	return NULL;
 }

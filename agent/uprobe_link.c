@@ -6,6 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <bpf/libbpf.h>
+
 /* BPF_LINK_CREATE's attributes with the uprobe_multi member, as the kernel lays them out
  * (include/uapi/linux/bpf.h since 6.6); the system's headers are older. */
 struct link_create_uprobe_multi {
@@ -89,4 +91,34 @@ int uprobe_link_multi_supported(void)
 	close(prog);
 	answer = link == -EBADF || link >= 0;
 	return answer;
+}
+
+int uprobe_link_attach(struct bpf_program *prog, int multi, const char *path, uint64_t offset,
+		       uint64_t cookie, pid_t pid, struct uprobe_link *ret)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = cookie);
+	struct bpf_link *link;
+	int fd;
+
+	if (multi) {
+		fd = uprobe_link_multi_create(bpf_program__fd(prog), path, offset, cookie, pid);
+		if (fd < 0)
+			return fd;
+		*ret = (struct uprobe_link){ .perf = NULL, .fd = fd };
+		return 0;
+	}
+	link = bpf_program__attach_uprobe_opts(prog, pid, path, (size_t)offset, &uo);
+	if (!link)
+		return -errno ? -errno : -EINVAL;
+	*ret = (struct uprobe_link){ .perf = link, .fd = -1 };
+	return 0;
+}
+
+void uprobe_link_detach(struct uprobe_link *l)
+{
+	if (l->perf)
+		bpf_link__destroy(l->perf);
+	else if (l->fd >= 0)
+		close(l->fd);
+	*l = (struct uprobe_link){ .perf = NULL, .fd = -1 };
 }

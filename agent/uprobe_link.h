@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct bpf_link;
+struct bpf_program;
+
 /* The attach type a program must be loaded with to go into such a link. */
 #define UPROBE_LINK_MULTI_ATTACH_TYPE 48 /* BPF_TRACE_UPROBE_MULTI */
 
@@ -25,5 +28,21 @@ int uprobe_link_multi_supported(void);
  * or a negative errno. */
 int uprobe_link_multi_create(int prog_fd, const char *path, uint64_t offset, uint64_t cookie,
 			     pid_t pid);
+
+/* One attached uprobe, whichever way it was made: a uprobe_multi link's fd, or libbpf's
+ * perf-event link where the kernel has no such links. */
+struct uprobe_link {
+	struct bpf_link *perf; /* NULL for a uprobe_multi link */
+	int fd;
+};
+
+/* Attaches prog at offset in the file at path for pid, with cookie, as a uprobe_multi
+ * link when multi is set, else as a perf-event uprobe. On success *ret owns the link:
+ * uprobe_link_detach releases it. */
+int uprobe_link_attach(struct bpf_program *prog, int multi, const char *path, uint64_t offset,
+		       uint64_t cookie, pid_t pid, struct uprobe_link *ret);
+
+/* Detaches l (made by uprobe_link_attach). */
+void uprobe_link_detach(struct uprobe_link *l);
 
 #endif
