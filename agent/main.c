@@ -209,11 +209,12 @@ static struct timeval ms_tv(unsigned ms)
 
 /* --- spans and config ------------------------------------------------------------ */
 
-static void on_span(void *ud, const struct otlp_span *span)
+static int on_span(void *ud, const struct otlp_span *span)
 {
 	struct agent *a = ud;
 
 	otlp_exporter_enqueue(a->exporter, span);
+	return 0;
 }
 
 /* A new settings object is in force: push what changed into the tracer and exporter. */
@@ -290,11 +291,12 @@ static void on_poll(evutil_socket_t fd, short what, void *ud)
 	int more;
 
 	if (a->node) {
-		/* Spans go to several exporters, known only per record: a bounded poll, and
-		 * each exporter's queue drops its oldest (counted) when its collector lags. */
+		/* Spans go to several exporters, known only per record: a bounded poll that
+		 * ends early when a span's exporter has no room (the span waits in the ring;
+		 * agent/export_backpressure.h says for how long). */
 		int n = tracer_poll_at_most(a->tracer, NODE_POLL_SPANS);
 
-		more = n == NODE_POLL_SPANS;
+		more = node_agent_take_held(a->node) || n == NODE_POLL_SPANS;
 	} else {
 		more = span_flow_poll(a->tracer, a->exporter);
 	}
@@ -346,6 +348,25 @@ static long mono_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/* What the node's ring holds, into the exporters, each flushed whenever a span waited
+ * for room, until deadline; then the rest, into queues that drop their oldest. */
+static void node_drain(struct agent *a, long deadline)
+{
+	long left;
+
+	for (;;) {
+		tracer_poll(a->tracer);
+		if (!node_agent_take_held(a->node))
+			return;
+		left = deadline - mono_ms();
+		if (left <= 0)
+			break;
+		node_agent_flush(a->node, (uint32_t)left);
+	}
+	node_agent_stop_holding(a->node);
+	tracer_poll(a->tracer);
+}
+
 static void shutdown_now(struct agent *a)
 {
 	struct otlp_shutdown_report rep = { 0 };
@@ -358,7 +379,7 @@ static void shutdown_now(struct agent *a)
 	/* Take what the kernel still holds, a queue at a time, then stop taking spans. */
 	if (a->node) {
 		if (a->tracer)
-			tracer_poll(a->tracer);
+			node_drain(a, deadline);
 		a->tracer = tracer_free(a->tracer);
 		node_agent_set_tracer(a->node, NULL);
 		left = deadline - mono_ms();

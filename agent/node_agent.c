@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent/container_procs.h"
+#include "agent/export_backpressure.h"
 #include "agent/node_plan.h"
 #include "agent/pod_containers.h"
 #include "agent/process_scan.h"
@@ -22,12 +24,18 @@
 #define COMPONENT "node"
 /* Traced containers at most: a node runs 110 pods by default. */
 #define MAX_CONTAINERS 4096
+/* How long one Instrumentation's full exporter may hold the node's ring back (see
+ * agent/export_backpressure.h): the exporter's own batching delay. At 8 MiB the ring
+ * holds some 25,000 spans, a second of a busy node's traffic, so the others' spans
+ * behind the held one still fit meanwhile. */
+#define HOLD_MAX_MS 1000
 
 struct instr {
 	char ns[K8S_LABEL_MAX + 1], name[K8S_SUBDOMAIN_MAX + 1];
 	struct instrumentation_spec spec;  /* in force; owns its reference to the CR */
 	struct agent_settings *settings;   /* spec rendered: exporter, sampler, resource */
 	struct otlp_exporter *exporter;
+	struct export_backpressure bp;
 	uint32_t slot;  /* sampler slot */
 	int used;       /* by a pod in the current pass */
 	uint64_t pods;  /* traced by the current pass */
@@ -66,6 +74,8 @@ struct node_agent {
 	uint32_t next_resource_id;
 	uint64_t pods_traced;
 	uint64_t spans_unrouted;
+	int held;     /* on_span held a span back since node_agent_take_held */
+	int no_holds; /* shutting down: every span goes into its queue */
 	struct otlp_exporter_stats retired; /* of the exporters stopped */
 };
 
@@ -450,7 +460,15 @@ int node_agent_select(void *ud, const struct process_info *p, struct tracer_sele
 	return 1;
 }
 
-void node_agent_on_span(void *ud, const struct otlp_span *span)
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int node_agent_on_span(void *ud, const struct otlp_span *span)
 {
 	struct node_agent *na = ud;
 	struct traced_container *c = NULL;
@@ -466,9 +484,52 @@ void node_agent_on_span(void *ud, const struct otlp_span *span)
 	}
 	if (!c || !c->in || !c->in->exporter) {
 		na->spans_unrouted++;
-		return;
+		return 0;
+	}
+	if (!na->no_holds) {
+		struct instr *in = c->in;
+		uint64_t sheds = in->bp.sheds;
+
+		switch (export_backpressure_decide(&in->bp, otlp_exporter_room(in->exporter),
+						   mono_ms(), HOLD_MAX_MS)) {
+		case EXPORT_HOLD:
+			na->held = 1;
+			return TRACER_SPAN_HOLD;
+		case EXPORT_SHED:
+			if (in->bp.sheds != sheds)
+				log_warn(COMPONENT, "Instrumentation %s/%s: its collector has taken no "
+					 "spans for %d ms; its oldest queued spans are dropped until it "
+					 "catches up, so the node's other pods are not held back",
+					 in->ns, in->name, HOLD_MAX_MS);
+			break;
+		case EXPORT_ENQUEUE:
+			break;
+		}
 	}
 	otlp_exporter_enqueue(c->in->exporter, span);
+	return 0;
+}
+
+int node_agent_take_held(struct node_agent *na)
+{
+	int held = na->held;
+
+	na->held = 0;
+	return held;
+}
+
+void node_agent_flush(struct node_agent *na, uint32_t timeout_ms)
+{
+	uint32_t each = na->n_instrs ? timeout_ms / (uint32_t)na->n_instrs : timeout_ms;
+
+	for (size_t i = 0; i < na->n_instrs; i++)
+		if (na->instrs[i]->exporter)
+			otlp_exporter_flush(na->instrs[i]->exporter, each ? each : 1);
+}
+
+void node_agent_stop_holding(struct node_agent *na)
+{
+	na->no_holds = 1;
 }
 
 /* ---- lifecycle ------------------------------------------------------------------- */
@@ -636,6 +697,9 @@ size_t node_agent_health(struct node_agent *na, struct node_agent_instr_health *
 		if (in->exporter) {
 			h->has_exporter = 1;
 			otlp_exporter_get_stats(in->exporter, &h->export);
+			otlp_exporter_last_error(in->exporter, h->last_export_error,
+						 sizeof(h->last_export_error),
+						 &h->last_export_error_time);
 		}
 	}
 	return na->n_instrs;

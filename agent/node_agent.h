@@ -53,7 +53,14 @@ struct node_agent *node_agent_free(struct node_agent *na);
 
 /* The tracer's callbacks (tracer_opts.select and .on_span, ud: the node agent). */
 int node_agent_select(void *ud, const struct process_info *p, struct tracer_selection *ret);
-void node_agent_on_span(void *ud, const struct otlp_span *span);
+int node_agent_on_span(void *ud, const struct otlp_span *span);
+/* Whether on_span held a span back in the ring (an exporter with no room) since the
+ * last call: poll again soon. Clears it. */
+int node_agent_take_held(struct node_agent *na);
+/* Exports what every exporter queued, waiting up to timeout_ms in all. */
+void node_agent_flush(struct node_agent *na, uint32_t timeout_ms);
+/* From now on no span is held back: a full queue drops its oldest (at shutdown). */
+void node_agent_stop_holding(struct node_agent *na);
 
 struct node_agent_stats {
 	uint64_t pods_traced;          /* pods on this node traced now */
@@ -74,6 +81,8 @@ struct node_agent_instr_health {
 	uint64_t processes; /* their processes with probes attached now */
 	int has_exporter;
 	struct otlp_exporter_stats export; /* when has_exporter */
+	char last_export_error[OTLP_EXPORT_ERROR_MAX]; /* "": none since its last success */
+	int64_t last_export_error_time;                /* unix seconds */
 };
 /* Fills out[0..max) with the Instrumentations served now, and returns how many there
  * are (more than max when some did not fit). */

@@ -3,17 +3,9 @@
 #include <errno.h>
 #include <time.h>
 
-static size_t queue_room(struct otlp_exporter *ex)
-{
-	struct otlp_exporter_stats s;
-
-	otlp_exporter_get_stats(ex, &s);
-	return s.queue_capacity > s.queue_length ? (size_t)(s.queue_capacity - s.queue_length) : 0;
-}
-
 int span_flow_poll(struct tracer *t, struct otlp_exporter *ex)
 {
-	size_t room = queue_room(ex);
+	size_t room = otlp_exporter_room(ex);
 	int n;
 
 	if (room == 0)

@@ -7,6 +7,7 @@
 #ifndef AUTOTRACE_AGENT_TRACER_H
 #define AUTOTRACE_AGENT_TRACER_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,8 +50,11 @@ struct process_info;
 typedef int (*tracer_select_fn)(void *ud, const struct process_info *p,
 				struct tracer_selection *ret);
 
-/* A sampled request, ready to export. The span is borrowed for the call. */
-typedef void (*tracer_span_fn)(void *ud, const struct otlp_span *span);
+/* A sampled request, ready to export. The span is borrowed for the call. Returns 0, or
+ * TRACER_SPAN_HOLD to leave its record in the kernel's ring and end the poll: the
+ * record comes again, first, on the next poll (an exporter with no room). */
+#define TRACER_SPAN_HOLD (-EAGAIN)
+typedef int (*tracer_span_fn)(void *ud, const struct otlp_span *span);
 
 struct tracer_opts {
 	const char *proc_root;   /* default "/proc" */
@@ -90,7 +94,8 @@ int tracer_scan(struct tracer *t);
 /* Delivers what the ring buffer holds to on_span; returns how many spans. */
 int tracer_poll(struct tracer *t);
 /* The same, max spans at most: the records past them stay in the kernel's ring for a
- * later poll. Returns how many were delivered (max: the ring may hold more). */
+ * later poll. Returns how many were delivered (max, or fewer when on_span held one
+ * back: the ring may hold more). */
 int tracer_poll_at_most(struct tracer *t, size_t max);
 /* A descriptor that becomes readable when the kernel wakes the reader (for the loop);
  * -1 until the programs are loaded. */

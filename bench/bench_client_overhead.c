@@ -75,11 +75,12 @@ static uint64_t spans_seen;
 /* Requests the last wrk run completed. */
 static uint64_t wrk_requests;
 
-static void count_span(void *ud, const struct otlp_span *span)
+static int count_span(void *ud, const struct otlp_span *span)
 {
 	(void)ud;
 	(void)span;
 	spans_seen++;
+	return 0;
 }
 
 /* Runs wrk against url; the tracer (NULL: none) is read when woken or every 50 ms

@@ -42,11 +42,12 @@ static double now_ms(void)
 }
 
 static uint64_t spans;
-static void on_span(void *ud, const struct otlp_span *span)
+static int on_span(void *ud, const struct otlp_span *span)
 {
 	(void)ud;
 	(void)span;
 	spans++;
+	return 0;
 }
 
 int main(void)

@@ -119,6 +119,10 @@ for _ in $(seq 120); do curl -sf -o /dev/null "127.0.0.1:$mport/readyz" && break
 
 page() { curl -s "127.0.0.1:$mport/metrics"; }
 metric() { page | awk -v m="$1" '$1 == m || index($1, m "{") == 1 { s += $2 } END { printf "%d", s }'; }
+# "reason N, ..." of a counter family with a reason label; "none" when all are 0.
+by_reason() { page | awk -v m="$1" 'index($1, m "{") == 1 && $2 > 0 { match($1, /reason="[^"]*"/);
+	r = substr($1, RSTART + 8, RLENGTH - 9); out = out (out ? ", " : "") r " " $2 }
+	END { print out ? out : "none" }'; }
 # AgentReport writes the API server has served (every code).
 api_writes() {
 	kubectl get --raw /metrics | awk '/^apiserver_request_total\{/ && /resource="agentreports"/ &&
@@ -154,5 +158,5 @@ echo "node_agent: namespace annotated: $(metric autotrace_agent_processes_instru
 sleep 20 # its report of the change written (a random 0..15 s after it)
 measure "$pods pods opted in:"
 sent=$(awk -v r="$rate" -v n="$pods" 'BEGIN { print r * n }')
-echo "node_agent: load: $rate req/s to each of $pods servers (${sent} req/s offered); dropped spans: $(metric autotrace_agent_spans_dropped_total)"
+echo "node_agent: load: $rate req/s to each of $pods servers (${sent} req/s offered); dropped spans: $(metric autotrace_agent_spans_dropped_total) ($(by_reason autotrace_agent_spans_dropped_total))"
 echo "node_agent: fleet at 5,000 nodes: $api_per_min writes/min per agent (measured, API server count) x 5,000 / 60 = $(awk -v r="$api_per_min" 'BEGIN { printf "%.0f", r * 5000 / 60 }') writes/s (agent/README.md's design: 1/min, 83/s)"

@@ -132,6 +132,17 @@ int otlp_exporter_new(const struct otlp_exporter_options *opts,
  * Safe from any thread. */
 int otlp_exporter_enqueue(struct otlp_exporter *ex, const struct otlp_span *span);
 
+/* Why the last request failed, and when (unix seconds): 1 and both filled when no
+ * request has succeeded since; 0 when the last one did, or none was made. buf gets at
+ * most OTLP_EXPORT_ERROR_MAX bytes with its NUL. Safe from any thread. */
+#define OTLP_EXPORT_ERROR_MAX 200
+int otlp_exporter_last_error(struct otlp_exporter *ex, char *buf, size_t size,
+			     int64_t *ret_time);
+
+/* Spans the queue takes now before it drops its oldest: a reader that can hold spans
+ * back (a ring buffer) asks first. Safe from any thread. */
+size_t otlp_exporter_room(struct otlp_exporter *ex);
+
 /* Replace the destination or the resource; the next request uses them. -EINVAL leaves
  * the current ones in place. Safe from any thread. */
 int otlp_exporter_set_config(struct otlp_exporter *ex, const struct otlp_exporter_config *config);

@@ -112,6 +112,17 @@ int otlp_exporter_enqueue(struct otlp_exporter *ex, const struct otlp_span *span
 	return 0;
 }
 
+size_t otlp_exporter_room(struct otlp_exporter *ex)
+{
+	size_t len, cap;
+
+	pthread_mutex_lock(&ex->mu);
+	len = otlp_queue_len(ex->queue);
+	cap = otlp_queue_capacity(ex->queue);
+	pthread_mutex_unlock(&ex->mu);
+	return cap > len ? cap - len : 0;
+}
+
 int otlp_exporter_flush(struct otlp_exporter *ex, uint32_t timeout_ms)
 {
 	struct timespec ts = to_timespec(now_ns() + timeout_ms * NSEC_PER_MSEC);

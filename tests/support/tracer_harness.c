@@ -23,12 +23,13 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void on_span(void *ud, const struct otlp_span *span)
+static int on_span(void *ud, const struct otlp_span *span)
 {
 	struct tracer_harness *h = ud;
 
 	h->spans++;
 	otlp_exporter_enqueue(h->ex, span);
+	return 0;
 }
 
 int tracer_harness_start(const struct tracer_sampler *sampler, const char *target_exe,
