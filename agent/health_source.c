@@ -65,6 +65,8 @@ static int collect_node(struct health_agent *h, int64_t now, json_t **ret)
 			.name = nh[i].name, .config_revision = nh[i].revision,
 			.pods = nh[i].pods, .processes = nh[i].processes,
 			.export = nh[i].has_exporter ? &nh[i].export : NULL,
+			.last_export_error = nh[i].last_export_error[0] ? nh[i].last_export_error : NULL,
+			.last_export_error_time = nh[i].last_export_error_time,
 		};
 	if (loaded)
 		tracer_get_stats(t, &ts);
@@ -100,6 +102,9 @@ static int collect(void *ud, int64_t now, json_t **ret)
 	struct agent_settings *set = *s->settings;
 	struct tracer_stats ts = { 0 };
 	struct otlp_exporter_stats es = { 0 };
+	char export_error[OTLP_EXPORT_ERROR_MAX];
+	int64_t export_error_time = 0;
+	int has_export_error = 0;
 	int loaded = t && tracer_loaded(t);
 	struct health_instrumentation inst = { 0 };
 	struct health_input in = {
@@ -113,8 +118,11 @@ static int collect(void *ud, int64_t now, json_t **ret)
 
 	if (loaded)
 		tracer_get_stats(t, &ts);
-	if (*s->exporter)
+	if (*s->exporter) {
 		otlp_exporter_get_stats(*s->exporter, &es);
+		has_export_error = otlp_exporter_last_error(*s->exporter, export_error,
+							    sizeof(export_error), &export_error_time);
+	}
 	in.tracer = loaded ? &ts : NULL;
 	if (set && set->instrumentation[0]) {
 		inst.name = set->instrumentation;
@@ -122,6 +130,8 @@ static int collect(void *ud, int64_t now, json_t **ret)
 		inst.pods = 1; /* a sidecar serves its own pod */
 		inst.processes = ts.processes;
 		inst.export = *s->exporter ? &es : NULL;
+		inst.last_export_error = has_export_error ? export_error : NULL;
+		inst.last_export_error_time = export_error_time;
 		in.instrumentations = &inst;
 		in.n_instrumentations = 1;
 	}

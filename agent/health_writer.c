@@ -219,6 +219,8 @@ static void on_tick(evutil_socket_t fd, short what, void *ud)
 	json_object_set_new(next, "heartbeatSeconds", json_integer(w->pacing.heartbeat_s));
 	due = health_report_due(w->written, w->written_at, next, now, &w->pacing, NULL);
 	if (due == HEALTH_WRITE_NOT_DUE) {
+		/* A change undone before its delay ran out: the next one draws its own. */
+		w->send_at = 0;
 		json_decref(next);
 		return;
 	}

@@ -70,6 +70,7 @@ int agent_fold(const json_t *reports, const struct agent_fold_input *in, struct 
 	struct agent_fold f = { 0 };
 	struct names nr = { f.not_ready, sizeof(f.not_ready), 0, 0 };
 	struct names be = { f.behind, sizeof(f.behind), 0, 0 };
+	struct names ef = { f.export_failing_names, sizeof(f.export_failing_names), 0, 0 };
 	int64_t stale_s = in->stale_s > 0 ? in->stale_s : 150;
 	json_t *nodes = json_object(), *pods_seen = json_object();
 	long unready_containers_named = 0;
@@ -85,12 +86,12 @@ int agent_fold(const json_t *reports, const struct agent_fold_input *in, struct 
 	f.ready = in->sidecars_ready;
 	json_array_foreach(reports, i, r) {
 		struct agent_report_view v;
-		const char *rev;
+		const char *rev, *export_error;
 		int64_t pods, window, until;
 		int fresh, state = -1;
 		char why[256];
 
-		if (agent_report_view(r, &v) < 0 || agent_report_entry(r, in->key, &rev, &pods) < 0 ||
+		if (agent_report_view(r, &v) < 0 || agent_report_entry(r, in->key, &rev, &pods, &export_error) < 0 ||
 		    !report_in_place(&v, in->node_ns))
 			continue;
 		if (v.sidecar) {
@@ -118,6 +119,14 @@ int agent_fold(const json_t *reports, const struct agent_fold_input *in, struct 
 				names_add(&be, "node %s (%s)", *v.node ? v.node : v.name, *rev ? rev : "none");
 			if (!f.next_change || until + 1 < f.next_change)
 				f.next_change = until + 1;
+			if (*export_error) {
+				f.export_failing++;
+				if (v.sidecar)
+					names_add(&ef, "pod %s (%.200s)", v.pod, export_error);
+				else
+					names_add(&ef, "node %s (%.200s)", *v.node ? v.node : v.name,
+						  export_error);
+			}
 		}
 		if (v.sidecar) {
 			/* Counted among the sidecars already, by its container's readiness. */
@@ -147,6 +156,7 @@ int agent_fold(const json_t *reports, const struct agent_fold_input *in, struct 
 			  in->sidecars - in->sidecars_ready - unready_containers_named == 1 ? "" : "s");
 	names_finish(&nr);
 	names_finish(&be);
+	names_finish(&ef);
 	*ret = f;
 	return 0;
 }

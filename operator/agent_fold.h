@@ -57,6 +57,10 @@ struct agent_fold {
 	 * those on another revision, by name, cut with "and N more". */
 	char not_ready[AGENT_FOLD_NAMES_MAX];
 	char behind[AGENT_FOLD_NAMES_MAX];
+	/* Fresh reports whose last request to the collector failed, with nothing exported
+	 * since: "node n1 (connection refused)". */
+	long export_failing;
+	char export_failing_names[AGENT_FOLD_NAMES_MAX];
 };
 
 /* Folds `reports` (an array of AgentReport objects; those not naming in->key are

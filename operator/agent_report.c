@@ -22,7 +22,8 @@ void agent_report_trim(void *ud, json_t *obj)
 	static const char *const status[] = { "mode", "node", "pod", "ready", "notReadyReason",
 					      "lastUpdateTime", "heartbeatSeconds",
 					      "instrumentations", NULL };
-	static const char *const entry[] = { "name", "configRevision", "pods", NULL };
+	static const char *const entry[] = { "name", "configRevision", "pods", "lastExportError",
+						     NULL };
 	json_t *insts, *e;
 	size_t i;
 
@@ -101,7 +102,7 @@ int agent_report_view(const json_t *obj, struct agent_report_view *ret)
 }
 
 int agent_report_entry(const json_t *obj, const char *key, const char **ret_revision,
-		       int64_t *ret_pods)
+		       int64_t *ret_pods, const char **ret_export_error)
 {
 	const json_t *insts = json_object_get(json_object_get(obj, "status"), "instrumentations");
 	const json_t *e;
@@ -119,6 +120,8 @@ int agent_report_entry(const json_t *obj, const char *key, const char **ret_revi
 			*ret_pods = json_is_integer(pods) && json_integer_value(pods) > 0
 					    ? json_integer_value(pods)
 					    : 0;
+		if (ret_export_error)
+			*ret_export_error = str_or_empty(json_object_get(e, "lastExportError"));
 		return 0;
 	}
 	return -ENOENT;

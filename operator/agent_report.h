@@ -36,9 +36,10 @@ void agent_report_trim(void *ud, json_t *obj);
 int agent_report_view(const json_t *obj, struct agent_report_view *ret);
 
 /* The report's entry for Instrumentation `key` ("<ns>/<name>"): its config revision
- * (borrowed, "" when none yet) and its pod count. -ENOENT when the report has none. */
+ * (borrowed, "" when none yet), its pod count and why its exports fail (borrowed, ""
+ * when they do not). Each ret_ may be NULL. -ENOENT when the report has none. */
 int agent_report_entry(const json_t *obj, const char *key, const char **ret_revision,
-		       int64_t *ret_pods);
+		       int64_t *ret_pods, const char **ret_export_error);
 
 /* Calls fn for each Instrumentation key the report names (strings borrowed). */
 void agent_report_foreach_key(const json_t *obj, void (*fn)(void *ud, const char *key), void *ud);

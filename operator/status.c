@@ -110,6 +110,7 @@ json_t *status_build(const json_t *old_status, const struct status_observation *
 	long agents = obs->agents ? obs->agents->agents : obs->injected;
 	long ready = obs->agents ? obs->agents->ready : obs->ready;
 	long not_ready = agents - ready;
+	long export_failing = obs->agents ? obs->agents->export_failing : 0;
 	int ok = obs->problem == STATUS_OK;
 
 	if (!conds)
@@ -136,6 +137,9 @@ json_t *status_build(const json_t *old_status, const struct status_observation *
 			 agents, obs->agents->not_ready);
 	else if (not_ready > 0)
 		snprintf(degraded, sizeof(degraded), "%ld of %ld agents not ready", not_ready, agents);
+	else if (export_failing > 0)
+		snprintf(degraded, sizeof(degraded), "%ld of %ld agents cannot export spans: %s",
+			 export_failing, agents, obs->agents->export_failing_names);
 	else
 		snprintf(degraded, sizeof(degraded), "%s",
 			 agents ? "every agent is ready" : obs->injected ? "no agents" : "no injected pods");
@@ -144,8 +148,12 @@ json_t *status_build(const json_t *old_status, const struct status_observation *
 			  obs->generation, now) < 0 ||
 	    add_condition(conds, old_status, "ConfigPublished", ok, reason, published,
 			  obs->generation, now) < 0 ||
-	    add_condition(conds, old_status, "Degraded", !ok || not_ready > 0,
-			  !ok ? reason : not_ready > 0 ? "AgentsNotReady" : "AsExpected", degraded,
+	    add_condition(conds, old_status, "Degraded", !ok || not_ready > 0 || export_failing > 0,
+			  !ok		     ? reason
+			  : not_ready > 0    ? "AgentsNotReady"
+			  : export_failing > 0 ? "ExportFailing"
+					       : "AsExpected",
+			  degraded,
 			  obs->generation, now) < 0 ||
 	    (obs->agents && add_config_applied(conds, old_status, obs, now) < 0))
 		goto fail;

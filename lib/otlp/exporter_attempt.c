@@ -1,6 +1,9 @@
 /* One attempt to send a batch: encoding it (protobuf or JSON, optionally gzip), one
  * POST, and what the answer means in OTLP terms (done, partly rejected, retry). */
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "lib/log/log.h"
@@ -50,18 +53,55 @@ static void accept_response(struct otlp_exporter *ex, const struct export_config
 	counter_add(&ex->c.requests[rejected ? OTLP_REQUEST_PARTIAL_SUCCESS : OTLP_REQUEST_SUCCESS], 1);
 }
 
-static void log_refusal(const struct export_config *cfg, const struct otlp_http_response *resp)
+/* What the health report and the log say of a failed request; "" after a success. */
+static void set_last_error(struct otlp_exporter *ex, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void set_last_error(struct otlp_exporter *ex, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&ex->mu);
+	va_start(ap, fmt);
+	vsnprintf(ex->last_error, sizeof(ex->last_error), fmt, ap);
+	va_end(ap);
+	ex->last_error_time = (int64_t)time(NULL);
+	pthread_mutex_unlock(&ex->mu);
+}
+
+/* The transport's error without the time it took ("Failed to connect to h port p
+ * after 3 ms: ..."): the health report is rewritten when the text changes, and a
+ * collector down the same way must read the same at every retry. */
+static void transport_error_text(const char *err, char *buf, size_t size)
+{
+	const char *after = strstr(err, " after ");
+	size_t n = 0;
+
+	if (after) {
+		const char *p = after + 7;
+
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (p > after + 7 && strncmp(p, " ms", 3) == 0) {
+			n = (size_t)(after - err);
+			snprintf(buf, size, "%.*s%s", (int)n, err, p + 3);
+			return;
+		}
+	}
+	snprintf(buf, size, "%s", err);
+}
+
+static void log_refusal(struct otlp_exporter *ex, const struct export_config *cfg,
+			const struct otlp_http_response *resp)
 {
 	struct otlp_response parsed;
 	char msg[OTLP_RESPONSE_MESSAGE_MAX];
 
-	if (!log_enabled(LOG_DEBUG))
-		return;
 	if (otlp_response_parse(resp->body, resp->body_len, cfg->protocol, OTLP_RESPONSE_STATUS,
 				&parsed) == 0 && parsed.message[0])
 		snprintf(msg, sizeof(msg), "%s", parsed.message);
 	else
 		otlp_response_copy_message(msg, (const char *)resp->body, resp->body_len);
+	set_last_error(ex, "HTTP %ld%s%.150s", resp->status, msg[0] ? ": " : "", msg);
 	log_debug("otlp", "POST %s: HTTP %ld: %s", cfg->url, resp->status, msg);
 }
 
@@ -91,15 +131,20 @@ enum attempt_outcome exporter_attempt(struct otlp_exporter *ex, const struct exp
 	exporter_record_latency(ex, now_ns() - t0);
 	*ret_has_retry_after = false;
 	if (err < 0) {
+		char why[sizeof(resp.error)];
+
+		transport_error_text(resp.error, why, sizeof(why));
+		set_last_error(ex, "%.190s", why[0] ? why : "no response");
 		log_debug("otlp", "POST %s: %s", cfg->url, resp.error);
 		counter_add(&ex->c.requests[OTLP_REQUEST_RETRYABLE_ERROR], 1);
 		return ATTEMPT_RETRY;
 	}
 	if (resp.status >= 200 && resp.status < 300) {
+		set_last_error(ex, "%s", "");
 		accept_response(ex, cfg, &resp, n);
 		return ATTEMPT_DONE;
 	}
-	log_refusal(cfg, &resp);
+	log_refusal(ex, cfg, &resp);
 	if (otlp_http_status_retryable(resp.status)) {
 		counter_add(&ex->c.requests[OTLP_REQUEST_RETRYABLE_ERROR], 1);
 		if (resp.has_retry_after &&

@@ -59,6 +59,8 @@ struct otlp_exporter {
 	uint64_t config_generation;
 	struct shared_resource **resources; /* otlp_exporter_put_resource's */
 	size_t n_resources, cap_resources;
+	char last_error[OTLP_EXPORT_ERROR_MAX]; /* "": the last request succeeded */
+	int64_t last_error_time;                /* unix seconds */
 
 	struct counters c; /* atomic increments; read without mu */
 

@@ -1,6 +1,7 @@
 /* The exporter's counters as the daemon's metrics read them: spans by outcome,
  * requests by result, the request-latency histogram, and their label values. */
 #include <pthread.h>
+#include <stdio.h>
 
 #include "lib/otlp/exporter_internal.h"
 
@@ -65,4 +66,19 @@ void otlp_exporter_get_stats(struct otlp_exporter *ex, struct otlp_exporter_stat
 	s.config_generation = ex->config_generation;
 	pthread_mutex_unlock(&ex->mu);
 	*ret_stats = s;
+}
+
+int otlp_exporter_last_error(struct otlp_exporter *ex, char *buf, size_t size,
+			     int64_t *ret_time)
+{
+	int has;
+
+	pthread_mutex_lock(&ex->mu);
+	has = ex->last_error[0] != '\0';
+	if (has) {
+		snprintf(buf, size, "%s", ex->last_error);
+		*ret_time = ex->last_error_time;
+	}
+	pthread_mutex_unlock(&ex->mu);
+	return has;
 }

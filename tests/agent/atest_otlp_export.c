@@ -363,6 +363,17 @@ static void a_collector_outage_costs_bounded_memory_and_counted_drops(void **sta
 	otlp_exporter_get_stats(f->ex, &st);
 	assert_true(st.spans_dropped[OTLP_DROP_RETRIES_EXHAUSTED] > 0);
 
+	{
+		char err[OTLP_EXPORT_ERROR_MAX];
+		int64_t at;
+
+		/* No collector listening: the report says why, in the transport's words. */
+		assert_int_equal(otlp_exporter_last_error(f->ex, err, sizeof(err), &at), 1);
+		assert_true(strlen(err) > 0);
+		/* The same at every retry: no elapsed time in it. */
+		assert_null(strstr(err, " ms"));
+		print_message("# last export error during the outage: %s\n", err);
+	}
 	assert_int_equal(otlp_receiver_restart(f->rx), 0);
 	for (uint32_t i = 0; i < 20; i++) {
 		make_span(&s, 7, i);
@@ -471,10 +482,14 @@ static void refused_and_partially_accepted_batches_are_counted(void **state)
 					    .protocol = OTLP_PROTOCOL_HTTP_JSON };
 	struct otlp_exporter_stats st;
 	struct otlp_span s;
+	char err[OTLP_EXPORT_ERROR_MAX];
+	int64_t err_time = 0, before = (int64_t)time(NULL);
 
 	opts.max_batch = 10;
 	assert_int_equal(otlp_receiver_set_behavior(f->rx, "{\"status\":400,\"count\":1}"), 0);
 	assert_int_equal(otlp_exporter_new(&opts, &cfg, &f->ex), 0);
+	/* No request made yet: no error. */
+	assert_int_equal(otlp_exporter_last_error(f->ex, err, sizeof(err), &err_time), 0);
 	for (uint32_t i = 0; i < 10; i++) {
 		make_span(&s, 10, i);
 		otlp_exporter_enqueue(f->ex, &s);
@@ -484,6 +499,10 @@ static void refused_and_partially_accepted_batches_are_counted(void **state)
 	assert_int_equal(st.spans_dropped[OTLP_DROP_REJECTED], 10);
 	assert_int_equal(st.requests[OTLP_REQUEST_PERMANENT_ERROR], 1);
 	assert_int_equal(st.requests[OTLP_REQUEST_RETRYABLE_ERROR], 0);
+	/* What the health report says of it: the refusal, until a request succeeds. */
+	assert_int_equal(otlp_exporter_last_error(f->ex, err, sizeof(err), &err_time), 1);
+	assert_true(strncmp(err, "HTTP 400", 8) == 0);
+	assert_true(err_time >= before && err_time <= (int64_t)time(NULL));
 
 	assert_int_equal(otlp_receiver_set_behavior(f->rx, "{\"reject_spans\":3}"), 0);
 	for (uint32_t i = 10; i < 20; i++) {
@@ -495,6 +514,7 @@ static void refused_and_partially_accepted_batches_are_counted(void **state)
 	assert_int_equal(st.requests[OTLP_REQUEST_PARTIAL_SUCCESS], 1);
 	assert_int_equal(st.spans_dropped[OTLP_DROP_REJECTED], 13);
 	assert_int_equal(st.spans_exported, 7);
+	assert_int_equal(otlp_exporter_last_error(f->ex, err, sizeof(err), &err_time), 0);
 }
 
 /* A new endpoint and encoding apply to the next batch, without a restart. */

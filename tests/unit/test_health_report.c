@@ -276,6 +276,14 @@ static void writes_follow_changes_within_the_pacing(void **state)
 	in.instrumentations = changed_insts;
 	next = report_at(&in, NOW);
 	assert_int_equal(health_report_due(written, t0, next, t0 + 15, NULL, NULL), HEALTH_WRITE_CHANGED);
+	/* The same error again, a retry later: its time moved, its text did not. */
+	json_t *failing = next;
+
+	changed_insts[1].last_export_error_time += 7;
+	next = report_at(&in, NOW + 7);
+	assert_int_equal(health_report_due(failing, t0, next, t0 + 20, NULL, &recheck),
+			 HEALTH_WRITE_NOT_DUE);
+	json_decref(failing);
 	json_decref(next);
 
 	/* Custom pacing, and a heartbeat shorter than the floor is raised to it. */

@@ -310,6 +310,59 @@ static void reports_out_of_place_do_not_count(void **state)
 	json_decref(rs);
 }
 
+/* An agent whose collector refuses or cannot be reached: ready (it traces), but the
+ * status says its spans go nowhere, and which agents, until an export succeeds. */
+static void failing_exports_make_it_degraded(void **state)
+{
+	json_t *rs = json_array(), *st, *n2;
+	struct agent_fold_input in = input(0, 0);
+	struct agent_fold f;
+	struct status_observation o = { .generation = 2, .revision = REV, .namespaces = 1,
+					.agents = &f };
+
+	json_array_append_new(rs, report("n1", "node", "n1", NULL, 1, "2026-12-06T09:59:50Z", REV));
+	n2 = report("n2", "node", "n2", NULL, 1, "2026-12-06T09:59:40Z", REV);
+	json_object_set_new(json_array_get(json_object_get(json_object_get(n2, "status"),
+							   "instrumentations"), 0),
+			    "lastExportError", json_string("Could not connect to server"));
+	json_array_append_new(rs, n2);
+	/* A stale report's old error is not counted: only what agents say now. */
+	n2 = json_deep_copy(n2);
+	json_object_set_new(json_object_get(n2, "metadata"), "name", json_string("n3"));
+	json_object_set_new(json_object_get(n2, "status"), "node", json_string("n3"));
+	json_object_set_new(json_object_get(n2, "status"), "lastUpdateTime",
+			    json_string("2026-12-06T09:00:00Z"));
+	json_array_append_new(rs, n2);
+	assert_int_equal(agent_fold(rs, &in, &f), 0);
+	assert_int_equal(f.export_failing, 1);
+	assert_string_equal(f.export_failing_names, "node n2 (Could not connect to server)");
+	/* n3 is not ready (stale): that is said first. */
+	st = status_build(NULL, &o, "2026-12-06T10:00:00Z");
+	assert_string_equal(cond(st, "Degraded", "reason"), "AgentsNotReady");
+	json_decref(st);
+
+	json_array_remove(rs, 2);
+	assert_int_equal(agent_fold(rs, &in, &f), 0);
+	st = status_build(NULL, &o, "2026-12-06T10:00:00Z");
+	assert_string_equal(cond(st, "Ready", "status"), "True");
+	assert_string_equal(cond(st, "Degraded", "status"), "True");
+	assert_string_equal(cond(st, "Degraded", "reason"), "ExportFailing");
+	assert_string_equal(cond(st, "Degraded", "message"),
+			    "1 of 2 agents cannot export spans: node n2 (Could not connect to server)");
+	json_decref(st);
+
+	/* Its next export succeeded: the field is gone from its report. */
+	json_object_del(json_array_get(json_object_get(json_object_get(json_array_get(rs, 1), "status"),
+						       "instrumentations"), 0),
+			"lastExportError");
+	assert_int_equal(agent_fold(rs, &in, &f), 0);
+	assert_int_equal(f.export_failing, 0);
+	st = status_build(NULL, &o, "2026-12-06T10:00:00Z");
+	assert_string_equal(cond(st, "Degraded", "status"), "False");
+	json_decref(st);
+	json_decref(rs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +374,7 @@ int main(void)
 		cmocka_unit_test(many_names_are_cut_and_counted),
 		cmocka_unit_test(the_trim_keeps_what_the_fold_reads),
 		cmocka_unit_test(the_status_names_them),
+		cmocka_unit_test(failing_exports_make_it_degraded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
