@@ -227,6 +227,11 @@ int client_loader_red_foreach(const struct client_loader *cl, client_red_fn fn, 
 	return 0;
 }
 
+int client_loader_calls_fd(const struct client_loader *cl)
+{
+	return bpf_map__fd(cl->skel->maps.calls);
+}
+
 int client_loader_run_stats(const struct client_loader *cl, uint64_t *ret_ns, uint64_t *ret_runs)
 {
 	struct bpf_program *prog;

@@ -65,6 +65,9 @@ typedef void (*client_red_fn)(void *ud, const struct hc_red_key *key,
 			      const struct hs_red_value *value);
 int client_loader_red_foreach(const struct client_loader *cl, client_red_fn fn, void *ud);
 
+/* The calls map (struct hc_call by owner tag), for agent/inflight_sweep.h. */
+int client_loader_calls_fd(const struct client_loader *cl);
+
 /* Run time of the client programs (BPF run-time statistics), for the benchmarks. */
 int client_loader_run_stats(const struct client_loader *cl, uint64_t *ret_ns, uint64_t *ret_runs);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agent/client_loader.h"
+#include "agent/inflight_sweep.h"
 #include "agent/uprobe_link.h"
 #include "http_server.skel.h"
 
@@ -160,6 +161,13 @@ struct probe_loader *probe_loader_free(struct probe_loader *pl)
 struct client_loader *probe_loader_client(const struct probe_loader *pl)
 {
 	return pl->client;
+}
+
+void probe_loader_inflight_maps(const struct probe_loader *pl, struct inflight_maps *ret)
+{
+	ret->inflight_fd = bpf_map__fd(pl->skel->maps.inflight);
+	ret->n_slots = bpf_map__max_entries(pl->skel->maps.inflight);
+	ret->calls_fd = pl->client ? client_loader_calls_fd(pl->client) : -1;
 }
 
 int probe_loader_client_error(const struct probe_loader *pl)

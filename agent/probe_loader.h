@@ -42,10 +42,14 @@ struct probe_loader_opts {
 };
 
 struct client_loader;
+struct inflight_maps;
 /* The client probes loaded with with_client, borrowed; NULL when not loaded, and then
  * probe_loader_client_error says why (0: not asked for). */
 struct client_loader *probe_loader_client(const struct probe_loader *pl);
 int probe_loader_client_error(const struct probe_loader *pl);
+/* The maps of requests and calls in flight (the client's when it is loaded), for
+ * agent/inflight_sweep.h. */
+void probe_loader_inflight_maps(const struct probe_loader *pl, struct inflight_maps *ret);
 
 /* Loads the programs and creates the maps. Returns a new loader in ret_loader. */
 int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader **ret_loader);

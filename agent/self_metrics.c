@@ -12,7 +12,7 @@
 struct self_metrics {
 	struct metrics_registry *reg;
 	struct metrics_gauge *pods, *processes, *probes, *queue_length, *config_info, *config_failed,
-		*propagation;
+		*propagation, *in_flight;
 	struct metrics_counter *probe_failures, *skipped, *requests, *sampled, *spans_produced,
 		*spans_exported, *spans_dropped, *export_requests, *traceparents, *config_errors,
 		*client_calls, *client_sampled, *tp_sent;
@@ -27,6 +27,7 @@ static const char *const reason_label[] = { "reason", NULL };
 static const char *const result_label[] = { "result", NULL };
 static const char *const config_labels[] = { "revision", "instrumentation", NULL };
 static const char *const mechanism_label[] = { "mechanism", NULL };
+static const char *const side_label[] = { "side", NULL };
 
 #define NEW(kind, field, n, h, l)                                                                  \
 	(rc == 0 ? (rc = metrics_##kind##_new(m->reg, &(struct metrics_opts){ .name = n, .help = h, \
@@ -47,6 +48,10 @@ int self_metrics_new(struct self_metrics **ret)
 	NEW(gauge, processes, "autotrace_agent_processes_instrumented",
 	    "Go processes with probes attached now.", NULL);
 	NEW(gauge, probes, "autotrace_agent_probes_attached", "Uprobes attached now.", NULL);
+	NEW(gauge, in_flight, "autotrace_agent_requests_in_flight",
+	    "Requests (side server) and client calls (side client) started and not ended, as "
+	    "the kernel's maps hold them now; a process's go when it is no longer traced.",
+	    side_label);
 	NEW(counter, probe_failures, "autotrace_agent_probe_attach_failures_total",
 	    "Uprobes the kernel refused to attach.", NULL);
 	NEW(counter, skipped, "autotrace_agent_instrumentation_errors_total",
@@ -235,6 +240,14 @@ int self_metrics_scrape_stats(struct self_metrics *m, struct tracer *t,
 		if (!m->pods_set)
 			metrics_gauge_set(m->pods, s.processes ? 1 : 0);
 		metrics_gauge_set(m->probes, (double)s.probes_attached);
+		uint64_t server = 0, client = 0;
+
+		if (tracer_in_flight(t, &server, &client) == 0) {
+			const char *srv[] = { "server" }, *cli[] = { "client" };
+
+			metrics_gauge_set_labels(m->in_flight, srv, (double)server);
+			metrics_gauge_set_labels(m->in_flight, cli, (double)client);
+		}
 		add_delta(m->probe_failures, NULL, s.probes_failed, m->last_t.probes_failed);
 		for (int r = 0; r < TRACER_SKIP_REASONS; r++)
 			add_delta(m->skipped, tracer_skip_reason_name(r), s.skipped[r], m->last_t.skipped[r]);

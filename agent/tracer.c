@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "agent/client_loader.h"
+#include "agent/inflight_sweep.h"
 #include "agent/probe_load.h"
 #include "agent/probe_loader.h"
 #include "agent/propagation.h"
@@ -345,4 +346,21 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
 		s.tp_failed = inj[HC_INJ_FAILED];
 	}
 	*ret_stats = s;
+}
+
+int tracer_in_flight(const struct tracer *t, uint64_t *ret_server, uint64_t *ret_client)
+{
+	struct inflight_counts held;
+	struct inflight_maps m;
+	int r;
+
+	if (!t->loader)
+		return -EAGAIN;
+	probe_loader_inflight_maps(t->loader, &m);
+	r = inflight_sweep(&m, NULL, 0, NULL, &held);
+	if (r == 0) {
+		*ret_server = held.server;
+		*ret_client = held.client;
+	}
+	return r;
 }

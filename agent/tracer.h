@@ -146,6 +146,9 @@ struct tracer_stats {
 	uint64_t tp_failed;          /* the kernel refused the insertion */
 };
 void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats);
+/* Requests and client calls in flight, counted in the kernel's maps (a walk of them:
+ * for a scrape, not per request). -EAGAIN while the programs load. */
+int tracer_in_flight(const struct tracer *t, uint64_t *ret_server, uint64_t *ret_client);
 /* Calls fn with the span tag of each instrumented process (a node agent counts its
  * processes per pod and Instrumentation by it, for its health report). */
 void tracer_foreach_attached(const struct tracer *t, void (*fn)(void *ud, uint32_t span_tag),

@@ -5,9 +5,11 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent/client_loader.h"
 #include "agent/go_binary.h"
+#include "agent/inflight_sweep.h"
 #include "agent/probe_loader.h"
 #include "agent/propagation_adopt.h"
 #include "agent/tracer_state.h"
@@ -143,6 +145,11 @@ static struct traced_process *find_process(struct tracer *t, pid_t pid)
 
 static void release_process(struct tracer *t, size_t i)
 {
+	if (t->procs[i].attachment) {
+		if (t->n_released == MAX_RELEASED)
+			tracer_sweep_released(t);
+		t->released[t->n_released++] = (uint32_t)t->procs[i].pid;
+	}
 	if (t->procs[i].attachment)
 		t->n_attached--;
 	t->client_probes -= client_attachment_probes(t->procs[i].client);
@@ -278,7 +285,41 @@ int tracer_scan(struct tracer *t)
 			release_process(t, i);
 		}
 	}
+	tracer_sweep_released(t);
 	return 0;
+}
+
+void tracer_sweep_released(struct tracer *t)
+{
+	struct inflight_counts freed;
+	struct inflight_maps m;
+	struct timespec t0, t1;
+	size_t n = 0;
+	int r;
+
+	/* A pid attached again (its selection changed, or reused) keeps its entries. */
+	for (size_t i = 0; i < t->n_released; i++)
+		if (!find_process(t, (pid_t)t->released[i]))
+			t->released[n++] = t->released[i];
+	t->n_released = 0;
+	if (n == 0 || !t->loader)
+		return;
+	probe_loader_inflight_maps(t->loader, &m);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = inflight_sweep(&m, t->released, n, &freed, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (r) {
+		log_warn(COMPONENT, "sweeping the requests in flight of %zu released processes: %s",
+			 n, strerror(-r));
+		return;
+	}
+	t->swept_server += freed.server;
+	t->swept_client += freed.client;
+	if (freed.server || freed.client)
+		log_info(COMPONENT, "%llu requests and %llu calls in flight when their process went "
+			 "were freed (a walk of %.1f ms)", (unsigned long long)freed.server,
+			 (unsigned long long)freed.client,
+			 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 }
 
 void tracer_foreach_attached(const struct tracer *t, void (*fn)(void *ud, uint32_t span_tag),

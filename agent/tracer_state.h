@@ -17,6 +17,8 @@
 #define MAX_BINARIES 4096
 #define MAX_PROCESSES 4096
 #define MAX_CONTAINER_NAMES 64
+/* Processes released in one scan whose requests in flight are swept at its end. */
+#define MAX_RELEASED 256
 
 enum binary_state {
 	BINARY_TRACEABLE,
@@ -72,6 +74,10 @@ struct tracer {
 	struct otlp_span span; /* scratch for the record being delivered */
 	size_t budget;         /* spans the poll under way may still deliver */
 
+	uint32_t released[MAX_RELEASED]; /* pids released in the scan under way */
+	size_t n_released;
+	uint64_t swept_server, swept_client; /* entries swept (agent/inflight_sweep.h) */
+
 	uint64_t probes_failed;
 	uint64_t skipped[TRACER_SKIP_REASONS];
 	uint64_t spans_delivered;
@@ -86,5 +92,8 @@ int64_t tracer_wall_minus_mono(void);
 /* agent/tracer_attach.c: gives the client loader the client offsets of traceable
  * binary b; a refusal leaves it traced as a server only. */
 void tracer_set_client_offsets(struct tracer *t, struct binary *b);
+/* Frees what the kernel holds in flight for the processes released since the last
+ * sweep and not traced again meanwhile. */
+void tracer_sweep_released(struct tracer *t);
 
 #endif

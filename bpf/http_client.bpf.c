@@ -102,22 +102,6 @@ struct {
 	__type(value, struct hc_offsets);
 } client_offsets SEC(".maps");
 
-/* A call in flight, by its goroutine's owner tag (bpf/uprobe_context.h). */
-struct hc_call {
-	__u64 start_ns;
-	__u8 trace_id[16];
-	__u8 span_id[8];
-	__u8 parent_span_id[8];
-	__u32 pid;
-	__u8 sampled, trace_flags, rec_flags, method_id;
-	__u8 method_len, scheme_len, host_len, path_len, query_len;
-	__u8 pad[7];
-	char method[HS_METHOD_MAX];
-	char scheme[HC_SCHEME_MAX];
-	char host[HC_HOST_MAX];
-	char path[HC_PATH_MAX];
-	char query[HC_QUERY_MAX];
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

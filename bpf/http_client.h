@@ -45,6 +45,25 @@ struct hc_span_record {
 };
 _Static_assert(sizeof(struct hc_span_record) == 344, "hc_span_record layout changed");
 
+/* A call in flight, by its goroutine's owner tag (bpf/uprobe_context.h): the value of
+ * the calls map, which the agent sweeps of processes it no longer traces
+ * (agent/inflight_sweep.c). */
+struct hc_call {
+	__u64 start_ns;
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u8 parent_span_id[8];
+	__u32 pid;
+	__u8 sampled, trace_flags, rec_flags, method_id;
+	__u8 method_len, scheme_len, host_len, path_len, query_len;
+	__u8 pad[7];
+	char method[HS_METHOD_MAX];
+	char scheme[HC_SCHEME_MAX];
+	char host[HC_HOST_MAX];
+	char path[HC_PATH_MAX];
+	char query[HC_QUERY_MAX];
+};
+
 /* Struct field offsets of one traced binary for the client probes, in the slot of the
  * binary's server offsets. */
 struct hc_offsets {

@@ -2,7 +2,8 @@
  * scan (a new pid, spans resume) and an exited one is released; two processes of one
  * binary are both traced, each span naming its own pid; and probes attach per process,
  * so a process that was not attached to is never traced even when it runs the same
- * executable. */
+ * executable; and a process killed in the middle of requests leaves nothing in the
+ * kernel's maps. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
@@ -15,6 +16,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 
 #include "agent/go_binary.h"
@@ -134,6 +138,97 @@ static void two_processes_of_one_binary_are_both_traced(void **state)
 	traced_service_free(b);
 }
 
+/* Opens a connection to port and sends a GET of path without reading the answer: a
+ * request the server is still handling. Returns the socket (close it to drop it). */
+static int request_in_flight(int port, const char *path)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char req[512];
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int n;
+
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path);
+	assert_int_equal(write(fd, req, (size_t)n), n);
+	return fd;
+}
+
+struct in_flight_want {
+	struct tracer_harness *h;
+	uint64_t server, client;
+};
+
+static int in_flight_is(struct in_flight_want *w, int timeout_ms)
+{
+	uint64_t server = 0, client = 0, deadline = mono_ms() + (uint64_t)timeout_ms;
+
+	do {
+		tracer_harness_pump(w->h, 50);
+		assert_int_equal(tracer_in_flight(w->h->tracer, &server, &client), 0);
+		if (server == w->server && client == w->client)
+			return 1;
+	} while (mono_ms() < deadline);
+	print_message("# in flight: %llu requests, %llu calls; wanted %llu, %llu\n",
+		      (unsigned long long)server, (unsigned long long)client,
+		      (unsigned long long)w->server, (unsigned long long)w->client);
+	return 0;
+}
+
+/* A process killed while it handles requests and makes calls (a pod deleted under
+ * load) leaves nothing in the kernel's maps once the scan has released it: its
+ * requests' slots and its calls' entries are freed, while another process's requests
+ * in flight stay; the links go with its attachment. */
+static void a_process_killed_mid_request_leaves_nothing_in_flight(void **state)
+{
+	struct tracer_sampler on = { .type = TRACER_SAMPLER_ALWAYS_ON };
+	struct traced_service *a, *b;
+	struct tracer_harness *h;
+	struct tracer_stats st;
+	char binary[256], path[256];
+	int fds[5];
+
+	(void)state;
+	assert_int_equal(traced_service_fixture("go1.26", 0, binary, sizeof(binary)), 0);
+	assert_int_equal(traced_service_start(binary, &a), 0);
+	assert_int_equal(traced_service_start(binary, &b), 0);
+	assert_int_equal(tracer_harness_start(&on, traced_service_binary(a), &h), 0);
+	assert_int_equal(tracer_scan(h->tracer), 0);
+	tracer_get_stats(h->tracer, &st);
+	assert_int_equal(st.processes, 2);
+	struct in_flight_want w = { h, 0, 0 };
+	assert_true(in_flight_is(&w, 1000));
+
+	/* A: three requests, each calling B's /slow; B: those three and two of its own. */
+	snprintf(path, sizeof(path), "/call?url=http://127.0.0.1:%d/slow%%3Fms%%3D30000",
+		 traced_service_port(b));
+	for (int i = 0; i < 3; i++)
+		fds[i] = request_in_flight(traced_service_port(a), path);
+	for (int i = 3; i < 5; i++)
+		fds[i] = request_in_flight(traced_service_port(b), "/slow?ms=30000");
+	w = (struct in_flight_want){ h, 3 + 5, 3 };
+	assert_true(in_flight_is(&w, 5000));
+
+	traced_service_free(a);
+	assert_int_equal(tracer_scan(h->tracer), 0);
+	tracer_get_stats(h->tracer, &st);
+	assert_int_equal(st.processes, 1);
+	w = (struct in_flight_want){ h, 5, 0 };
+	assert_true(in_flight_is(&w, 1000));
+
+	traced_service_free(b);
+	assert_int_equal(tracer_scan(h->tracer), 0);
+	tracer_get_stats(h->tracer, &st);
+	assert_int_equal(st.processes, 0);
+	assert_int_equal(st.probes_attached, 0);
+	w = (struct in_flight_want){ h, 0, 0 };
+	assert_true(in_flight_is(&w, 1000));
+	for (int i = 0; i < 5; i++)
+		close(fds[i]);
+	tracer_harness_free(h);
+}
+
 static int count_records(void *ud, const void *data, size_t size)
 {
 	struct hs_span_record rec;
@@ -238,6 +333,7 @@ int main(void)
 		cmocka_unit_test(only_processes_of_the_named_containers_are_traced),
 		cmocka_unit_test(a_restarted_target_is_traced_again),
 		cmocka_unit_test(two_processes_of_one_binary_are_both_traced),
+		cmocka_unit_test(a_process_killed_mid_request_leaves_nothing_in_flight),
 		cmocka_unit_test(probes_attach_to_one_process_only),
 	};
 
