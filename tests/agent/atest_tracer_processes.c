@@ -109,23 +109,33 @@ static void a_restarted_target_is_traced_again(void **state)
 	tracer_harness_free(h);
 }
 
-static void two_processes_of_one_binary_are_both_traced(void **state)
+/* Two processes of one fixture binary, both traced (always_on) by a new harness. */
+static struct tracer_harness *trace_two(const char *go_prefix, int stripped,
+					struct traced_service **a, struct traced_service **b)
 {
 	struct tracer_sampler on = { .type = TRACER_SAMPLER_ALWAYS_ON };
-	struct traced_service *a, *b;
 	struct tracer_harness *h;
 	struct tracer_stats st;
 	char binary[256];
-	json_t *spans;
 
-	(void)state;
-	assert_int_equal(traced_service_fixture("", 1, binary, sizeof(binary)), 0);
-	assert_int_equal(traced_service_start(binary, &a), 0);
-	assert_int_equal(traced_service_start(binary, &b), 0);
-	assert_int_equal(tracer_harness_start(&on, traced_service_binary(a), &h), 0);
+	assert_int_equal(traced_service_fixture(go_prefix, stripped, binary, sizeof(binary)), 0);
+	assert_int_equal(traced_service_start(binary, a), 0);
+	assert_int_equal(traced_service_start(binary, b), 0);
+	assert_int_equal(tracer_harness_start(&on, traced_service_binary(*a), &h), 0);
 	assert_int_equal(tracer_scan(h->tracer), 0);
 	tracer_get_stats(h->tracer, &st);
 	assert_int_equal(st.processes, 2);
+	return h;
+}
+
+static void two_processes_of_one_binary_are_both_traced(void **state)
+{
+	struct traced_service *a, *b;
+	struct tracer_harness *h;
+	json_t *spans;
+
+	(void)state;
+	h = trace_two("", 1, &a, &b);
 	send_hellos(a, 4);
 	send_hellos(b, 6);
 	assert_int_equal(tracer_harness_collect(h, 10, 3000, 200, &spans), 0);
@@ -182,21 +192,14 @@ static int in_flight_is(struct in_flight_want *w, int timeout_ms)
  * in flight stay; the links go with its attachment. */
 static void a_process_killed_mid_request_leaves_nothing_in_flight(void **state)
 {
-	struct tracer_sampler on = { .type = TRACER_SAMPLER_ALWAYS_ON };
 	struct traced_service *a, *b;
 	struct tracer_harness *h;
 	struct tracer_stats st;
-	char binary[256], path[256];
+	char path[256];
 	int fds[5];
 
 	(void)state;
-	assert_int_equal(traced_service_fixture("go1.26", 0, binary, sizeof(binary)), 0);
-	assert_int_equal(traced_service_start(binary, &a), 0);
-	assert_int_equal(traced_service_start(binary, &b), 0);
-	assert_int_equal(tracer_harness_start(&on, traced_service_binary(a), &h), 0);
-	assert_int_equal(tracer_scan(h->tracer), 0);
-	tracer_get_stats(h->tracer, &st);
-	assert_int_equal(st.processes, 2);
+	h = trace_two("go1.26", 0, &a, &b);
 	struct in_flight_want w = { h, 0, 0 };
 	assert_true(in_flight_is(&w, 1000));
 
