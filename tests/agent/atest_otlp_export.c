@@ -83,7 +83,8 @@ static void gzip_json_spans_arrive_intact(void **state)
 	export_and_check(*state, OTLP_PROTOCOL_HTTP_JSON, true, 4, 300, "json");
 }
 
-/* A new endpoint and encoding apply to the next batch, without a restart. */static void a_new_config_applies_to_the_next_batch(void **state)
+/* A new endpoint and encoding apply to the next batch, without a restart. */
+static void a_new_config_applies_to_the_next_batch(void **state)
 {
 	struct ox_fixture *f = *state;
 	struct otlp_receiver *second;
@@ -128,7 +129,8 @@ static void gzip_json_spans_arrive_intact(void **state)
 }
 
 /* Batches go when full, or when their oldest span has waited max_delay: a lone span is
- * neither sent at once nor left waiting. */static void batches_go_when_full_or_when_old_enough(void **state)
+ * neither sent at once nor left waiting. */
+static void batches_go_when_full_or_when_old_enough(void **state)
 {
 	struct ox_fixture *f = *state;
 	struct otlp_exporter_options opts = ox_fast_options(f);
@@ -166,7 +168,8 @@ static void gzip_json_spans_arrive_intact(void **state)
 
 /* Values at the edges of what each encoding carries reach the collector unchanged:
  * 64-bit extremes, non-finite doubles, escapes, invalid UTF-8 from a traced process
- * (as U+FFFD), a value cut to the span's arena, and the count of dropped attributes. */static void edge_values_survive_both_encodings(void **state)
+ * (as U+FFFD), a value cut to the span's arena, and the count of dropped attributes. */
+static void edge_values_survive_both_encodings(void **state)
 {
 	struct ox_fixture *f = *state;
 	static const enum otlp_protocol protocols[] = { OTLP_PROTOCOL_HTTP_PROTOBUF,

@@ -25,7 +25,8 @@
 
 /* Two 429s with Retry-After: 1, then success: the spans arrive no sooner than the
  * server asked (the configured backoff alone would retry after ~50 ms) and none is
- * lost or duplicated. */static void retry_after_is_honoured_and_nothing_is_lost(void **state)
+ * lost or duplicated. */
+static void retry_after_is_honoured_and_nothing_is_lost(void **state)
 {
 	struct ox_fixture *f = *state;
 	struct otlp_exporter_options opts = ox_fast_options(f);
@@ -81,7 +82,8 @@ static long rss_kib(void)
 
 /* The collector disappears while spans keep coming: nothing crashes, the queue stays at
  * its capacity (memory does not grow with the spans offered), every span not delivered
- * is counted by reason, and once the collector is back new spans flow again. */static void a_collector_outage_costs_bounded_memory_and_counted_drops(void **state)
+ * is counted by reason, and once the collector is back new spans flow again. */
+static void a_collector_outage_costs_bounded_memory_and_counted_drops(void **state)
 {
 	struct ox_fixture *f = *state;
 	struct otlp_exporter_options opts = ox_fast_options(f);
@@ -161,7 +163,8 @@ static long rss_kib(void)
 }
 
 /* A queue full of spans that no batch trigger has sent yet (one short of the batch
- * size, the delay far away): shutdown sends them all within its deadline. */static void shutdown_delivers_a_full_queue_within_the_deadline(void **state)
+ * size, the delay far away): shutdown sends them all within its deadline. */
+static void shutdown_delivers_a_full_queue_within_the_deadline(void **state)
 {
 	struct ox_fixture *f = *state;
 	struct otlp_exporter_options opts = ox_fast_options(f);
@@ -206,7 +209,8 @@ static long rss_kib(void)
 }
 
 /* With the collector gone, shutdown keeps to its deadline and reports the spans it
- * could not send. */static void shutdown_keeps_its_deadline_when_the_collector_is_gone(void **state)
+ * could not send. */
+static void shutdown_keeps_its_deadline_when_the_collector_is_gone(void **state)
 {
 	struct ox_fixture *f = *state;
 	struct otlp_exporter_options opts = ox_fast_options(f);
@@ -238,7 +242,8 @@ static long rss_kib(void)
 }
 
 /* A non-retryable answer drops the batch at once, counted as rejected; a partial
- * success counts the spans the collector reported. */static void refused_and_partially_accepted_batches_are_counted(void **state)
+ * success counts the spans the collector reported. */
+static void refused_and_partially_accepted_batches_are_counted(void **state)
 {
 	struct ox_fixture *f = *state;
 	struct otlp_exporter_options opts = ox_fast_options(f);
@@ -282,7 +287,8 @@ static long rss_kib(void)
 }
 
 /* The collector restarts while a batch is being retried: the batch gets through within
- * its retry budget, with nothing lost or sent twice. */static void a_short_outage_loses_nothing(void **state)
+ * its retry budget, with nothing lost or sent twice. */
+static void a_short_outage_loses_nothing(void **state)
 {
 	struct ox_fixture *f = *state;
 	struct otlp_exporter_options opts = ox_fast_options(f);
@@ -319,7 +325,8 @@ static long rss_kib(void)
 
 /* A collector slower than the request timeout: the request is abandoned and retried,
  * and once the collector is quick again the spans arrive (at least once: a collector
- * may still accept a request its client gave up on). */static void a_slow_collector_times_out_and_is_retried(void **state)
+ * may still accept a request its client gave up on). */
+static void a_slow_collector_times_out_and_is_retried(void **state)
 {
 	struct ox_fixture *f = *state;
 	struct otlp_exporter_options opts = ox_fast_options(f);
@@ -355,7 +362,8 @@ static long rss_kib(void)
 }
 
 /* A request still waiting on a slow collector when the shutdown deadline comes is
- * abandoned: shutdown returns on time and counts the batch. */static void shutdown_abandons_a_request_in_flight_at_the_deadline(void **state)
+ * abandoned: shutdown returns on time and counts the batch. */
+static void shutdown_abandons_a_request_in_flight_at_the_deadline(void **state)
 {
 	struct ox_fixture *f = *state;
 	struct otlp_exporter_options opts = ox_fast_options(f);
