@@ -181,7 +181,6 @@ static void send_patch(struct health_writer *w)
 static void send_create(struct health_writer *w)
 {
 	struct kube_ref ref = { .res = &KUBE_AGENTREPORTS, .ns = w->ns };
-	const char *kind = w->mode == HEALTH_MODE_SIDECAR ? "Pod" : "Node";
 	json_t *obj;
 	int rc;
 
@@ -194,7 +193,7 @@ static void send_create(struct health_writer *w)
 			w->mode == HEALTH_MODE_SIDECAR ? "sidecar" : "node");
 	if (obj && w->owner_uid && w->owner_name)
 		json_object_set_new(json_object_get(obj, "metadata"), "ownerReferences",
-				    json_pack("[{s:s, s:s, s:s, s:s}]", "apiVersion", "v1", "kind", kind,
+				    json_pack("[{s:s, s:s, s:s, s:s}]", "apiVersion", "v1", "kind", "Pod",
 					      "name", w->owner_name, "uid", w->owner_uid));
 	if (!obj)
 		return local_failure(w, "create", -ENOMEM);

@@ -30,8 +30,10 @@ struct health_writer_opts {
 	enum health_mode mode;
 	const char *ns;	  /* the report's namespace: the pod's, or the node agent's */
 	const char *name; /* the pod's name, or the node's */
-	/* Its owner, so that the garbage collector removes the report with it: the Pod
-	 * (sidecar) or the Node; without a uid, no owner. */
+	/* Its owner, so that the garbage collector removes the report with it: the agent's
+	 * Pod, in the report's namespace (a sidecar's pod, or the node agent's, which goes
+	 * when its node goes); without a uid, no owner. The garbage collector deletes a
+	 * report whose owner it cannot find, so the kind must be right. */
 	const char *owner_name, *owner_uid;
 	struct health_pacing pacing; /* zeros: 15 s, and 60 s (node) or 300 s (sidecar) */
 	uint32_t jitter_s;	     /* 0: the pacing's min_interval */

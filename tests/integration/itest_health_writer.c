@@ -3,7 +3,8 @@
  * written again by its heartbeat only; a change is written within the minimum interval
  * plus the jitter, and a key the report no longer has goes from the stored object; a
  * report deleted under the agent is created again; a write the API server refuses is
- * counted and retried until it succeeds, and tracing (the event loop) never waits on it.
+ * counted and retried until it succeeds, and tracing (the event loop) never waits on it;
+ * owned by the agent's pod, the report stays while the pod does and goes with it.
  *
  * Pacing is shortened (1 s minimum interval, 4 s heartbeat, 1 s jitter) so that the
  * rules play out in seconds; the rules themselves are health_report_due's
@@ -274,6 +275,54 @@ static void a_refused_write_is_counted_and_retried(void **state)
 	kt_namespace_delete(f->c, ns);
 }
 
+static int report_gone(void *ud)
+{
+	json_t *obj = stored(ud);
+
+	json_decref(obj);
+	return obj == NULL;
+}
+
+/* Owned by the agent's pod: the garbage collector keeps the report while the pod is
+ * there (it finds the owner by kind and uid) and removes it with the pod. */
+static void the_report_lives_and_goes_with_its_pod(void **state)
+{
+	struct fixture *f = *state;
+	struct want_writes ww = { f, 2 };
+	struct kube_ref pods = { .res = &KUBE_PODS, .ns = f->ns };
+	struct kube_ref pod = { .res = &KUBE_PODS, .ns = f->ns, .name = "agent" };
+	struct health_writer_opts o = {
+		.mode = HEALTH_MODE_NODE, .ns = f->ns, .name = "node-a", .owner_name = "agent",
+		.pacing = { .min_interval_s = MIN_S, .heartbeat_s = HEARTBEAT_S },
+		.jitter_s = JITTER_S, .tick_ms = 100, .collect = collect, .ud = f,
+	};
+	json_t *p = json_pack("{s:s, s:s, s:{s:s}, s:{s:[{s:s, s:s}]}}", "apiVersion", "v1", "kind",
+			      "Pod", "metadata", "name", "agent", "spec", "containers", "name",
+			      "agent", "image", "autotrace/agent:test");
+	json_t *created = NULL, *obj, *ref;
+	struct kube_delete_opts now = { .grace_period_seconds = 0, .set_grace = 1 };
+
+	assert_int_equal(kube_create(f->c, &pods, p, &created, NULL), 0);
+	json_decref(p);
+	o.owner_uid = json_string_value(json_object_get(json_object_get(created, "metadata"), "uid"));
+	assert_non_null(o.owner_uid);
+	assert_int_equal(health_writer_new(f->c, f->base, &o, &f->w), 0);
+	json_decref(created);
+	/* Two writes a heartbeat apart: the report outlived a garbage-collector pass. */
+	assert_true(kt_run_until(f->base, writes_reach, &ww, (HEARTBEAT_S + 2) * 1000 + 15000));
+	assert_int_equal(health_writer_stats(f->w).creates, 1);
+	obj = stored(f);
+	assert_non_null(obj);
+	ref = json_array_get(json_object_get(json_object_get(obj, "metadata"), "ownerReferences"), 0);
+	assert_string_equal(json_string_value(json_object_get(ref, "kind")), "Pod");
+	assert_string_equal(json_string_value(json_object_get(ref, "name")), "agent");
+	json_decref(obj);
+
+	f->w = health_writer_free(f->w);
+	assert_int_equal(kube_delete(f->c, &pod, &now, NULL), 0);
+	assert_true(kt_run_until(f->base, report_gone, f, 60000));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +332,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_change_is_written_and_a_removed_key_goes, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(a_deleted_report_is_created_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_report_lives_and_goes_with_its_pod, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(a_refused_write_is_counted_and_retried, setup,
 						teardown),
 	};
