@@ -23,6 +23,7 @@
 # The peer notices the kernel's lockdown (and so leaves out its header writer, which
 # needs bpf_probe_write_user) only through /sys/kernel/security/lockdown: securityfs
 # is mounted for the run when it is not, and unmounted after.
+# PEERS_RESULTS=<file> keeps every run's figures.
 # Needs root, bin/autotrace-agent, the httpsvc fixture, build/rel/bench/hold_empty_probes,
 # otlp-receiver, wrk, taskset, curl. Prints figures only.
 set -uo pipefail
@@ -60,7 +61,7 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 peer_note=
 if [ -z "$peer" ] || [ ! -x "$peer" ]; then
 	log=${CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/autotrace}/otel-go-auto-${OTEL_GO_AUTO_VERSION:-v0.24.0}.log
-	peer_note="not built (make otel-go-auto; its build log $log ends: $(tail -n 3 "$log" 2>/dev/null | tr '\n' ' '))"
+	peer_note="not found (${OTEL_GO_AUTO:-otel-go-instrumentation on PATH}; make otel-go-auto builds it); its build log $log: $(tail -n 3 "$log" 2>/dev/null | tr '\n' ' ' | grep . || echo empty or absent)"
 	peer=
 elif ! mountpoint -q /sys/kernel/security; then
 	if mount -t securityfs securityfs /sys/kernel/security 2>"$dir/mount.err"; then
@@ -280,3 +281,6 @@ if [ -s "$dir/peer.msgs" ]; then
 fi
 echo "peers: (wrk counts the responses it read; the requests still in flight when it stops are served and traced too)"
 echo "peers: load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Every run, for a closer look: arm, baseline, req/s, requests, VmRSS, largest VmRSS,
+# VmHWM, CPU %, spans received, probe hits.
+[ -z "${PEERS_RESULTS:-}" ] || cp "$dir/results" "$PEERS_RESULTS"
