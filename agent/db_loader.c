@@ -12,7 +12,7 @@
 #include "bpf/http_server.h"
 #include "db_client.skel.h"
 
-#define MAX_DB_PROBES (2 * (1 + DB_PROBES_MAX_RETS))
+#define MAX_DB_PROBES (2 * (1 + DB_PROBES_MAX_RETS) + 1 + DB_PROBES_MAX_RELEASE)
 
 struct db_loader {
 	struct db_client_bpf *skel;
@@ -118,7 +118,7 @@ static int attach_fn(const struct db_loader *dl, const struct db_probe_fn *fn,
 	if (!fn->present)
 		return 0;
 	/* The ends first: a start never waits for an end that is not there yet. */
-	for (size_t i = 0; i < fn->n_rets; i++) {
+	for (size_t i = 0; !spec->plan->release_ends && i < fn->n_rets; i++) {
 		r = attach_one(dl, end, spec, fn->rets[i].file_offset, a);
 		if (r)
 			return r;
@@ -139,7 +139,19 @@ int db_loader_attach(struct db_loader *dl, const struct db_attach_spec *spec,
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	r = attach_fn(dl, &spec->plan->query, dl->skel->progs.db_query_start,
+	r = 0;
+	if (spec->plan->release_ends) {
+		const struct db_probe_plan *p = spec->plan;
+
+		if (p->query.present)
+			r = attach_one(dl, dl->skel->progs.db_rows_ready, spec,
+				       p->rows_ready.file_offset, a);
+		for (size_t i = 0; !r && i < p->n_released; i++)
+			r = attach_one(dl, dl->skel->progs.db_released, spec,
+				       p->released[i].file_offset, a);
+	}
+	if (!r)
+		r = attach_fn(dl, &spec->plan->query, dl->skel->progs.db_query_start,
 		      dl->skel->progs.db_query_end, spec, a);
 	if (!r)
 		r = attach_fn(dl, &spec->plan->exec, dl->skel->progs.db_exec_start,

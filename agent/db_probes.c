@@ -78,6 +78,38 @@ static int plan_fn(struct go_binary *binary, const char *name, struct db_probe_f
 	return 0;
 }
 
+/* The release functions queryDC and execDC are handed, as method values (the "-fm"
+ * wrappers the indirect call goes to), and the methods they wrap: a binary that has a
+ * method but not its wrapper calls it some other way, and its ends go to the RETs. */
+static const char *const release_fns[DB_PROBES_MAX_RELEASE][2] = {
+	{ "database/sql.(*driverConn).releaseConn-fm", "database/sql.(*driverConn).releaseConn" },
+	{ "database/sql.(*Tx).closemuRUnlockRelease-fm", "database/sql.(*Tx).closemuRUnlockRelease" },
+	{ "database/sql.(*Conn).closemuRUnlockCondReleaseConn-fm",
+	  "database/sql.(*Conn).closemuRUnlockCondReleaseConn" },
+};
+
+/* 1 when the ends can go to function entries (plan's rows_ready and released set). */
+static int plan_release_ends(struct go_binary *binary, struct db_probe_plan *plan)
+{
+	struct probe_point p;
+
+	if (plan->query.present &&
+	    go_binary_entry_point(binary, DB_PROBES_ROWS_READY, &plan->rows_ready) != 0)
+		return 0;
+	for (size_t i = 0; i < DB_PROBES_MAX_RELEASE; i++) {
+		int r = go_binary_entry_point(binary, release_fns[i][0], &p);
+
+		if (r == 0) {
+			plan->released[plan->n_released++] = p;
+			continue;
+		}
+		if (r != -ENOENT || go_binary_entry_point(binary, release_fns[i][1], &p) != -ENOENT)
+			return 0;
+	}
+	/* The *DB's own: every plain query and exec ends through it. */
+	return go_binary_entry_point(binary, release_fns[0][0], &p) == 0;
+}
+
 int db_probes_plan(struct go_binary *binary, struct db_probe_plan *ret_plan)
 {
 	struct db_probe_plan plan;
@@ -92,6 +124,9 @@ int db_probes_plan(struct go_binary *binary, struct db_probe_plan *ret_plan)
 		return re;
 	if (!plan.query.present && !plan.exec.present)
 		return -ENOENT;
+	plan.release_ends = plan_release_ends(binary, &plan);
+	if (!plan.release_ends)
+		plan.n_released = 0;
 	plan.binary.valid = 1;
 	plan.binary.system = (__u8)db_probes_system(go_binary_buildinfo(binary));
 	*ret_plan = plan;

@@ -1,7 +1,9 @@
 /* Where the database/sql client probes go in one Go executable (bpf/db_client.bpf.c):
  * the entries of (*DB).queryDC and (*DB).execDC, through which every query and exec of
- * a *DB, *Conn and *Tx passes, and their RETs; and db.system.name from the driver
- * modules the binary was built with.
+ * a *DB, *Conn and *Tx passes; their ends at the entries of what each calls last
+ * ((*Rows).initContextClose, the connection's release functions: emulated jbe
+ * instructions), or at their RETs (single-stepped) when the binary lacks one of those;
+ * and db.system.name from the driver modules the binary was built with.
  *
  * Errors: 0 or a negative errno: -ENOENT when the binary makes no database/sql calls
  * (neither function is in it), -ENOSPC when a function has more RETs than room. */
@@ -13,6 +15,7 @@
 
 #define DB_PROBES_QUERY_DC "database/sql.(*DB).queryDC"
 #define DB_PROBES_EXEC_DC "database/sql.(*DB).execDC"
+#define DB_PROBES_ROWS_READY "database/sql.(*Rows).initContextClose"
 #define DB_PROBES_MAX_RETS 12
 
 struct db_probe_fn {
@@ -22,8 +25,15 @@ struct db_probe_fn {
 	size_t n_rets;
 };
 
+#define DB_PROBES_MAX_RELEASE 3
+
 struct db_probe_plan {
 	struct db_probe_fn query, exec;
+	/* Ends at function entries (else at query's and exec's RETs): */
+	int release_ends;
+	struct probe_point rows_ready; /* (*Rows).initContextClose: a query succeeded */
+	struct probe_point released[DB_PROBES_MAX_RELEASE]; /* the release functions */
+	size_t n_released;
 	struct db_binary binary; /* what the kernel keeps of the binary */
 };
 

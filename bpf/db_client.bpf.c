@@ -5,13 +5,22 @@
  *   query start: database/sql.(*DB).queryDC at the jbe after its stack check,
  *                RBX:RCX = ctx, R10:R11 = the query string
  *   exec start:  database/sql.(*DB).execDC at its jbe, RBX:RCX = ctx, R8:R9 = the query
+ *   rows ready:  (*Rows).initContextClose at its jbe: the end of a query that succeeded
+ *   released:    the connection's release function at its jbe, RAX = the error's itab:
+ *                (*driverConn).releaseConn-fm, (*Tx).closemuRUnlockRelease-fm,
+ *                (*Conn).closemuRUnlockCondReleaseConn-fm, which execDC calls (deferred)
+ *                as it returns and queryDC calls when it fails
+ * or, where a binary lacks those (agent/db_probes.c decides):
  *   query end:   each RET of queryDC, RBX = the error's itab
  *   exec end:    each RET of execDC, RCX = the error's itab
  *
- * Every query and exec of a *DB, *Conn and *Tx goes through these two (Go 1.22 to 1.27
- * give them the same signatures); prepared statements (*Stmt) do not. Their callers
- * tail-call them (the instruction after each call is an ADD), so no emulated
- * instruction marks the end: one single-stepped RET a call is the cheapest end there is.
+ * Every query and exec of a *DB, *Conn and *Tx goes through queryDC and execDC (Go 1.22
+ * to 1.27 give them the same signatures); prepared statements (*Stmt) do not. Their
+ * callers tail-call them (the instruction after each call is an ADD, single-stepped),
+ * and their RETs are single-stepped too (~16 us a hit): the functions each of them calls
+ * last on every path are entered at an emulated jbe instead. Those are called at other
+ * times too (a Rows' Close releases its connection): a goroutine with no call in flight
+ * is then no end, and nothing is counted.
  *
  * The call's state is kept by goroutine. Its parent is found as for net/http calls
  * (bpf/client_parent.h); every call is counted in the RED series; sampled ones are
@@ -263,7 +272,8 @@ static __always_inline void red_add(struct db_scratch *sc, const struct db_call 
 	v->sum_ns += dur;
 }
 
-static __always_inline int call_end(struct pt_regs *ctx, __u64 err_itab)
+/* silent: the probe fires outside calls too (no start is no anomaly). */
+static __always_inline int call_end(struct pt_regs *ctx, __u64 err_itab, int silent)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 pid = cookie_pid(cookie), zero = 0;
@@ -277,7 +287,8 @@ static __always_inline int call_end(struct pt_regs *ctx, __u64 err_itab)
 		return 0;
 	c = bpf_map_lookup_elem(&db_calls, &tag);
 	if (!c) {
-		db_stat_add(DB_STAT_MISSING_START);
+		if (!silent)
+			db_stat_add(DB_STAT_MISSING_START);
 		return 0;
 	}
 	__builtin_memcpy(&sc->call, c, sizeof(sc->call));
@@ -320,11 +331,23 @@ static __always_inline int call_end(struct pt_regs *ctx, __u64 err_itab)
 SEC("uprobe")
 int db_query_end(struct pt_regs *ctx)
 {
-	return call_end(ctx, regs_of(ctx)->bx);
+	return call_end(ctx, regs_of(ctx)->bx, 0);
 }
 
 SEC("uprobe")
 int db_exec_end(struct pt_regs *ctx)
 {
-	return call_end(ctx, regs_of(ctx)->cx);
+	return call_end(ctx, regs_of(ctx)->cx, 0);
+}
+
+SEC("uprobe")
+int db_rows_ready(struct pt_regs *ctx)
+{
+	return call_end(ctx, 0, 1);
+}
+
+SEC("uprobe")
+int db_released(struct pt_regs *ctx)
+{
+	return call_end(ctx, regs_of(ctx)->ax, 1);
 }

@@ -193,7 +193,7 @@ static void query_text_is_there_when_turned_on_and_truncated(void **state)
 	sel = find(spans, KIND_CLIENT, "SELECT", NULL);
 	assert_non_null(sel);
 	assert_string_equal(span_attr_string(sel, "db.query.text"),
-			    "SELECT count(*) FROM items WHERE name = ?");
+			    "SELECT count(*) FROM items WHERE id = ?");
 	ins = find(spans, KIND_CLIENT, "INSERT items",
 		   str(server_span(spans, "/db-long"), "span_id"));
 	assert_non_null(ins);
