@@ -73,7 +73,8 @@ static double median(double *v, int n)
 
 int main(int argc, char **argv)
 {
-	int n = argc > 1 ? atoi(argv[1]) : 1000, rounds = argc > 2 ? atoi(argv[2]) : 15;
+	int n = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 1000;
+	int rounds = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 15;
 	double base[MAX_ROUNDS], srv[MAX_ROUNDS], db[MAX_ROUNDS], c_srv[MAX_ROUNDS],
 		c_db[MAX_ROUNDS];
 	struct tracer_opts o = { .sampler = { .type = TRACER_SAMPLER_ALWAYS_ON }, .on_span = drop };

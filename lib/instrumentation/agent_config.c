@@ -511,7 +511,7 @@ static int parse_probes(const json_t *probes, struct agent_config *c, char *err,
 	if (r < 0)
 		return r;
 	/* instrumentation_probe_names is in the same order. */
-	for (size_t i = 0; instrumentation_probe_names[i] && i < sizeof(on) / sizeof(on[0]); i++)
+	for (size_t i = 0; i < sizeof(on) / sizeof(on[0]) && instrumentation_probe_names[i]; i++)
 		if (on[i] && c->n_probes_on < AGENT_CONFIG_MAX_PROBES)
 			c->probes_on[c->n_probes_on++] = instrumentation_probe_names[i];
 	return 0;
