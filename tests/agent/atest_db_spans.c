@@ -4,8 +4,9 @@
  * through the request's context from another goroutine, or inside a transaction), with
  * db.system.name, db.operation.name and the span name of the semantic conventions;
  * db.query.text only when turned on, truncated; an error query is an error span; every
- * call is counted in the RED series; and turning the families off and on detaches and
- * attaches their probes live. */
+ * call is counted in the RED series; turning the families off and on detaches and
+ * attaches their probes live; and two processes in two sampler slots (a node agent's two
+ * Instrumentations) each follow their own slot's families and query-text setting. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <glob.h>
@@ -17,8 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include "agent/process_scan.h"
 #include "agent/tracer.h"
 #include "bpf/db_client.h"
 #include "tests/support/agent_tests_main.h"
@@ -363,6 +366,104 @@ static void families_turned_off_are_detached_and_come_back(void **state)
 	json_decref(spans);
 }
 
+/* ---- a node agent's view: two processes, two Instrumentations' sampler slots ---- */
+
+struct two {
+	struct traced_service *a, *b;
+	struct tracer *t;
+	/* Spans seen per process (0: a, 1: b): server, database, database with text. */
+	unsigned server[2], db[2], db_text[2];
+};
+
+static int two_select(void *ud, const struct process_info *p, struct tracer_selection *ret)
+{
+	struct two *w = ud;
+
+	if (p->pid != traced_service_pid(w->a) && p->pid != traced_service_pid(w->b))
+		return 0;
+	ret->sampler_slot = p->pid == traced_service_pid(w->a) ? 1 : 2;
+	ret->span_tag = ret->sampler_slot;
+	return 1;
+}
+
+static void two_on_span(void *ud, const struct otlp_span *span)
+{
+	struct two *w = ud;
+	const struct otlp_attr *pid = otlp_span_find_attr(span, "process.pid");
+	int i;
+
+	if (!pid)
+		return;
+	i = pid->v.i == traced_service_pid(w->a) ? 0 : 1;
+	if (span->kind == OTLP_SPAN_KIND_SERVER)
+		w->server[i]++;
+	if (otlp_span_find_attr(span, "db.operation.name")) {
+		w->db[i]++;
+		w->db_text[i] += otlp_span_find_attr(span, "db.query.text") != NULL;
+	}
+}
+
+static void two_get(struct two *w, struct traced_service *svc, int n)
+{
+	for (int i = 0; i < n; i++) {
+		long status = 0;
+
+		assert_int_equal(traced_service_get(svc, "/db", NULL, &status), 0);
+		assert_int_equal(status, 200);
+	}
+	for (int i = 0; i < 50; i++) { /* up to 500 ms for the ring */
+		tracer_poll(w->t);
+		usleep(10000);
+	}
+}
+
+static void each_slot_has_its_own_families_and_query_text(void **state)
+{
+	struct two w = { 0 };
+	struct tracer_sampler on = { .type = TRACER_SAMPLER_ALWAYS_ON };
+	struct tracer_opts o = { .sampler = on, .select = two_select, .on_span = two_on_span,
+				 .ud = &w };
+	struct tracer_probes all, no_db;
+	char fixture[256];
+
+	(void)state;
+	assert_int_equal(dbsvc_fixture(fixture, sizeof(fixture)), 0);
+	assert_int_equal(traced_service_start(fixture, &w.a), 0);
+	assert_int_equal(traced_service_start(fixture, &w.b), 0);
+	assert_int_equal(tracer_new(&o, &w.t), 0);
+	tracer_probes_default(&all);
+	all.db_query_text = 1;
+	no_db = all;
+	no_db.database_sql = 0;
+	assert_int_equal(tracer_set_sampler_slot(w.t, 1, &on), 0);
+	assert_int_equal(tracer_set_sampler_slot(w.t, 2, &on), 0);
+	assert_int_equal(tracer_set_probes(w.t, 1, &all), 0);
+	assert_int_equal(tracer_set_probes(w.t, 2, &no_db), 0);
+	assert_int_equal(tracer_scan(w.t), 0);
+	two_get(&w, w.a, 3);
+	two_get(&w, w.b, 3);
+	/* a: its database spans, with text; b: server spans only. */
+	assert_int_equal(w.server[0], 3);
+	assert_int_equal(w.db[0], 6);
+	assert_int_equal(w.db_text[0], 6);
+	assert_int_equal(w.server[1], 3);
+	assert_int_equal(w.db[1], 0);
+	/* b's Instrumentation turns them on, without text: b only changes. */
+	no_db.database_sql = 1;
+	no_db.db_query_text = 0;
+	assert_int_equal(tracer_set_probes(w.t, 2, &no_db), 0);
+	assert_int_equal(tracer_scan(w.t), 0);
+	two_get(&w, w.b, 3);
+	two_get(&w, w.a, 1);
+	assert_int_equal(w.db[1], 6);
+	assert_int_equal(w.db_text[1], 0);
+	assert_int_equal(w.db[0], 8);
+	assert_int_equal(w.db_text[0], 8);
+	tracer_free(w.t);
+	traced_service_free(w.a);
+	traced_service_free(w.b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +474,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(an_exec_in_a_transaction_is_a_child_too, setup, teardown),
 		cmocka_unit_test_setup_teardown(every_call_is_counted_sampled_or_not, setup, teardown),
 		cmocka_unit_test_setup_teardown(families_turned_off_are_detached_and_come_back, setup, teardown),
+		cmocka_unit_test(each_slot_has_its_own_families_and_query_text),
 	};
 
 	return AGENT_TESTS_RUN(tests);
