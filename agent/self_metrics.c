@@ -281,6 +281,8 @@ int self_metrics_scrape_stats(struct self_metrics *m, struct tracer *t,
 		add_delta(m->tp_sent, "failed", s.tp_failed, m->last_t.tp_failed);
 		add_delta(m->spans_dropped, "ringbuf_full", s.client_ringbuf_drops,
 			  m->last_t.client_ringbuf_drops);
+		add_delta(m->spans_dropped, "ringbuf_full", s.db_ringbuf_drops,
+			  m->last_t.db_ringbuf_drops);
 		if (m->mechanism != s.propagation) {
 			const char *old[] = { m->mechanism ? m->mechanism : "none" }, *now[] = { s.propagation };
 
