@@ -221,8 +221,15 @@ static int on_span(void *ud, const struct otlp_span *span)
 static void apply_settings(struct agent *a, struct agent_settings *next)
 {
 	if (a->tracer) {
+		struct tracer_probes probes;
+
 		tracer_set_sampler(a->tracer, &next->sampler);
 		tracer_set_targets(a->tracer, &next->targets);
+		/* A family turned off is detached now, one turned on attached. */
+		agent_settings_tracer_probes(next, &probes);
+		tracer_set_probes(a->tracer, 0, &probes);
+		if (tracer_loaded(a->tracer))
+			tracer_scan(a->tracer);
 	}
 	if (a->exporter) {
 		if (otlp_exporter_set_config(a->exporter, &next->exporter) < 0)
@@ -232,10 +239,13 @@ static void apply_settings(struct agent *a, struct agent_settings *next)
 	}
 	agent_settings_free(a->settings);
 	a->settings = next;
-	log_info(COMPONENT, "config %s%s%s: sampler %s ratio %g, endpoint %s",
+	log_info(COMPONENT, "config %s%s%s: sampler %s ratio %g, endpoint %s, probes: httpServer %s, "
+		 "httpClient %s, databaseSql %s (query text %s)",
 		 next->revision[0] ? next->revision : "from environment",
 		 next->instrumentation[0] ? " of " : "", next->instrumentation,
-		 agent_sampler_name(next->sampler.type), next->sampler.ratio, next->exporter.endpoint);
+		 agent_sampler_name(next->sampler.type), next->sampler.ratio, next->exporter.endpoint,
+		 next->probes.http_server ? "on" : "off", next->probes.http_client ? "on" : "off",
+		 next->probes.database_sql ? "on" : "off", next->probes.db_query_text ? "on" : "off");
 }
 
 static void on_config_file(void *ud, int rc, const char *data, size_t len)
@@ -554,6 +564,13 @@ serve:;
 	if (rc < 0) {
 		log_error(COMPONENT, "cannot load the BPF probes: %s", strerror(-rc));
 		return rc;
+	}
+	if (!a->node) {
+		/* The settings read so far (the file may have come before the tracer). */
+		struct tracer_probes probes;
+
+		agent_settings_tracer_probes(a->settings, &probes);
+		tracer_set_probes(a->tracer, 0, &probes);
 	}
 	if (a->node) {
 		node_agent_set_tracer(a->node, a->tracer);

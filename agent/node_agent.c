@@ -248,6 +248,13 @@ static int apply_spec(struct node_agent *na, struct instr *in, const struct inst
 	}
 	if (na->tracer && (r = tracer_set_sampler_slot(na->tracer, in->slot, &s->sampler)) < 0)
 		log_warn(COMPONENT, "Instrumentation %s/%s: sampler: %s", in->ns, in->name, strerror(-r));
+	if (na->tracer) {
+		/* Applied to its pods' processes by the scan that ends the pass. */
+		struct tracer_probes probes;
+
+		agent_settings_tracer_probes(s, &probes);
+		tracer_set_probes(na->tracer, in->slot, &probes);
+	}
 	log_info(COMPONENT, "Instrumentation %s/%s: config %s: sampler %s ratio %g, endpoint %s",
 		 in->ns, in->name, s->revision, agent_sampler_name(s->sampler.type), s->sampler.ratio,
 		 s->exporter.endpoint);
@@ -598,8 +605,13 @@ void node_agent_set_tracer(struct node_agent *na, struct tracer *t)
 {
 	na->tracer = t;
 	for (size_t i = 0; t && i < na->n_instrs; i++)
-		if (na->instrs[i]->settings)
+		if (na->instrs[i]->settings) {
+			struct tracer_probes probes;
+
 			tracer_set_sampler_slot(t, na->instrs[i]->slot, &na->instrs[i]->settings->sampler);
+			agent_settings_tracer_probes(na->instrs[i]->settings, &probes);
+			tracer_set_probes(t, na->instrs[i]->slot, &probes);
+		}
 }
 
 void node_agent_shutdown(struct node_agent *na, uint32_t timeout_ms)

@@ -11,6 +11,7 @@
 
 #include "agent/client_loader.h"
 #include "agent/inflight_sweep.h"
+#include "agent/db_loader.h"
 #include "agent/uprobe_link.h"
 #include "http_server.skel.h"
 
@@ -27,6 +28,8 @@ struct probe_loader {
 	int ncpus;
 	struct client_loader *client;
 	int client_error;
+	struct db_loader *db;
+	int db_error;
 	probe_record_fn on_record;
 	void *ud;
 };
@@ -140,6 +143,21 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 		/* The server probes do not depend on these. */
 		pl->client_error = client_loader_new(&sh, &co, &pl->client);
 	}
+	if (opts && opts->with_db) {
+		struct db_loader_shared sh = {
+			.spans_fd = bpf_map__fd(pl->skel->maps.spans),
+			.inflight_fd = bpf_map__fd(pl->skel->maps.inflight),
+			.inflight_sampled_fd = bpf_map__fd(pl->skel->maps.inflight_sampled),
+			.sampler_fd = bpf_map__fd(pl->skel->maps.sampler),
+			.ctx_slots_fd = bpf_map__fd(pl->skel->maps.ctx_slots),
+			.inflight_mask = (uint32_t)inflight - 1,
+			.wakeup_bytes = wake,
+			.multi = pl->multi,
+		};
+
+		/* The server probes do not depend on these either. */
+		pl->db_error = db_loader_new(&sh, &pl->db);
+	}
 	*ret_loader = pl;
 	return 0;
 fail:
@@ -152,6 +170,7 @@ struct probe_loader *probe_loader_free(struct probe_loader *pl)
 	if (!pl)
 		return NULL;
 	client_loader_free(pl->client);
+	db_loader_free(pl->db);
 	ring_buffer__free(pl->rb);
 	http_server_bpf__destroy(pl->skel);
 	free(pl);
@@ -173,6 +192,16 @@ void probe_loader_inflight_maps(const struct probe_loader *pl, struct inflight_m
 int probe_loader_client_error(const struct probe_loader *pl)
 {
 	return pl->client_error;
+}
+
+struct db_loader *probe_loader_db(const struct probe_loader *pl)
+{
+	return pl->db;
+}
+
+int probe_loader_db_error(const struct probe_loader *pl)
+{
+	return pl->db_error;
 }
 
 int probe_loader_has_header_scan(const struct probe_loader *pl)
@@ -286,7 +315,7 @@ fail:
 
 size_t probe_attachment_probes(const struct probe_attachment *a)
 {
-	return a->n;
+	return a ? a->n : 0;
 }
 
 struct probe_attachment *probe_attachment_free(struct probe_attachment *a)

@@ -37,6 +37,9 @@ struct probe_loader_opts {
 				   * (agent/client_loader.h) on this loader's maps; if they fail
 				   * to load, the server probes go on (client_error says why) */
 	int no_propagation;       /* the client probes without outgoing trace context */
+	int with_db;              /* also load the database/sql client probes
+				   * (agent/db_loader.h) on this loader's maps; if they fail to
+				   * load, the others go on (db_error says why) */
 	probe_record_fn on_record;
 	void *ud;
 };
@@ -50,6 +53,10 @@ int probe_loader_client_error(const struct probe_loader *pl);
 /* The maps of requests and calls in flight (the client's when it is loaded), for
  * agent/inflight_sweep.h. */
 void probe_loader_inflight_maps(const struct probe_loader *pl, struct inflight_maps *ret);
+struct db_loader;
+/* The same for the database/sql probes loaded with with_db. */
+struct db_loader *probe_loader_db(const struct probe_loader *pl);
+int probe_loader_db_error(const struct probe_loader *pl);
 
 /* Loads the programs and creates the maps. Returns a new loader in ret_loader. */
 int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader **ret_loader);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/db_red_metrics.h"
 #include "agent/red_metrics.h"
 #include "lib/metrics/registry.h"
 #include "lib/metrics/text_format.h"
@@ -216,6 +217,38 @@ static int red_metrics_client(struct tracer *t, struct prom_text *out)
 	return rc ? rc : c.rc;
 }
 
+struct db_collect {
+	struct db_red_metrics *m;
+	int rc;
+};
+
+static void collect_db(void *ud, const char *system, const char *operation, int failed,
+		       const uint64_t *buckets, uint64_t count, double sum)
+{
+	struct db_collect *c = ud;
+
+	if (c->rc == 0)
+		c->rc = db_red_metrics_add(c->m, system, operation, failed, buckets,
+					   tracer_db_duration_bucket_count, count, sum);
+}
+
+/* db_client_operation_duration_seconds: the kernel's series summed by label first. */
+static int red_metrics_db(struct tracer *t, struct prom_text *out)
+{
+	struct db_collect c = { 0 };
+	int rc = db_red_metrics_new(&c.m);
+
+	if (rc == 0)
+		rc = tracer_db_red_foreach(t, collect_db, &c);
+	if (rc == 0)
+		rc = c.rc;
+	if (rc == 0)
+		rc = db_red_metrics_format(c.m, tracer_db_duration_bounds_seconds,
+					   tracer_db_duration_bucket_count - 1, out);
+	db_red_metrics_free(c.m);
+	return rc;
+}
+
 int self_metrics_scrape(struct self_metrics *m, struct tracer *t, struct otlp_exporter *ex,
 			struct prom_text *out)
 {
@@ -261,6 +294,8 @@ int self_metrics_scrape_stats(struct self_metrics *m, struct tracer *t,
 		add_delta(m->tp_sent, "failed", s.tp_failed, m->last_t.tp_failed);
 		add_delta(m->spans_dropped, "ringbuf_full", s.client_ringbuf_drops,
 			  m->last_t.client_ringbuf_drops);
+		add_delta(m->spans_dropped, "ringbuf_full", s.db_ringbuf_drops,
+			  m->last_t.db_ringbuf_drops);
 		if (m->mechanism != s.propagation) {
 			const char *old[] = { m->mechanism ? m->mechanism : "none" }, *now[] = { s.propagation };
 
@@ -310,5 +345,7 @@ int self_metrics_scrape_stats(struct self_metrics *m, struct tracer *t,
 	}
 	if (rc == 0 && t)
 		rc = red_metrics_client(t, out);
+	if (rc == 0 && t)
+		rc = red_metrics_db(t, out);
 	return rc;
 }

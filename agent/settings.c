@@ -94,6 +94,7 @@ static int from_env(struct agent_settings *s, otlp_env_lookup_fn lookup, void *u
 		return errbuf_fail(err, err_size, -EINVAL,
 			    "OTEL_TRACES_SAMPLER=%s OTEL_TRACES_SAMPLER_ARG=%s: not a known sampler "
 			    "with a ratio in [0, 1]", sampler, arg ? arg : "");
+	instrumentation_probes_default(&s->probes);
 	s->targets.executable = env_get(lookup, ud, "AUTOTRACE_TARGET_EXE");
 	const char *containers = env_get(lookup, ud, "AUTOTRACE_TARGET_CONTAINERS");
 	if (containers && set_container_names(s, containers) < 0)
@@ -182,6 +183,7 @@ static int from_file(struct agent_settings *s, const char *data, size_t len, cha
 	if (agent_sampler_parse(s->file.sampler_type, ratio, &s->sampler) < 0)
 		return errbuf_fail(err, err_size, -EINVAL, "config file: sampler %s ratio %s: not supported",
 			    s->file.sampler_type, ratio);
+	s->probes = s->file.probes;
 	if (s->file.executable)
 		s->targets.executable = s->file.executable;
 	if (s->file.n_container_names) {
@@ -194,6 +196,16 @@ static int from_file(struct agent_settings *s, const char *data, size_t len, cha
 	if (merge_resource(s) < 0)
 		return errbuf_fail(err, err_size, -E2BIG, "config file: too many resource attributes");
 	return 0;
+}
+
+void agent_settings_tracer_probes(const struct agent_settings *s, struct tracer_probes *ret)
+{
+	*ret = (struct tracer_probes){
+		.http_server = s->probes.http_server,
+		.http_client = s->probes.http_client,
+		.database_sql = s->probes.database_sql,
+		.db_query_text = s->probes.db_query_text,
+	};
 }
 
 int agent_settings_new(otlp_env_lookup_fn lookup, void *ud, const char *file, size_t len,

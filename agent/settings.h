@@ -25,6 +25,9 @@ struct agent_settings {
 	struct otlp_resource resource;
 	struct tracer_sampler sampler;
 	struct tracer_targets targets;
+	/* spec.probes: every family on and no query text until the file says otherwise.
+	 * grpcServer and grpcClient are carried for the gRPC probes. */
+	struct instrumentation_probes probes;
 
 	/* Storage the fields above point into. */
 	struct otlp_env_config *env;
@@ -47,5 +50,8 @@ struct agent_settings *agent_settings_free(struct agent_settings *s);
  * outside [0, 1] (a ratio is required only by the ratio samplers). */
 int agent_sampler_parse(const char *name, const char *arg, struct tracer_sampler *ret_sampler);
 const char *agent_sampler_name(enum tracer_sampler_type type);
+
+/* The families and query-text setting the tracer applies (tracer_set_probes). */
+void agent_settings_tracer_probes(const struct agent_settings *s, struct tracer_probes *ret);
 
 #endif

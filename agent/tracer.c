@@ -11,6 +11,7 @@
 
 #include "agent/client_loader.h"
 #include "agent/inflight_sweep.h"
+#include "agent/db_loader.h"
 #include "agent/probe_load.h"
 #include "agent/probe_loader.h"
 #include "agent/propagation.h"
@@ -131,6 +132,19 @@ int tracer_set_sampler_slot(struct tracer *t, uint32_t slot, const struct tracer
 	return 0;
 }
 
+void tracer_probes_default(struct tracer_probes *ret)
+{
+	*ret = (struct tracer_probes){ .http_server = 1, .http_client = 1, .database_sql = 1 };
+}
+
+int tracer_set_probes(struct tracer *t, uint32_t slot, const struct tracer_probes *probes)
+{
+	if (slot >= TRACER_SAMPLER_SLOTS)
+		return -EINVAL;
+	t->slot_probes[slot] = *probes;
+	return 0;
+}
+
 /* Which client probes and which propagation mechanism are in force, said once. */
 static void log_client(const struct tracer *t)
 {
@@ -177,6 +191,9 @@ static void log_loaded(const struct tracer *t, const struct probe_load_cost *cos
 		 "attaching with %s", cost->wall_ms, cost->cpu_ms, line,
 		 probe_loader_attach_kind(t->loader));
 	log_client(t);
+	if (!probe_loader_db(t->loader) && probe_loader_db_error(t->loader))
+		log_warn(COMPONENT, "database/sql probes not loaded (%s): no database spans",
+			 strerror(-probe_loader_db_error(t->loader)));
 }
 
 /* Returns a new tracer; copies what opts points to. */
@@ -187,6 +204,7 @@ int tracer_new(const struct tracer_opts *opts, struct tracer **ret_tracer)
 		.max_inflight = opts->max_inflight,
 		.with_client = !opts->no_client,
 		.no_propagation = opts->no_propagation,
+		.with_db = !opts->no_db,
 		.on_record = tracer_on_record,
 	};
 	struct tracer *t;
@@ -198,6 +216,8 @@ int tracer_new(const struct tracer_opts *opts, struct tracer **ret_tracer)
 	t->on_span = opts->on_span;
 	t->select = opts->select;
 	t->ud = opts->ud;
+	for (size_t i = 0; i < TRACER_SAMPLER_SLOTS; i++)
+		tracer_probes_default(&t->slot_probes[i]);
 	t->proc_root = strdup(opts->proc_root ? opts->proc_root : "/proc");
 	t->binaries = calloc(MAX_BINARIES, sizeof(*t->binaries));
 	t->procs = calloc(MAX_PROCESSES, sizeof(*t->procs));
@@ -237,6 +257,7 @@ struct tracer *tracer_free(struct tracer *t)
 		return NULL;
 	for (size_t i = 0; i < t->n_procs; i++) {
 		client_attachment_free(t->procs[i].client);
+		db_attachment_free(t->procs[i].db);
 		probe_attachment_free(t->procs[i].attachment);
 	}
 	if (t->loading) {
@@ -295,8 +316,10 @@ int tracer_finish_loading(struct tracer *t)
 		if (b->state != BINARY_TRACEABLE)
 			continue;
 		r = probe_loader_set_offsets(t->loader, b->slot, &b->plan.offsets);
-		if (r == 0)
+		if (r == 0) {
 			tracer_set_client_offsets(t, b);
+			tracer_set_db_binary(t, b);
+		}
 		if (r) {
 			b->state = BINARY_SKIPPED;
 			b->skip_reason = TRACER_SKIP_UNREADABLE;
@@ -316,7 +339,9 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
 	if (t->loader)
 		probe_loader_read_stats(t->loader, k); /* zeros if the read fails */
 	s.processes = t->n_attached;
-	s.probes_attached = (uint64_t)t->n_attached * PROBE_ATTACHMENT_PROBES + t->client_probes;
+	for (size_t i = 0; i < t->n_procs; i++)
+		s.probes_attached += probe_attachment_probes(t->procs[i].attachment);
+	s.probes_attached += t->client_probes + t->db_probes;
 	s.probes_failed = t->probes_failed;
 	memcpy(s.skipped, t->skipped, sizeof(s.skipped));
 	s.requests = k[HS_STAT_REQUESTS];
@@ -344,6 +369,18 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
 		s.tp_injected = inj[HC_INJ_INJECTED];
 		s.tp_left_alone = inj[HC_INJ_HAD_TRACEPARENT];
 		s.tp_failed = inj[HC_INJ_FAILED];
+	}
+	if (t->loader && probe_loader_db(t->loader)) {
+		uint64_t d[DB_STAT_COUNT] = { 0 };
+
+		db_loader_read_stats(probe_loader_db(t->loader), d); /* zeros if the read fails */
+		s.db_calls = d[DB_STAT_CALLS];
+		s.db_sampled = d[DB_STAT_SAMPLED];
+		s.db_errors = d[DB_STAT_ERRORS];
+		s.db_parent_goroutine = d[DB_STAT_PARENT_GOROUTINE];
+		s.db_parent_context = d[DB_STAT_PARENT_CONTEXT];
+		s.db_missing_start = d[DB_STAT_MISSING_START];
+		s.db_ringbuf_drops = d[DB_STAT_RINGBUF_FULL];
 	}
 	*ret_stats = s;
 }

@@ -65,6 +65,7 @@ struct tracer_opts {
 	int load_in_background;
 	int no_client;           /* trace net/http servers only */
 	int no_propagation;      /* client spans, but no outgoing trace context */
+	int no_db;               /* no database/sql client spans */
 	struct tracer_sampler sampler;
 	struct tracer_targets targets;
 	tracer_span_fn on_span;
@@ -110,6 +111,19 @@ int tracer_set_sampler_slot(struct tracer *t, uint32_t slot, const struct tracer
 /* Take effect at the next scan. */
 int tracer_set_targets(struct tracer *t, const struct tracer_targets *targets);
 
+/* Which probe families the processes of a sampler slot get (the Instrumentation's
+ * spec.probes). A family turned off is detached from them at the next scan (it costs
+ * nothing then) and attached again when turned on; db_query_text takes effect for the
+ * next span. Every slot starts with every family on and no query text. */
+struct tracer_probes {
+	int http_server;   /* net/http server spans */
+	int http_client;   /* net/http client spans */
+	int database_sql;  /* database/sql client spans */
+	int db_query_text; /* db.query.text on them */
+};
+void tracer_probes_default(struct tracer_probes *ret);
+int tracer_set_probes(struct tracer *t, uint32_t slot, const struct tracer_probes *probes);
+
 enum tracer_skip_reason {
 	TRACER_SKIP_UNREADABLE,       /* the binary could not be opened or parsed */
 	TRACER_SKIP_NO_SYMBOLS,       /* the functions to probe are not in it */
@@ -139,6 +153,14 @@ struct tracer_stats {
 	uint64_t client_parent_context;   /* linked through their request's context */
 	uint64_t client_missing_start;
 	uint64_t client_ringbuf_drops;
+	/* database/sql client calls */
+	uint64_t db_calls;           /* seen by the probes */
+	uint64_t db_sampled;
+	uint64_t db_errors;          /* returned an error */
+	uint64_t db_parent_goroutine;
+	uint64_t db_parent_context;
+	uint64_t db_missing_start;
+	uint64_t db_ringbuf_drops;
 	/* outgoing trace context */
 	const char *propagation;     /* "sk_msg" or "none" (static) */
 	uint64_t tp_injected;        /* traceparent headers put on the wire */
@@ -171,5 +193,17 @@ typedef void (*tracer_client_red_fn)(void *ud, const char *method, unsigned stat
 				     int failed, const char *server_address, unsigned server_port,
 				     const uint64_t *buckets, uint64_t count, double sum_seconds);
 int tracer_client_red_foreach(struct tracer *t, tracer_client_red_fn fn, void *ud);
+
+/* The database/sql calls' RED histograms, one per (db.system.name or NULL, the
+ * operation or NULL, failed), on tracer_db_duration_bounds_seconds (the semantic
+ * conventions' 0.001 ... 10 s; the last bucket +Inf). A (system, operation, failed)
+ * may come more than once (the kernel keys by the query's first word as written):
+ * the caller sums them. */
+extern const double tracer_db_duration_bounds_seconds[];
+extern const size_t tracer_db_duration_bucket_count; /* including +Inf */
+typedef void (*tracer_db_red_fn)(void *ud, const char *system, const char *operation,
+				 int failed, const uint64_t *buckets, uint64_t count,
+				 double sum_seconds);
+int tracer_db_red_foreach(struct tracer *t, tracer_db_red_fn fn, void *ud);
 
 #endif

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "agent/client_loader.h"
+#include "agent/db_loader.h"
 #include "agent/go_binary.h"
 #include "agent/inflight_sweep.h"
 #include "agent/probe_loader.h"
@@ -100,11 +101,18 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 		b->has_client = cr == 0;
 		if (cr && cr != -ENOENT)
 			log_info(COMPONENT, "%s: no client spans (%s)", p->exe, strerror(-cr));
+		int dr = db_probes_plan(gb, &b->db);
+
+		b->has_db = dr == 0;
+		if (dr && dr != -ENOENT)
+			log_info(COMPONENT, "%s: no database spans (%s)", p->exe, strerror(-dr));
 		/* While loading, tracer_finish_loading sets them. */
 		if (t->loader)
 			r = probe_loader_set_offsets(t->loader, b->slot, &b->plan.offsets);
-		if (t->loader && r == 0)
+		if (t->loader && r == 0) {
 			tracer_set_client_offsets(t, b);
+			tracer_set_db_binary(t, b);
+		}
 	}
 	if (r) {
 		b->state = BINARY_SKIPPED;
@@ -123,6 +131,17 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 			 probe_kind_name(b->client.start.kind), insn_cost_name(b->client.start.cost),
 			 probe_kind_name(b->client.end.kind), insn_cost_name(b->client.end.cost),
 			 b->client.has_failed ? probe_kind_name(b->client.failed.kind) : "not traced");
+	if (b->has_db)
+		log_info(COMPONENT, "database/sql probes: queryDC at %s (%s), execDC at %s (%s), "
+			 "ends %s%s%s",
+			 b->db.query.present ? probe_kind_name(b->db.query.start.kind) : "-",
+			 b->db.query.present ? insn_cost_name(b->db.query.start.cost) : "-",
+			 b->db.exec.present ? probe_kind_name(b->db.exec.start.kind) : "-",
+			 b->db.exec.present ? insn_cost_name(b->db.exec.start.cost) : "-",
+			 b->db.release_ends ? "at the release functions' entries"
+					    : "at the RETs (single-stepped)",
+			 db_system_name(b->db.binary.system) ? ", db.system.name " : "",
+			 db_system_name(b->db.binary.system) ? db_system_name(b->db.binary.system) : "");
 done:
 	if (gb) {
 		go_binary_free(gb);
@@ -143,17 +162,23 @@ static struct traced_process *find_process(struct tracer *t, pid_t pid)
 	return NULL;
 }
 
+static int instrumented(const struct traced_process *tp)
+{
+	return tp->attachment || tp->client || tp->db;
+}
+
 static void release_process(struct tracer *t, size_t i)
 {
-	if (t->procs[i].attachment) {
+	if (instrumented(&t->procs[i])) {
 		if (t->n_released == MAX_RELEASED)
 			tracer_sweep_released(t);
 		t->released[t->n_released++] = (uint32_t)t->procs[i].pid;
-	}
-	if (t->procs[i].attachment)
 		t->n_attached--;
+	}
 	t->client_probes -= client_attachment_probes(t->procs[i].client);
+	t->db_probes -= db_attachment_probes(t->procs[i].db);
 	client_attachment_free(t->procs[i].client);
+	db_attachment_free(t->procs[i].db);
 	probe_attachment_free(t->procs[i].attachment);
 	t->procs[i] = t->procs[--t->n_procs];
 }
@@ -177,18 +202,109 @@ static void adopt_connections(struct tracer *t, pid_t pid)
 			 "trace context from now on", (int)pid, added);
 }
 
+static int attach_server(struct tracer *t, struct traced_process *tp, const struct binary *b,
+			 const struct process_info *p)
+{
+	struct probe_attach_spec spec = {
+		.pid = p->pid,
+		.binary_path = p->exe_link,
+		.start_offset = b->plan.start.file_offset,
+		.end_offset = b->plan.end.file_offset,
+		.offsets_slot = b->slot,
+		.sampler_slot = tp->sel.sampler_slot,
+	};
+	int r = probe_loader_attach(t->loader, &spec, &tp->attachment);
+
+	if (r) {
+		/* Counted and logged once, not retried every scan. */
+		tp->server_failed = 1;
+		t->probes_failed += PROBE_ATTACHMENT_PROBES;
+		t->skipped[TRACER_SKIP_ATTACH_FAILED]++;
+		log_warn(COMPONENT, "attaching to pid %d (%s) failed: %s%s", (int)p->pid, p->exe,
+			 strerror(-r),
+			 r == -EACCES && strcmp(probe_loader_attach_kind(t->loader), "perf-event uprobes") == 0
+				 ? " (this kernel has no uprobe_multi links, and its perf-event uprobes "
+				   "want CAP_SYS_ADMIN)"
+				 : "");
+	}
+	return r;
+}
+
+static void attach_client(struct tracer *t, struct traced_process *tp, const struct binary *b,
+			  const struct process_info *p)
+{
+	struct client_attach_spec cs = {
+		.pid = p->pid,
+		.binary_path = p->exe_link,
+		.plan = &b->client,
+		.offsets_slot = b->slot,
+		.sampler_slot = tp->sel.sampler_slot,
+	};
+	int r = client_loader_attach(probe_loader_client(t->loader), &cs, &tp->client);
+
+	if (r) {
+		/* Its other spans go on. */
+		tp->client_failed = 1;
+		t->probes_failed++;
+		log_warn(COMPONENT, "client probes on pid %d (%s) failed: %s", (int)p->pid, p->exe,
+			 strerror(-r));
+		return;
+	}
+	t->client_probes += client_attachment_probes(tp->client);
+	adopt_connections(t, p->pid);
+}
+
+/* Brings tp's probes to what its sampler slot's families say: a family turned off is
+ * detached, one turned on attached (each at most once after a failure). */
+static void apply_families(struct tracer *t, struct traced_process *tp, const struct binary *b,
+			   const struct process_info *p)
+{
+	const struct tracer_probes *want = &t->slot_probes[tp->sel.sampler_slot];
+	int was = instrumented(tp);
+
+	if (!want->http_server) {
+		tp->attachment = probe_attachment_free(tp->attachment);
+		tp->server_failed = 0;
+	} else if (!tp->attachment && !tp->server_failed) {
+		attach_server(t, tp, b, p);
+	}
+	if (!want->http_client || !b->has_client || !probe_loader_client(t->loader)) {
+		t->client_probes -= client_attachment_probes(tp->client);
+		tp->client = client_attachment_free(tp->client);
+		tp->client_failed = 0;
+	} else if (!tp->client && !tp->client_failed) {
+		attach_client(t, tp, b, p);
+	}
+	if (!want->database_sql || !b->has_db || !probe_loader_db(t->loader)) {
+		t->db_probes -= db_attachment_probes(tp->db);
+		tp->db = db_attachment_free(tp->db);
+		tp->db_failed = 0;
+	} else if (!tp->db && !tp->db_failed) {
+		tracer_attach_db(t, tp, b, p);
+	}
+	if (was && !instrumented(tp))
+		t->n_attached--;
+	else if (!was && instrumented(tp))
+		t->n_attached++;
+	tp->applied = *want;
+}
+
+static int same_families(const struct tracer_probes *a, const struct tracer_probes *b)
+{
+	return a->http_server == b->http_server && a->http_client == b->http_client &&
+	       a->database_sql == b->database_sql;
+}
+
 static int scan_one(void *ud, const struct process_info *p)
 {
 	struct tracer *t = ud;
 	struct traced_process *tp = find_process(t, p->pid);
 	struct tracer_selection sel = { 0 };
-	struct probe_attach_spec spec;
 	struct binary *b;
-	int r;
 
 	if (t->select && !t->select(t->ud, p, &sel)) {
 		if (tp) { /* no longer wanted (its pod opted out or went): detached */
-			if (tp->attachment)
+			if (instrumented(tp))
 				log_info(COMPONENT, "pid %d no longer selected: detached", (int)p->pid);
 			release_process(t, (size_t)(tp - t->procs));
 		}
@@ -197,6 +313,10 @@ static int scan_one(void *ud, const struct process_info *p)
 	if (tp && tp->start_time == p->start_time &&
 	    memcmp(&tp->sel, &sel, sizeof(sel)) == 0) {
 		tp->seen = 1;
+		/* Its Instrumentation turned a probe family off or on. */
+		if (t->loader && !same_families(&tp->applied, &t->slot_probes[sel.sampler_slot]) &&
+		    (b = binary_for(t, p)) && b->state == BINARY_TRACEABLE)
+			apply_families(t, tp, b, p);
 		return 0;
 	}
 	if (tp) /* the pid was reused, or its selection changed: attached again */
@@ -215,14 +335,6 @@ static int scan_one(void *ud, const struct process_info *p)
 		return 0;
 	if (!t->loader)
 		return 0; /* read now; attached by the first scan after the load */
-	spec = (struct probe_attach_spec){
-		.pid = p->pid,
-		.binary_path = p->exe_link,
-		.start_offset = b->plan.start.file_offset,
-		.end_offset = b->plan.end.file_offset,
-		.offsets_slot = b->slot,
-		.sampler_slot = sel.sampler_slot,
-	};
 	tp = &t->procs[t->n_procs];
 	memset(tp, 0, sizeof(*tp));
 	tp->pid = p->pid;
@@ -230,42 +342,12 @@ static int scan_one(void *ud, const struct process_info *p)
 	tp->seen = 1;
 	tp->sel = sel;
 	t->n_procs++;
-	r = probe_loader_attach(t->loader, &spec, &tp->attachment);
-	if (r) {
-		/* Remembered without probes: counted and logged once, not retried every scan. */
-		t->probes_failed += PROBE_ATTACHMENT_PROBES;
-		t->skipped[TRACER_SKIP_ATTACH_FAILED]++;
-		log_warn(COMPONENT, "attaching to pid %d (%s) failed: %s%s", (int)p->pid, p->exe,
-			 strerror(-r),
-			 r == -EACCES && strcmp(probe_loader_attach_kind(t->loader), "perf-event uprobes") == 0
-				 ? " (this kernel has no uprobe_multi links, and its perf-event uprobes "
-				   "want CAP_SYS_ADMIN)"
-				 : "");
-		return 0;
-	}
-	t->n_attached++;
-	if (b->has_client && probe_loader_client(t->loader)) {
-		struct client_attach_spec cs = {
-			.pid = p->pid,
-			.binary_path = p->exe_link,
-			.plan = &b->client,
-			.offsets_slot = b->slot,
-			.sampler_slot = sel.sampler_slot,
-		};
-
-		r = client_loader_attach(probe_loader_client(t->loader), &cs, &tp->client);
-		if (r) {
-			/* Its server spans go on. */
-			t->probes_failed++;
-			log_warn(COMPONENT, "client probes on pid %d (%s) failed: %s", (int)p->pid,
-				 p->exe, strerror(-r));
-		} else {
-			t->client_probes += client_attachment_probes(tp->client);
-			adopt_connections(t, p->pid);
-		}
-	}
-	log_info(COMPONENT, "tracing pid %d (%s)%s", (int)p->pid, p->exe,
-		 tp->client ? ", with its HTTP calls" : "");
+	apply_families(t, tp, b, p);
+	if (instrumented(tp))
+		log_info(COMPONENT, "tracing pid %d (%s)%s%s%s", (int)p->pid, p->exe,
+			 tp->attachment ? "" : " (no server probes)",
+			 tp->client ? ", with its HTTP calls" : "",
+			 tp->db ? ", with its database/sql calls" : "");
 	return 0;
 }
 
@@ -280,7 +362,7 @@ int tracer_scan(struct tracer *t)
 		return r;
 	for (size_t i = t->n_procs; i-- > 0;) {
 		if (!t->procs[i].seen) {
-			if (t->procs[i].attachment)
+			if (instrumented(&t->procs[i]))
 				log_info(COMPONENT, "pid %d exited", (int)t->procs[i].pid);
 			release_process(t, i);
 		}
@@ -326,6 +408,6 @@ void tracer_foreach_attached(const struct tracer *t, void (*fn)(void *ud, uint32
 			     void *ud)
 {
 	for (size_t i = 0; i < t->n_procs; i++)
-		if (t->procs[i].attachment)
+		if (instrumented(&t->procs[i]))
 			fn(ud, t->procs[i].sel.span_tag);
 }

@@ -67,6 +67,7 @@ int tracer_on_record(void *ud, const void *data, size_t size)
 	struct tracer *t = ud;
 	int r = size == sizeof(struct hc_span_record) ?
 			client_span_builder_build(data, size, t->wall_minus_mono_ns, &t->span) :
+		size == TRACER_DB_RECORD_SIZE ? tracer_build_db_span(t, data, size) :
 			span_builder_build(data, size, t->wall_minus_mono_ns, &t->span);
 
 	if (r) {

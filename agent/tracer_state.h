@@ -1,5 +1,6 @@
-/* What agent/tracer.c, tracer_attach.c and tracer_records.c share: the tracer's
- * state. Private to those three files; everything else goes through agent/tracer.h. */
+/* What agent/tracer.c, tracer_attach.c, tracer_records.c and tracer_db.c share: the
+ * tracer's state. Private to those files; everything else goes through
+ * agent/tracer.h. */
 #ifndef AUTOTRACE_AGENT_TRACER_STATE_H
 #define AUTOTRACE_AGENT_TRACER_STATE_H
 
@@ -8,6 +9,7 @@
 #include <sys/types.h>
 
 #include "agent/client_probes.h"
+#include "agent/db_probes.h"
 #include "agent/process_scan.h"
 #include "agent/server_probes.h"
 #include "agent/tracer.h"
@@ -34,6 +36,8 @@ struct binary {
 	struct server_probe_plan plan;
 	struct client_probe_plan client;
 	int has_client; /* it makes net/http calls the client probes can trace */
+	struct db_probe_plan db;
+	int has_db; /* it makes database/sql calls */
 };
 
 struct traced_process {
@@ -41,8 +45,13 @@ struct traced_process {
 	uint64_t start_time;
 	struct probe_attachment *attachment; /* NULL: attaching failed */
 	struct client_attachment *client;    /* NULL: none */
+	struct db_attachment *db;            /* NULL: none */
 	int seen; /* in the current scan */
 	struct tracer_selection sel;
+	/* The families asked for when last applied; a family whose attaching failed is
+	 * not tried again until it is turned off and on. */
+	struct tracer_probes applied;
+	uint8_t server_failed, client_failed, db_failed;
 };
 
 struct tracer {
@@ -56,6 +65,7 @@ struct tracer {
 	uint64_t sampler_revision;
 	struct tracer_sampler slot_samplers[TRACER_SAMPLER_SLOTS]; /* [0] unused */
 	uint8_t slot_set[TRACER_SAMPLER_SLOTS];
+	struct tracer_probes slot_probes[TRACER_SAMPLER_SLOTS]; /* per sampler slot */
 	size_t last_tag_proc; /* the process of the last record: a node's spans come in runs */
 
 	char *target_exe;
@@ -69,6 +79,7 @@ struct tracer {
 	size_t n_procs;
 	size_t n_attached;
 	size_t client_probes; /* attached now */
+	size_t db_probes;     /* attached now */
 
 	int64_t wall_minus_mono_ns;
 	struct otlp_span span; /* scratch for the record being delivered */
@@ -95,5 +106,15 @@ void tracer_set_client_offsets(struct tracer *t, struct binary *b);
 /* Frees what the kernel holds in flight for the processes released since the last
  * sweep and not traced again meanwhile. */
 void tracer_sweep_released(struct tracer *t);
+
+/* agent/tracer_db.c: the same for the database/sql probes. */
+void tracer_set_db_binary(struct tracer *t, struct binary *b);
+/* Attaches the database/sql probes of binary b to tp's process (p); a failure is
+ * counted and marked on tp. */
+void tracer_attach_db(struct tracer *t, struct traced_process *tp, const struct binary *b,
+		      const struct process_info *p);
+/* A database record -> t->span, with the query text as its sampler slot says. */
+int tracer_build_db_span(struct tracer *t, const void *data, size_t size);
+#define TRACER_DB_RECORD_SIZE 520
 
 #endif

@@ -118,3 +118,10 @@ $(eval $(call fixture_rule,chain,$(FIXTURE_GO_LOCAL),,))
 fixtures: $(CHAIN_FIXTURE)
 test-bpf: $(CHAIN_FIXTURE)
 build/rel/bench/bench_client_overhead: | $(CHAIN_FIXTURE)
+
+# The database/sql service of the database client-span tests (tests/fixtures/go/dbsvc,
+# modernc.org/sqlite: pure Go, whose go.mod wants Go 1.26), local toolchain.
+DBSVC_FIXTURE := $(FIXTURE_DIR)/dbsvc-$(FIXTURE_GO_LOCAL)
+$(eval $(call fixture_rule,dbsvc,$(FIXTURE_GO_LOCAL),,))
+fixtures: $(DBSVC_FIXTURE)
+test-bpf: $(DBSVC_FIXTURE)

@@ -210,24 +210,6 @@ static json_t *string_array(const char *const *items, size_t n)
 	return a;
 }
 
-/* Every probe, on unless the spec says false. */
-static json_t *render_probes(const struct instrumentation_spec *spec)
-{
-	json_t *p = json_object();
-
-	for (size_t i = 0; p && instrumentation_probe_names[i]; i++) {
-		const char *n = instrumentation_probe_names[i];
-
-		if (json_object_set_new(p, n,
-					json_boolean(!json_is_false(json_object_get(spec->probes, n)))) <
-		    0) {
-			json_decref(p);
-			return NULL;
-		}
-	}
-	return p;
-}
-
 /* The content without its revision: a new reference. */
 static int render_content(const struct instrumentation_spec *spec,
 			  const struct agent_config_render_opts *opts, json_t **ret_root,
@@ -271,7 +253,7 @@ static int render_content(const struct instrumentation_spec *spec,
 		"resourceAttributes",
 		spec->resource_attributes ? json_deep_copy(spec->resource_attributes)
 					  : json_object(),
-		"targets", targets, "probes", render_probes(spec));
+		"targets", targets, "probes", instrumentation_probes_render(&spec->probes));
 	if (!root)
 		goto fail;
 	*ret_root = root;
@@ -516,20 +498,22 @@ static int parse_targets(const json_t *tgt, struct agent_config *c, char *err,
 	return 0;
 }
 
-/* Known probes: on unless false; absent object: all on. Unknown names are ignored (a
+/* Known probes: on unless disabled; absent object: all on. Unknown names are ignored (a
  * newer operator may know more libraries than this agent). */
 static int parse_probes(const json_t *probes, struct agent_config *c, char *err,
 			size_t err_size)
 {
-	for (size_t i = 0; instrumentation_probe_names[i]; i++) {
-		const char *n = instrumentation_probe_names[i];
-		const json_t *v = json_object_get(probes, n);
+	int r = instrumentation_probes_parse(probes, INSTRUMENTATION_PROBES_LENIENT, "probes",
+					     &c->probes, err, err_size);
+	const int on[] = { c->probes.http_server, c->probes.http_client, c->probes.grpc_server,
+			   c->probes.grpc_client, c->probes.database_sql };
 
-		if (v && !json_is_boolean(v))
-			return BAD("probes.%s: want true or false", n);
-		if (!json_is_false(v) && c->n_probes_on < AGENT_CONFIG_MAX_PROBES)
-			c->probes_on[c->n_probes_on++] = n;
-	}
+	if (r < 0)
+		return r;
+	/* instrumentation_probe_names is in the same order. */
+	for (size_t i = 0; i < sizeof(on) / sizeof(on[0]) && instrumentation_probe_names[i]; i++)
+		if (on[i] && c->n_probes_on < AGENT_CONFIG_MAX_PROBES)
+			c->probes_on[c->n_probes_on++] = instrumentation_probe_names[i];
 	return 0;
 }
 

@@ -8,7 +8,8 @@
  *                 "tls": {"insecureSkipVerify", "caPem"?}},
  *    "sampler": {"type", "ratio"}, "propagators": [...], "resourceAttributes": {...},
  *    "targets": {"containerNames": [...], "executable"?},
- *    "probes": {"httpServer": bool, ...}}
+ *    "probes": {"httpServer": {"enabled"}, ..., "databaseSql": {"enabled", "queryText"}}}
+ *    (a bare boolean per probe, as earlier operators wrote it, is read too)
  *
  * Rendering fills in every default, so an agent never guesses; it is deterministic (keys
  * sorted, fixed number format: the same input gives the same bytes) and the revision is
@@ -83,6 +84,7 @@ struct agent_config {
 	/* Probe names (instrumentation_probe_names) that are on. */
 	const char *probes_on[AGENT_CONFIG_MAX_PROBES];
 	size_t n_probes_on;
+	struct instrumentation_probes probes; /* the same, and the query-text setting */
 };
 
 /* Parses `len` bytes of config JSON into *ret (release with agent_config_clear). */

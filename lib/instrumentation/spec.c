@@ -188,31 +188,6 @@ static int parse_tls(const json_t *tls, struct instrumentation_spec *s, char *er
 	return 0;
 }
 
-static int parse_probes(const json_t *probes, struct instrumentation_spec *s, char *err,
-			size_t err_size)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach((json_t *)probes, key, v) {
-		size_t i;
-
-		for (i = 0; instrumentation_probe_names[i]; i++)
-			if (strcmp(key, instrumentation_probe_names[i]) == 0)
-				break;
-		if (!instrumentation_probe_names[i])
-			return errbuf_fail(err, err_size, -EINVAL,
-					 "spec.probes.%.64s: not one of httpServer, httpClient, "
-					 "grpcServer, grpcClient, databaseSql",
-					 key);
-		if (!json_is_boolean(v))
-			return errbuf_fail(err, err_size, -EINVAL, "spec.probes.%s: want true or false",
-					 key);
-	}
-	s->probes = probes;
-	return 0;
-}
-
 static int parse_exporter(const json_t *exp, struct instrumentation_spec *s, char *err,
 			  size_t err_size)
 {
@@ -533,7 +508,8 @@ int instrumentation_spec_parse(json_t *cr, struct instrumentation_spec *ret, cha
 	    (part && (r = parse_targets(part, &s, err, err_size)) < 0))
 		return r;
 	if ((r = member(spec, "probes", JSON_OBJECT, &part, "spec", err, err_size)) < 0 ||
-	    (part && (r = parse_probes(part, &s, err, err_size)) < 0))
+	    (r = instrumentation_probes_parse(part, INSTRUMENTATION_PROBES_STRICT, "spec.probes",
+					      &s.probes, err, err_size)) < 0)
 		return r;
 	if ((r = member(spec, "agent", JSON_OBJECT, &part, "spec", err, err_size)) < 0 ||
 	    (part && (r = parse_agent(part, &s, err, err_size)) < 0))

@@ -7,7 +7,8 @@
  *   spec.propagators[]
  *   spec.resourceAttributes{}
  *   spec.targets    {containerNames[], executable}
- *   spec.probes     {httpServer, httpClient, grpcServer, grpcClient, databaseSql: bool}
+ *   spec.probes     {httpServer, httpClient, grpcServer, grpcClient: {enabled},
+ *                    databaseSql: {enabled, queryText}} (lib/instrumentation/probes.h)
  *   spec.agent      {image, resources, mode: "sidecar"|"node"}
  *
  * Every field is optional (the CRD's schema sets defaults); an unset field is NULL,
@@ -18,6 +19,8 @@
 
 #include <stddef.h>
 #include <jansson.h>
+
+#include "lib/instrumentation/probes.h"
 
 #define INSTRUMENTATION_MAX_PROPAGATORS	  8
 #define INSTRUMENTATION_MAX_RESOURCE_ATTRS 64
@@ -55,7 +58,7 @@ struct instrumentation_spec {
 	size_t n_container_names;
 	const char *executable;
 
-	const json_t *probes; /* object of booleans, names from instrumentation_probe_names */
+	struct instrumentation_probes probes; /* the defaults when spec.probes is unset */
 
 	const char *agent_image;
 	const json_t *agent_resources; /* a ResourceRequirements object */

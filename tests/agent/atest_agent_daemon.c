@@ -3,6 +3,7 @@
  * symlink swap), against a real Go server, the real kernel and a real OTLP receiver.
  * What is checked is what a user sees: spans at the collector, /metrics. */
 #include <errno.h>
+#include <glob.h>
 #include <limits.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -158,6 +159,20 @@ static const char *config_json(const char *endpoint, const char *sampler, double
 		 "\"resourceAttributes\": {\"deployment.environment\": \"test\"}, "
 		 "\"targets\": {\"containerNames\": []}, \"probes\": {\"httpServer\": true}}",
 		 revision, endpoint, sampler, ratio);
+	return buf;
+}
+
+/* An always_on config whose "probes" object is probes (JSON). */
+static const char *config_json_probes(const char *endpoint, const char *probes, char *buf,
+				      size_t len, int revision)
+{
+	snprintf(buf, len,
+		 "{\"revision\": \"%016x\", \"instrumentation\": \"shop/traces\", "
+		 "\"exporter\": {\"endpoint\": \"%s\", \"protocol\": \"http/protobuf\", \"headers\": {}, "
+		 "\"timeoutMs\": 5000, \"tls\": {\"insecureSkipVerify\": false}}, "
+		 "\"sampler\": {\"type\": \"always_on\", \"ratio\": 1}, \"propagators\": [\"tracecontext\"], "
+		 "\"resourceAttributes\": {}, \"targets\": {\"containerNames\": []}, \"probes\": %s}",
+		 revision, endpoint, probes);
 	return buf;
 }
 
@@ -398,6 +413,132 @@ static void client_calls_show_in_metrics_and_pass_the_lint(void **state)
 	json_decref(page);
 }
 
+static int spans_now(struct world *w);
+
+/* The database/sql service (tests/fixtures/go/dbsvc), local toolchain. */
+static const char *db_binary(void)
+{
+	static char path[512];
+	glob_t g;
+
+	path[0] = '\0';
+	if (glob("build/fixtures/dbsvc-go*", 0, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			if (!strstr(g.gl_pathv[i], ".modinfo"))
+				snprintf(path, sizeof(path), "%s", g.gl_pathv[i]);
+		globfree(&g);
+	}
+	return path[0] ? path : NULL;
+}
+
+/* Waits until /metrics says the config of this revision is in force. */
+static void wait_revision(struct world *w, int revision)
+{
+	char needle[96];
+
+	snprintf(needle, sizeof(needle), "autotrace_agent_config_info{revision=\"%016x\"", revision);
+	for (long end = now_ms() + 10000; now_ms() < end; usleep(100000)) {
+		json_t *page = scrape(w);
+		int found = strstr(json_string_value(page), needle) != NULL;
+
+		json_decref(page);
+		if (found)
+			return;
+	}
+	fail_msg("revision %d never applied (see build/atest-agent-daemon.log)", revision);
+}
+
+/* Spans received so far: how many are HTTP clients, database clients, and database
+ * clients with db.query.text, past the first `skip`. */
+struct span_counts {
+	size_t total, http_clients, db_clients, db_with_text;
+};
+
+static struct span_counts count_spans(struct world *w, size_t skip, size_t want, int timeout_ms)
+{
+	struct span_counts c = { 0 };
+	json_t *spans = NULL, *s;
+	size_t i;
+
+	if (otlp_receiver_wait_spans(w->rx, skip + want, timeout_ms, &spans) != 0) {
+		json_decref(spans);
+		spans = NULL;
+		assert_int_equal(otlp_receiver_spans(w->rx, &spans), 0);
+	}
+	usleep(300000); /* anything beyond what was waited for */
+	json_decref(spans);
+	assert_int_equal(otlp_receiver_spans(w->rx, &spans), 0);
+	json_array_foreach(spans, i, s) {
+		json_t *attrs = json_object_get(s, "attributes");
+
+		if (i < skip)
+			continue;
+		c.total++;
+		if (json_integer_value(json_object_get(s, "kind")) != 3)
+			continue;
+		if (json_object_get(attrs, "http.request.method"))
+			c.http_clients++;
+		if (json_object_get(attrs, "db.operation.name")) {
+			c.db_clients++;
+			c.db_with_text += json_object_get(attrs, "db.query.text") != NULL;
+		}
+	}
+	json_decref(spans);
+	return c;
+}
+
+/* spec.probes through the config file, live: httpClient off stops client spans while
+ * the server spans go on, and on again brings them back; databaseSql.queryText turns
+ * db.query.text on; the database RED family is on /metrics and passes the lint. */
+static void probe_families_and_query_text_switch_live(void **state)
+{
+	const char *app = db_binary();
+	char cfg[2048];
+	struct span_counts c;
+	size_t seen;
+	json_t *page;
+
+	assert_non_null(app);
+	world_start_app(&cur, app, NULL, "always_on");
+	wait_attached(&cur);
+	publish_config(&cur, config_json_probes(otlp_receiver_endpoint(cur.rx),
+						"{\"httpClient\": {\"enabled\": false}, "
+						"\"databaseSql\": {\"enabled\": true}}",
+						cfg, sizeof(cfg), 1));
+	wait_revision(&cur, 1);
+	seen = (size_t)spans_now(&cur);
+	assert_int_equal(send_requests(&cur, "/call", 5), 5);
+	assert_int_equal(send_requests(&cur, "/db", 5), 5);
+	/* /call, /hello and /db: 15 server spans, and 10 database spans without text. */
+	c = count_spans(&cur, seen, 25, 5000);
+	assert_int_equal(c.http_clients, 0);
+	assert_int_equal(c.total, 25);
+	assert_int_equal(c.db_clients, 10);
+	assert_int_equal(c.db_with_text, 0);
+
+	publish_config(&cur, config_json_probes(otlp_receiver_endpoint(cur.rx),
+						"{\"httpClient\": {\"enabled\": true}, "
+						"\"databaseSql\": {\"enabled\": true, \"queryText\": true}}",
+						cfg, sizeof(cfg), 2));
+	wait_revision(&cur, 2);
+	seen = (size_t)spans_now(&cur);
+	assert_int_equal(send_requests(&cur, "/call", 5), 5);
+	assert_int_equal(send_requests(&cur, "/db", 5), 5);
+	c = count_spans(&cur, seen, 30, 5000);
+	assert_int_equal(c.http_clients, 5);
+	assert_int_equal(c.db_clients, 10);
+	assert_int_equal(c.db_with_text, 10);
+	assert_int_equal(c.total, 30);
+
+	page = scrape(&cur);
+	assert_true(sample(page, "db_client_operation_duration_seconds_count{db_system_name=\"sqlite\","
+				 "db_operation_name=\"SELECT\"} ") >= 10);
+	assert_true(sample(page, "db_client_operation_duration_seconds_count{db_system_name=\"sqlite\","
+				 "db_operation_name=\"INSERT\"} ") >= 10);
+	assert_lint_clean(page);
+	json_decref(page);
+}
+
 static int spans_now(struct world *w)
 {
 	json_t *spans = NULL;
@@ -541,6 +682,7 @@ int main(void)
 		cmocka_unit_test_teardown(a_collector_outage_is_survived, teardown_world),
 		cmocka_unit_test_teardown(sigterm_flushes_what_is_queued, teardown_world),
 		cmocka_unit_test_teardown(client_calls_show_in_metrics_and_pass_the_lint, teardown_world),
+		cmocka_unit_test_teardown(probe_families_and_query_text_switch_live, teardown_world),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -68,7 +68,8 @@ static const char *FULL =
 	"\"propagators\":[\"b3\",\"tracecontext\"],"
 	"\"resourceAttributes\":{\"team\":\"pay\",\"deployment.environment.name\":\"prod\"},"
 	"\"targets\":{\"containerNames\":[\"app\"],\"executable\":\"/app/server\"},"
-	"\"probes\":{\"databaseSql\":false}}";
+	"\"probes\":{\"httpClient\":{\"enabled\":false},"
+	"\"databaseSql\":{\"queryText\":true}}}";
 
 static void a_full_spec_renders_and_parses_back(void **state)
 {
@@ -97,7 +98,17 @@ static void a_full_spec_renders_and_parses_back(void **state)
 	assert_int_equal(c.n_container_names, 1);
 	assert_string_equal(c.executable, "/app/server");
 	assert_true(agent_config_probe_on(&c, "httpServer"));
-	assert_false(agent_config_probe_on(&c, "databaseSql"));
+	assert_false(agent_config_probe_on(&c, "httpClient"));
+	assert_true(agent_config_probe_on(&c, "databaseSql"));
+	assert_int_equal(c.probes.http_client, 0);
+	assert_int_equal(c.probes.database_sql, 1);
+	assert_int_equal(c.probes.db_query_text, 1);
+	/* Every family explicit in the file. */
+	assert_non_null(strstr(json, "\"probes\":{\"databaseSql\":{\"enabled\":true,"
+				     "\"queryText\":true},\"grpcClient\":{\"enabled\":true},"
+				     "\"grpcServer\":{\"enabled\":true},"
+				     "\"httpClient\":{\"enabled\":false},"
+				     "\"httpServer\":{\"enabled\":true}}"));
 	/* The ratio is written as a user wrote it, not as 0.10000000000000001. */
 	assert_non_null(strstr(json, "\"ratio\":0.1,") ? strstr(json, "\"ratio\":0.1,")
 						      : strstr(json, "\"ratio\":0.1}"));
@@ -124,6 +135,7 @@ static void an_empty_spec_gets_every_default(void **state)
 	assert_null(c.executable);
 	for (size_t i = 0; instrumentation_probe_names[i]; i++)
 		assert_true(agent_config_probe_on(&c, instrumentation_probe_names[i]));
+	assert_int_equal(c.probes.db_query_text, 0);
 	agent_config_clear(&c);
 	free(json);
 }

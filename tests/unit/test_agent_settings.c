@@ -38,7 +38,8 @@ static const char config_file[] =
 	"\"sampler\": {\"type\": \"traceidratio\", \"ratio\": 0.1}, \"propagators\": [\"tracecontext\"], "
 	"\"resourceAttributes\": {\"deployment.environment\": \"prod\", \"k8s.pod.name\": \"from-file\"}, "
 	"\"targets\": {\"containerNames\": [\"app\"], \"executable\": \"/srv/checkout\"}, "
-	"\"probes\": {\"httpServer\": true}}";
+	"\"probes\": {\"httpServer\": true, \"httpClient\": {\"enabled\": false}, "
+	"\"grpcServer\": {\"enabled\": false}, \"databaseSql\": {\"queryText\": true}}}";
 
 static const char *resource_value(const struct otlp_resource *res, const char *key)
 {
@@ -71,6 +72,11 @@ static void the_admission_environment_alone_configures_the_agent(void **state)
 	assert_string_equal(s->targets.container_names[1], "worker");
 	assert_null(s->targets.container_names[2]);
 	assert_string_equal(s->revision, "");
+	/* No file yet: every probe family on, no query text. */
+	assert_int_equal(s->probes.http_server && s->probes.http_client && s->probes.grpc_server &&
+				 s->probes.grpc_client && s->probes.database_sql,
+			 1);
+	assert_int_equal(s->probes.db_query_text, 0);
 	agent_settings_free(s);
 }
 
@@ -105,6 +111,19 @@ static void the_file_wins_field_by_field(void **state)
 	assert_non_null(fgets(line, sizeof(line), f));
 	assert_string_equal(line, "-----BEGIN CERTIFICATE-----\n");
 	fclose(f);
+	/* spec.probes as rendered, old boolean form included, and what the tracer gets. */
+	struct tracer_probes tp;
+	assert_int_equal(s->probes.http_server, 1);
+	assert_int_equal(s->probes.http_client, 0);
+	assert_int_equal(s->probes.grpc_server, 0);
+	assert_int_equal(s->probes.grpc_client, 1);
+	assert_int_equal(s->probes.database_sql, 1);
+	assert_int_equal(s->probes.db_query_text, 1);
+	agent_settings_tracer_probes(s, &tp);
+	assert_int_equal(tp.http_server, 1);
+	assert_int_equal(tp.http_client, 0);
+	assert_int_equal(tp.database_sql, 1);
+	assert_int_equal(tp.db_query_text, 1);
 	agent_settings_free(s);
 }
 

@@ -58,7 +58,8 @@ static void the_crd_forms_of_headers_tls_and_probes_read_back(void **state)
 		"{\"name\":\"x-secret\",\"valueFrom\":{\"secretKeyRef\":"
 		"{\"name\":\"otel\",\"key\":\"token\"}}}],"
 		"\"tls\":{\"secretName\":\"ca\",\"insecureSkipVerify\":true}},"
-		"\"probes\":{\"httpServer\":true,\"databaseSql\":false}}");
+		"\"probes\":{\"httpServer\":{\"enabled\":true},\"httpClient\":{\"enabled\":false},"
+		"\"grpcClient\":{},\"databaseSql\":{\"enabled\":false,\"queryText\":true}}}");
 	struct instrumentation_spec s;
 	char err[256] = "";
 
@@ -66,7 +67,12 @@ static void the_crd_forms_of_headers_tls_and_probes_read_back(void **state)
 	assert_int_equal(json_array_size(s.headers), 2);
 	assert_string_equal(s.tls_secret_name, "ca");
 	assert_int_equal(s.tls_insecure_skip_verify, 1);
-	assert_true(json_is_false(json_object_get(s.probes, "databaseSql")));
+	assert_int_equal(s.probes.http_server, 1);
+	assert_int_equal(s.probes.http_client, 0);
+	assert_int_equal(s.probes.grpc_server, 1);
+	assert_int_equal(s.probes.grpc_client, 1);
+	assert_int_equal(s.probes.database_sql, 0);
+	assert_int_equal(s.probes.db_query_text, 1);
 	instrumentation_spec_clear(&s);
 	json_decref(cr);
 }
@@ -82,6 +88,11 @@ static void an_empty_spec_leaves_everything_unset(void **state)
 	assert_int_equal(s.timeout_ms, -1);
 	assert_true(s.sampler_ratio < 0);
 	assert_int_equal(s.mode, AGENT_MODE_SIDECAR);
+	/* Every probe family on, no query text. */
+	assert_int_equal(s.probes.http_server + s.probes.http_client + s.probes.grpc_server +
+				 s.probes.grpc_client + s.probes.database_sql,
+			 5);
+	assert_int_equal(s.probes.db_query_text, 0);
 	instrumentation_spec_clear(&s);
 	json_decref(cr);
 }
@@ -110,6 +121,15 @@ static void each_mistake_names_its_field(void **state)
 		  "spec.exporter.tls.secretName" },
 		{ "{\"probes\":{\"kafka\":true}}", "spec.probes.kafka" },
 		{ "{\"probes\":{\"httpServer\":1}}", "spec.probes.httpServer" },
+		{ "{\"probes\":{\"httpServer\":{\"enabled\":\"no\"}}}",
+		  "spec.probes.httpServer.enabled" },
+		{ "{\"probes\":{\"httpClient\":{\"queryText\":true}}}",
+		  "spec.probes.httpClient.queryText" },
+		{ "{\"probes\":{\"databaseSql\":{\"queryText\":1}}}",
+		  "spec.probes.databaseSql.queryText" },
+		{ "{\"probes\":{\"databaseSql\":{\"enable\":false}}}",
+		  "spec.probes.databaseSql.enable" },
+		{ "{\"probes\":[]}", "spec.probes" },
 		{ "{\"sampler\":{\"type\":\"xray\"}}", "spec.sampler.type" },
 		{ "{\"sampler\":{\"ratio\":1.5}}", "spec.sampler.ratio" },
 		{ "{\"sampler\":{\"ratio\":\"0.5\"}}", "spec.sampler.ratio" },

@@ -1,0 +1,228 @@
+/* Skeleton lifecycle for bpf/db_client.bpf.c: open -> rodata -> reuse the shared maps
+ * -> load; then one attachment (a start and the RETs of each function) a process. */
+#include "agent/db_loader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/uprobe_link.h"
+#include "bpf/http_server.h"
+#include "db_client.skel.h"
+
+#define MAX_DB_PROBES (2 * (1 + DB_PROBES_MAX_RETS) + 1 + DB_PROBES_MAX_RELEASE)
+
+struct db_loader {
+	struct db_client_bpf *skel;
+	int multi;
+	int ncpus;
+};
+
+struct db_attachment {
+	size_t n;
+	struct uprobe_link links[MAX_DB_PROBES];
+};
+
+/* Returns a new loader; owns its skeleton. */
+int db_loader_new(const struct db_loader_shared *shared, struct db_loader **ret)
+{
+	struct db_loader *dl = calloc(1, sizeof(*dl));
+	struct bpf_program *prog;
+	int r;
+
+	if (!dl)
+		return -ENOMEM;
+	dl->multi = shared->multi;
+	dl->ncpus = libbpf_num_possible_cpus();
+	if (dl->ncpus <= 0) {
+		r = dl->ncpus ? dl->ncpus : -EINVAL;
+		goto fail;
+	}
+	dl->skel = db_client_bpf__open();
+	if (!dl->skel) {
+		r = -errno ? -errno : -ENOMEM;
+		goto fail;
+	}
+	dl->skel->rodata->inflight_mask = shared->inflight_mask;
+	dl->skel->rodata->ringbuf_wakeup_bytes = shared->wakeup_bytes;
+	r = bpf_map__reuse_fd(dl->skel->maps.spans, shared->spans_fd);
+	if (!r)
+		r = bpf_map__reuse_fd(dl->skel->maps.inflight, shared->inflight_fd);
+	if (!r)
+		r = bpf_map__reuse_fd(dl->skel->maps.inflight_sampled, shared->inflight_sampled_fd);
+	if (!r)
+		r = bpf_map__reuse_fd(dl->skel->maps.sampler, shared->sampler_fd);
+	if (!r)
+		r = bpf_map__reuse_fd(dl->skel->maps.ctx_slots, shared->ctx_slots_fd);
+	if (r)
+		goto fail;
+	if (dl->multi) {
+		bpf_object__for_each_program(prog, dl->skel->obj)
+			bpf_program__set_expected_attach_type(
+				prog, (enum bpf_attach_type)UPROBE_LINK_MULTI_ATTACH_TYPE);
+	}
+	r = db_client_bpf__load(dl->skel);
+	if (r)
+		goto fail;
+	*ret = dl;
+	return 0;
+fail:
+	db_loader_free(dl);
+	return r < 0 ? r : -EINVAL;
+}
+
+struct db_loader *db_loader_free(struct db_loader *dl)
+{
+	if (!dl)
+		return NULL;
+	db_client_bpf__destroy(dl->skel);
+	free(dl);
+	return NULL;
+}
+
+int db_loader_set_binary(struct db_loader *dl, uint32_t slot, const struct db_binary *bin)
+{
+	if (slot >= HS_MAX_BINARIES)
+		return -EINVAL;
+	if (bpf_map__update_elem(dl->skel->maps.db_binaries, &slot, sizeof(slot), bin,
+				 sizeof(*bin), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static int attach_one(const struct db_loader *dl, struct bpf_program *prog,
+		      const struct db_attach_spec *spec, uint64_t offset, struct db_attachment *a)
+{
+	/* The server probes' cookie: pid, sampler slot, offsets slot. */
+	uint64_t cookie = HS_COOKIE(spec->pid, spec->sampler_slot, spec->offsets_slot);
+	int r;
+
+	if (a->n >= MAX_DB_PROBES)
+		return -ENOSPC;
+	r = uprobe_link_attach(prog, dl->multi, spec->binary_path, offset, cookie, spec->pid,
+			       &a->links[a->n]);
+	if (r)
+		return r;
+	a->n++;
+	return 0;
+}
+
+static int attach_fn(const struct db_loader *dl, const struct db_probe_fn *fn,
+		     struct bpf_program *start, struct bpf_program *end,
+		     const struct db_attach_spec *spec, struct db_attachment *a)
+{
+	int r;
+
+	if (!fn->present)
+		return 0;
+	/* The ends first: a start never waits for an end that is not there yet. */
+	for (size_t i = 0; !spec->plan->release_ends && i < fn->n_rets; i++) {
+		r = attach_one(dl, end, spec, fn->rets[i].file_offset, a);
+		if (r)
+			return r;
+	}
+	return attach_one(dl, start, spec, fn->start.file_offset, a);
+}
+
+/* Returns a new attachment: every probe or none. */
+int db_loader_attach(struct db_loader *dl, const struct db_attach_spec *spec,
+		     struct db_attachment **ret)
+{
+	struct db_attachment *a;
+	int r;
+
+	if (spec->pid <= 0 || !spec->binary_path || !spec->plan ||
+	    spec->offsets_slot >= HS_MAX_BINARIES || spec->sampler_slot >= HS_MAX_SAMPLERS)
+		return -EINVAL;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	r = 0;
+	if (spec->plan->release_ends) {
+		const struct db_probe_plan *p = spec->plan;
+
+		if (p->query.present)
+			r = attach_one(dl, dl->skel->progs.db_rows_ready, spec,
+				       p->rows_ready.file_offset, a);
+		for (size_t i = 0; !r && i < p->n_released; i++)
+			r = attach_one(dl, dl->skel->progs.db_released, spec,
+				       p->released[i].file_offset, a);
+	}
+	if (!r)
+		r = attach_fn(dl, &spec->plan->query, dl->skel->progs.db_query_start,
+		      dl->skel->progs.db_query_end, spec, a);
+	if (!r)
+		r = attach_fn(dl, &spec->plan->exec, dl->skel->progs.db_exec_start,
+			      dl->skel->progs.db_exec_end, spec, a);
+	if (r) {
+		db_attachment_free(a);
+		return r;
+	}
+	*ret = a;
+	return 0;
+}
+
+struct db_attachment *db_attachment_free(struct db_attachment *a)
+{
+	if (!a)
+		return NULL;
+	for (size_t i = 0; i < a->n; i++)
+		uprobe_link_detach(&a->links[i]);
+	free(a);
+	return NULL;
+}
+
+size_t db_attachment_probes(const struct db_attachment *a)
+{
+	return a ? a->n : 0;
+}
+
+int db_loader_read_stats(const struct db_loader *dl, uint64_t *ret)
+{
+	uint64_t *percpu, sums[DB_STAT_COUNT] = { 0 };
+
+	percpu = calloc((size_t)dl->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < DB_STAT_COUNT; k++) {
+		if (bpf_map__lookup_elem(dl->skel->maps.db_stats, &k, sizeof(k), percpu,
+					 sizeof(*percpu) * (size_t)dl->ncpus, 0))
+			continue;
+		for (int c = 0; c < dl->ncpus; c++)
+			sums[k] += percpu[c];
+	}
+	memcpy(ret, sums, sizeof(sums));
+	free(percpu);
+	return 0;
+}
+
+int db_loader_red_foreach(const struct db_loader *dl, db_red_fn fn, void *ud)
+{
+	const struct bpf_map *map = dl->skel->maps.db_red;
+	struct db_red_key key, next;
+	const struct db_red_key *prev = NULL;
+	struct db_red_value *percpu, sum;
+
+	percpu = calloc((size_t)dl->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map__lookup_elem(map, &key, sizeof(key), percpu,
+					 sizeof(*percpu) * (size_t)dl->ncpus, 0))
+			continue;
+		memset(&sum, 0, sizeof(sum));
+		for (int c = 0; c < dl->ncpus; c++) {
+			for (int b = 0; b < DB_RED_BUCKETS; b++)
+				sum.buckets[b] += percpu[c].buckets[b];
+			sum.count += percpu[c].count;
+			sum.sum_ns += percpu[c].sum_ns;
+		}
+		fn(ud, &key, &sum);
+	}
+	free(percpu);
+	return 0;
+}

@@ -1,0 +1,51 @@
+/* Where the database/sql client probes go in one Go executable (bpf/db_client.bpf.c):
+ * the entries of (*DB).queryDC and (*DB).execDC, through which every query and exec of
+ * a *DB, *Conn and *Tx passes; their ends at the entries of what each calls last
+ * ((*Rows).initContextClose, the connection's release functions: emulated jbe
+ * instructions), or at their RETs (single-stepped) when the binary lacks one of those;
+ * and db.system.name from the driver modules the binary was built with.
+ *
+ * Errors: 0 or a negative errno: -ENOENT when the binary makes no database/sql calls
+ * (neither function is in it), -ENOSPC when a function has more RETs than room. */
+#ifndef AUTOTRACE_AGENT_DB_PROBES_H
+#define AUTOTRACE_AGENT_DB_PROBES_H
+
+#include "agent/go_binary.h"
+#include "bpf/db_client.h"
+
+#define DB_PROBES_QUERY_DC "database/sql.(*DB).queryDC"
+#define DB_PROBES_EXEC_DC "database/sql.(*DB).execDC"
+#define DB_PROBES_ROWS_READY "database/sql.(*Rows).initContextClose"
+#define DB_PROBES_MAX_RETS 12
+
+struct db_probe_fn {
+	int present;
+	struct probe_point start;
+	struct probe_point rets[DB_PROBES_MAX_RETS];
+	size_t n_rets;
+};
+
+#define DB_PROBES_MAX_RELEASE 3
+
+struct db_probe_plan {
+	struct db_probe_fn query, exec;
+	/* Ends at function entries (else at query's and exec's RETs): */
+	int release_ends;
+	struct probe_point rows_ready; /* (*Rows).initContextClose: a query succeeded */
+	struct probe_point released[DB_PROBES_MAX_RELEASE]; /* the release functions */
+	size_t n_released;
+	struct db_binary binary; /* what the kernel keeps of the binary */
+};
+
+int db_probes_plan(struct go_binary *binary, struct db_probe_plan *ret_plan);
+
+/* db.system.name from the build info's dependencies: modernc.org/sqlite and
+ * github.com/mattn/go-sqlite3 are sqlite, github.com/lib/pq and github.com/jackc/pgx
+ * (any major version) postgresql, github.com/go-sql-driver/mysql mysql; none of them,
+ * or drivers of two systems, DB_SYSTEM_UNKNOWN. */
+enum db_system db_probes_system(const struct go_buildinfo *info);
+
+/* "sqlite", "postgresql", "mysql"; NULL for DB_SYSTEM_UNKNOWN or out of range. */
+const char *db_system_name(unsigned system);
+
+#endif
