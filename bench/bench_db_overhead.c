@@ -32,10 +32,11 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void drop(void *ud, const struct otlp_span *span)
+static int drop(void *ud, const struct otlp_span *span)
 {
 	(void)ud;
 	(void)span;
+	return 0;
 }
 
 /* Requests/s of n GETs of /db. */

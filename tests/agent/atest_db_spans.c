@@ -386,14 +386,14 @@ static int two_select(void *ud, const struct process_info *p, struct tracer_sele
 	return 1;
 }
 
-static void two_on_span(void *ud, const struct otlp_span *span)
+static int two_on_span(void *ud, const struct otlp_span *span)
 {
 	struct two *w = ud;
 	const struct otlp_attr *pid = otlp_span_find_attr(span, "process.pid");
 	int i;
 
 	if (!pid)
-		return;
+		return 0;
 	i = pid->v.i == traced_service_pid(w->a) ? 0 : 1;
 	if (span->kind == OTLP_SPAN_KIND_SERVER)
 		w->server[i]++;
@@ -401,6 +401,7 @@ static void two_on_span(void *ud, const struct otlp_span *span)
 		w->db[i]++;
 		w->db_text[i] += otlp_span_find_attr(span, "db.query.text") != NULL;
 	}
+	return 0;
 }
 
 static void two_get(struct two *w, struct traced_service *svc, int n)
