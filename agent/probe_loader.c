@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agent/client_loader.h"
+#include "agent/grpc_loader.h"
 #include "agent/uprobe_link.h"
 #include "http_server.skel.h"
 
@@ -26,6 +27,8 @@ struct probe_loader {
 	int ncpus;
 	struct client_loader *client;
 	int client_error;
+	struct grpc_loader *grpc;
+	int grpc_error;
 	probe_record_fn on_record;
 	void *ud;
 };
@@ -123,7 +126,7 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 		r = -errno ? -errno : -ENOMEM;
 		goto fail;
 	}
-	if (opts && opts->with_client) {
+	if (opts && (opts->with_client || opts->with_grpc)) {
 		struct client_loader_shared sh = {
 			.spans_fd = bpf_map__fd(pl->skel->maps.spans),
 			.inflight_fd = bpf_map__fd(pl->skel->maps.inflight),
@@ -137,7 +140,10 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 		struct client_loader_opts co = { .no_propagation = opts->no_propagation };
 
 		/* The server probes do not depend on these. */
-		pl->client_error = client_loader_new(&sh, &co, &pl->client);
+		if (opts->with_client)
+			pl->client_error = client_loader_new(&sh, &co, &pl->client);
+		if (opts->with_grpc)
+			pl->grpc_error = grpc_loader_new(&sh, &pl->grpc);
 	}
 	*ret_loader = pl;
 	return 0;
@@ -151,6 +157,7 @@ struct probe_loader *probe_loader_free(struct probe_loader *pl)
 	if (!pl)
 		return NULL;
 	client_loader_free(pl->client);
+	grpc_loader_free(pl->grpc);
 	ring_buffer__free(pl->rb);
 	http_server_bpf__destroy(pl->skel);
 	free(pl);
@@ -165,6 +172,16 @@ struct client_loader *probe_loader_client(const struct probe_loader *pl)
 int probe_loader_client_error(const struct probe_loader *pl)
 {
 	return pl->client_error;
+}
+
+struct grpc_loader *probe_loader_grpc(const struct probe_loader *pl)
+{
+	return pl->grpc;
+}
+
+int probe_loader_grpc_error(const struct probe_loader *pl)
+{
+	return pl->grpc_error;
 }
 
 int probe_loader_has_header_scan(const struct probe_loader *pl)

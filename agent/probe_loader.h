@@ -37,6 +37,8 @@ struct probe_loader_opts {
 				   * (agent/client_loader.h) on this loader's maps; if they fail
 				   * to load, the server probes go on (client_error says why) */
 	int no_propagation;       /* the client probes without outgoing trace context */
+	int with_grpc;            /* also load the gRPC probes (agent/grpc_loader.h), with
+				   * the same fallback as with_client */
 	probe_record_fn on_record;
 	void *ud;
 };
@@ -46,6 +48,10 @@ struct client_loader;
  * probe_loader_client_error says why (0: not asked for). */
 struct client_loader *probe_loader_client(const struct probe_loader *pl);
 int probe_loader_client_error(const struct probe_loader *pl);
+/* The same for the gRPC probes loaded with with_grpc. */
+struct grpc_loader;
+struct grpc_loader *probe_loader_grpc(const struct probe_loader *pl);
+int probe_loader_grpc_error(const struct probe_loader *pl);
 
 /* Loads the programs and creates the maps. Returns a new loader in ret_loader. */
 int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader **ret_loader);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "agent/client_loader.h"
+#include "agent/grpc_loader.h"
 #include "agent/probe_load.h"
 #include "agent/probe_loader.h"
 #include "agent/propagation.h"
@@ -31,6 +32,7 @@ static const char *const skip_names[TRACER_SKIP_REASONS] = {
 	[TRACER_SKIP_NO_SYMBOLS] = "no_symbols",
 	[TRACER_SKIP_UNSUPPORTED_GO] = "unsupported_go",
 	[TRACER_SKIP_ATTACH_FAILED] = "attach_failed",
+	[TRACER_SKIP_GRPC_UNSUPPORTED] = "grpc_unsupported",
 };
 
 const char *tracer_skip_reason_name(enum tracer_skip_reason reason)
@@ -153,6 +155,20 @@ static void log_client(const struct tracer *t)
 			 "traced", p ? propagation_why(p) : "turned off");
 }
 
+/* The gRPC probes, and why gRPC calls carry no trace context to the next service. */
+static void log_grpc(const struct tracer *t)
+{
+	if (!probe_loader_grpc(t->loader)) {
+		if (probe_loader_grpc_error(t->loader))
+			log_warn(COMPONENT, "gRPC probes not loaded (%s): no gRPC spans",
+				 strerror(-probe_loader_grpc_error(t->loader)));
+		return;
+	}
+	log_warn(COMPONENT, "outgoing trace context for gRPC calls: %s (%s); gRPC client spans "
+		 "are still traced and parented, and incoming gRPC traceparent metadata is read",
+		 grpc_loader_propagation(), grpc_loader_propagation_why());
+}
+
 /* What loading cost: the wall clock (long on a busy machine), the loading thread's CPU
  * and what the verifier went through for each program. */
 static void log_loaded(const struct tracer *t, const struct probe_load_cost *cost)
@@ -176,6 +192,7 @@ static void log_loaded(const struct tracer *t, const struct probe_load_cost *cos
 		 "attaching with %s", cost->wall_ms, cost->cpu_ms, line,
 		 probe_loader_attach_kind(t->loader));
 	log_client(t);
+	log_grpc(t);
 }
 
 /* Returns a new tracer; copies what opts points to. */
@@ -185,6 +202,7 @@ int tracer_new(const struct tracer_opts *opts, struct tracer **ret_tracer)
 		.ringbuf_bytes = opts->ringbuf_bytes,
 		.max_inflight = opts->max_inflight,
 		.with_client = !opts->no_client,
+		.with_grpc = !opts->no_client,
 		.no_propagation = opts->no_propagation,
 		.on_record = tracer_on_record,
 	};
@@ -343,6 +361,18 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
 		s.tp_injected = inj[HC_INJ_INJECTED];
 		s.tp_left_alone = inj[HC_INJ_HAD_TRACEPARENT];
 		s.tp_failed = inj[HC_INJ_FAILED];
+	}
+	s.grpc_propagation = grpc_loader_propagation();
+	if (t->loader && probe_loader_grpc(t->loader)) {
+		uint64_t g[GR_STAT_COUNT] = { 0 };
+
+		grpc_loader_read_stats(probe_loader_grpc(t->loader), g); /* zeros on failure */
+		s.grpc_server_rpcs = g[GR_STAT_SERVER_RPCS];
+		s.grpc_client_calls = g[GR_STAT_CLIENT_CALLS];
+		s.grpc_sampled = g[GR_STAT_SERVER_SAMPLED] + g[GR_STAT_CLIENT_SAMPLED];
+		s.ringbuf_drops += g[GR_STAT_RINGBUF_FULL];
+		s.inflight_drops += g[GR_STAT_INFLIGHT_FULL] + g[GR_STAT_SERVER_MISSING_START];
+		s.probes_attached += t->grpc_probes;
 	}
 	*ret_stats = s;
 }

@@ -110,6 +110,9 @@ enum tracer_skip_reason {
 	TRACER_SKIP_NO_SYMBOLS,       /* the functions to probe are not in it */
 	TRACER_SKIP_UNSUPPORTED_GO,   /* no struct offsets for its Go version */
 	TRACER_SKIP_ATTACH_FAILED,    /* the kernel refused a probe */
+	TRACER_SKIP_GRPC_UNSUPPORTED, /* its gRPC probes, for want of offsets for its
+				       * google.golang.org/grpc version (its net/http ones
+				       * are attached all the same) */
 	TRACER_SKIP_REASONS
 };
 const char *tracer_skip_reason_name(enum tracer_skip_reason reason);
@@ -139,6 +142,11 @@ struct tracer_stats {
 	uint64_t tp_injected;        /* traceparent headers put on the wire */
 	uint64_t tp_left_alone;      /* requests that carried their own */
 	uint64_t tp_failed;          /* the kernel refused the insertion */
+	/* gRPC (agent/grpc_loader.h) */
+	uint64_t grpc_server_rpcs;   /* seen by the probes */
+	uint64_t grpc_client_calls;
+	uint64_t grpc_sampled;       /* server and client */
+	const char *grpc_propagation; /* "none" (static) */
 };
 void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats);
 /* Calls fn with the span tag of each instrumented process (a node agent counts its
@@ -163,5 +171,11 @@ typedef void (*tracer_client_red_fn)(void *ud, const char *method, unsigned stat
 				     int failed, const char *server_address, unsigned server_port,
 				     const uint64_t *buckets, uint64_t count, double sum_seconds);
 int tracer_client_red_foreach(struct tracer *t, tracer_client_red_fn fn, void *ud);
+
+/* The gRPC RED histograms, one per (server or client, full method, status code). */
+typedef void (*tracer_grpc_red_fn)(void *ud, int client, const char *full_method,
+				   size_t full_method_len, unsigned code, const uint64_t *buckets,
+				   uint64_t count, double sum_seconds);
+int tracer_grpc_red_foreach(struct tracer *t, tracer_grpc_red_fn fn, void *ud);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "agent/client_loader.h"
 #include "agent/go_binary.h"
+#include "agent/grpc_loader.h"
 #include "agent/probe_loader.h"
 #include "agent/propagation_adopt.h"
 #include "agent/tracer_state.h"
@@ -20,8 +21,16 @@
 void tracer_set_client_offsets(struct tracer *t, struct binary *b)
 {
 	struct client_loader *cl = t->loader ? probe_loader_client(t->loader) : NULL;
+	struct grpc_loader *gl = t->loader ? probe_loader_grpc(t->loader) : NULL;
 	int r;
 
+	if (b->has_grpc && gl) {
+		r = grpc_loader_set_offsets(gl, b->slot, &b->grpc.offsets);
+		if (r) {
+			b->has_grpc = 0;
+			log_warn(COMPONENT, "gRPC offsets refused: %s", strerror(-r));
+		}
+	}
 	if (!b->has_client || !cl)
 		return;
 	r = client_loader_set_offsets(cl, b->slot, &b->client.offsets);
@@ -47,6 +56,29 @@ static enum tracer_skip_reason skip_reason_of(int err)
 		return TRACER_SKIP_UNSUPPORTED_GO;
 	default:
 		return TRACER_SKIP_UNREADABLE;
+	}
+}
+
+/* The gRPC probes of a binary that uses google.golang.org/grpc; for a grpc version
+ * the probes have no offsets for, why not (logged, and counted under
+ * grpc_unsupported in the metrics and the health report): its net/http probes go on. */
+static void plan_grpc(struct tracer *t, struct binary *b, struct go_binary *gb,
+		      const struct process_info *p)
+{
+	char why[256] = "";
+	int r = grpc_probes_plan(gb, &b->grpc, why, sizeof(why));
+
+	b->has_grpc = r == 0;
+	if (r == -EPROTONOSUPPORT) {
+		t->skipped[TRACER_SKIP_GRPC_UNSUPPORTED]++;
+		log_warn(COMPONENT, "%s: no gRPC spans: %s; its net/http probes are attached all "
+			 "the same", p->exe, why);
+	} else if (r && r != -ENOENT) {
+		log_warn(COMPONENT, "%s: no gRPC spans (%s)", p->exe, strerror(-r));
+	} else if (r == 0) {
+		log_info(COMPONENT, "%s: gRPC probes (google.golang.org/grpc %s):%s%s", p->exe,
+			 b->grpc.version, b->grpc.has_server ? " server" : "",
+			 b->grpc.has_client ? " client" : "");
 	}
 }
 
@@ -98,6 +130,7 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 		b->has_client = cr == 0;
 		if (cr && cr != -ENOENT)
 			log_info(COMPONENT, "%s: no client spans (%s)", p->exe, strerror(-cr));
+		plan_grpc(t, b, gb, p);
 		/* While loading, tracer_finish_loading sets them. */
 		if (t->loader)
 			r = probe_loader_set_offsets(t->loader, b->slot, &b->plan.offsets);
@@ -147,6 +180,8 @@ static void release_process(struct tracer *t, size_t i)
 		t->n_attached--;
 	t->client_probes -= client_attachment_probes(t->procs[i].client);
 	client_attachment_free(t->procs[i].client);
+	t->grpc_probes -= grpc_attachment_probes(t->procs[i].grpc);
+	grpc_attachment_free(t->procs[i].grpc);
 	probe_attachment_free(t->procs[i].attachment);
 	t->procs[i] = t->procs[--t->n_procs];
 }
@@ -257,8 +292,20 @@ static int scan_one(void *ud, const struct process_info *p)
 			adopt_connections(t, p->pid);
 		}
 	}
-	log_info(COMPONENT, "tracing pid %d (%s)%s", (int)p->pid, p->exe,
-		 tp->client ? ", with its HTTP calls" : "");
+	if (b->has_grpc && probe_loader_grpc(t->loader)) {
+		r = grpc_loader_attach(probe_loader_grpc(t->loader), p->pid, p->exe_link, &b->grpc,
+				       b->slot, sel.sampler_slot, &tp->grpc);
+		if (r) {
+			/* Its net/http spans go on. */
+			t->probes_failed++;
+			log_warn(COMPONENT, "gRPC probes on pid %d (%s) failed: %s", (int)p->pid,
+				 p->exe, strerror(-r));
+		} else {
+			t->grpc_probes += grpc_attachment_probes(tp->grpc);
+		}
+	}
+	log_info(COMPONENT, "tracing pid %d (%s)%s%s", (int)p->pid, p->exe,
+		 tp->client ? ", with its HTTP calls" : "", tp->grpc ? ", with gRPC" : "");
 	return 0;
 }
 

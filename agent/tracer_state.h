@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "agent/client_probes.h"
+#include "agent/grpc_probes.h"
 #include "agent/process_scan.h"
 #include "agent/server_probes.h"
 #include "agent/tracer.h"
@@ -32,6 +33,8 @@ struct binary {
 	struct server_probe_plan plan;
 	struct client_probe_plan client;
 	int has_client; /* it makes net/http calls the client probes can trace */
+	struct grpc_probe_plan grpc;
+	int has_grpc; /* it uses google.golang.org/grpc and the gRPC probes can trace it */
 };
 
 struct traced_process {
@@ -39,6 +42,7 @@ struct traced_process {
 	uint64_t start_time;
 	struct probe_attachment *attachment; /* NULL: attaching failed */
 	struct client_attachment *client;    /* NULL: none */
+	struct grpc_attachment *grpc;        /* NULL: none */
 	int seen; /* in the current scan */
 	struct tracer_selection sel;
 };
@@ -67,6 +71,7 @@ struct tracer {
 	size_t n_procs;
 	size_t n_attached;
 	size_t client_probes; /* attached now */
+	size_t grpc_probes;   /* attached now */
 
 	int64_t wall_minus_mono_ns;
 	struct otlp_span span; /* scratch for the record being delivered */
@@ -84,7 +89,8 @@ int tracer_on_record(void *ud, const void *data, size_t size);
 int64_t tracer_wall_minus_mono(void);
 
 /* agent/tracer_attach.c: gives the client loader the client offsets of traceable
- * binary b; a refusal leaves it traced as a server only. */
+ * binary b, and the gRPC loader its gRPC offsets; a refusal leaves it traced as a
+ * net/http server only. */
 void tracer_set_client_offsets(struct tracer *t, struct binary *b);
 
 #endif
