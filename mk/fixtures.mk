@@ -118,3 +118,14 @@ $(eval $(call fixture_rule,chain,$(FIXTURE_GO_LOCAL),,))
 fixtures: $(CHAIN_FIXTURE)
 test-bpf: $(CHAIN_FIXTURE)
 build/rel/bench/bench_client_overhead: | $(CHAIN_FIXTURE)
+
+# The HTTP service calling gRPC of the gRPC span tests (tests/fixtures/go/grpcweb), local
+# toolchain: against the grpc its go.mod pins, and stripped against grpc v1.60.1
+# (old.mod), a release the offsets table has no row for.
+GRPCWEB_FIXTURES := $(FIXTURE_DIR)/grpcweb-$(FIXTURE_GO_LOCAL) \
+	$(FIXTURE_DIR)/grpcweb-$(FIXTURE_GO_LOCAL)-old
+$(eval $(call fixture_rule,grpcweb,$(FIXTURE_GO_LOCAL),,))
+$(eval $(call fixture_rule,grpcweb,$(FIXTURE_GO_LOCAL),-old,-modfile=old.mod -ldflags=-s\ -w))
+$(FIXTURE_DIR)/grpcweb-$(FIXTURE_GO_LOCAL)-old: tests/fixtures/go/grpcweb/old.mod
+fixtures: $(GRPCWEB_FIXTURES)
+test-bpf: $(GRPCWEB_FIXTURES)
