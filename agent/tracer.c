@@ -254,6 +254,7 @@ struct tracer *tracer_free(struct tracer *t)
 		return NULL;
 	for (size_t i = 0; i < t->n_procs; i++) {
 		client_attachment_free(t->procs[i].client);
+		grpc_attachment_free(t->procs[i].grpc);
 		probe_attachment_free(t->procs[i].attachment);
 	}
 	if (t->loading) {
@@ -332,7 +333,7 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
 	memset(&s, 0, sizeof(s));
 	if (t->loader)
 		probe_loader_read_stats(t->loader, k); /* zeros if the read fails */
-	s.processes = t->n_attached;
+	s.processes = t->n_attached + t->n_grpc_only;
 	s.probes_attached = (uint64_t)t->n_attached * PROBE_ATTACHMENT_PROBES + t->client_probes;
 	s.probes_failed = t->probes_failed;
 	memcpy(s.skipped, t->skipped, sizeof(s.skipped));

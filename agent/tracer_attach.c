@@ -87,7 +87,7 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 {
 	struct go_binary *gb = NULL;
 	struct binary *b;
-	int r;
+	int r, grpc_planned = 0;
 
 	for (size_t i = 0; i < t->n_binaries; i++) {
 		if (same_identity(&t->binaries[i].id, &p->id))
@@ -115,6 +115,13 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 	}
 	if (r == 0)
 		r = server_probes_plan(gb, &b->plan);
+	b->has_http = r == 0;
+	if (r == -ENOENT && gb) {
+		/* No net/http server: traced for its gRPC server or calls, if it has any. */
+		plan_grpc(t, b, gb, p);
+		grpc_planned = 1;
+		r = b->has_grpc ? 0 : -ENOENT;
+	}
 	if (r == -ENOENT) {
 		/* A Go program without a net/http server: nothing to trace, not an error. */
 		b->state = BINARY_NOT_GO;
@@ -130,7 +137,8 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 		b->has_client = cr == 0;
 		if (cr && cr != -ENOENT)
 			log_info(COMPONENT, "%s: no client spans (%s)", p->exe, strerror(-cr));
-		plan_grpc(t, b, gb, p);
+		if (!grpc_planned)
+			plan_grpc(t, b, gb, p);
 		/* While loading, tracer_finish_loading sets them. */
 		if (t->loader)
 			r = probe_loader_set_offsets(t->loader, b->slot, &b->plan.offsets);
@@ -147,8 +155,13 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 	}
 	t->next_slot++;
 	b->state = BINARY_TRACEABLE;
-	log_info(COMPONENT, "traceable: %s (%s), ServeHTTP probe at %s", p->exe,
-		 go_buildinfo_go_version(go_binary_buildinfo(gb)), probe_kind_name(b->plan.start.kind));
+	if (b->has_http)
+		log_info(COMPONENT, "traceable: %s (%s), ServeHTTP probe at %s", p->exe,
+			 go_buildinfo_go_version(go_binary_buildinfo(gb)),
+			 probe_kind_name(b->plan.start.kind));
+	else
+		log_info(COMPONENT, "traceable: %s (%s), for gRPC (no net/http server)", p->exe,
+			 go_buildinfo_go_version(go_binary_buildinfo(gb)));
 	if (b->has_client)
 		log_info(COMPONENT, "client probes: roundTrip at %s (%s), end %s (%s), dial errors %s",
 			 probe_kind_name(b->client.start.kind), insn_cost_name(b->client.start.cost),
@@ -178,6 +191,8 @@ static void release_process(struct tracer *t, size_t i)
 {
 	if (t->procs[i].attachment)
 		t->n_attached--;
+	else if (t->procs[i].grpc)
+		t->n_grpc_only--;
 	t->client_probes -= client_attachment_probes(t->procs[i].client);
 	client_attachment_free(t->procs[i].client);
 	t->grpc_probes -= grpc_attachment_probes(t->procs[i].grpc);
@@ -216,7 +231,7 @@ static int scan_one(void *ud, const struct process_info *p)
 
 	if (t->select && !t->select(t->ud, p, &sel)) {
 		if (tp) { /* no longer wanted (its pod opted out or went): detached */
-			if (tp->attachment)
+			if (tp->attachment || tp->grpc)
 				log_info(COMPONENT, "pid %d no longer selected: detached", (int)p->pid);
 			release_process(t, (size_t)(tp - t->procs));
 		}
@@ -258,7 +273,8 @@ static int scan_one(void *ud, const struct process_info *p)
 	tp->seen = 1;
 	tp->sel = sel;
 	t->n_procs++;
-	r = probe_loader_attach(t->loader, &spec, &tp->attachment);
+	/* A process without a net/http server has its gRPC probes only. */
+	r = b->has_http ? probe_loader_attach(t->loader, &spec, &tp->attachment) : 0;
 	if (r) {
 		/* Remembered without probes: counted and logged once, not retried every scan. */
 		t->probes_failed += PROBE_ATTACHMENT_PROBES;
@@ -271,7 +287,8 @@ static int scan_one(void *ud, const struct process_info *p)
 				 : "");
 		return 0;
 	}
-	t->n_attached++;
+	if (b->has_http)
+		t->n_attached++;
 	if (b->has_client && probe_loader_client(t->loader)) {
 		struct client_attach_spec cs = {
 			.pid = p->pid,
@@ -302,6 +319,8 @@ static int scan_one(void *ud, const struct process_info *p)
 				 p->exe, strerror(-r));
 		} else {
 			t->grpc_probes += grpc_attachment_probes(tp->grpc);
+			if (!b->has_http)
+				t->n_grpc_only++;
 		}
 	}
 	log_info(COMPONENT, "tracing pid %d (%s)%s%s", (int)p->pid, p->exe,
@@ -320,7 +339,7 @@ int tracer_scan(struct tracer *t)
 		return r;
 	for (size_t i = t->n_procs; i-- > 0;) {
 		if (!t->procs[i].seen) {
-			if (t->procs[i].attachment)
+			if (t->procs[i].attachment || t->procs[i].grpc)
 				log_info(COMPONENT, "pid %d exited", (int)t->procs[i].pid);
 			release_process(t, i);
 		}
@@ -332,6 +351,6 @@ void tracer_foreach_attached(const struct tracer *t, void (*fn)(void *ud, uint32
 			     void *ud)
 {
 	for (size_t i = 0; i < t->n_procs; i++)
-		if (t->procs[i].attachment)
+		if (t->procs[i].attachment || t->procs[i].grpc)
 			fn(ud, t->procs[i].sel.span_tag);
 }

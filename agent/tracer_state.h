@@ -35,6 +35,7 @@ struct binary {
 	int has_client; /* it makes net/http calls the client probes can trace */
 	struct grpc_probe_plan grpc;
 	int has_grpc; /* it uses google.golang.org/grpc and the gRPC probes can trace it */
+	int has_http; /* it has a net/http server (else it is traced for gRPC alone) */
 };
 
 struct traced_process {
@@ -69,7 +70,8 @@ struct tracer {
 
 	struct traced_process *procs; /* attached, or failed to attach: not retried */
 	size_t n_procs;
-	size_t n_attached;
+	size_t n_attached;  /* with net/http server probes */
+	size_t n_grpc_only; /* with gRPC probes and no net/http server */
 	size_t client_probes; /* attached now */
 	size_t grpc_probes;   /* attached now */
 

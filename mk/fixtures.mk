@@ -128,4 +128,4 @@ $(eval $(call fixture_rule,grpcweb,$(FIXTURE_GO_LOCAL),,))
 $(eval $(call fixture_rule,grpcweb,$(FIXTURE_GO_LOCAL),-old,-modfile=old.mod -ldflags=-s\ -w))
 $(FIXTURE_DIR)/grpcweb-$(FIXTURE_GO_LOCAL)-old: tests/fixtures/go/grpcweb/old.mod
 fixtures: $(GRPCWEB_FIXTURES)
-test-bpf: $(GRPCWEB_FIXTURES)
+test-bpf: $(GRPCWEB_FIXTURES) $(GRPC_FIXTURE_BINS)

@@ -5,7 +5,9 @@
  * codes (OK, NOT_FOUND, UNIMPLEMENTED); a traceparent sent in the call's metadata is
  * continued by the server span; the RED histograms on /metrics count every RPC; and a
  * build against a grpc release the offsets table has no row for (stripped: no DWARF)
- * has its gRPC probes skipped, with the reason counted, while its HTTP spans arrive. */
+ * has its gRPC probes skipped, with the reason counted, while its HTTP spans arrive;
+ * and a gRPC server with no net/http server in it (tests/fixtures/go/grpcserver,
+ * stripped: its offsets from the table) is traced for its RPCs alone. */
 #include <glob.h>
 #include <errno.h>
 #include <jansson.h>
@@ -27,6 +29,7 @@
 
 /* Built by mk/fixtures.mk with the local toolchain. */
 #define FIXTURE_GLOB "build/fixtures/grpcweb-go*"
+#define GRPC_ONLY_GLOB "build/fixtures/grpcserver-go*-stripped"
 #define TID "0af7651916cd43dd8448eb211c80319c"
 #define PSID "b7ad6b7169203331"
 #define KIND_SERVER 2
@@ -39,12 +42,21 @@ struct world {
 	struct tracer_harness *h;
 };
 
-/* The fixture built against the pinned grpc (old = 0) or the one without offsets. */
+/* The fixture built against the pinned grpc (old = 0), the one without offsets
+ * (old = 1), or the gRPC-only server (old = 2). */
 static int fixture(int old, char *path, size_t size)
 {
 	glob_t g;
 	int r = -ENOENT;
 
+	if (old == 2) {
+		if (glob(GRPC_ONLY_GLOB, 0, NULL, &g) == 0) {
+			if (g.gl_pathc && (size_t)snprintf(path, size, "%s", g.gl_pathv[0]) < size)
+				r = 0;
+			globfree(&g);
+		}
+		return r;
+	}
 	if (glob(FIXTURE_GLOB, 0, NULL, &g) == 0) {
 		for (size_t i = 0; i < g.gl_pathc && r; i++) {
 			const char *p = g.gl_pathv[i];
@@ -92,6 +104,11 @@ static int setup(void **state)
 static int setup_old(void **state)
 {
 	return start(state, 1);
+}
+
+static int setup_grpc_only(void **state)
+{
+	return start(state, 2);
 }
 
 static int teardown(void **state)
@@ -317,6 +334,28 @@ static void a_grpc_release_without_offsets_is_skipped_and_http_goes_on(void **st
 	json_decref(spans);
 }
 
+/* A gRPC server alone: its RPCs are traced, from the offsets table (no DWARF). */
+static void a_grpc_server_without_net_http_is_traced(void **state)
+{
+	struct world *w = *state;
+	struct tracer_stats st;
+	char path[256], cmd[512];
+	json_t *spans, *srv;
+
+	tracer_get_stats(w->h->tracer, &st);
+	assert_int_equal(st.processes, 1);
+	assert_int_equal(fixture(2, path, sizeof(path)), 0);
+	/* Its own client, untraced (another executable than the one traced). */
+	snprintf(cmd, sizeof(cmd), "%s -check 127.0.0.1:%d >/dev/null", path,
+		 traced_service_port(w->svc));
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tracer_harness_collect(w->h, 1, 5000, 200, &spans), 0);
+	srv = find(spans, KIND_SERVER, CHECK, NULL);
+	assert_rpc(srv, "Check", 0);
+	assert_string_equal(str(srv, "parent_span_id"), "");
+	json_decref(spans);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +368,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(the_red_histograms_count_every_rpc, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_grpc_release_without_offsets_is_skipped_and_http_goes_on,
 						setup_old, teardown),
+		cmocka_unit_test_setup_teardown(a_grpc_server_without_net_http_is_traced,
+						setup_grpc_only, teardown),
 	};
 
 	return AGENT_TESTS_RUN(tests);
