@@ -149,6 +149,18 @@ struct tracer_stats {
 	const char *grpc_propagation; /* "none" (static) */
 };
 void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats);
+
+/* Why an executable was not fully instrumented, for the health report's failures: the
+ * latest TRACER_MAX_FAILURES, one per executable (today: gRPC probes skipped for want
+ * of offsets for its grpc version). */
+#define TRACER_MAX_FAILURES 8
+struct tracer_failure {
+	char exe[128];
+	const char *reason; /* static, CamelCase: "GrpcUnsupported" */
+	char message[256];
+};
+/* Copies up to cap of them, oldest first, into ret; returns how many. */
+size_t tracer_failures(const struct tracer *t, struct tracer_failure *ret, size_t cap);
 /* Calls fn with the span tag of each instrumented process (a node agent counts its
  * processes per pod and Instrumentation by it, for its health report). */
 void tracer_foreach_attached(const struct tracer *t, void (*fn)(void *ud, uint32_t span_tag),

@@ -3,6 +3,7 @@
  * attached, kept, or released when it exits or is no longer wanted. */
 #include <errno.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +71,11 @@ static void plan_grpc(struct tracer *t, struct binary *b, struct go_binary *gb,
 
 	b->has_grpc = r == 0;
 	if (r == -EPROTONOSUPPORT) {
+		struct tracer_failure *f = &t->failures[t->n_failures++ % TRACER_MAX_FAILURES];
+
+		snprintf(f->exe, sizeof(f->exe), "%.*s", (int)sizeof(f->exe) - 1, p->exe);
+		f->reason = "GrpcUnsupported";
+		snprintf(f->message, sizeof(f->message), "%.*s", (int)sizeof(f->message) - 1, why);
 		t->skipped[TRACER_SKIP_GRPC_UNSUPPORTED]++;
 		log_warn(COMPONENT, "%s: no gRPC spans: %s; its net/http probes are attached all "
 			 "the same", p->exe, why);
@@ -353,4 +359,14 @@ void tracer_foreach_attached(const struct tracer *t, void (*fn)(void *ud, uint32
 	for (size_t i = 0; i < t->n_procs; i++)
 		if (t->procs[i].attachment || t->procs[i].grpc)
 			fn(ud, t->procs[i].sel.span_tag);
+}
+
+size_t tracer_failures(const struct tracer *t, struct tracer_failure *ret, size_t cap)
+{
+	size_t n = t->n_failures < TRACER_MAX_FAILURES ? t->n_failures : TRACER_MAX_FAILURES,
+	       first = t->n_failures - n, k = 0;
+
+	for (size_t i = 0; i < n && k < cap; i++)
+		ret[k++] = t->failures[(first + i) % TRACER_MAX_FAILURES];
+	return k;
 }

@@ -79,6 +79,8 @@ struct tracer {
 	struct otlp_span span; /* scratch for the record being delivered */
 	size_t budget;         /* spans the poll under way may still deliver */
 
+	struct tracer_failure failures[TRACER_MAX_FAILURES]; /* a ring */
+	size_t n_failures; /* ever recorded */
 	uint64_t probes_failed;
 	uint64_t skipped[TRACER_SKIP_REASONS];
 	uint64_t spans_delivered;

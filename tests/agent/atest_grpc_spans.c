@@ -321,6 +321,15 @@ static void a_grpc_release_without_offsets_is_skipped_and_http_goes_on(void **st
 	assert_string_equal(tracer_skip_reason_name(TRACER_SKIP_GRPC_UNSUPPORTED),
 			    "grpc_unsupported");
 	assert_int_equal(st.processes, 1);
+	{
+		struct tracer_failure f[TRACER_MAX_FAILURES];
+
+		/* What the health report's failures list says. */
+		assert_int_equal(tracer_failures(w->h->tracer, f, TRACER_MAX_FAILURES), 1);
+		assert_string_equal(f[0].reason, "GrpcUnsupported");
+		assert_non_null(strstr(f[0].exe, "grpcweb"));
+		assert_non_null(strstr(f[0].message, "no offsets for google.golang.org/grpc v1.60.1"));
+	}
 	get(w, "/hello");
 	get(w, "/call?service=");
 	assert_int_equal(tracer_harness_collect(w->h, 2, 5000, 300, &spans), 0);
