@@ -11,6 +11,7 @@ static const enum go_field needed[] = {
 	GO_FIELD_HTTP2_META_FRAME_FIELDS,  GO_FIELD_HTTP2_HEADERS_FRAME_HEADER,
 	GO_FIELD_HTTP2_FRAME_HEADER_STREAM_ID, GO_FIELD_HPACK_FIELD_NAME,
 	GO_FIELD_HPACK_FIELD_VALUE,	   GO_FIELD_HPACK_FIELD_SENSITIVE,
+	GO_FIELD_GRPC_STREAM_CTX,
 };
 #define N_NEEDED (sizeof(needed) / sizeof(needed[0]))
 
@@ -62,6 +63,7 @@ static int plan_offsets(struct go_binary *binary, const char *version, struct gr
 		/* Sensitive (a bool) is the last field: the element is padded to 8. */
 		.hf_size = (o->off[GO_FIELD_HPACK_FIELD_SENSITIVE] + 1 + 7) & ~7u,
 		.valid = 1,
+		.stream_ctx = o->off[GO_FIELD_GRPC_STREAM_CTX],
 	};
 	/* The probe reads a field's Name and Value words within its element. */
 	if (ret->hf_size > GR_FIELD_SIZE_MAX || ret->hf_name > 15 || ret->hf_value > 31)

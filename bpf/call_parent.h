@@ -1,8 +1,11 @@
 /* The server request a client call is made for, and the call's ids from it: shared by
  * the net/http client probes (bpf/http_client.bpf.c) and the gRPC client probes
- * (bpf/grpc.bpf.c). The includer declares the maps it reads, as bpf/http_server.bpf.c
- * lays them out: inflight, inflight_sampled, ctx_slots, and the inflight_mask rodata.
- * BPF only, after vmlinux.h, bpf/uprobe_context.h and bpf/sampling_decision.h. */
+ * (bpf/grpc.bpf.c), and the filing of a server request's context that lets a call find
+ * it (bpf/http_server.bpf.c, bpf/grpc.bpf.c). The includer declares the maps these
+ * use, as bpf/http_server.bpf.c lays them out: inflight, inflight_sampled, ctx_slots,
+ * and the inflight_mask rodata; it includes vmlinux.h, bpf/go_memory.h,
+ * bpf/uprobe_context.h and bpf/sampling_decision.h first.
+ * BPF only. */
 #ifndef AUTOTRACE_BPF_CALL_PARENT_H
 #define AUTOTRACE_BPF_CALL_PARENT_H
 
@@ -63,6 +66,31 @@ static __always_inline int parent_request(__u64 tag, __u32 pid, __u64 ctx_data, 
 		ctx_data = parent[1];
 	}
 	return -1;
+}
+
+/* Files the context of the server request (net/http or gRPC) starting in in-flight
+ * slot idx (its interface's data word, at iface + 8) in its context slot, for the
+ * client calls made for it on other goroutines (parent_request): one read, a few
+ * stores. */
+static __always_inline void file_context(__u64 iface, __u32 pid, __u64 tag, __u64 start,
+					 __u32 idx)
+{
+	__u64 c = read_u64((const void *)(iface + 8));
+	__u32 ci;
+	struct hc_ctx_slot *cs;
+
+	if (!c)
+		return;
+	ci = slot_hash(owner_tag(c, pid)) & (HC_CTX_SLOTS - 1);
+	cs = bpf_map_lookup_elem(&ctx_slots, &ci);
+	if (!cs)
+		return;
+	cs->ctx = 0; /* a reader meanwhile sees an empty slot, not a half-written one */
+	cs->owner = tag;
+	cs->start_ns = start;
+	cs->pid = pid;
+	cs->inflight_idx = idx;
+	cs->ctx = c;
 }
 
 /* The ids and sampling of a call: its parent's trace when it has one (a span of it only

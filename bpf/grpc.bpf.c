@@ -21,8 +21,9 @@
  *            after those calls are single-stepped, ~35x a jbe's cost)
  *
  * A server RPC takes an in-flight slot of bpf/http_server.bpf.c, keyed by its
- * goroutine, and keeps its ids beside it as a request does: client calls made by its
- * handler (net/http or gRPC) find it there as their parent (bpf/call_parent.h). A
+ * goroutine, keeps its ids beside it and files its stream's context as a request does:
+ * client calls made by its handler (net/http or gRPC), on its goroutine or on others
+ * with its context, find it as their parent (bpf/call_parent.h). A
  * client call's parent is found the same way. Every RPC is counted in the RED
  * histograms; sampled ones are copied out through the ring buffer the server probes
  * use. Nothing here writes to user memory. */
@@ -394,6 +395,10 @@ int grpc_server_start(struct pt_regs *ctx)
 	v->response = stream;
 	v->reader_owner = 0; /* no net/http reader on this goroutine */
 	v->method_id = HS_METHOD_POST;
+	/* The handler's context descends from the stream's: calls it makes on goroutines
+	 * of its own find the RPC through it. */
+	if (s)
+		file_context(s + off->stream_ctx, pid, tag, start, v_idx);
 	decide(smp, &parent, found, &d);
 	v->sampled = d.sampled;
 	if (!d.sampled)

@@ -52,8 +52,10 @@ struct gr_offsets {
 	__u32 meta_headers, meta_fields, headers_frame_header, frame_stream_id;
 	__u32 hf_name, hf_value, hf_size; /* hpack.HeaderField, and its size */
 	__u32 valid;
+	__u32 stream_ctx; /* Stream.ctx, a context.Context */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct gr_offsets) == 56, "gr_offsets layout changed");
+_Static_assert(sizeof(struct gr_offsets) == 64, "gr_offsets layout changed");
 
 /* Header fields of a request looked at for a traceparent: grpc-go sends the four
  * pseudo-headers and a few of its own first, the application's metadata after. */

@@ -2,7 +2,9 @@
  * handler that calls grpc-go's health service in the same process), checked on what
  * the real OTLP receiver got: the HTTP server span, its gRPC client call as its child,
  * and the gRPC server span, with the RPC semantic conventions' attributes and status
- * codes (OK, NOT_FOUND, UNIMPLEMENTED); a traceparent sent in the call's metadata is
+ * codes (OK, NOT_FOUND, UNIMPLEMENTED); the calls a gRPC handler makes, on its own
+ * goroutine and on another with its context, as children of its server span; a
+ * traceparent sent in the call's metadata is
  * continued by the server span; the RED histograms on /metrics count every RPC; and a
  * build against a grpc release the offsets table has no row for (stripped: no DWARF)
  * has its gRPC probes skipped, with the reason counted, while its HTTP spans arrive;
@@ -241,6 +243,44 @@ static void error_codes_are_on_both_sides(void **state)
 	json_decref(spans);
 }
 
+/* The calls a gRPC handler makes are its children: on its goroutine, and on a goroutine
+ * of its own with the handler's context (found through the stream's context). */
+static void a_grpc_handlers_calls_are_its_children(void **state)
+{
+	struct world *w = *state;
+	json_t *spans, *http, *cli, *srv, *on_goroutine, *through_context;
+
+	get(w, "/fanout");
+	assert_int_equal(tracer_harness_collect(w->h, 7, 5000, 300, &spans), 0);
+	http = find_http(spans, "/fanout");
+	assert_non_null(http);
+	cli = find(spans, KIND_CLIENT, "demo.Fanout/Call", str(http, "span_id"));
+	assert_non_null(cli);
+	srv = find(spans, KIND_SERVER, "demo.Fanout/Call", NULL);
+	assert_non_null(srv);
+	assert_string_equal(span_attr_string(srv, "rpc.service"), "demo.Fanout");
+	on_goroutine = find(spans, KIND_CLIENT, CHECK, str(srv, "span_id"));
+	assert_non_null(on_goroutine);
+	assert_int_equal(span_attr_int(on_goroutine, "rpc.grpc.status_code"), 0);
+	assert_string_equal(str(on_goroutine, "trace_id"), str(srv, "trace_id"));
+	/* The second call: NOT_FOUND, made on the handler's goroutine of its own. */
+	through_context = NULL;
+	{
+		size_t i;
+		json_t *span;
+
+		json_array_foreach(spans, i, span) {
+			if (num(span, "kind") == KIND_CLIENT && strcmp(str(span, "name"), CHECK) == 0 &&
+			    span_attr_int(span, "rpc.grpc.status_code") == 5)
+				through_context = span;
+		}
+	}
+	assert_non_null(through_context);
+	assert_string_equal(str(through_context, "parent_span_id"), str(srv, "span_id"));
+	assert_string_equal(str(through_context, "trace_id"), str(srv, "trace_id"));
+	json_decref(spans);
+}
+
 /* A traceparent in the call's metadata: the server span continues that trace. */
 static void a_traceparent_in_the_metadata_is_continued(void **state)
 {
@@ -373,6 +413,8 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(error_codes_are_on_both_sides, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_traceparent_in_the_metadata_is_continued, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(a_grpc_handlers_calls_are_its_children, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(the_red_histograms_count_every_rpc, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_grpc_release_without_offsets_is_skipped_and_http_goes_on,
