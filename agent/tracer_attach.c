@@ -82,9 +82,14 @@ static void plan_grpc(struct tracer *t, struct binary *b, struct go_binary *gb,
 	} else if (r && r != -ENOENT) {
 		log_warn(COMPONENT, "%s: no gRPC spans (%s)", p->exe, strerror(-r));
 	} else if (r == 0) {
-		log_info(COMPONENT, "%s: gRPC probes (google.golang.org/grpc %s):%s%s", p->exe,
-			 b->grpc.version, b->grpc.has_server ? " server" : "",
-			 b->grpc.has_client ? " client" : "");
+		const struct grpc_probe_plan *g = &b->grpc;
+
+		log_info(COMPONENT, "%s: gRPC probes (google.golang.org/grpc %s): server %s "
+			 "(headers %s, start %s, end %s), client %s (start %s, end %s)",
+			 p->exe, g->version, g->has_server ? "yes" : "no",
+			 insn_cost_name(g->headers.cost), insn_cost_name(g->server_start.cost),
+			 insn_cost_name(g->server_end.cost), g->has_client ? "yes" : "no",
+			 insn_cost_name(g->client_start.cost), insn_cost_name(g->client_end.cost));
 	}
 }
 

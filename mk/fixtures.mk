@@ -129,3 +129,4 @@ $(eval $(call fixture_rule,grpcweb,$(FIXTURE_GO_LOCAL),-old,-modfile=old.mod -ld
 $(FIXTURE_DIR)/grpcweb-$(FIXTURE_GO_LOCAL)-old: tests/fixtures/go/grpcweb/old.mod
 fixtures: $(GRPCWEB_FIXTURES)
 test-bpf: $(GRPCWEB_FIXTURES) $(GRPC_FIXTURE_BINS)
+build/rel/bench/bench_grpc_overhead: | $(GRPCWEB_FIXTURES)
