@@ -2,10 +2,13 @@
  * Health.Check calls in a row to its own server (each call: the client's two probes,
  * the server's three), and says how long a call took. Each round runs the loop
  * untraced, traced by the tracer as the agent runs it (always_on: every call a sampled
- * client and server span, built and dropped), and untraced again; the baseline is the
+ * client and server span, built and dropped), with bare probes (bpf/probe_cost.bpf.c,
+ * a counter) at the same five instructions (the floor: what the kernel's uprobe
+ * machinery alone costs), and untraced again; the baseline is the
  * mean of the two untraced runs, so that the machine's drift cancels. Printed per
- * round and as the median: ns per call untraced and traced, the difference (what the
- * five probes and the spans cost a call), and each gRPC program's kernel time per hit
+ * round and as the median: ns per call untraced, with the floor and traced, the
+ * differences (what the five probes and the spans cost a call), and each gRPC
+ * program's kernel time per hit
  * (BPF run-time statistics). With no-propagation, the tracer runs without the sk_msg
  * program (agent/propagation.c), which otherwise sees every write on the process's
  * HTTP/2 connection too, to tell its share. Never passes or fails.
@@ -20,9 +23,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <bpf/libbpf.h>
+
+#include "agent/go_binary.h"
+#include "agent/grpc_probes.h"
 #include "agent/tracer.h"
 #include "tests/support/bpf_prog_time.h"
 #include "tests/support/traced_service.h"
+#include "probe_cost.skel.h"
 
 #define FIXTURE_GLOB "build/fixtures/grpcweb-go*"
 #define MAX_ROUNDS 16
@@ -78,6 +86,52 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* The five probes' file offsets in exe, into off[5]. */
+static int grpc_points(const char *exe, uint64_t *off)
+{
+	struct go_binary *gb = NULL;
+	struct grpc_probe_plan plan;
+	char why[256];
+	int r = go_binary_open(exe, NULL, &gb);
+
+	if (r == 0)
+		r = grpc_probes_plan(gb, &plan, why, sizeof(why));
+	go_binary_free(gb);
+	if (r)
+		return r;
+	off[0] = plan.headers.file_offset;
+	off[1] = plan.server_start.file_offset;
+	off[2] = plan.server_end.file_offset;
+	off[3] = plan.client_start.file_offset;
+	off[4] = plan.client_end.file_offset;
+	return 0;
+}
+
+/* A run with bare probes at the five points: ns per call, or -1. */
+static double run_floor(CURL *c, struct traced_service *svc, const uint64_t *off, int calls)
+{
+	struct probe_cost_bpf *skel = probe_cost_bpf__open_and_load();
+	struct bpf_link *links[N_PROGS] = { 0 };
+	double ns = -1;
+	size_t i;
+
+	if (!skel)
+		return -1;
+	for (i = 0; i < N_PROGS; i++) {
+		links[i] = bpf_program__attach_uprobe(skel->progs.count_hit, false,
+						      traced_service_pid(svc),
+						      traced_service_binary(svc), off[i]);
+		if (!links[i])
+			break;
+	}
+	if (i == N_PROGS)
+		ns = run_loop(c, traced_service_port(svc), calls);
+	for (i = 0; i < N_PROGS; i++)
+		bpf_link__destroy(links[i]);
+	probe_cost_bpf__destroy(skel);
+	return ns;
+}
+
 static void drop_span(void *ud, const struct otlp_span *span)
 {
 	(void)span;
@@ -88,7 +142,8 @@ int main(int argc, char **argv)
 {
 	int calls = argc > 1 ? atoi(argv[1]) : 4000, rounds = argc > 2 ? atoi(argv[2]) : 5;
 	int no_propagation = argc > 3 && strcmp(argv[3], "no-propagation") == 0;
-	double base[MAX_ROUNDS], traced[MAX_ROUNDS], cost[MAX_ROUNDS];
+	double base[MAX_ROUNDS], traced[MAX_ROUNDS], cost[MAX_ROUNDS], floor_cost[MAX_ROUNDS];
+	uint64_t points[N_PROGS];
 	double hit_ns[N_PROGS][MAX_ROUNDS];
 	struct traced_service *svc = NULL;
 	uint64_t spans = 0;
@@ -114,7 +169,8 @@ int main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	c = curl_easy_init();
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	if (!fixture[0] || !c || traced_service_start(fixture, &svc)) {
+	if (!fixture[0] || !c || traced_service_start(fixture, &svc) ||
+	    grpc_points(traced_service_binary(svc), points)) {
 		fprintf(stderr, "bench_grpc_overhead: no fixture (make fixtures) or it did not start\n");
 		goto out;
 	}
@@ -132,9 +188,10 @@ int main(int argc, char **argv)
 		};
 		struct bpf_prog_time before, after;
 		struct tracer *t = NULL;
-		double before_ns, after_ns;
+		double before_ns, after_ns, floor_ns;
 
 		before_ns = run_loop(c, traced_service_port(svc), calls);
+		floor_ns = run_floor(c, svc, points, calls);
 		if (tracer_new(&o, &t) || tracer_scan(t) || bpf_prog_time_read(&before)) {
 			fprintf(stderr, "bench_grpc_overhead: tracer: %s\n", strerror(errno));
 			tracer_free(t);
@@ -145,15 +202,16 @@ int main(int argc, char **argv)
 		tracer_poll(t);
 		tracer_free(t);
 		after_ns = run_loop(c, traced_service_port(svc), calls);
-		if (before_ns < 0 || after_ns < 0 || traced[k] < 0) {
+		if (before_ns < 0 || after_ns < 0 || traced[k] < 0 || floor_ns < 0) {
 			fprintf(stderr, "bench_grpc_overhead: a run failed\n");
 			goto out;
 		}
 		base[k] = (before_ns + after_ns) / 2;
 		cost[k] = traced[k] - base[k];
-		printf("round %d: untraced %.0f ns/call, traced %.0f ns/call, cost %.0f ns/call;"
-		       " kernel ns/hit:",
-		       k + 1, base[k], traced[k], cost[k]);
+		floor_cost[k] = floor_ns - base[k];
+		printf("round %d: untraced %.0f ns/call, bare probes %.0f, traced %.0f; cost: floor "
+		       "%.0f ns/call, traced %.0f ns/call; kernel ns/hit:",
+		       k + 1, base[k], floor_ns, traced[k], floor_cost[k], cost[k]);
 		for (size_t i = 0; i < N_PROGS; i++) {
 			uint64_t ns = 0, n = 0;
 
@@ -165,9 +223,9 @@ int main(int argc, char **argv)
 		done++;
 	}
 	printf("median over %d rounds: untraced %.0f ns/call, traced %.0f ns/call, cost %.0f "
-	       "ns/call (%.1f%%)\n",
+	       "ns/call (%.1f%%), of which the bare probes' floor %.0f ns/call\n",
 	       done, median(base, done), median(traced, done), median(cost, done),
-	       100.0 * median(cost, done) / median(base, done));
+	       100.0 * median(cost, done) / median(base, done), median(floor_cost, done));
 	printf("median kernel ns per hit:");
 	for (size_t i = 0; i < N_PROGS; i++)
 		printf(" %s %.0f", progs[i], median(hit_ns[i], done));
