@@ -140,7 +140,8 @@ static void drop_span(void *ud, const struct otlp_span *span)
 
 int main(int argc, char **argv)
 {
-	int calls = argc > 1 ? atoi(argv[1]) : 4000, rounds = argc > 2 ? atoi(argv[2]) : 5;
+	int calls = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 4000,
+	    rounds = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 5;
 	int no_propagation = argc > 3 && strcmp(argv[3], "no-propagation") == 0;
 	double base[MAX_ROUNDS], traced[MAX_ROUNDS], cost[MAX_ROUNDS], floor_cost[MAX_ROUNDS];
 	uint64_t points[N_PROGS];
