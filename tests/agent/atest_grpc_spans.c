@@ -8,8 +8,10 @@
  * continued by the server span; the RED histograms on /metrics count every RPC; and a
  * build against a grpc release the offsets table has no row for (stripped: no DWARF)
  * has its gRPC probes skipped, with the reason counted, while its HTTP spans arrive;
- * and a gRPC server with no net/http server in it (tests/fixtures/go/grpcserver,
- * stripped: its offsets from the table) is traced for its RPCs alone. */
+ * a gRPC server with no net/http server in it (tests/fixtures/go/grpcserver,
+ * stripped: its offsets from the table) is traced for its RPCs alone; and a stripped
+ * build against grpc v1.62.2 (the layout before transport.ServerStream, WriteStatus
+ * rather than writeStatus) gets the same spans from the offsets table. */
 #include <glob.h>
 #include <errno.h>
 #include <jansson.h>
@@ -44,14 +46,21 @@ struct world {
 	struct tracer_harness *h;
 };
 
-/* The fixture built against the pinned grpc (old = 0), the one without offsets
- * (old = 1), or the gRPC-only server (old = 2). */
-static int fixture(int old, char *path, size_t size)
+/* Which build of the fixtures a test runs. */
+enum build {
+	B_PINNED,    /* grpcweb against the grpc its go.mod pins, with DWARF */
+	B_OLD,       /* grpcweb, stripped, against grpc v1.60.1: no offsets */
+	B_GRPC_ONLY, /* grpcserver, stripped: no net/http server */
+	B_V162,      /* grpcweb, stripped, against grpc v1.62.2: the table's oldest row */
+};
+static const char *const build_suffix[] = { "", "-old", NULL, "-v162" };
+
+static int fixture(enum build which, char *path, size_t size)
 {
 	glob_t g;
 	int r = -ENOENT;
 
-	if (old == 2) {
+	if (which == B_GRPC_ONLY) {
 		if (glob(GRPC_ONLY_GLOB, 0, NULL, &g) == 0) {
 			if (g.gl_pathc && (size_t)snprintf(path, size, "%s", g.gl_pathv[0]) < size)
 				r = 0;
@@ -61,11 +70,12 @@ static int fixture(int old, char *path, size_t size)
 	}
 	if (glob(FIXTURE_GLOB, 0, NULL, &g) == 0) {
 		for (size_t i = 0; i < g.gl_pathc && r; i++) {
-			const char *p = g.gl_pathv[i];
-			size_t n = strlen(p);
-			int is_old = n > 4 && strcmp(p + n - 4, "-old") == 0;
+			/* build/fixtures/grpcweb-go1.26.8<suffix> */
+			const char *p = g.gl_pathv[i], *v = strstr(p, "grpcweb-go");
+			const char *suffix = v ? strchr(v + strlen("grpcweb-go"), '-') : NULL;
 
-			if (!strstr(p, ".modinfo") && is_old == old &&
+			if (v && !strstr(p, ".modinfo") &&
+			    strcmp(suffix ? suffix : "", build_suffix[which]) == 0 &&
 			    (size_t)snprintf(path, size, "%s", p) < size)
 				r = 0;
 		}
@@ -74,7 +84,7 @@ static int fixture(int old, char *path, size_t size)
 	return r;
 }
 
-static int start(void **state, int old)
+static int start(void **state, enum build which)
 {
 	struct tracer_sampler on = { .type = TRACER_SAMPLER_ALWAYS_ON };
 	struct world *w = calloc(1, sizeof(*w));
@@ -84,7 +94,7 @@ static int start(void **state, int old)
 	if (!w)
 		return -1;
 	*state = w;
-	r = fixture(old, path, sizeof(path));
+	r = fixture(which, path, sizeof(path));
 	if (r == 0)
 		r = traced_service_start(path, &w->svc);
 	if (r == 0)
@@ -100,17 +110,22 @@ static int start(void **state, int old)
 
 static int setup(void **state)
 {
-	return start(state, 0);
+	return start(state, B_PINNED);
 }
 
 static int setup_old(void **state)
 {
-	return start(state, 1);
+	return start(state, B_OLD);
+}
+
+static int setup_v162(void **state)
+{
+	return start(state, B_V162);
 }
 
 static int setup_grpc_only(void **state)
 {
-	return start(state, 2);
+	return start(state, B_GRPC_ONLY);
 }
 
 static int teardown(void **state)
@@ -393,7 +408,7 @@ static void a_grpc_server_without_net_http_is_traced(void **state)
 
 	tracer_get_stats(w->h->tracer, &st);
 	assert_int_equal(st.processes, 1);
-	assert_int_equal(fixture(2, path, sizeof(path)), 0);
+	assert_int_equal(fixture(B_GRPC_ONLY, path, sizeof(path)), 0);
 	/* Its own client, untraced (another executable than the one traced). */
 	snprintf(cmd, sizeof(cmd), "%s -check 127.0.0.1:%d >/dev/null", path,
 		 traced_service_port(w->svc));
@@ -412,6 +427,14 @@ int main(void)
 			a_call_from_a_handler_is_its_child_and_the_server_span_has_the_method, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(error_codes_are_on_both_sides, setup, teardown),
+		/* grpc v1.62.2 from the offsets table: *Stream, WriteStatus */
+		{ "grpc_v1.62.2_stripped: a_call_from_a_handler_is_its_child",
+		  a_call_from_a_handler_is_its_child_and_the_server_span_has_the_method, setup_v162,
+		  teardown, NULL },
+		{ "grpc_v1.62.2_stripped: error_codes_are_on_both_sides", error_codes_are_on_both_sides,
+		  setup_v162, teardown, NULL },
+		{ "grpc_v1.62.2_stripped: a_traceparent_in_the_metadata_is_continued",
+		  a_traceparent_in_the_metadata_is_continued, setup_v162, teardown, NULL },
 		cmocka_unit_test_setup_teardown(a_traceparent_in_the_metadata_is_continued, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(a_grpc_handlers_calls_are_its_children, setup,
