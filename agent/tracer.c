@@ -371,6 +371,8 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
 		s.grpc_server_rpcs = g[GR_STAT_SERVER_RPCS];
 		s.grpc_client_calls = g[GR_STAT_CLIENT_CALLS];
 		s.grpc_sampled = g[GR_STAT_SERVER_SAMPLED] + g[GR_STAT_CLIENT_SAMPLED];
+		/* A traceparent in a gRPC request's metadata is an HTTP/2 header too. */
+		s.traceparent_found += g[GR_STAT_TRACEPARENT];
 		s.ringbuf_drops += g[GR_STAT_RINGBUF_FULL];
 		s.inflight_drops += g[GR_STAT_INFLIGHT_FULL] + g[GR_STAT_SERVER_MISSING_START];
 		s.probes_attached += t->grpc_probes;

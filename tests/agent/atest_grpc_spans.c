@@ -310,6 +310,7 @@ static void a_traceparent_in_the_metadata_is_continued(void **state)
 	assert_string_equal(str(srv, "trace_id"), TID);
 	assert_string_equal(str(srv, "parent_span_id"), PSID);
 	tracer_get_stats(w->h->tracer, &st);
+	assert_int_equal(st.traceparent_found, 1);
 	json_decref(spans);
 }
 
