@@ -35,6 +35,24 @@ static uint32_t env_seconds(const char *name)
 	return cli_parse_long(env(name), 1, &n) == 0 && n <= 86400 ? (uint32_t)n : 0;
 }
 
+/* The tracer's failures (agent/tracer.h) as the report's: the reason, and the
+ * executable with what went wrong in the message (held in f). */
+struct report_failures {
+	struct tracer_failure tf[TRACER_MAX_FAILURES];
+	struct health_failure hf[TRACER_MAX_FAILURES];
+	char msg[TRACER_MAX_FAILURES][400];
+	size_t n;
+};
+
+static void report_failures(const struct tracer *t, struct report_failures *f)
+{
+	f->n = t ? tracer_failures(t, f->tf, TRACER_MAX_FAILURES) : 0;
+	for (size_t i = 0; i < f->n; i++) {
+		snprintf(f->msg[i], sizeof(f->msg[i]), "%s: %s", f->tf[i].exe, f->tf[i].message);
+		f->hf[i] = (struct health_failure){ .reason = f->tf[i].reason, .message = f->msg[i] };
+	}
+}
+
 /* What a node agent's report says now: one entry per Instrumentation it serves. */
 static int collect_node(struct health_agent *h, int64_t now, json_t **ret)
 {
@@ -83,6 +101,11 @@ static int collect_node(struct health_agent *h, int64_t now, json_t **ret)
 		.instrumentations = insts,
 		.n_instrumentations = n,
 	};
+	struct report_failures f;
+
+	report_failures(loaded ? t : NULL, &f);
+	in.failures = f.hf;
+	in.n_failures = f.n;
 	rc = health_report_build(&in, now, ret);
 out:
 	free(nh);
@@ -136,6 +159,11 @@ static int collect(void *ud, int64_t now, json_t **ret)
 		in.n_instrumentations = 1;
 	}
 	in.pods_instrumented = ts.processes ? 1 : 0;
+	struct report_failures f;
+
+	report_failures(loaded ? t : NULL, &f);
+	in.failures = f.hf;
+	in.n_failures = f.n;
 	return health_report_build(&in, now, ret);
 }
 

@@ -12,6 +12,7 @@
 #include "agent/client_loader.h"
 #include "agent/inflight_sweep.h"
 #include "agent/db_loader.h"
+#include "agent/grpc_loader.h"
 #include "agent/uprobe_link.h"
 #include "http_server.skel.h"
 
@@ -30,6 +31,8 @@ struct probe_loader {
 	int client_error;
 	struct db_loader *db;
 	int db_error;
+	struct grpc_loader *grpc;
+	int grpc_error;
 	probe_record_fn on_record;
 	void *ud;
 };
@@ -127,7 +130,7 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 		r = -errno ? -errno : -ENOMEM;
 		goto fail;
 	}
-	if (opts && opts->with_client) {
+	if (opts && (opts->with_client || opts->with_grpc)) {
 		struct client_loader_shared sh = {
 			.spans_fd = bpf_map__fd(pl->skel->maps.spans),
 			.inflight_fd = bpf_map__fd(pl->skel->maps.inflight),
@@ -141,7 +144,10 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 		struct client_loader_opts co = { .no_propagation = opts->no_propagation };
 
 		/* The server probes do not depend on these. */
-		pl->client_error = client_loader_new(&sh, &co, &pl->client);
+		if (opts->with_client)
+			pl->client_error = client_loader_new(&sh, &co, &pl->client);
+		if (opts->with_grpc)
+			pl->grpc_error = grpc_loader_new(&sh, &pl->grpc);
 	}
 	if (opts && opts->with_db) {
 		struct db_loader_shared sh = {
@@ -171,6 +177,7 @@ struct probe_loader *probe_loader_free(struct probe_loader *pl)
 		return NULL;
 	client_loader_free(pl->client);
 	db_loader_free(pl->db);
+	grpc_loader_free(pl->grpc);
 	ring_buffer__free(pl->rb);
 	http_server_bpf__destroy(pl->skel);
 	free(pl);
@@ -202,6 +209,16 @@ struct db_loader *probe_loader_db(const struct probe_loader *pl)
 int probe_loader_db_error(const struct probe_loader *pl)
 {
 	return pl->db_error;
+}
+
+struct grpc_loader *probe_loader_grpc(const struct probe_loader *pl)
+{
+	return pl->grpc;
+}
+
+int probe_loader_grpc_error(const struct probe_loader *pl)
+{
+	return pl->grpc_error;
 }
 
 int probe_loader_has_header_scan(const struct probe_loader *pl)

@@ -40,6 +40,8 @@ struct probe_loader_opts {
 	int with_db;              /* also load the database/sql client probes
 				   * (agent/db_loader.h) on this loader's maps; if they fail to
 				   * load, the others go on (db_error says why) */
+	int with_grpc;            /* also load the gRPC probes (agent/grpc_loader.h), with
+				   * the same fallback as with_client */
 	probe_record_fn on_record;
 	void *ud;
 };
@@ -57,6 +59,10 @@ struct db_loader;
 /* The same for the database/sql probes loaded with with_db. */
 struct db_loader *probe_loader_db(const struct probe_loader *pl);
 int probe_loader_db_error(const struct probe_loader *pl);
+/* The same for the gRPC probes loaded with with_grpc. */
+struct grpc_loader;
+struct grpc_loader *probe_loader_grpc(const struct probe_loader *pl);
+int probe_loader_grpc_error(const struct probe_loader *pl);
 
 /* Loads the programs and creates the maps. Returns a new loader in ret_loader. */
 int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader **ret_loader);

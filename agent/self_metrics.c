@@ -7,6 +7,7 @@
 
 #include "agent/db_red_metrics.h"
 #include "agent/red_metrics.h"
+#include "agent/rpc_red_metrics.h"
 #include "lib/metrics/registry.h"
 #include "lib/metrics/text_format.h"
 
@@ -347,5 +348,7 @@ int self_metrics_scrape_stats(struct self_metrics *m, struct tracer *t,
 		rc = red_metrics_client(t, out);
 	if (rc == 0 && t)
 		rc = red_metrics_db(t, out);
+	if (rc == 0 && t)
+		rc = rpc_red_metrics_scrape(t, out);
 	return rc;
 }

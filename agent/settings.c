@@ -204,6 +204,8 @@ void agent_settings_tracer_probes(const struct agent_settings *s, struct tracer_
 		.http_server = s->probes.http_server,
 		.http_client = s->probes.http_client,
 		.database_sql = s->probes.database_sql,
+		/* The gRPC server and client probes are attached together: either keeps them. */
+		.grpc = s->probes.grpc_server || s->probes.grpc_client,
 		.db_query_text = s->probes.db_query_text,
 	};
 }

@@ -12,6 +12,7 @@
 #include "agent/client_loader.h"
 #include "agent/inflight_sweep.h"
 #include "agent/db_loader.h"
+#include "agent/grpc_loader.h"
 #include "agent/probe_load.h"
 #include "agent/probe_loader.h"
 #include "agent/propagation.h"
@@ -33,6 +34,7 @@ static const char *const skip_names[TRACER_SKIP_REASONS] = {
 	[TRACER_SKIP_NO_SYMBOLS] = "no_symbols",
 	[TRACER_SKIP_UNSUPPORTED_GO] = "unsupported_go",
 	[TRACER_SKIP_ATTACH_FAILED] = "attach_failed",
+	[TRACER_SKIP_GRPC_UNSUPPORTED] = "grpc_unsupported",
 };
 
 const char *tracer_skip_reason_name(enum tracer_skip_reason reason)
@@ -134,7 +136,8 @@ int tracer_set_sampler_slot(struct tracer *t, uint32_t slot, const struct tracer
 
 void tracer_probes_default(struct tracer_probes *ret)
 {
-	*ret = (struct tracer_probes){ .http_server = 1, .http_client = 1, .database_sql = 1 };
+	*ret = (struct tracer_probes){ .http_server = 1, .http_client = 1, .database_sql = 1,
+				       .grpc = 1 };
 }
 
 int tracer_set_probes(struct tracer *t, uint32_t slot, const struct tracer_probes *probes)
@@ -168,6 +171,20 @@ static void log_client(const struct tracer *t)
 			 "traced", p ? propagation_why(p) : "turned off");
 }
 
+/* The gRPC probes, and why gRPC calls carry no trace context to the next service. */
+static void log_grpc(const struct tracer *t)
+{
+	if (!probe_loader_grpc(t->loader)) {
+		if (probe_loader_grpc_error(t->loader))
+			log_warn(COMPONENT, "gRPC probes not loaded (%s): no gRPC spans",
+				 strerror(-probe_loader_grpc_error(t->loader)));
+		return;
+	}
+	log_warn(COMPONENT, "outgoing trace context for gRPC calls: %s (%s); gRPC client spans "
+		 "are still traced and parented, and incoming gRPC traceparent metadata is read",
+		 grpc_loader_propagation(), grpc_loader_propagation_why());
+}
+
 /* What loading cost: the wall clock (long on a busy machine), the loading thread's CPU
  * and what the verifier went through for each program. */
 static void log_loaded(const struct tracer *t, const struct probe_load_cost *cost)
@@ -194,6 +211,7 @@ static void log_loaded(const struct tracer *t, const struct probe_load_cost *cos
 	if (!probe_loader_db(t->loader) && probe_loader_db_error(t->loader))
 		log_warn(COMPONENT, "database/sql probes not loaded (%s): no database spans",
 			 strerror(-probe_loader_db_error(t->loader)));
+	log_grpc(t);
 }
 
 /* Returns a new tracer; copies what opts points to. */
@@ -203,6 +221,7 @@ int tracer_new(const struct tracer_opts *opts, struct tracer **ret_tracer)
 		.ringbuf_bytes = opts->ringbuf_bytes,
 		.max_inflight = opts->max_inflight,
 		.with_client = !opts->no_client,
+		.with_grpc = !opts->no_client,
 		.no_propagation = opts->no_propagation,
 		.with_db = !opts->no_db,
 		.on_record = tracer_on_record,
@@ -258,6 +277,7 @@ struct tracer *tracer_free(struct tracer *t)
 	for (size_t i = 0; i < t->n_procs; i++) {
 		client_attachment_free(t->procs[i].client);
 		db_attachment_free(t->procs[i].db);
+		grpc_attachment_free(t->procs[i].grpc);
 		probe_attachment_free(t->procs[i].attachment);
 	}
 	if (t->loading) {
@@ -381,6 +401,20 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
 		s.db_parent_context = d[DB_STAT_PARENT_CONTEXT];
 		s.db_missing_start = d[DB_STAT_MISSING_START];
 		s.db_ringbuf_drops = d[DB_STAT_RINGBUF_FULL];
+	}
+	s.grpc_propagation = grpc_loader_propagation();
+	if (t->loader && probe_loader_grpc(t->loader)) {
+		uint64_t g[GR_STAT_COUNT] = { 0 };
+
+		grpc_loader_read_stats(probe_loader_grpc(t->loader), g); /* zeros on failure */
+		s.grpc_server_rpcs = g[GR_STAT_SERVER_RPCS];
+		s.grpc_client_calls = g[GR_STAT_CLIENT_CALLS];
+		s.grpc_sampled = g[GR_STAT_SERVER_SAMPLED] + g[GR_STAT_CLIENT_SAMPLED];
+		/* A traceparent in a gRPC request's metadata is an HTTP/2 header too. */
+		s.traceparent_found += g[GR_STAT_TRACEPARENT];
+		s.ringbuf_drops += g[GR_STAT_RINGBUF_FULL];
+		s.inflight_drops += g[GR_STAT_INFLIGHT_FULL] + g[GR_STAT_SERVER_MISSING_START];
+		s.probes_attached += t->grpc_probes;
 	}
 	*ret_stats = s;
 }

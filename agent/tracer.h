@@ -119,6 +119,7 @@ struct tracer_probes {
 	int http_server;   /* net/http server spans */
 	int http_client;   /* net/http client spans */
 	int database_sql;  /* database/sql client spans */
+	int grpc;          /* gRPC server and client spans (one attachment carries both) */
 	int db_query_text; /* db.query.text on them */
 };
 void tracer_probes_default(struct tracer_probes *ret);
@@ -129,6 +130,9 @@ enum tracer_skip_reason {
 	TRACER_SKIP_NO_SYMBOLS,       /* the functions to probe are not in it */
 	TRACER_SKIP_UNSUPPORTED_GO,   /* no struct offsets for its Go version */
 	TRACER_SKIP_ATTACH_FAILED,    /* the kernel refused a probe */
+	TRACER_SKIP_GRPC_UNSUPPORTED, /* its gRPC probes, for want of offsets for its
+				       * google.golang.org/grpc version (its net/http ones
+				       * are attached all the same) */
 	TRACER_SKIP_REASONS
 };
 const char *tracer_skip_reason_name(enum tracer_skip_reason reason);
@@ -166,11 +170,28 @@ struct tracer_stats {
 	uint64_t tp_injected;        /* traceparent headers put on the wire */
 	uint64_t tp_left_alone;      /* requests that carried their own */
 	uint64_t tp_failed;          /* the kernel refused the insertion */
+	/* gRPC (agent/grpc_loader.h) */
+	uint64_t grpc_server_rpcs;   /* seen by the probes */
+	uint64_t grpc_client_calls;
+	uint64_t grpc_sampled;       /* server and client */
+	const char *grpc_propagation; /* "none" (static) */
 };
 void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats);
 /* Requests and client calls in flight, counted in the kernel's maps (a walk of them:
  * for a scrape, not per request). -EAGAIN while the programs load. */
 int tracer_in_flight(const struct tracer *t, uint64_t *ret_server, uint64_t *ret_client);
+
+/* Why an executable was not fully instrumented, for the health report's failures: the
+ * latest TRACER_MAX_FAILURES, one per executable (today: gRPC probes skipped for want
+ * of offsets for its grpc version). */
+#define TRACER_MAX_FAILURES 8
+struct tracer_failure {
+	char exe[128];
+	const char *reason; /* static, CamelCase: "GrpcUnsupported" */
+	char message[256];
+};
+/* Copies up to cap of them, oldest first, into ret; returns how many. */
+size_t tracer_failures(const struct tracer *t, struct tracer_failure *ret, size_t cap);
 /* Calls fn with the span tag of each instrumented process (a node agent counts its
  * processes per pod and Instrumentation by it, for its health report). */
 void tracer_foreach_attached(const struct tracer *t, void (*fn)(void *ud, uint32_t span_tag),
@@ -205,5 +226,10 @@ typedef void (*tracer_db_red_fn)(void *ud, const char *system, const char *opera
 				 int failed, const uint64_t *buckets, uint64_t count,
 				 double sum_seconds);
 int tracer_db_red_foreach(struct tracer *t, tracer_db_red_fn fn, void *ud);
+/* The gRPC RED histograms, one per (server or client, full method, status code). */
+typedef void (*tracer_grpc_red_fn)(void *ud, int client, const char *full_method,
+				   size_t full_method_len, unsigned code, const uint64_t *buckets,
+				   uint64_t count, double sum_seconds);
+int tracer_grpc_red_foreach(struct tracer *t, tracer_grpc_red_fn fn, void *ud);
 
 #endif

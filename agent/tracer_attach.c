@@ -3,6 +3,7 @@
  * attached, kept, or released when it exits or is no longer wanted. */
 #include <errno.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,6 +12,7 @@
 #include "agent/db_loader.h"
 #include "agent/go_binary.h"
 #include "agent/inflight_sweep.h"
+#include "agent/grpc_loader.h"
 #include "agent/probe_loader.h"
 #include "agent/propagation_adopt.h"
 #include "agent/tracer_state.h"
@@ -23,8 +25,16 @@
 void tracer_set_client_offsets(struct tracer *t, struct binary *b)
 {
 	struct client_loader *cl = t->loader ? probe_loader_client(t->loader) : NULL;
+	struct grpc_loader *gl = t->loader ? probe_loader_grpc(t->loader) : NULL;
 	int r;
 
+	if (b->has_grpc && gl) {
+		r = grpc_loader_set_offsets(gl, b->slot, &b->grpc.offsets);
+		if (r) {
+			b->has_grpc = 0;
+			log_warn(COMPONENT, "gRPC offsets refused: %s", strerror(-r));
+		}
+	}
 	if (!b->has_client || !cl)
 		return;
 	r = client_loader_set_offsets(cl, b->slot, &b->client.offsets);
@@ -53,12 +63,45 @@ static enum tracer_skip_reason skip_reason_of(int err)
 	}
 }
 
+/* The gRPC probes of a binary that uses google.golang.org/grpc; for a grpc version
+ * the probes have no offsets for, why not (logged, and counted under
+ * grpc_unsupported in the metrics and the health report): its net/http probes go on. */
+static void plan_grpc(struct tracer *t, struct binary *b, struct go_binary *gb,
+		      const struct process_info *p)
+{
+	char why[256] = "";
+	int r = grpc_probes_plan(gb, &b->grpc, why, sizeof(why));
+
+	b->has_grpc = r == 0;
+	if (r == -EPROTONOSUPPORT) {
+		struct tracer_failure *f = &t->failures[t->n_failures++ % TRACER_MAX_FAILURES];
+
+		snprintf(f->exe, sizeof(f->exe), "%.*s", (int)sizeof(f->exe) - 1, p->exe);
+		f->reason = "GrpcUnsupported";
+		snprintf(f->message, sizeof(f->message), "%.*s", (int)sizeof(f->message) - 1, why);
+		t->skipped[TRACER_SKIP_GRPC_UNSUPPORTED]++;
+		log_warn(COMPONENT, "%s: no gRPC spans: %s; its net/http probes are attached all "
+			 "the same", p->exe, why);
+	} else if (r && r != -ENOENT) {
+		log_warn(COMPONENT, "%s: no gRPC spans (%s)", p->exe, strerror(-r));
+	} else if (r == 0) {
+		const struct grpc_probe_plan *g = &b->grpc;
+
+		log_info(COMPONENT, "%s: gRPC probes (google.golang.org/grpc %s): server %s "
+			 "(headers %s, start %s, end %s), client %s (start %s, end %s)",
+			 p->exe, g->version, g->has_server ? "yes" : "no",
+			 insn_cost_name(g->headers.cost), insn_cost_name(g->server_start.cost),
+			 insn_cost_name(g->server_end.cost), g->has_client ? "yes" : "no",
+			 insn_cost_name(g->client_start.cost), insn_cost_name(g->client_end.cost));
+	}
+}
+
 /* Analyses the executable of p once: its plan and offsets slot, or why not. */
 static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 {
 	struct go_binary *gb = NULL;
 	struct binary *b;
-	int r;
+	int r, grpc_planned = 0;
 
 	for (size_t i = 0; i < t->n_binaries; i++) {
 		if (same_identity(&t->binaries[i].id, &p->id))
@@ -86,6 +129,13 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 	}
 	if (r == 0)
 		r = server_probes_plan(gb, &b->plan);
+	b->has_http = r == 0;
+	if (r == -ENOENT && gb) {
+		/* No net/http server: traced for its gRPC server or calls, if it has any. */
+		plan_grpc(t, b, gb, p);
+		grpc_planned = 1;
+		r = b->has_grpc ? 0 : -ENOENT;
+	}
 	if (r == -ENOENT) {
 		/* A Go program without a net/http server: nothing to trace, not an error. */
 		b->state = BINARY_NOT_GO;
@@ -106,6 +156,8 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 		b->has_db = dr == 0;
 		if (dr && dr != -ENOENT)
 			log_info(COMPONENT, "%s: no database spans (%s)", p->exe, strerror(-dr));
+		if (!grpc_planned)
+			plan_grpc(t, b, gb, p);
 		/* While loading, tracer_finish_loading sets them. */
 		if (t->loader)
 			r = probe_loader_set_offsets(t->loader, b->slot, &b->plan.offsets);
@@ -124,8 +176,13 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 	}
 	t->next_slot++;
 	b->state = BINARY_TRACEABLE;
-	log_info(COMPONENT, "traceable: %s (%s), ServeHTTP probe at %s", p->exe,
-		 go_buildinfo_go_version(go_binary_buildinfo(gb)), probe_kind_name(b->plan.start.kind));
+	if (b->has_http)
+		log_info(COMPONENT, "traceable: %s (%s), ServeHTTP probe at %s", p->exe,
+			 go_buildinfo_go_version(go_binary_buildinfo(gb)),
+			 probe_kind_name(b->plan.start.kind));
+	else
+		log_info(COMPONENT, "traceable: %s (%s), for gRPC (no net/http server)", p->exe,
+			 go_buildinfo_go_version(go_binary_buildinfo(gb)));
 	if (b->has_client)
 		log_info(COMPONENT, "client probes: roundTrip at %s (%s), end %s (%s), dial errors %s",
 			 probe_kind_name(b->client.start.kind), insn_cost_name(b->client.start.cost),
@@ -164,7 +221,7 @@ static struct traced_process *find_process(struct tracer *t, pid_t pid)
 
 static int instrumented(const struct traced_process *tp)
 {
-	return tp->attachment || tp->client || tp->db;
+	return tp->attachment || tp->client || tp->db || tp->grpc;
 }
 
 static void release_process(struct tracer *t, size_t i)
@@ -179,6 +236,8 @@ static void release_process(struct tracer *t, size_t i)
 	t->db_probes -= db_attachment_probes(t->procs[i].db);
 	client_attachment_free(t->procs[i].client);
 	db_attachment_free(t->procs[i].db);
+	t->grpc_probes -= grpc_attachment_probes(t->procs[i].grpc);
+	grpc_attachment_free(t->procs[i].grpc);
 	probe_attachment_free(t->procs[i].attachment);
 	t->procs[i] = t->procs[--t->n_procs];
 }
@@ -256,13 +315,31 @@ static void attach_client(struct tracer *t, struct traced_process *tp, const str
 
 /* Brings tp's probes to what its sampler slot's families say: a family turned off is
  * detached, one turned on attached (each at most once after a failure). */
+static void attach_grpc(struct tracer *t, struct traced_process *tp, const struct binary *b,
+			const struct process_info *p)
+{
+	int r = grpc_loader_attach(probe_loader_grpc(t->loader), p->pid, p->exe_link, &b->grpc,
+				   b->slot, tp->sel.sampler_slot, &tp->grpc);
+
+	if (r) {
+		/* Its net/http spans go on; not retried every scan. */
+		tp->grpc_failed = 1;
+		t->probes_failed++;
+		log_warn(COMPONENT, "gRPC probes on pid %d (%s) failed: %s", (int)p->pid, p->exe,
+			 strerror(-r));
+		return;
+	}
+	t->grpc_probes += grpc_attachment_probes(tp->grpc);
+}
+
 static void apply_families(struct tracer *t, struct traced_process *tp, const struct binary *b,
 			   const struct process_info *p)
 {
 	const struct tracer_probes *want = &t->slot_probes[tp->sel.sampler_slot];
 	int was = instrumented(tp);
 
-	if (!want->http_server) {
+	/* A program without a net/http server is traced for its gRPC alone. */
+	if (!want->http_server || !b->has_http) {
 		tp->attachment = probe_attachment_free(tp->attachment);
 		tp->server_failed = 0;
 	} else if (!tp->attachment && !tp->server_failed) {
@@ -282,6 +359,14 @@ static void apply_families(struct tracer *t, struct traced_process *tp, const st
 	} else if (!tp->db && !tp->db_failed) {
 		tracer_attach_db(t, tp, b, p);
 	}
+	/* One attachment carries the gRPC server and client probes. */
+	if (!want->grpc || !b->has_grpc || !probe_loader_grpc(t->loader)) {
+		t->grpc_probes -= grpc_attachment_probes(tp->grpc);
+		tp->grpc = grpc_attachment_free(tp->grpc);
+		tp->grpc_failed = 0;
+	} else if (!tp->grpc && !tp->grpc_failed) {
+		attach_grpc(t, tp, b, p);
+	}
 	if (was && !instrumented(tp))
 		t->n_attached--;
 	else if (!was && instrumented(tp))
@@ -292,7 +377,7 @@ static void apply_families(struct tracer *t, struct traced_process *tp, const st
 static int same_families(const struct tracer_probes *a, const struct tracer_probes *b)
 {
 	return a->http_server == b->http_server && a->http_client == b->http_client &&
-	       a->database_sql == b->database_sql;
+	       a->database_sql == b->database_sql && a->grpc == b->grpc;
 }
 
 static int scan_one(void *ud, const struct process_info *p)
@@ -344,10 +429,11 @@ static int scan_one(void *ud, const struct process_info *p)
 	t->n_procs++;
 	apply_families(t, tp, b, p);
 	if (instrumented(tp))
-		log_info(COMPONENT, "tracing pid %d (%s)%s%s%s", (int)p->pid, p->exe,
+		log_info(COMPONENT, "tracing pid %d (%s)%s%s%s%s", (int)p->pid, p->exe,
 			 tp->attachment ? "" : " (no server probes)",
 			 tp->client ? ", with its HTTP calls" : "",
-			 tp->db ? ", with its database/sql calls" : "");
+			 tp->db ? ", with its database/sql calls" : "",
+			 tp->grpc ? ", with gRPC" : "");
 	return 0;
 }
 
@@ -410,4 +496,14 @@ void tracer_foreach_attached(const struct tracer *t, void (*fn)(void *ud, uint32
 	for (size_t i = 0; i < t->n_procs; i++)
 		if (instrumented(&t->procs[i]))
 			fn(ud, t->procs[i].sel.span_tag);
+}
+
+size_t tracer_failures(const struct tracer *t, struct tracer_failure *ret, size_t cap)
+{
+	size_t n = t->n_failures < TRACER_MAX_FAILURES ? t->n_failures : TRACER_MAX_FAILURES,
+	       first = t->n_failures - n, k = 0;
+
+	for (size_t i = 0; i < n && k < cap; i++)
+		ret[k++] = t->failures[(first + i) % TRACER_MAX_FAILURES];
+	return k;
 }

@@ -8,6 +8,8 @@
 
 #include "agent/client_loader.h"
 #include "agent/client_span_builder.h"
+#include "agent/grpc_loader.h"
+#include "agent/grpc_span_builder.h"
 #include "agent/probe_loader.h"
 #include "agent/span_builder.h"
 #include "agent/tracer_state.h"
@@ -29,6 +31,11 @@ int64_t tracer_wall_minus_mono(void)
  * layouts, told apart by size (on_record). */
 _Static_assert(sizeof(struct hc_span_record) != sizeof(struct hs_span_record),
 	       "records are told apart by size");
+_Static_assert(sizeof(struct gr_span_record) != sizeof(struct hs_span_record) &&
+		       sizeof(struct gr_span_record) != sizeof(struct hc_span_record),
+	       "records are told apart by size");
+_Static_assert(offsetof(struct gr_span_record, pid) == offsetof(struct hs_span_record, pid),
+	       "the pid sits where the server record has it");
 
 static int record_pid(const void *data, size_t size, uint32_t *ret_pid)
 {
@@ -68,6 +75,8 @@ int tracer_on_record(void *ud, const void *data, size_t size)
 	int r = size == sizeof(struct hc_span_record) ?
 			client_span_builder_build(data, size, t->wall_minus_mono_ns, &t->span) :
 		size == TRACER_DB_RECORD_SIZE ? tracer_build_db_span(t, data, size) :
+		size == sizeof(struct gr_span_record) ?
+			grpc_span_builder_build(data, size, t->wall_minus_mono_ns, &t->span) :
 			span_builder_build(data, size, t->wall_minus_mono_ns, &t->span);
 
 	if (r) {
@@ -169,4 +178,30 @@ int tracer_client_red_foreach(struct tracer *t, tracer_client_red_fn fn, void *u
 	struct client_loader *cl = t->loader ? probe_loader_client(t->loader) : NULL;
 
 	return cl ? client_loader_red_foreach(cl, client_red_one, &c) : 0;
+}
+
+struct grpc_red_ctx {
+	tracer_grpc_red_fn fn;
+	void *ud;
+};
+
+static void grpc_red_one(void *ud, const struct gr_red_key *key, const struct hs_red_value *v)
+{
+	struct grpc_red_ctx *c = ud;
+	uint64_t buckets[HS_RED_BUCKETS];
+
+	if (key->method_len > GR_METHOD_MAX || key->code > GR_CODE_MAX)
+		return;
+	for (size_t i = 0; i < HS_RED_BUCKETS; i++)
+		buckets[i] = v->buckets[i];
+	c->fn(c->ud, key->client, key->method, key->method_len, key->code, buckets, v->count,
+	      (double)v->sum_ns / 1e9);
+}
+
+int tracer_grpc_red_foreach(struct tracer *t, tracer_grpc_red_fn fn, void *ud)
+{
+	struct grpc_red_ctx c = { .fn = fn, .ud = ud };
+	struct grpc_loader *gl = t->loader ? probe_loader_grpc(t->loader) : NULL;
+
+	return gl ? grpc_loader_red_foreach(gl, grpc_red_one, &c) : 0;
 }

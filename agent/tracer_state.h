@@ -10,6 +10,7 @@
 
 #include "agent/client_probes.h"
 #include "agent/db_probes.h"
+#include "agent/grpc_probes.h"
 #include "agent/process_scan.h"
 #include "agent/server_probes.h"
 #include "agent/tracer.h"
@@ -38,6 +39,9 @@ struct binary {
 	int has_client; /* it makes net/http calls the client probes can trace */
 	struct db_probe_plan db;
 	int has_db; /* it makes database/sql calls */
+	struct grpc_probe_plan grpc;
+	int has_grpc; /* it uses google.golang.org/grpc and the gRPC probes can trace it */
+	int has_http; /* it has a net/http server (else it is traced for gRPC alone) */
 };
 
 struct traced_process {
@@ -46,12 +50,13 @@ struct traced_process {
 	struct probe_attachment *attachment; /* NULL: attaching failed */
 	struct client_attachment *client;    /* NULL: none */
 	struct db_attachment *db;            /* NULL: none */
+	struct grpc_attachment *grpc;        /* NULL: none */
 	int seen; /* in the current scan */
 	struct tracer_selection sel;
 	/* The families asked for when last applied; a family whose attaching failed is
 	 * not tried again until it is turned off and on. */
 	struct tracer_probes applied;
-	uint8_t server_failed, client_failed, db_failed;
+	uint8_t server_failed, client_failed, db_failed, grpc_failed;
 };
 
 struct tracer {
@@ -77,9 +82,10 @@ struct tracer {
 
 	struct traced_process *procs; /* attached, or failed to attach: not retried */
 	size_t n_procs;
-	size_t n_attached;
+	size_t n_attached;  /* with probes of any family */
 	size_t client_probes; /* attached now */
 	size_t db_probes;     /* attached now */
+	size_t grpc_probes;   /* attached now */
 
 	int64_t wall_minus_mono_ns;
 	struct otlp_span span; /* scratch for the record being delivered */
@@ -89,6 +95,8 @@ struct tracer {
 	size_t n_released;
 	uint64_t swept_server, swept_client; /* entries swept (agent/inflight_sweep.h) */
 
+	struct tracer_failure failures[TRACER_MAX_FAILURES]; /* a ring */
+	size_t n_failures; /* ever recorded */
 	uint64_t probes_failed;
 	uint64_t skipped[TRACER_SKIP_REASONS];
 	uint64_t spans_delivered;
@@ -101,7 +109,8 @@ int tracer_on_record(void *ud, const void *data, size_t size);
 int64_t tracer_wall_minus_mono(void);
 
 /* agent/tracer_attach.c: gives the client loader the client offsets of traceable
- * binary b; a refusal leaves it traced as a server only. */
+ * binary b, and the gRPC loader its gRPC offsets; a refusal leaves it traced as a
+ * net/http server only. */
 void tracer_set_client_offsets(struct tracer *t, struct binary *b);
 /* Frees what the kernel holds in flight for the processes released since the last
  * sweep and not traced again meanwhile. */

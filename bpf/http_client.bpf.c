@@ -172,101 +172,34 @@ static __always_inline void stat_add(__u32 which)
 		*v += 1;
 }
 
-/* The server request this call is made for, as its in-flight slot index; -1: none.
- * First the request on this goroutine, then the contexts the call's descends from. */
-static __always_inline int parent_request(__u64 tag, __u32 pid, __u64 ctx_data)
+/* After the maps it reads. */
+#include "bpf/call_parent.h"
+
+/* call_parent.h's lookup, counted by how the parent was found. */
+static __always_inline int call_parent(__u64 tag, __u32 pid, __u64 ctx_data)
 {
-	__u32 h = slot_hash(tag);
+	int how, idx = parent_request(tag, pid, ctx_data, &how);
 
-#pragma unroll
-	for (__u32 k = 0; k < HS_INFLIGHT_WINDOW; k++) {
-		__u32 idx = (h + k) & inflight_mask;
-		struct hs_inflight *e = bpf_map_lookup_elem(&inflight, &idx);
-
-		if (!e)
-			return -1;
-		if (e->owner == tag && e->pid == pid) {
-			stat_add(HC_STAT_PARENT_GOROUTINE);
-			return (int)idx;
-		}
-		if (e->owner == 0)
-			break;
-	}
-#pragma unroll
-	for (int d = 0; d < HC_CTX_DEPTH; d++) {
-		__u32 ci;
-		struct hc_ctx_slot *cs;
-		__u64 parent[2];
-
-		if (!ctx_data)
-			return -1;
-		ci = slot_hash(owner_tag(ctx_data, pid)) & (HC_CTX_SLOTS - 1);
-		cs = bpf_map_lookup_elem(&ctx_slots, &ci);
-		if (cs && cs->ctx == ctx_data && cs->pid == pid) {
-			__u32 idx = cs->inflight_idx & inflight_mask;
-			struct hs_inflight *e = bpf_map_lookup_elem(&inflight, &idx);
-
-			/* Only while that request is still the one in flight there. */
-			if (e && e->owner == cs->owner && e->start_ns == cs->start_ns) {
-				stat_add(HC_STAT_PARENT_CONTEXT);
-				return (int)idx;
-			}
-			return -1;
-		}
-		/* context.cancelCtx, timerCtx, valueCtx, withoutCancelCtx...: their parent
-		 * Context is their first field. Another type's first word is no context
-		 * pointer we filed, and the walk ends at a nil one. */
-		if (bpf_probe_read_user(parent, sizeof(parent), (const void *)ctx_data))
-			return -1;
-		ctx_data = parent[1];
-	}
-	return -1;
+	if (how == CALL_PARENT_GOROUTINE)
+		stat_add(HC_STAT_PARENT_GOROUTINE);
+	else if (how == CALL_PARENT_CONTEXT)
+		stat_add(HC_STAT_PARENT_CONTEXT);
+	return idx;
 }
 
-/* The call's ids and sampling: its parent's trace when it has one (a span of it only
- * when that request is sampled), else a trace of its own, sampled as a root. */
+/* call_parent.h's ids, into the call. */
 static __always_inline void call_ids(struct hc_call *c, int parent_idx,
 				     const struct hs_sampler *smp)
 {
-	struct decision d;
-	__u32 idx = (__u32)parent_idx;
-	const struct hs_inflight *e = NULL;
-	const struct hs_sampled *sd = NULL;
+	__u8 has_parent;
+	struct call_ids ids = {
+		.trace_id = c->trace_id, .span_id = c->span_id,
+		.parent_span_id = c->parent_span_id, .sampled = &c->sampled,
+		.trace_flags = &c->trace_flags, .has_parent = &has_parent,
+	};
 
-	c->rec_flags = 0;
-	if (parent_idx >= 0)
-		e = bpf_map_lookup_elem(&inflight, &idx);
-	if (e && e->sampled)
-		sd = bpf_map_lookup_elem(&inflight_sampled, &idx);
-	if (sd) {
-		__builtin_memcpy(c->trace_id, sd->trace_id, 16);
-		__builtin_memcpy(c->parent_span_id, sd->span_id, 8);
-		c->sampled = 1;
-		c->trace_flags = sd->trace_flags | 1;
-		c->rec_flags = HC_REC_HAS_PARENT;
-	} else if (e) {
-		/* An unsampled request: the call is not sampled either, and the next
-		 * service is told so (its trace id is a fresh one: the request kept none). */
-		put_random(c->trace_id);
-		put_random(c->trace_id + 4);
-		put_random(c->trace_id + 8);
-		put_random(c->trace_id + 12);
-		__builtin_memset(c->parent_span_id, 0, 8);
-		c->sampled = 0;
-		c->trace_flags = 0;
-	} else {
-		decide(smp, NULL, 0, &d); /* no parent: a draw */
-		put_random(c->trace_id);
-		put_random(c->trace_id + 4);
-		put_be32(c->trace_id + 8, d.hi);
-		put_random(c->trace_id + 12);
-		__builtin_memset(c->parent_span_id, 0, 8);
-		c->sampled = d.sampled;
-		c->trace_flags = d.sampled;
-	}
-	put_random(c->span_id);
-	put_random(c->span_id + 4);
-	c->span_id[0] |= 1;
+	call_ids_fill(&ids, parent_idx, smp);
+	c->rec_flags = has_parent ? HC_REC_HAS_PARENT : 0;
 }
 
 SEC("uprobe")
@@ -302,7 +235,7 @@ int client_start(struct pt_regs *ctx)
 	c->scheme_len = 0;
 	c->path_len = 0;
 	c->query_len = 0;
-	call_ids(c, parent_request(tag, pid, ctx_data), smp);
+	call_ids(c, call_parent(tag, pid, ctx_data), smp);
 	if (url && cread_block(sc->block_b, off->url_block, url) == 0) {
 		/* The host for every call (the RED series carry it); the rest, sampled only.
 		 * url.URL.User is never read: url.full carries no credentials. */

@@ -345,29 +345,8 @@ __noinline int keep_request_text(struct scratch *sc, const struct request_search
 	return have;
 }
 
-/* Files the context of the request starting in in-flight slot idx (its interface's
- * data word, at iface + 8) in its context slot, for the client calls made for it on
- * other goroutines (bpf/http_client.bpf.c): one read, a few stores. */
-static __always_inline void file_context(__u64 iface, __u32 pid, __u64 tag, __u64 start,
-					 __u32 idx)
-{
-	__u64 c = read_u64((const void *)(iface + 8));
-	__u32 ci;
-	struct hc_ctx_slot *cs;
-
-	if (!c)
-		return;
-	ci = slot_hash(owner_tag(c, pid)) & (HC_CTX_SLOTS - 1);
-	cs = bpf_map_lookup_elem(&ctx_slots, &ci);
-	if (!cs)
-		return;
-	cs->ctx = 0; /* a reader meanwhile sees an empty slot, not a half-written one */
-	cs->owner = tag;
-	cs->start_ns = start;
-	cs->pid = pid;
-	cs->inflight_idx = idx;
-	cs->ctx = c;
-}
+/* file_context: after the maps it writes. */
+#include "bpf/call_parent.h"
 
 static __always_inline int request_start(struct pt_regs *ctx, int scan_headers)
 {

@@ -125,3 +125,17 @@ DBSVC_FIXTURE := $(FIXTURE_DIR)/dbsvc-$(FIXTURE_GO_LOCAL)
 $(eval $(call fixture_rule,dbsvc,$(FIXTURE_GO_LOCAL),,))
 fixtures: $(DBSVC_FIXTURE)
 test-bpf: $(DBSVC_FIXTURE)
+# The HTTP service calling gRPC of the gRPC span tests (tests/fixtures/go/grpcweb), local
+# toolchain: against the grpc its go.mod pins, and stripped against grpc v1.60.1
+# (old.mod), a release the offsets table has no row for, and stripped against grpc
+# v1.62.2 (v162.mod), the oldest row: the layout before transport.ServerStream.
+GRPCWEB_FIXTURES := $(FIXTURE_DIR)/grpcweb-$(FIXTURE_GO_LOCAL) \
+	$(FIXTURE_DIR)/grpcweb-$(FIXTURE_GO_LOCAL)-old $(FIXTURE_DIR)/grpcweb-$(FIXTURE_GO_LOCAL)-v162
+$(eval $(call fixture_rule,grpcweb,$(FIXTURE_GO_LOCAL),,))
+$(eval $(call fixture_rule,grpcweb,$(FIXTURE_GO_LOCAL),-old,-modfile=old.mod -ldflags=-s\ -w))
+$(FIXTURE_DIR)/grpcweb-$(FIXTURE_GO_LOCAL)-old: tests/fixtures/go/grpcweb/old.mod
+$(eval $(call fixture_rule,grpcweb,$(FIXTURE_GO_LOCAL),-v162,-modfile=v162.mod -ldflags=-s\ -w))
+$(FIXTURE_DIR)/grpcweb-$(FIXTURE_GO_LOCAL)-v162: tests/fixtures/go/grpcweb/v162.mod
+fixtures: $(GRPCWEB_FIXTURES)
+test-bpf: $(GRPCWEB_FIXTURES) $(GRPC_FIXTURE_BINS)
+build/rel/bench/bench_grpc_overhead: | $(GRPCWEB_FIXTURES)

@@ -18,7 +18,7 @@ if [ "$GO_VERSIONS" = latest ]; then
 		sort -t. -k2,2n | tr '\n' ' ')
 	echo "offsets-gen: newest releases: $GO_VERSIONS" >&2
 fi
-GRPC_VERSIONS=${GRPC_VERSIONS:-"v1.64.1 v1.68.1 v1.69.4 v1.72.2 v1.75.1 v1.83.2"}
+GRPC_VERSIONS=${GRPC_VERSIONS:-"v1.62.2 v1.63.2 v1.64.1 v1.65.1 v1.66.2 v1.67.3 v1.68.1 v1.69.4 v1.70.0 v1.71.1 v1.72.2 v1.73.0 v1.74.3 v1.75.1 v1.76.0 v1.77.0 v1.78.0 v1.79.3 v1.80.0 v1.81.1 v1.82.1 v1.83.2 v1.84.0 v1.85.0"}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=${WORK_DIR:-$root/build/offsets-gen}
 mkdir -p "$work"

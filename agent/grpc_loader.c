@@ -1,0 +1,221 @@
+/* Skeleton lifecycle for bpf/grpc.bpf.c: open -> rodata -> reuse the shared maps ->
+ * load; then one attachment (up to five uprobe links) a process. */
+#include "agent/grpc_loader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/uprobe_link.h"
+#include "grpc.skel.h"
+
+#define MAX_GRPC_PROBES 5
+
+struct grpc_loader {
+	struct grpc_bpf *skel;
+	int multi;
+	int ncpus;
+};
+
+struct grpc_attachment {
+	size_t n;
+	struct uprobe_link links[MAX_GRPC_PROBES];
+};
+
+/* Returns a new loader; owns its skeleton. */
+int grpc_loader_new(const struct client_loader_shared *shared, struct grpc_loader **ret)
+{
+	struct grpc_loader *gl = calloc(1, sizeof(*gl));
+	int r;
+
+	if (!gl)
+		return -ENOMEM;
+	gl->multi = shared->multi;
+	gl->ncpus = libbpf_num_possible_cpus();
+	gl->skel = grpc_bpf__open();
+	if (!gl->skel) {
+		r = -errno ? -errno : -ENOMEM;
+		goto fail;
+	}
+	gl->skel->rodata->inflight_mask = shared->inflight_mask;
+	gl->skel->rodata->ringbuf_wakeup_bytes = shared->wakeup_bytes;
+	r = bpf_map__reuse_fd(gl->skel->maps.spans, shared->spans_fd);
+	if (!r)
+		r = bpf_map__reuse_fd(gl->skel->maps.inflight, shared->inflight_fd);
+	if (!r)
+		r = bpf_map__reuse_fd(gl->skel->maps.inflight_sampled, shared->inflight_sampled_fd);
+	if (!r)
+		r = bpf_map__reuse_fd(gl->skel->maps.sampler, shared->sampler_fd);
+	if (!r)
+		r = bpf_map__reuse_fd(gl->skel->maps.ctx_slots, shared->ctx_slots_fd);
+	if (r)
+		goto fail;
+	if (gl->multi) {
+		struct bpf_program *prog;
+
+		bpf_object__for_each_program(prog, gl->skel->obj)
+			bpf_program__set_expected_attach_type(
+				prog, (enum bpf_attach_type)UPROBE_LINK_MULTI_ATTACH_TYPE);
+	}
+	r = grpc_bpf__load(gl->skel);
+	if (r)
+		goto fail;
+	*ret = gl;
+	return 0;
+fail:
+	grpc_loader_free(gl);
+	return r < 0 ? r : -EINVAL;
+}
+
+struct grpc_loader *grpc_loader_free(struct grpc_loader *gl)
+{
+	if (!gl)
+		return NULL;
+	grpc_bpf__destroy(gl->skel);
+	free(gl);
+	return NULL;
+}
+
+int grpc_loader_set_offsets(struct grpc_loader *gl, uint32_t slot, const struct gr_offsets *off)
+{
+	if (slot >= HS_MAX_BINARIES)
+		return -EINVAL;
+	if (bpf_map__update_elem(gl->skel->maps.grpc_offsets, &slot, sizeof(slot), off,
+				 sizeof(*off), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static int attach_one(const struct grpc_loader *gl, struct bpf_program *prog, pid_t pid,
+		      const char *path, uint64_t offset, uint64_t cookie,
+		      struct grpc_attachment *a)
+{
+	int r;
+
+	if (a->n >= MAX_GRPC_PROBES)
+		return -ENOSPC;
+	r = uprobe_link_attach(prog, gl->multi, path, offset, cookie, pid, &a->links[a->n]);
+	if (r)
+		return r;
+	a->n++;
+	return 0;
+}
+
+/* Returns a new attachment: every probe or none. */
+int grpc_loader_attach(struct grpc_loader *gl, pid_t pid, const char *binary_path,
+		       const struct grpc_probe_plan *plan, uint32_t offsets_slot,
+		       uint32_t sampler_slot, struct grpc_attachment **ret)
+{
+	uint64_t cookie = HS_COOKIE(pid, sampler_slot, offsets_slot);
+	struct grpc_attachment *a;
+	int r = 0;
+
+	if (pid <= 0 || !binary_path || !plan || offsets_slot >= HS_MAX_BINARIES ||
+	    sampler_slot >= HS_MAX_SAMPLERS)
+		return -EINVAL;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	if (plan->has_server) {
+		r = attach_one(gl, gl->skel->progs.grpc_headers, pid, binary_path,
+			       plan->headers.file_offset, cookie, a);
+		if (!r)
+			r = attach_one(gl, gl->skel->progs.grpc_server_start, pid, binary_path,
+				       plan->server_start.file_offset, cookie, a);
+		if (!r)
+			r = attach_one(gl, gl->skel->progs.grpc_server_end, pid, binary_path,
+				       plan->server_end.file_offset, cookie, a);
+	}
+	if (!r && plan->has_client) {
+		r = attach_one(gl, gl->skel->progs.grpc_client_start, pid, binary_path,
+			       plan->client_start.file_offset, cookie, a);
+		if (!r)
+			r = attach_one(gl, gl->skel->progs.grpc_client_end, pid, binary_path,
+				       plan->client_end.file_offset, cookie, a);
+	}
+	if (r) {
+		grpc_attachment_free(a);
+		return r;
+	}
+	*ret = a;
+	return 0;
+}
+
+struct grpc_attachment *grpc_attachment_free(struct grpc_attachment *a)
+{
+	if (!a)
+		return NULL;
+	for (size_t i = 0; i < a->n; i++)
+		uprobe_link_detach(&a->links[i]);
+	free(a);
+	return NULL;
+}
+
+size_t grpc_attachment_probes(const struct grpc_attachment *a)
+{
+	return a ? a->n : 0;
+}
+
+int grpc_loader_read_stats(const struct grpc_loader *gl, uint64_t *ret)
+{
+	uint64_t *percpu, sums[GR_STAT_COUNT] = { 0 };
+
+	percpu = calloc((size_t)gl->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < GR_STAT_COUNT; k++) {
+		if (bpf_map__lookup_elem(gl->skel->maps.grpc_stats, &k, sizeof(k), percpu,
+					 sizeof(*percpu) * (size_t)gl->ncpus, 0))
+			continue;
+		for (int c = 0; c < gl->ncpus; c++)
+			sums[k] += percpu[c];
+	}
+	memcpy(ret, sums, sizeof(sums));
+	free(percpu);
+	return 0;
+}
+
+int grpc_loader_red_foreach(const struct grpc_loader *gl, grpc_red_fn fn, void *ud)
+{
+	const struct bpf_map *map = gl->skel->maps.grpc_red;
+	struct gr_red_key key, next;
+	const struct gr_red_key *prev = NULL;
+	struct hs_red_value *percpu, sum;
+
+	percpu = calloc((size_t)gl->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map__lookup_elem(map, &key, sizeof(key), percpu,
+					 sizeof(*percpu) * (size_t)gl->ncpus, 0))
+			continue;
+		memset(&sum, 0, sizeof(sum));
+		for (int c = 0; c < gl->ncpus; c++) {
+			for (int b = 0; b < HS_RED_BUCKETS; b++)
+				sum.buckets[b] += percpu[c].buckets[b];
+			sum.count += percpu[c].count;
+			sum.sum_ns += percpu[c].sum_ns;
+		}
+		fn(ud, &key, &sum);
+	}
+	free(percpu);
+	return 0;
+}
+
+const char *grpc_loader_propagation(void)
+{
+	return "none";
+}
+
+const char *grpc_loader_propagation_why(void)
+{
+	return "gRPC metadata rides HPACK-compressed HTTP/2 HEADERS frames that grpc-go's "
+	       "loopy writer goroutine batches into its own writes: the kernel's lockdown "
+	       "refuses bpf_probe_write_user (no metadata added in the process), and an sk_msg "
+	       "insertion would have to rewrite frame lengths and know each frame's stream, "
+	       "which no probe on the calling goroutine can tell it; TLS hides the frames too";
+}
