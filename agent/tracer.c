@@ -296,6 +296,8 @@ int tracer_finish_loading(struct tracer *t)
 		r = probe_loader_set_offsets(t->loader, b->slot, &b->plan.offsets);
 		if (r == 0)
 			tracer_set_client_offsets(t, b);
+		if (r == 0)
+			tracer_set_h2_offsets(t, b);
 		if (r) {
 			b->state = BINARY_SKIPPED;
 			b->skip_reason = TRACER_SKIP_UNREADABLE;

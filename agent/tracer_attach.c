@@ -31,6 +31,19 @@ void tracer_set_client_offsets(struct tracer *t, struct binary *b)
 	}
 }
 
+void tracer_set_h2_offsets(struct tracer *t, struct binary *b)
+{
+	int r;
+
+	if (!b->has_h2 || !t->loader)
+		return;
+	r = probe_loader_set_h2_offsets(t->loader, b->slot, &b->h2.offsets);
+	if (r) {
+		b->has_h2 = 0;
+		log_warn(COMPONENT, "HTTP/2 server offsets refused: %s", strerror(-r));
+	}
+}
+
 static int same_identity(const struct exe_identity *a, const struct exe_identity *b)
 {
 	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
@@ -98,11 +111,17 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 		b->has_client = cr == 0;
 		if (cr && cr != -ENOENT)
 			log_info(COMPONENT, "%s: no client spans (%s)", p->exe, strerror(-cr));
+		cr = h2_server_probes_plan(gb, &b->h2);
+		b->has_h2 = cr == 0;
+		if (cr && cr != -ENOENT)
+			log_info(COMPONENT, "%s: no HTTP/2 server spans (%s)", p->exe, strerror(-cr));
 		/* While loading, tracer_finish_loading sets them. */
 		if (t->loader)
 			r = probe_loader_set_offsets(t->loader, b->slot, &b->plan.offsets);
 		if (t->loader && r == 0)
 			tracer_set_client_offsets(t, b);
+		if (t->loader && r == 0)
+			tracer_set_h2_offsets(t, b);
 	}
 	if (r) {
 		b->state = BINARY_SKIPPED;
@@ -121,6 +140,12 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 			 probe_kind_name(b->client.start.kind), insn_cost_name(b->client.start.cost),
 			 probe_kind_name(b->client.end.kind), insn_cost_name(b->client.end.cost),
 			 b->client.has_failed ? probe_kind_name(b->client.failed.kind) : "not traced");
+	if (b->has_h2)
+		log_info(COMPONENT, "HTTP/2 server probes: runHandler at %s (%s), handlerDone at %s "
+			 "(%s), incoming traceparent %s", probe_kind_name(b->h2.start.kind),
+			 insn_cost_name(b->h2.start.cost), probe_kind_name(b->h2.end.kind),
+			 insn_cost_name(b->h2.end.cost),
+			 b->h2.offsets.map_kind ? "from the header map" : "not read");
 done:
 	if (gb) {
 		go_binary_free(gb);
@@ -147,6 +172,7 @@ static void release_process(struct tracer *t, size_t i)
 		t->n_attached--;
 	t->client_probes -= client_attachment_probes(t->procs[i].client);
 	client_attachment_free(t->procs[i].client);
+	probe_attachment_free(t->procs[i].h2);
 	probe_attachment_free(t->procs[i].attachment);
 	t->procs[i] = t->procs[--t->n_procs];
 }
@@ -257,8 +283,19 @@ static int scan_one(void *ud, const struct process_info *p)
 			adopt_connections(t, p->pid);
 		}
 	}
-	log_info(COMPONENT, "tracing pid %d (%s)%s", (int)p->pid, p->exe,
-		 tp->client ? ", with its HTTP calls" : "");
+	if (b->has_h2) {
+		spec.start_offset = b->h2.start.file_offset;
+		spec.end_offset = b->h2.end.file_offset;
+		r = probe_loader_attach_h2(t->loader, &spec, &tp->h2);
+		if (r) {
+			/* Its HTTP/1 spans go on. */
+			t->probes_failed += PROBE_ATTACHMENT_PROBES;
+			log_warn(COMPONENT, "HTTP/2 server probes on pid %d (%s) failed: %s",
+				 (int)p->pid, p->exe, strerror(-r));
+		}
+	}
+	log_info(COMPONENT, "tracing pid %d (%s)%s%s", (int)p->pid, p->exe,
+		 tp->h2 ? ", HTTP/1 and HTTP/2" : "", tp->client ? ", with its HTTP calls" : "");
 	return 0;
 }
 

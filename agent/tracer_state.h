@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "agent/client_probes.h"
+#include "agent/h2_server_probes.h"
 #include "agent/process_scan.h"
 #include "agent/server_probes.h"
 #include "agent/tracer.h"
@@ -32,6 +33,8 @@ struct binary {
 	struct server_probe_plan plan;
 	struct client_probe_plan client;
 	int has_client; /* it makes net/http calls the client probes can trace */
+	struct h2_server_probe_plan h2;
+	int has_h2; /* it serves HTTP/2 (net/http's own server) */
 };
 
 struct traced_process {
@@ -39,6 +42,7 @@ struct traced_process {
 	uint64_t start_time;
 	struct probe_attachment *attachment; /* NULL: attaching failed */
 	struct client_attachment *client;    /* NULL: none */
+	struct probe_attachment *h2;         /* the HTTP/2 server's; NULL: none */
 	int seen; /* in the current scan */
 	struct tracer_selection sel;
 };
@@ -86,5 +90,7 @@ int64_t tracer_wall_minus_mono(void);
 /* agent/tracer_attach.c: gives the client loader the client offsets of traceable
  * binary b; a refusal leaves it traced as a server only. */
 void tracer_set_client_offsets(struct tracer *t, struct binary *b);
+/* The same for its HTTP/2 server offsets; a refusal leaves it traced over HTTP/1 only. */
+void tracer_set_h2_offsets(struct tracer *t, struct binary *b);
 
 #endif
