@@ -118,3 +118,11 @@ $(eval $(call fixture_rule,chain,$(FIXTURE_GO_LOCAL),,))
 fixtures: $(CHAIN_FIXTURE)
 test-bpf: $(CHAIN_FIXTURE)
 build/rel/bench/bench_client_overhead: | $(CHAIN_FIXTURE)
+
+# The HTTP/2 service of the HTTP/2 tests (tests/fixtures/go/h2svc: TLS and h2c on one
+# port, and net/http's HTTP/2 client), local toolchain (it needs Go 1.24's
+# http.Server.Protocols).
+H2SVC_FIXTURE := $(FIXTURE_DIR)/h2svc-$(FIXTURE_GO_LOCAL)
+$(eval $(call fixture_rule,h2svc,$(FIXTURE_GO_LOCAL),,))
+fixtures: $(H2SVC_FIXTURE)
+test-bpf: $(H2SVC_FIXTURE)
