@@ -317,7 +317,8 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
 	if (t->loader)
 		probe_loader_read_stats(t->loader, k); /* zeros if the read fails */
 	s.processes = t->n_attached;
-	s.probes_attached = (uint64_t)t->n_attached * PROBE_ATTACHMENT_PROBES + t->client_probes;
+	s.probes_attached = (uint64_t)t->n_attached * PROBE_ATTACHMENT_PROBES + t->client_probes +
+			    t->h2_probes;
 	s.probes_failed = t->probes_failed;
 	memcpy(s.skipped, t->skipped, sizeof(s.skipped));
 	s.requests = k[HS_STAT_REQUESTS];

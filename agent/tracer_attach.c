@@ -172,6 +172,8 @@ static void release_process(struct tracer *t, size_t i)
 		t->n_attached--;
 	t->client_probes -= client_attachment_probes(t->procs[i].client);
 	client_attachment_free(t->procs[i].client);
+	if (t->procs[i].h2)
+		t->h2_probes -= probe_attachment_probes(t->procs[i].h2);
 	probe_attachment_free(t->procs[i].h2);
 	probe_attachment_free(t->procs[i].attachment);
 	t->procs[i] = t->procs[--t->n_procs];
@@ -287,6 +289,8 @@ static int scan_one(void *ud, const struct process_info *p)
 		spec.start_offset = b->h2.start.file_offset;
 		spec.end_offset = b->h2.end.file_offset;
 		r = probe_loader_attach_h2(t->loader, &spec, &tp->h2);
+		if (r == 0)
+			t->h2_probes += probe_attachment_probes(tp->h2);
 		if (r) {
 			/* Its HTTP/1 spans go on. */
 			t->probes_failed += PROBE_ATTACHMENT_PROBES;

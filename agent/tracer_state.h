@@ -71,6 +71,7 @@ struct tracer {
 	size_t n_procs;
 	size_t n_attached;
 	size_t client_probes; /* attached now */
+	size_t h2_probes;     /* the HTTP/2 server's, attached now */
 
 	int64_t wall_minus_mono_ns;
 	struct otlp_span span; /* scratch for the record being delivered */
