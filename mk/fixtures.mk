@@ -120,9 +120,10 @@ test-bpf: $(CHAIN_FIXTURE)
 build/rel/bench/bench_client_overhead: | $(CHAIN_FIXTURE)
 
 # The HTTP/2 service of the HTTP/2 tests (tests/fixtures/go/h2svc: TLS and h2c on one
-# port, and net/http's HTTP/2 client), local toolchain (it needs Go 1.24's
-# http.Server.Protocols).
-H2SVC_FIXTURE := $(FIXTURE_DIR)/h2svc-$(FIXTURE_GO_LOCAL)
-$(eval $(call fixture_rule,h2svc,$(FIXTURE_GO_LOCAL),,))
-fixtures: $(H2SVC_FIXTURE)
-test-bpf: $(H2SVC_FIXTURE)
+# port, and net/http's HTTP/2 client): the local toolchain, Go 1.22 (pre-swiss header
+# maps; no h2c) and Go 1.27 (net/http/internal/http2).
+H2SVC_GO_VERSIONS ?= go1.22.12 $(FIXTURE_GO_LOCAL) go1.27.4
+H2SVC_FIXTURE_BINS := $(foreach v,$(H2SVC_GO_VERSIONS),$(FIXTURE_DIR)/h2svc-$(v))
+$(foreach v,$(H2SVC_GO_VERSIONS),$(eval $(call fixture_rule,h2svc,$(v),,)))
+fixtures: $(H2SVC_FIXTURE_BINS)
+test-bpf: $(H2SVC_FIXTURE_BINS)
