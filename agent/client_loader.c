@@ -152,7 +152,8 @@ int client_loader_attach(struct client_loader *cl, const struct client_attach_sp
 	if (!r)
 		r = attach_one(cl, cl->skel->progs.client_end, spec, plan->end.file_offset, a);
 	if (!r && plan->has_alt_end)
-		r = attach_one(cl, cl->skel->progs.client_end, spec, plan->alt_end.file_offset, a);
+		r = attach_one(cl, cl->skel->progs.client_end_h2, spec, plan->alt_end.file_offset,
+			       a);
 	if (!r && plan->has_failed)
 		r = attach_one(cl, cl->skel->progs.client_failed, spec, plan->failed.file_offset,
 			       a);

@@ -147,7 +147,9 @@ static void log_client(const struct tracer *t)
 	if (propagation_active(p))
 		log_info(COMPONENT, "outgoing trace context: %s (a traceparent header inserted into "
 			 "plaintext HTTP/1.x requests of traced processes, by sock_ops and sk_msg "
-			 "programs; no writes to process memory)", propagation_mechanism(p));
+			 "programs; no writes to process memory); HTTP/2 calls carry none (over TLS "
+			 "the bytes are encrypted; h2c headers are HPACK-coded against the "
+			 "connection's table), counted as result=\"http2\"", propagation_mechanism(p));
 	else
 		log_warn(COMPONENT, "outgoing trace context: none (%s); client spans are still "
 			 "traced", p ? propagation_why(p) : "turned off");
@@ -346,6 +348,7 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
 		s.tp_injected = inj[HC_INJ_INJECTED];
 		s.tp_left_alone = inj[HC_INJ_HAD_TRACEPARENT];
 		s.tp_failed = inj[HC_INJ_FAILED];
+		s.tp_http2 = c[HC_STAT_HTTP2];
 	}
 	*ret_stats = s;
 }

@@ -139,6 +139,8 @@ struct tracer_stats {
 	uint64_t tp_injected;        /* traceparent headers put on the wire */
 	uint64_t tp_left_alone;      /* requests that carried their own */
 	uint64_t tp_failed;          /* the kernel refused the insertion */
+	uint64_t tp_http2;       /* HTTP/2 calls: none sent (TLS: encrypted; h2c: HPACK,
+				      * see agent/README.md) */
 };
 void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats);
 /* Calls fn with the span tag of each instrumented process (a node agent counts its

@@ -397,6 +397,24 @@ static void concurrent_streams_on_one_connection_each_get_their_span(void **stat
 	json_decref(spans);
 }
 
+struct client_red_seen {
+	int port;
+	uint64_t get200;
+};
+
+static void client_red_cb(void *ud, const char *method, unsigned status, int failed,
+			  const char *address, unsigned port, const uint64_t *buckets,
+			  uint64_t count, double sum)
+{
+	struct client_red_seen *s = ud;
+
+	(void)buckets;
+	(void)sum;
+	if (strcmp(method, "GET") == 0 && status == 200 && !failed && address &&
+	    strcmp(address, "127.0.0.1") == 0 && (int)port == s->port)
+		s->get200 += count;
+}
+
 /* path makes the service call its own /hello over HTTP/2 (TLS or h2c) with the
  * request's context: the call's client span is a child of path's server span. */
 static void calls_are_children(struct world *w, const char *path)
@@ -420,6 +438,17 @@ static void calls_are_children(struct world *w, const char *path)
 	assert_string_equal(span_attr_string(cli, "server.address"), "127.0.0.1");
 	assert_int_equal(span_attr_int(cli, "server.port"), traced_service_port(w->svc));
 	json_decref(spans);
+	/* One count in http_client_request_duration_seconds, and one call that went out
+	 * without trace context (HTTP/2: none can be added). */
+	struct client_red_seen seen = { .port = traced_service_port(w->svc) };
+	struct tracer_stats st;
+
+	assert_int_equal(tracer_client_red_foreach(w->h->tracer, client_red_cb, &seen), 0);
+	assert_int_equal(seen.get200, 1);
+	tracer_get_stats(w->h->tracer, &st);
+	assert_int_equal(st.client_calls, 1);
+	assert_int_equal(st.tp_http2, 1);
+	assert_int_equal(st.tp_injected, 0);
 }
 
 static void an_h2_call_over_tls_is_a_child_of_its_server_span(void **state)
