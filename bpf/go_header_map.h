@@ -99,6 +99,7 @@ static long ghm_step(__u32 i, void *ctx)
 	struct ghm_scratch *g = bpf_map_lookup_elem(&ghm_scratch, &zero);
 	__u64 ovf;
 
+	(void)i;
 	if (!g || !w->next)
 		return 1;
 	size = w->swiss ? H2_SWISS_GROUP : H2_HMAP_BUCKET;
