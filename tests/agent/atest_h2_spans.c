@@ -46,10 +46,14 @@ static int fixture_minor(const char *path)
 	return v ? atoi(v + strlen("h2svc-go1.")) : 0;
 }
 
-/* The fixtures, in ret_glob (free with globfree): one per Go version built. */
+/* The fixtures, in ret_glob (free with globfree): one per Go version built, and the
+ * stripped one (symbols from .gopclntab, offsets from the table). */
 static int h2svc_fixtures(glob_t *ret_glob)
 {
-	return glob(H2SVC_FIXTURE_GLOB "[0-9]", 0, NULL, ret_glob) == 0 ? 0 : -ENOENT;
+	if (glob(H2SVC_FIXTURE_GLOB "[0-9]", 0, NULL, ret_glob))
+		return -ENOENT;
+	glob(H2SVC_FIXTURE_GLOB "-stripped", GLOB_APPEND, NULL, ret_glob);
+	return 0;
 }
 
 /* The first fixture built by a Go that serves h2c (1.24 on), into path[0..size). */
@@ -463,8 +467,9 @@ static void an_h2c_call_is_a_child_of_its_server_span(void **state)
 
 /* Every Go version the fixtures are built with (net/http's bundled server up to 1.26
  * and net/http/internal/http2 from 1.27; hmap header maps before 1.24, swiss tables
- * after): spans over TLS with method, path and status, the traceparent found among
- * many headers, RED counts, and a call's client span the child of its server span. */
+ * after), and a stripped build: spans over TLS with method, path and status, the
+ * traceparent found among many headers, RED counts, and a call's client span the child
+ * of its server span. */
 static void every_go_version_gives_h2_spans(void **state)
 {
 	glob_t g;
