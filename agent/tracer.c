@@ -238,6 +238,7 @@ struct tracer *tracer_free(struct tracer *t)
 		return NULL;
 	for (size_t i = 0; i < t->n_procs; i++) {
 		client_attachment_free(t->procs[i].client);
+		probe_attachment_free(t->procs[i].h2);
 		probe_attachment_free(t->procs[i].attachment);
 	}
 	if (t->loading) {
