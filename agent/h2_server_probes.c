@@ -8,13 +8,14 @@
 /* The two generations of the server: their functions, and the fields of the request
  * runHandler gets and of the response writer. */
 struct h2_generation {
-	const char *start_func, *end_func;
+	const char *server, *start_func, *end_func;
 	enum go_field method, url, host, remote, header, ctx, rws, status;
 };
 
 static const struct h2_generation generations[] = {
 	{
 		/* Go 1.27 on: *http2.ServerRequest. */
+		"net/http/internal/http2",
 		"net/http/internal/http2.(*serverConn).runHandler",
 		"net/http/internal/http2.(*responseWriter).handlerDone",
 		GO_FIELD_H2I_REQUEST_METHOD,
@@ -28,6 +29,7 @@ static const struct h2_generation generations[] = {
 	},
 	{
 		/* Up to Go 1.26, net/http's bundle: *http.Request. */
+		"net/http",
 		"net/http.(*http2serverConn).runHandler",
 		"net/http.(*http2responseWriter).handlerDone",
 		GO_FIELD_REQUEST_METHOD,
@@ -39,7 +41,23 @@ static const struct h2_generation generations[] = {
 		GO_FIELD_H2_RESPONSE_WRITER_RWS,
 		GO_FIELD_H2_RWS_STATUS,
 	},
+	{
+		/* golang.org/x/net/http2: *http.Request; its own fields by module version. */
+		"golang.org/x/net/http2",
+		"golang.org/x/net/http2.(*serverConn).runHandler",
+		"golang.org/x/net/http2.(*responseWriter).handlerDone",
+		GO_FIELD_REQUEST_METHOD,
+		GO_FIELD_REQUEST_URL,
+		GO_FIELD_REQUEST_HOST,
+		GO_FIELD_REQUEST_REMOTE_ADDR,
+		GO_FIELD_REQUEST_HEADER,
+		GO_FIELD_REQUEST_CTX,
+		GO_FIELD_XNET_H2_RESPONSE_WRITER_RWS,
+		GO_FIELD_XNET_H2_RWS_STATUS,
+	},
 };
+/* generations[0] and [1] are the same server, a binary has one of them. */
+#define N_STD_GENERATIONS 2
 
 /* 0 when f is known and 8-byte aligned, into *ret. */
 static int field(const struct go_offsets *o, enum go_field f, uint32_t *ret)
@@ -91,6 +109,7 @@ static int plan_generation(struct go_binary *binary, const struct h2_generation 
 	uint32_t end = 0;
 	int r;
 
+	plan->server = g->server;
 	r = go_binary_entry_point(binary, g->start_func, &plan->start);
 	if (r)
 		return r;
@@ -120,19 +139,25 @@ static int plan_generation(struct go_binary *binary, const struct h2_generation 
 	return 0;
 }
 
-int h2_server_probes_plan(struct go_binary *binary, struct h2_server_probe_plan *ret_plan)
+int h2_server_probes_plan(struct go_binary *binary, struct h2_server_probe_plans *ret_plans)
 {
-	struct h2_server_probe_plan plan;
-	int r = -ENOENT;
+	struct h2_server_probe_plans plans;
+	int r, first = 0;
 
+	memset(&plans, 0, sizeof(plans));
 	for (size_t i = 0; i < sizeof(generations) / sizeof(generations[0]); i++) {
-		memset(&plan, 0, sizeof(plan));
-		r = plan_generation(binary, &generations[i], &plan);
-		if (r != -ENOENT)
-			break;
+		if (i < N_STD_GENERATIONS && plans.n)
+			continue; /* the other generation of net/http's server */
+		r = plan_generation(binary, &generations[i], &plans.plan[plans.n]);
+		if (r == 0)
+			plans.n++;
+		else if (r != -ENOENT && !first)
+			first = r;
+		else if (r == -ENOENT)
+			memset(&plans.plan[plans.n], 0, sizeof(plans.plan[plans.n]));
 	}
-	if (r)
-		return r;
-	*ret_plan = plan;
+	if (!plans.n)
+		return first ? first : -ENOENT;
+	*ret_plans = plans;
 	return 0;
 }

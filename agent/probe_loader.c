@@ -193,7 +193,7 @@ int probe_loader_set_offsets(struct probe_loader *pl, uint32_t slot, const struc
 int probe_loader_set_h2_offsets(struct probe_loader *pl, uint32_t slot,
 				const struct h2_offsets *off)
 {
-	if (slot >= HS_MAX_BINARIES)
+	if (slot >= H2_OFFSETS_SLOTS)
 		return -EINVAL;
 	if (bpf_map__update_elem(pl->skel->maps.h2_offsets, &slot, sizeof(slot), off,
 				 sizeof(*off), BPF_ANY))
@@ -272,7 +272,7 @@ int probe_loader_attach_h2(struct probe_loader *pl, const struct probe_attach_sp
 	struct probe_attachment *a;
 	int r;
 
-	if (spec->pid <= 0 || !spec->binary_path || spec->offsets_slot >= HS_MAX_BINARIES ||
+	if (spec->pid <= 0 || !spec->binary_path || spec->offsets_slot >= H2_OFFSETS_SLOTS ||
 	    spec->sampler_slot >= HS_MAX_SAMPLERS)
 		return -EINVAL;
 	a = calloc(1, sizeof(*a));

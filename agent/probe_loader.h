@@ -63,7 +63,7 @@ int probe_loader_has_header_scan(const struct probe_loader *pl);
 
 /* Struct offsets of one binary in slot [0, HS_MAX_BINARIES). */
 int probe_loader_set_offsets(struct probe_loader *pl, uint32_t slot, const struct hs_offsets *off);
-/* HTTP/2 server offsets of the binary in slot [0, HS_MAX_BINARIES). */
+/* HTTP/2 server offsets in slot [0, H2_OFFSETS_SLOTS) (bpf/http2_server.h). */
 int probe_loader_set_h2_offsets(struct probe_loader *pl, uint32_t slot,
 				const struct h2_offsets *off);
 /* The sampler of slot 0, the one a sidecar's processes use. */
@@ -85,8 +85,8 @@ struct probe_attach_spec {
 int probe_loader_attach(struct probe_loader *pl, const struct probe_attach_spec *spec,
 			struct probe_attachment **ret_attachment);
 /* The HTTP/2 server's two probes (bpf/http2_server.h): spec->start_offset is
- * runHandler's probe, spec->end_offset handlerDone's; the binary's h2 offsets must be
- * set. Returns a new attachment, freed with probe_attachment_free. */
+ * runHandler's probe, spec->end_offset handlerDone's, spec->offsets_slot the h2 offsets
+ * slot, which must be set. Returns a new attachment, freed with probe_attachment_free. */
 int probe_loader_attach_h2(struct probe_loader *pl, const struct probe_attach_spec *spec,
 			   struct probe_attachment **ret_attachment);
 /* Detaches; accepts NULL; returns NULL. */

@@ -238,7 +238,8 @@ struct tracer *tracer_free(struct tracer *t)
 		return NULL;
 	for (size_t i = 0; i < t->n_procs; i++) {
 		client_attachment_free(t->procs[i].client);
-		probe_attachment_free(t->procs[i].h2);
+		for (size_t k = 0; k < H2_SERVER_MAX_PLANS; k++)
+			probe_attachment_free(t->procs[i].h2[k]);
 		probe_attachment_free(t->procs[i].attachment);
 	}
 	if (t->loading) {

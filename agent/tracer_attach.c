@@ -31,16 +31,25 @@ void tracer_set_client_offsets(struct tracer *t, struct binary *b)
 	}
 }
 
+/* The h2 offsets slot of b's HTTP/2 server i (bpf/http2_server.h). */
+static uint32_t h2_offsets_slot(const struct binary *b, size_t i)
+{
+	return b->slot + (uint32_t)i * HS_MAX_BINARIES;
+}
+
 void tracer_set_h2_offsets(struct tracer *t, struct binary *b)
 {
 	int r;
 
-	if (!b->has_h2 || !t->loader)
+	if (!t->loader)
 		return;
-	r = probe_loader_set_h2_offsets(t->loader, b->slot, &b->h2.offsets);
-	if (r) {
-		b->has_h2 = 0;
-		log_warn(COMPONENT, "HTTP/2 server offsets refused: %s", strerror(-r));
+	for (size_t i = 0; i < b->h2.n; i++) {
+		r = probe_loader_set_h2_offsets(t->loader, h2_offsets_slot(b, i),
+						&b->h2.plan[i].offsets);
+		if (r) {
+			b->h2.n = 0;
+			log_warn(COMPONENT, "HTTP/2 server offsets refused: %s", strerror(-r));
+		}
 	}
 }
 
@@ -112,7 +121,8 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 		if (cr && cr != -ENOENT)
 			log_info(COMPONENT, "%s: no client spans (%s)", p->exe, strerror(-cr));
 		cr = h2_server_probes_plan(gb, &b->h2);
-		b->has_h2 = cr == 0;
+		if (cr)
+			b->h2.n = 0;
 		if (cr && cr != -ENOENT)
 			log_info(COMPONENT, "%s: no HTTP/2 server spans (%s)", p->exe, strerror(-cr));
 		/* While loading, tracer_finish_loading sets them. */
@@ -140,12 +150,15 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 			 probe_kind_name(b->client.start.kind), insn_cost_name(b->client.start.cost),
 			 probe_kind_name(b->client.end.kind), insn_cost_name(b->client.end.cost),
 			 b->client.has_failed ? probe_kind_name(b->client.failed.kind) : "not traced");
-	if (b->has_h2)
-		log_info(COMPONENT, "HTTP/2 server probes: runHandler at %s (%s), handlerDone at %s "
-			 "(%s), incoming traceparent %s", probe_kind_name(b->h2.start.kind),
-			 insn_cost_name(b->h2.start.cost), probe_kind_name(b->h2.end.kind),
-			 insn_cost_name(b->h2.end.cost),
-			 b->h2.offsets.map_kind ? "from the header map" : "not read");
+	for (size_t i = 0; i < b->h2.n; i++) {
+		const struct h2_server_probe_plan *h = &b->h2.plan[i];
+
+		log_info(COMPONENT, "HTTP/2 server probes (%s): runHandler at %s (%s), handlerDone "
+			 "at %s (%s), incoming traceparent %s", h->server,
+			 probe_kind_name(h->start.kind), insn_cost_name(h->start.cost),
+			 probe_kind_name(h->end.kind), insn_cost_name(h->end.cost),
+			 h->offsets.map_kind ? "from the header map" : "not read");
+	}
 done:
 	if (gb) {
 		go_binary_free(gb);
@@ -172,9 +185,11 @@ static void release_process(struct tracer *t, size_t i)
 		t->n_attached--;
 	t->client_probes -= client_attachment_probes(t->procs[i].client);
 	client_attachment_free(t->procs[i].client);
-	if (t->procs[i].h2)
-		t->h2_probes -= probe_attachment_probes(t->procs[i].h2);
-	probe_attachment_free(t->procs[i].h2);
+	for (size_t k = 0; k < H2_SERVER_MAX_PLANS; k++) {
+		if (t->procs[i].h2[k])
+			t->h2_probes -= probe_attachment_probes(t->procs[i].h2[k]);
+		probe_attachment_free(t->procs[i].h2[k]);
+	}
 	probe_attachment_free(t->procs[i].attachment);
 	t->procs[i] = t->procs[--t->n_procs];
 }
@@ -285,12 +300,13 @@ static int scan_one(void *ud, const struct process_info *p)
 			adopt_connections(t, p->pid);
 		}
 	}
-	if (b->has_h2) {
-		spec.start_offset = b->h2.start.file_offset;
-		spec.end_offset = b->h2.end.file_offset;
-		r = probe_loader_attach_h2(t->loader, &spec, &tp->h2);
+	for (size_t k = 0; k < b->h2.n; k++) {
+		spec.start_offset = b->h2.plan[k].start.file_offset;
+		spec.end_offset = b->h2.plan[k].end.file_offset;
+		spec.offsets_slot = h2_offsets_slot(b, k);
+		r = probe_loader_attach_h2(t->loader, &spec, &tp->h2[k]);
 		if (r == 0)
-			t->h2_probes += probe_attachment_probes(tp->h2);
+			t->h2_probes += probe_attachment_probes(tp->h2[k]);
 		if (r) {
 			/* Its HTTP/1 spans go on. */
 			t->probes_failed += PROBE_ATTACHMENT_PROBES;
@@ -299,7 +315,7 @@ static int scan_one(void *ud, const struct process_info *p)
 		}
 	}
 	log_info(COMPONENT, "tracing pid %d (%s)%s%s", (int)p->pid, p->exe,
-		 tp->h2 ? ", HTTP/1 and HTTP/2" : "", tp->client ? ", with its HTTP calls" : "");
+		 tp->h2[0] || tp->h2[1] ? ", HTTP/1 and HTTP/2" : "", tp->client ? ", with its HTTP calls" : "");
 	return 0;
 }
 

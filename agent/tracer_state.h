@@ -33,8 +33,7 @@ struct binary {
 	struct server_probe_plan plan;
 	struct client_probe_plan client;
 	int has_client; /* it makes net/http calls the client probes can trace */
-	struct h2_server_probe_plan h2;
-	int has_h2; /* it serves HTTP/2 (net/http's own server) */
+	struct h2_server_probe_plans h2; /* its HTTP/2 servers; h2.n 0: none */
 };
 
 struct traced_process {
@@ -42,7 +41,7 @@ struct traced_process {
 	uint64_t start_time;
 	struct probe_attachment *attachment; /* NULL: attaching failed */
 	struct client_attachment *client;    /* NULL: none */
-	struct probe_attachment *h2;         /* the HTTP/2 server's; NULL: none */
+	struct probe_attachment *h2[H2_SERVER_MAX_PLANS]; /* its HTTP/2 servers'; NULL: none */
 	int seen; /* in the current scan */
 	struct tracer_selection sel;
 };

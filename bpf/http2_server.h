@@ -17,6 +17,11 @@
 #include <linux/types.h>
 #endif
 
+/* HTTP/2 offsets slots: a binary's net/http server at its offsets slot, its
+ * golang.org/x/net/http2 server (when it has one too) at that slot +
+ * HS_MAX_BINARIES: the attach cookie of each server's probes carries its own. */
+#define H2_OFFSETS_SLOTS (2 * HS_MAX_BINARIES)
+
 /* The header map's layout (a Go map[string][]string). */
 #define H2_MAP_SWISS 1 /* internal/runtime/maps, Go 1.24 on */
 #define H2_MAP_HMAP 2  /* runtime.hmap, before */

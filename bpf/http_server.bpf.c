@@ -98,10 +98,10 @@ struct {
 	__type(value, struct hs_red_value);
 } red_other SEC(".maps");
 
-/* HTTP/2 server offsets, the same slots as offsets (bpf/http2_server.h). */
+/* HTTP/2 server offsets (bpf/http2_server.h: H2_OFFSETS_SLOTS). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, HS_MAX_BINARIES);
+	__uint(max_entries, H2_OFFSETS_SLOTS);
 	__type(key, __u32);
 	__type(value, struct h2_offsets);
 } h2_offsets SEC(".maps");
