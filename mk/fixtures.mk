@@ -130,3 +130,12 @@ $(eval $(call fixture_rule,h2svc,$(FIXTURE_GO_LOCAL),-stripped,-ldflags=-s\ -w))
 fixtures: $(H2SVC_FIXTURE_BINS)
 test-bpf: $(H2SVC_FIXTURE_BINS)
 build/rel/bench/bench_h2_probe_cost: | $(H2SVC_FIXTURE_BINS)
+
+# An h2c service on golang.org/x/net/http2 (tests/fixtures/go/h2cxnet: h2c.NewHandler),
+# local toolchain, plain and stripped.
+H2CXNET_FIXTURE_BINS := $(FIXTURE_DIR)/h2cxnet-$(FIXTURE_GO_LOCAL) \
+	$(FIXTURE_DIR)/h2cxnet-$(FIXTURE_GO_LOCAL)-stripped
+$(eval $(call fixture_rule,h2cxnet,$(FIXTURE_GO_LOCAL),,))
+$(eval $(call fixture_rule,h2cxnet,$(FIXTURE_GO_LOCAL),-stripped,-ldflags=-s\ -w))
+fixtures: $(H2CXNET_FIXTURE_BINS)
+test-bpf: $(H2CXNET_FIXTURE_BINS)

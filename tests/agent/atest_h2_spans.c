@@ -5,7 +5,8 @@
  * request that carries a traceparent continues that trace; 100 concurrent streams on
  * one connection each get a span of their own, none lost; and a call the service makes
  * with net/http's HTTP/2 client (TLS and h2c) is a client span, the child of the server
- * span that made it. */
+ * span that made it; on Go 1.22, the local toolchain and 1.27, and on
+ * golang.org/x/net/http2's server (h2c.NewHandler) too. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <glob.h>
@@ -520,6 +521,50 @@ static void every_go_version_gives_h2_spans(void **state)
 	globfree(&g);
 }
 
+/* golang.org/x/net/http2's server (h2c.NewHandler; tests/fixtures/go/h2cxnet), plain
+ * and stripped (its offsets then from the table's rows for the module's version): h2c
+ * requests are spans with method, path and status, counted in the RED series, and an
+ * incoming traceparent is continued. */
+static void the_x_net_h2c_server_gives_spans(void **state)
+{
+	glob_t g;
+
+	(void)state;
+	assert_int_equal(glob("build/fixtures/h2cxnet-go*", 0, NULL, &g), 0);
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		struct world w = { 0 };
+		struct red_seen seen = { 0 };
+		json_t *spans, *span = NULL;
+
+		if (strstr(g.gl_pathv[i], ".modinfo"))
+			continue;
+		print_message("# %s\n", g.gl_pathv[i]);
+		assert_int_equal(world_start(g.gl_pathv[i], &w), 0);
+		for (int k = 0; k < 10; k++)
+			get(&w, 0, "/hello", NULL, 200);
+		for (int k = 0; k < 3; k++)
+			get(&w, 0, "/teapot", NULL, 418);
+		get(&w, 0, "/tp", "traceparent: 00-" TID "-" PSID "-01", 200);
+		assert_int_equal(tracer_harness_collect(w.h, 14, 5000, 300, &spans), 0);
+		assert_int_equal(json_array_size(spans), 14);
+		assert_int_equal(count_server(spans, "/hello", &span), 10);
+		assert_string_equal(span_attr_string(span, "http.request.method"), "GET");
+		assert_int_equal(span_attr_int(span, "http.response.status_code"), 200);
+		assert_string_equal(span_attr_string(span, "client.address"), "127.0.0.1");
+		assert_int_equal(count_server(spans, "/teapot", &span), 3);
+		assert_int_equal(span_attr_int(span, "http.response.status_code"), 418);
+		assert_int_equal(count_server(spans, "/tp", &span), 1);
+		assert_string_equal(str(span, "trace_id"), TID);
+		assert_string_equal(str(span, "parent_span_id"), PSID);
+		assert_int_equal(tracer_red_foreach(w.h->tracer, red_cb, &seen), 0);
+		assert_int_equal(seen.get200, 11);
+		assert_int_equal(seen.get418, 3);
+		json_decref(spans);
+		world_stop(&w);
+	}
+	globfree(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -540,6 +585,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(an_h2c_call_is_a_child_of_its_server_span, setup,
 						teardown),
 		cmocka_unit_test(every_go_version_gives_h2_spans),
+		cmocka_unit_test(the_x_net_h2c_server_gives_spans),
 	};
 
 	return AGENT_TESTS_RUN(tests);
