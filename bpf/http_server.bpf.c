@@ -20,7 +20,12 @@
  * (bpf/request_text.h), kept for the end beside its in-flight slot; only the client
  * address is read from http.Request. Struct offsets differ per Go version: each probe
  * carries, as its attach cookie, its process's pid and the slot of its binary's offsets
- * in the offsets map. Nothing here writes to user memory. */
+ * in the offsets map. Nothing here writes to user memory.
+ *
+ * HTTP/2 requests (bpf/http2_server.h) take the same in-flight slots, RED series and
+ * records from two more probes, at runHandler and handlerDone on the handler's
+ * goroutine; their traceparent comes from the request's header map
+ * (bpf/go_header_map.h). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
