@@ -12,7 +12,7 @@
 #include "agent/uprobe_link.h"
 #include "http_client.skel.h"
 
-#define MAX_CLIENT_PROBES 4
+#define MAX_CLIENT_PROBES 5
 
 struct client_loader {
 	struct http_client_bpf *skel;
@@ -151,6 +151,9 @@ int client_loader_attach(struct client_loader *cl, const struct client_attach_sp
 	r = attach_one(cl, cl->skel->progs.client_start, spec, plan->start.file_offset, a);
 	if (!r)
 		r = attach_one(cl, cl->skel->progs.client_end, spec, plan->end.file_offset, a);
+	if (!r && plan->has_alt_end)
+		r = attach_one(cl, cl->skel->progs.client_end_h2, spec, plan->alt_end.file_offset,
+			       a);
 	if (!r && plan->has_failed)
 		r = attach_one(cl, cl->skel->progs.client_failed, spec, plan->failed.file_offset,
 			       a);

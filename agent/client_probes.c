@@ -59,6 +59,9 @@ int client_probes_plan(struct go_binary *binary, struct client_probe_plan *ret_p
 				  &plan.end, NULL, NULL);
 	if (r)
 		return r == -ENOENT ? -EPROTONOSUPPORT : r;
+	plan.has_alt_end = go_binary_joining_call_point(binary, CLIENT_PROBES_ROUND_TRIP,
+							CLIENT_PROBES_CONN_ROUND_TRIP,
+							&plan.alt_end) == 0;
 	r = go_binary_call_points(binary, CLIENT_PROBES_ROUND_TRIP, CLIENT_PROBES_GET_CONN,
 				  &(struct probe_point){ 0 }, &plan.failed, &er);
 	plan.has_failed = r == 0 && er == 0;

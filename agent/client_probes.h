@@ -18,6 +18,10 @@ struct client_probe_plan {
 	struct probe_point start;  /* roundTrip's entry (its jbe) */
 	struct probe_point conn;   /* persistConn.roundTrip's entry */
 	struct probe_point end;    /* where roundTrip's call of persistConn.roundTrip returns */
+	/* Where roundTrip's HTTP/2 call (pconn.alt.RoundTrip, through the interface)
+	 * returns: the jmp to where both calls' results are used. */
+	struct probe_point alt_end;
+	int has_alt_end;           /* 0: not found (HTTP/2 calls end no span) */
 	struct probe_point failed; /* roundTrip's branch for a getConn error */
 	int has_failed;            /* 0: no such branch found (dial errors end no span) */
 	struct hc_offsets offsets;

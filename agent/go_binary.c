@@ -130,6 +130,19 @@ int go_binary_ret_points(struct go_binary *binary, const char *name, struct prob
 	return probe_ret_points(binary->disasm, binary->file, &fn, points, cap, ret_count);
 }
 
+int go_binary_joining_call_point(struct go_binary *binary, const char *caller,
+				 const char *callee, struct probe_point *ret_point)
+{
+	struct go_func from, to;
+	int r = go_symtab_lookup(binary->symtab, caller, &from);
+
+	if (r == 0)
+		r = go_symtab_lookup(binary->symtab, callee, &to);
+	if (r < 0)
+		return r;
+	return probe_joining_call_point(binary->disasm, binary->file, &from, to.addr, ret_point);
+}
+
 int go_binary_call_points(struct go_binary *binary, const char *caller, const char *callee,
 			  struct probe_point *ret_after, struct probe_point *ret_error,
 			  int *ret_error_status)

@@ -52,6 +52,9 @@ int go_binary_entry_point(struct go_binary *binary, const char *name,
 int go_binary_call_points(struct go_binary *binary, const char *caller, const char *callee,
 			  struct probe_point *ret_after, struct probe_point *ret_error,
 			  int *ret_error_status);
+/* probe_joining_call_point of caller and callee, both by name. */
+int go_binary_joining_call_point(struct go_binary *binary, const char *caller,
+				 const char *callee, struct probe_point *ret_point);
 int go_binary_ret_points(struct go_binary *binary, const char *name, struct probe_point *points,
 			 size_t cap, size_t *ret_count);
 

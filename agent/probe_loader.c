@@ -23,6 +23,7 @@ struct probe_loader {
 	struct http_server_bpf *skel;
 	struct ring_buffer *rb;
 	struct bpf_program *start_prog; /* with or without the header scan */
+	struct bpf_program *h2_start_prog; /* the same for HTTP/2 */
 	int header_scan;
 	int symbol_and_rets; /* serve_http_end_at_ret is loaded */
 	int multi;           /* uprobes as uprobe_multi links, else perf events */
@@ -108,6 +109,10 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 	bpf_program__set_autoload(pl->skel->progs.serve_http_end_at_ret, pl->symbol_and_rets);
 	pl->start_prog = pl->header_scan ? pl->skel->progs.serve_http_start :
 					   pl->skel->progs.serve_http_start_noscan;
+	bpf_program__set_autoload(pl->skel->progs.h2_run_handler, pl->header_scan);
+	bpf_program__set_autoload(pl->skel->progs.h2_run_handler_noscan, !pl->header_scan);
+	pl->h2_start_prog = pl->header_scan ? pl->skel->progs.h2_run_handler :
+					      pl->skel->progs.h2_run_handler_noscan;
 	/* uprobe_multi links where the kernel has them: they need no CAP_SYS_ADMIN, which
 	 * perf-event uprobes do (agent/uprobe_link.h). The programs must be loaded for the
 	 * one or the other. */
@@ -116,7 +121,10 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 		struct bpf_program *progs[] = { pl->skel->progs.serve_http_start,
 						pl->skel->progs.serve_http_start_noscan,
 						pl->skel->progs.finish_request,
-						pl->skel->progs.serve_http_end_at_ret };
+						pl->skel->progs.serve_http_end_at_ret,
+						pl->skel->progs.h2_run_handler,
+						pl->skel->progs.h2_run_handler_noscan,
+						pl->skel->progs.h2_handler_done };
 
 		for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
 			bpf_program__set_expected_attach_type(
@@ -236,6 +244,17 @@ int probe_loader_set_offsets(struct probe_loader *pl, uint32_t slot, const struc
 	return 0;
 }
 
+int probe_loader_set_h2_offsets(struct probe_loader *pl, uint32_t slot,
+				const struct h2_offsets *off)
+{
+	if (slot >= H2_OFFSETS_SLOTS)
+		return -EINVAL;
+	if (bpf_map__update_elem(pl->skel->maps.h2_offsets, &slot, sizeof(slot), off,
+				 sizeof(*off), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 int probe_loader_set_sampler(struct probe_loader *pl, const struct hs_sampler *sampler)
 {
 	return probe_loader_set_sampler_slot(pl, 0, sampler);
@@ -292,6 +311,31 @@ int probe_loader_attach(struct probe_loader *pl, const struct probe_attach_spec 
 	if (r)
 		goto fail;
 	r = attach_one(pl, pl->skel->progs.finish_request, spec, spec->end_offset, a);
+	if (r)
+		goto fail;
+	*ret_attachment = a;
+	return 0;
+fail:
+	probe_attachment_free(a);
+	return r;
+}
+
+int probe_loader_attach_h2(struct probe_loader *pl, const struct probe_attach_spec *spec,
+			   struct probe_attachment **ret_attachment)
+{
+	struct probe_attachment *a;
+	int r;
+
+	if (spec->pid <= 0 || !spec->binary_path || spec->offsets_slot >= H2_OFFSETS_SLOTS ||
+	    spec->sampler_slot >= HS_MAX_SAMPLERS)
+		return -EINVAL;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	r = attach_one(pl, pl->h2_start_prog, spec, spec->start_offset, a);
+	if (r)
+		goto fail;
+	r = attach_one(pl, pl->skel->progs.h2_handler_done, spec, spec->end_offset, a);
 	if (r)
 		goto fail;
 	*ret_attachment = a;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "bpf/http2_server.h"
 #include "bpf/http_server.h"
 
 struct probe_loader;
@@ -79,6 +80,9 @@ int probe_loader_has_header_scan(const struct probe_loader *pl);
 
 /* Struct offsets of one binary in slot [0, HS_MAX_BINARIES). */
 int probe_loader_set_offsets(struct probe_loader *pl, uint32_t slot, const struct hs_offsets *off);
+/* HTTP/2 server offsets in slot [0, H2_OFFSETS_SLOTS) (bpf/http2_server.h). */
+int probe_loader_set_h2_offsets(struct probe_loader *pl, uint32_t slot,
+				const struct h2_offsets *off);
 /* The sampler of slot 0, the one a sidecar's processes use. */
 int probe_loader_set_sampler(struct probe_loader *pl, const struct hs_sampler *sampler);
 /* The sampler of slot [0, HS_MAX_SAMPLERS), for the processes attached with it. */
@@ -97,6 +101,11 @@ struct probe_attach_spec {
  * probe_attachment_free before the loader). */
 int probe_loader_attach(struct probe_loader *pl, const struct probe_attach_spec *spec,
 			struct probe_attachment **ret_attachment);
+/* The HTTP/2 server's two probes (bpf/http2_server.h): spec->start_offset is
+ * runHandler's probe, spec->end_offset handlerDone's, spec->offsets_slot the h2 offsets
+ * slot, which must be set. Returns a new attachment, freed with probe_attachment_free. */
+int probe_loader_attach_h2(struct probe_loader *pl, const struct probe_attach_spec *spec,
+			   struct probe_attachment **ret_attachment);
 /* Detaches; accepts NULL; returns NULL. */
 struct probe_attachment *probe_attachment_free(struct probe_attachment *a);
 /* Probes (uprobes) probe_loader_attach makes. */

@@ -466,3 +466,82 @@ cleanup:
 	free(code);
 	return r;
 }
+
+int probe_joining_call_point(struct probe_disasm *disasm, struct elf_file *file,
+			     const struct go_func *caller, uint64_t callee_addr,
+			     struct probe_point *ret_point)
+{
+	uint8_t *code = NULL;
+	const uint8_t *p;
+	uint64_t addr, join = 0, after_indirect = 0;
+	size_t n;
+	int r;
+
+	r = check_machine(file);
+	if (r < 0)
+		return r;
+	if (caller->size == 0)
+		return -EINVAL;
+	if (caller->size > PROBE_MAX_FUNC_SIZE)
+		return -EFBIG;
+	code = malloc(caller->size);
+	if (!code)
+		return -ENOMEM;
+	r = elf_file_read_vaddr(file, caller->addr, code, caller->size);
+	if (r < 0)
+		goto cleanup;
+	/* The join: the first instruction after the direct call's return point and the
+	 * nops there. */
+	p = code;
+	n = caller->size;
+	addr = caller->addr;
+	while (n > 0 && !join) {
+		if (decode_one(disasm, &p, &n, &addr) < 0) {
+			p++;
+			n--;
+			addr++;
+			continue;
+		}
+		if (!is_call_to(disasm->insn, callee_addr))
+			continue;
+		while (n > 0 && decode_one(disasm, &p, &n, &addr) == 0) {
+			if (disasm->insn->id != X86_INS_NOP) {
+				join = disasm->insn->address;
+				break;
+			}
+		}
+	}
+	r = -ENOENT;
+	if (!join)
+		goto cleanup;
+	/* `call reg` then `jmp join`. */
+	p = code;
+	n = caller->size;
+	addr = caller->addr;
+	while (n > 0) {
+		const cs_x86 *x;
+
+		if (decode_one(disasm, &p, &n, &addr) < 0) {
+			p++;
+			n--;
+			addr++;
+			after_indirect = 0;
+			continue;
+		}
+		x = &disasm->insn->detail->x86;
+		if (after_indirect == disasm->insn->address && disasm->insn->id == X86_INS_JMP &&
+		    x->op_count == 1 && x->operands[0].type == X86_OP_IMM &&
+		    (uint64_t)x->operands[0].imm == join) {
+			r = point_in(disasm, file, code, caller->size, caller->addr,
+				     disasm->insn->address, PROBE_AFTER_CALL, ret_point);
+			break;
+		}
+		after_indirect = disasm->insn->id == X86_INS_CALL && x->op_count == 1 &&
+						 x->operands[0].type == X86_OP_REG ?
+					 addr :
+					 0;
+	}
+cleanup:
+	free(code);
+	return r;
+}

@@ -77,6 +77,16 @@ int probe_call_points(struct probe_disasm *disasm, struct elf_file *file,
 		      struct probe_point *ret_after, struct probe_point *ret_error,
 		      int *ret_error_status);
 
+/* In caller, the other way to the same place as its first call of callee_addr: a call
+ * through a register whose next instruction jumps to where that call's results are
+ * first used (past its return point's nops), e.g. net/http.(*Transport).roundTrip's
+ * HTTP/2 call `pconn.alt.RoundTrip(req)` beside its HTTP/1 `pconn.roundTrip(treq)`.
+ * The jmp goes into ret_point: the results are in the same registers there, and the
+ * kernel emulates it. -ENOENT when there is none. */
+int probe_joining_call_point(struct probe_disasm *disasm, struct elf_file *file,
+			     const struct go_func *caller, uint64_t callee_addr,
+			     struct probe_point *ret_point);
+
 /* How the kernel runs a uprobe on the instruction at code[0..len) (by its encoding, as
  * arch/x86/kernel/uprobes.c decides), and its length. */
 int insn_classify(struct probe_disasm *disasm, const uint8_t *code, size_t len, uint64_t addr,

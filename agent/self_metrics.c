@@ -70,7 +70,8 @@ int self_metrics_new(struct self_metrics **ret)
 	    "Client calls sampled (their own decision, or their server request's).", NULL);
 	NEW(counter, tp_sent, "autotrace_agent_traceparent_outgoing_total",
 	    "Outgoing requests by what became of their trace context: injected, or "
-	    "left_alone (the request carried its own), or failed.",
+	    "left_alone (the request carried its own), or failed, or http2 (an HTTP/2 "
+	    "call: none can be added).",
 	    result_label);
 	NEW(gauge, propagation, "autotrace_agent_propagation_info",
 	    "The mechanism carrying trace context to the next service: sk_msg, or none.",
@@ -293,6 +294,7 @@ int self_metrics_scrape_stats(struct self_metrics *m, struct tracer *t,
 		add_delta(m->tp_sent, "injected", s.tp_injected, m->last_t.tp_injected);
 		add_delta(m->tp_sent, "left_alone", s.tp_left_alone, m->last_t.tp_left_alone);
 		add_delta(m->tp_sent, "failed", s.tp_failed, m->last_t.tp_failed);
+		add_delta(m->tp_sent, "http2", s.tp_http2, m->last_t.tp_http2);
 		add_delta(m->spans_dropped, "ringbuf_full", s.client_ringbuf_drops,
 			  m->last_t.client_ringbuf_drops);
 		add_delta(m->spans_dropped, "ringbuf_full", s.db_ringbuf_drops,

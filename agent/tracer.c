@@ -165,7 +165,9 @@ static void log_client(const struct tracer *t)
 	if (propagation_active(p))
 		log_info(COMPONENT, "outgoing trace context: %s (a traceparent header inserted into "
 			 "plaintext HTTP/1.x requests of traced processes, by sock_ops and sk_msg "
-			 "programs; no writes to process memory)", propagation_mechanism(p));
+			 "programs; no writes to process memory); HTTP/2 calls carry none (over TLS "
+			 "the bytes are encrypted; h2c headers are HPACK-coded against the "
+			 "connection's table), counted as result=\"http2\"", propagation_mechanism(p));
 	else
 		log_warn(COMPONENT, "outgoing trace context: none (%s); client spans are still "
 			 "traced", p ? propagation_why(p) : "turned off");
@@ -278,6 +280,8 @@ struct tracer *tracer_free(struct tracer *t)
 		client_attachment_free(t->procs[i].client);
 		db_attachment_free(t->procs[i].db);
 		grpc_attachment_free(t->procs[i].grpc);
+		for (size_t k = 0; k < H2_SERVER_MAX_PLANS; k++)
+			probe_attachment_free(t->procs[i].h2[k]);
 		probe_attachment_free(t->procs[i].attachment);
 	}
 	if (t->loading) {
@@ -339,6 +343,7 @@ int tracer_finish_loading(struct tracer *t)
 		if (r == 0) {
 			tracer_set_client_offsets(t, b);
 			tracer_set_db_binary(t, b);
+			tracer_set_h2_offsets(t, b);
 		}
 		if (r) {
 			b->state = BINARY_SKIPPED;
@@ -361,7 +366,7 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
 	s.processes = t->n_attached;
 	for (size_t i = 0; i < t->n_procs; i++)
 		s.probes_attached += probe_attachment_probes(t->procs[i].attachment);
-	s.probes_attached += t->client_probes + t->db_probes;
+	s.probes_attached += t->client_probes + t->db_probes + t->h2_probes;
 	s.probes_failed = t->probes_failed;
 	memcpy(s.skipped, t->skipped, sizeof(s.skipped));
 	s.requests = k[HS_STAT_REQUESTS];
@@ -389,6 +394,7 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
 		s.tp_injected = inj[HC_INJ_INJECTED];
 		s.tp_left_alone = inj[HC_INJ_HAD_TRACEPARENT];
 		s.tp_failed = inj[HC_INJ_FAILED];
+		s.tp_http2 = c[HC_STAT_HTTP2];
 	}
 	if (t->loader && probe_loader_db(t->loader)) {
 		uint64_t d[DB_STAT_COUNT] = { 0 };

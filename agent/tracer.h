@@ -175,6 +175,8 @@ struct tracer_stats {
 	uint64_t grpc_client_calls;
 	uint64_t grpc_sampled;       /* server and client */
 	const char *grpc_propagation; /* "none" (static) */
+	uint64_t tp_http2;       /* HTTP/2 calls: none sent (TLS: encrypted; h2c: HPACK,
+				      * see agent/README.md) */
 };
 void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats);
 /* Requests and client calls in flight, counted in the kernel's maps (a walk of them:

@@ -44,6 +44,28 @@ void tracer_set_client_offsets(struct tracer *t, struct binary *b)
 	}
 }
 
+/* The h2 offsets slot of b's HTTP/2 server i (bpf/http2_server.h). */
+static uint32_t h2_offsets_slot(const struct binary *b, size_t i)
+{
+	return b->slot + (uint32_t)i * HS_MAX_BINARIES;
+}
+
+void tracer_set_h2_offsets(struct tracer *t, struct binary *b)
+{
+	int r;
+
+	if (!t->loader)
+		return;
+	for (size_t i = 0; i < b->h2.n; i++) {
+		r = probe_loader_set_h2_offsets(t->loader, h2_offsets_slot(b, i),
+						&b->h2.plan[i].offsets);
+		if (r) {
+			b->h2.n = 0;
+			log_warn(COMPONENT, "HTTP/2 server offsets refused: %s", strerror(-r));
+		}
+	}
+}
+
 static int same_identity(const struct exe_identity *a, const struct exe_identity *b)
 {
 	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
@@ -158,12 +180,18 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 			log_info(COMPONENT, "%s: no database spans (%s)", p->exe, strerror(-dr));
 		if (!grpc_planned)
 			plan_grpc(t, b, gb, p);
+		cr = h2_server_probes_plan(gb, &b->h2);
+		if (cr)
+			b->h2.n = 0;
+		if (cr && cr != -ENOENT)
+			log_info(COMPONENT, "%s: no HTTP/2 server spans (%s)", p->exe, strerror(-cr));
 		/* While loading, tracer_finish_loading sets them. */
 		if (t->loader)
 			r = probe_loader_set_offsets(t->loader, b->slot, &b->plan.offsets);
 		if (t->loader && r == 0) {
 			tracer_set_client_offsets(t, b);
 			tracer_set_db_binary(t, b);
+			tracer_set_h2_offsets(t, b);
 		}
 	}
 	if (r) {
@@ -199,6 +227,15 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 					    : "at the RETs (single-stepped)",
 			 db_system_name(b->db.binary.system) ? ", db.system.name " : "",
 			 db_system_name(b->db.binary.system) ? db_system_name(b->db.binary.system) : "");
+	for (size_t i = 0; i < b->h2.n; i++) {
+		const struct h2_server_probe_plan *h = &b->h2.plan[i];
+
+		log_info(COMPONENT, "HTTP/2 server probes (%s): runHandler at %s (%s), handlerDone "
+			 "at %s (%s), incoming traceparent %s", h->server,
+			 probe_kind_name(h->start.kind), insn_cost_name(h->start.cost),
+			 probe_kind_name(h->end.kind), insn_cost_name(h->end.cost),
+			 h->offsets.map_kind ? "from the header map" : "not read");
+	}
 done:
 	if (gb) {
 		go_binary_free(gb);
@@ -224,6 +261,16 @@ static int instrumented(const struct traced_process *tp)
 	return tp->attachment || tp->client || tp->db || tp->grpc;
 }
 
+/* The HTTP/2 servers' probes (net/http's and golang.org/x/net's), part of the net/http
+ * server family: attached after its HTTP/1 probes, released with them. */
+static void release_h2(struct tracer *t, struct traced_process *tp)
+{
+	for (size_t k = 0; k < H2_SERVER_MAX_PLANS; k++) {
+		t->h2_probes -= probe_attachment_probes(tp->h2[k]);
+		tp->h2[k] = probe_attachment_free(tp->h2[k]);
+	}
+}
+
 static void release_process(struct tracer *t, size_t i)
 {
 	if (instrumented(&t->procs[i])) {
@@ -238,6 +285,7 @@ static void release_process(struct tracer *t, size_t i)
 	db_attachment_free(t->procs[i].db);
 	t->grpc_probes -= grpc_attachment_probes(t->procs[i].grpc);
 	grpc_attachment_free(t->procs[i].grpc);
+	release_h2(t, &t->procs[i]);
 	probe_attachment_free(t->procs[i].attachment);
 	t->procs[i] = t->procs[--t->n_procs];
 }
@@ -259,6 +307,33 @@ static void adopt_connections(struct tracer *t, pid_t pid)
 	else if (added)
 		log_info(COMPONENT, "pid %d: %zu connections it opened before it was traced carry "
 			 "trace context from now on", (int)pid, added);
+}
+
+static void attach_h2(struct tracer *t, struct traced_process *tp, const struct binary *b,
+		      const struct process_info *p)
+{
+	struct probe_attach_spec spec = {
+		.pid = p->pid,
+		.binary_path = p->exe_link,
+		.sampler_slot = tp->sel.sampler_slot,
+	};
+
+	for (size_t k = 0; k < b->h2.n; k++) {
+		int r;
+
+		spec.start_offset = b->h2.plan[k].start.file_offset;
+		spec.end_offset = b->h2.plan[k].end.file_offset;
+		spec.offsets_slot = h2_offsets_slot(b, k);
+		r = probe_loader_attach_h2(t->loader, &spec, &tp->h2[k]);
+		if (r) {
+			/* Its HTTP/1 spans go on. */
+			t->probes_failed += PROBE_ATTACHMENT_PROBES;
+			log_warn(COMPONENT, "HTTP/2 server probes on pid %d (%s) failed: %s",
+				 (int)p->pid, p->exe, strerror(-r));
+			continue;
+		}
+		t->h2_probes += probe_attachment_probes(tp->h2[k]);
+	}
 }
 
 static int attach_server(struct tracer *t, struct traced_process *tp, const struct binary *b,
@@ -341,9 +416,10 @@ static void apply_families(struct tracer *t, struct traced_process *tp, const st
 	/* A program without a net/http server is traced for its gRPC alone. */
 	if (!want->http_server || !b->has_http) {
 		tp->attachment = probe_attachment_free(tp->attachment);
+		release_h2(t, tp);
 		tp->server_failed = 0;
-	} else if (!tp->attachment && !tp->server_failed) {
-		attach_server(t, tp, b, p);
+	} else if (!tp->attachment && !tp->server_failed && attach_server(t, tp, b, p) == 0) {
+		attach_h2(t, tp, b, p);
 	}
 	if (!want->http_client || !b->has_client || !probe_loader_client(t->loader)) {
 		t->client_probes -= client_attachment_probes(tp->client);
@@ -429,8 +505,9 @@ static int scan_one(void *ud, const struct process_info *p)
 	t->n_procs++;
 	apply_families(t, tp, b, p);
 	if (instrumented(tp))
-		log_info(COMPONENT, "tracing pid %d (%s)%s%s%s%s", (int)p->pid, p->exe,
+		log_info(COMPONENT, "tracing pid %d (%s)%s%s%s%s%s", (int)p->pid, p->exe,
 			 tp->attachment ? "" : " (no server probes)",
+			 tp->h2[0] ? ", over HTTP/1 and HTTP/2" : "",
 			 tp->client ? ", with its HTTP calls" : "",
 			 tp->db ? ", with its database/sql calls" : "",
 			 tp->grpc ? ", with gRPC" : "");

@@ -11,6 +11,7 @@
 #include "agent/client_probes.h"
 #include "agent/db_probes.h"
 #include "agent/grpc_probes.h"
+#include "agent/h2_server_probes.h"
 #include "agent/process_scan.h"
 #include "agent/server_probes.h"
 #include "agent/tracer.h"
@@ -42,6 +43,7 @@ struct binary {
 	struct grpc_probe_plan grpc;
 	int has_grpc; /* it uses google.golang.org/grpc and the gRPC probes can trace it */
 	int has_http; /* it has a net/http server (else it is traced for gRPC alone) */
+	struct h2_server_probe_plans h2; /* its HTTP/2 servers; h2.n 0: none */
 };
 
 struct traced_process {
@@ -51,6 +53,7 @@ struct traced_process {
 	struct client_attachment *client;    /* NULL: none */
 	struct db_attachment *db;            /* NULL: none */
 	struct grpc_attachment *grpc;        /* NULL: none */
+	struct probe_attachment *h2[H2_SERVER_MAX_PLANS]; /* its HTTP/2 servers'; NULL: none */
 	int seen; /* in the current scan */
 	struct tracer_selection sel;
 	/* The families asked for when last applied; a family whose attaching failed is
@@ -86,6 +89,7 @@ struct tracer {
 	size_t client_probes; /* attached now */
 	size_t db_probes;     /* attached now */
 	size_t grpc_probes;   /* attached now */
+	size_t h2_probes;     /* the HTTP/2 server's, attached now */
 
 	int64_t wall_minus_mono_ns;
 	struct otlp_span span; /* scratch for the record being delivered */
@@ -125,5 +129,7 @@ void tracer_attach_db(struct tracer *t, struct traced_process *tp, const struct 
 /* A database record -> t->span, with the query text as its sampler slot says. */
 int tracer_build_db_span(struct tracer *t, const void *data, size_t size);
 #define TRACER_DB_RECORD_SIZE 520
+/* The same for its HTTP/2 server offsets; a refusal leaves it traced over HTTP/1 only. */
+void tracer_set_h2_offsets(struct tracer *t, struct binary *b);
 
 #endif

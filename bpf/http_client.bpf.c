@@ -422,6 +422,15 @@ int client_end(struct pt_regs *ctx)
 	return call_end(ctx, regs_of(ctx)->ax, regs_of(ctx)->bx != 0);
 }
 
+/* The same at the end of a call roundTrip made over HTTP/2 (pconn.alt.RoundTrip): counted
+ * apart, as no trace context went with it (bpf/tp_inject.bpf.c speaks HTTP/1.x only). */
+SEC("uprobe")
+int client_end_h2(struct pt_regs *ctx)
+{
+	stat_add(HC_STAT_HTTP2);
+	return call_end(ctx, regs_of(ctx)->ax, regs_of(ctx)->bx != 0);
+}
+
 SEC("uprobe")
 int client_failed(struct pt_regs *ctx)
 {

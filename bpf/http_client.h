@@ -133,6 +133,8 @@ enum hc_stat {
 	HC_STAT_CONN_UNKNOWN,     /* ... whose connection could not be read */
 	HC_STAT_ERRORS,           /* calls that ended with an error */
 	HC_STAT_BAD_OFFSETS,
+	HC_STAT_HTTP2,            /* calls that went over HTTP/2 (the end after
+				   * pconn.alt.RoundTrip): no trace context went with them */
 	HC_STAT_COUNT,
 };
 

@@ -20,7 +20,12 @@
  * (bpf/request_text.h), kept for the end beside its in-flight slot; only the client
  * address is read from http.Request. Struct offsets differ per Go version: each probe
  * carries, as its attach cookie, its process's pid and the slot of its binary's offsets
- * in the offsets map. Nothing here writes to user memory. */
+ * in the offsets map. Nothing here writes to user memory.
+ *
+ * HTTP/2 requests (bpf/http2_server.h) take the same in-flight slots, RED series and
+ * records from two more probes, at runHandler and handlerDone on the handler's
+ * goroutine; their traceparent comes from the request's header map
+ * (bpf/go_header_map.h). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -33,6 +38,8 @@
 #include "bpf/sampling_decision.h"
 #include "bpf/uprobe_context.h"
 #include "bpf/http_client.h"
+#include "bpf/http2_server.h"
+#include "bpf/go_header_map.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -95,6 +102,14 @@ struct {
 	__type(key, struct hs_red_key);
 	__type(value, struct hs_red_value);
 } red_other SEC(".maps");
+
+/* HTTP/2 server offsets (bpf/http2_server.h: H2_OFFSETS_SLOTS). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, H2_OFFSETS_SLOTS);
+	__type(key, __u32);
+	__type(value, struct h2_offsets);
+} h2_offsets SEC(".maps");
 
 /* See struct hc_ctx_slot: written here, read by bpf/http_client.bpf.c. */
 struct {
@@ -348,35 +363,17 @@ __noinline int keep_request_text(struct scratch *sc, const struct request_search
 /* file_context: after the maps it writes. */
 #include "bpf/call_parent.h"
 
-static __always_inline int request_start(struct pt_regs *ctx, int scan_headers)
+/* Claims the in-flight slot of the request starting on the goroutine whose owner tag
+ * is tag (see request_start), for the response resp: *ret_idx gets its index. NULL when
+ * a start with the same response holds it already (the first hit stands) or no slot
+ * could be had. */
+static __always_inline struct hs_inflight *claim_slot(__u64 tag, __u32 pid, __u64 resp,
+						      __u32 *ret_idx)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx);
-	__u32 slot = cookie_slot(cookie), pid = cookie_pid(cookie), zero = 0, h;
-	__u32 sslot = cookie_sampler(cookie);
-	const struct hs_offsets *off = bpf_map_lookup_elem(&offsets, &slot);
-	const struct hs_sampler *smp = bpf_map_lookup_elem(&sampler, &sslot);
 	struct hs_inflight *v = NULL, *e;
-	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
-	struct hs_sampled *sd;
-	struct request_search rs = { .method = HS_METHOD_UNKNOWN };
-	__u64 resp = regs_of(ctx)->cx, g = regs_of(ctx)->r14, tag, seen = 0, start,
-	      oldest_ns = ~0ULL;
-	struct decision d;
-	int found;
-	__u32 free_idx = ~0U, old_idx = ~0U, idx, v_idx = 0;
+	__u64 seen = 0, oldest_ns = ~0ULL;
+	__u32 free_idx = ~0U, old_idx = ~0U, idx, v_idx = 0, h = slot_hash(tag);
 
-	if (!off || !off->valid || !smp || !sc) {
-		stat_add(HS_STAT_BAD_OFFSETS);
-		return 0;
-	}
-	if (!resp)
-		return 0;
-	start = bpf_ktime_get_ns();
-	/* Keyed by the goroutine, not the response: a connection's requests come back to
-	 * the same slot, whose cache line is warm, where a new response's address hashes to
-	 * a cold one (~100 ns a miss, at the start and again at the end). */
-	tag = owner_tag(g, pid);
-	h = slot_hash(tag);
 	/* This request's slot if a start hit was here before (the same call again after
 	 * morestack grew the stack, or a request that never ended with a response at the
 	 * same address), else the first free one, else the oldest. The search stops at the
@@ -390,11 +387,11 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers)
 		idx = (h + k) & inflight_mask;
 		e = bpf_map_lookup_elem(&inflight, &idx);
 		if (!e)
-			return 0;
+			return NULL;
 		o = e->owner;
 		if (o == tag && e->pid == pid) {
 			if (e->response == resp)
-				return 0; /* the first hit stands */
+				return NULL; /* the first hit stands */
 			v = e;
 			v_idx = idx;
 			break;
@@ -428,8 +425,42 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers)
 		v_idx = old_idx;
 	} else {
 		stat_add(HS_STAT_INFLIGHT_FULL);
+		return NULL;
+	}
+	*ret_idx = v_idx;
+	return v;
+}
+
+static __always_inline int request_start(struct pt_regs *ctx, int scan_headers)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 slot = cookie_slot(cookie), pid = cookie_pid(cookie), zero = 0;
+	__u32 sslot = cookie_sampler(cookie);
+	const struct hs_offsets *off = bpf_map_lookup_elem(&offsets, &slot);
+	const struct hs_sampler *smp = bpf_map_lookup_elem(&sampler, &sslot);
+	struct hs_inflight *v;
+	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
+	struct hs_sampled *sd;
+	struct request_search rs = { .method = HS_METHOD_UNKNOWN };
+	__u64 resp = regs_of(ctx)->cx, g = regs_of(ctx)->r14, tag, start;
+	struct decision d;
+	int found;
+	__u32 v_idx = 0;
+
+	if (!off || !off->valid || !smp || !sc) {
+		stat_add(HS_STAT_BAD_OFFSETS);
 		return 0;
 	}
+	if (!resp)
+		return 0;
+	start = bpf_ktime_get_ns();
+	/* Keyed by the goroutine, not the response: a connection's requests come back to
+	 * the same slot, whose cache line is warm, where a new response's address hashes to
+	 * a cold one (~100 ns a miss, at the start and again at the end). */
+	tag = owner_tag(g, pid);
+	v = claim_slot(tag, pid, resp, &v_idx);
+	if (!v)
+		return 0;
 	v->pid = pid;
 	v->start_ns = start;
 	v->response = resp;
@@ -526,6 +557,8 @@ struct started {
 	__u64 response;
 	__u8 sampled, method_id;
 	__u8 wrong_reader; /* the start searched a reader that was not its connection's */
+	__u64 req;         /* an HTTP/2 request's, kept by its start (struct hs_inflight's
+			    * reader, which an HTTP/2 request does not use) */
 };
 
 /* Finds this request's slot (its response resp, unless 0), copies it into st (and what
@@ -561,6 +594,7 @@ static __always_inline int take_started(__u64 key, __u32 pid, __u64 resp, __u64 
 	st->response = v->response;
 	st->sampled = v->sampled;
 	st->method_id = v->method_id;
+	st->req = v->reader;
 	if (st->sampled) {
 		const struct hs_sampled *kept = bpf_map_lookup_elem(&inflight_sampled, &v_idx);
 
@@ -574,6 +608,79 @@ static __always_inline int take_started(__u64 key, __u32 pid, __u64 resp, __u64 
 	return __sync_val_compare_and_swap(&v->owner, tag, 0) == tag ? 0 : -1;
 }
 
+/* Where a record's request fields are in the request's block (the scratch's block B). */
+struct req_fields {
+	__u32 url, url_path, host, remote;
+};
+
+/* The end of a request, HTTP/1 or HTTP/2, whose start is st (what a sampled one kept in
+ * text): its RED series, and its record when sampled; rf, unless NULL, says where the
+ * request's fields are in its block. */
+static __always_inline int emit_request(const struct started *st, const struct hs_sampled *text,
+					__u32 pid, __u64 end, __u64 status, __u8 mid,
+					const char *method, __u8 mlen, struct scratch *sc,
+					const struct req_fields *rf)
+{
+	struct hs_span_record *rec;
+	__u64 url;
+
+	if (status == 0)
+		status = 200;
+	if (status > 999)
+		status = 999;
+	red_add(mid, (__u16)status, end - st->start_ns);
+	stat_add(HS_STAT_REQUESTS);
+	if (!st->sampled)
+		return 0;
+	stat_add(HS_STAT_SAMPLED);
+	rec = bpf_ringbuf_reserve(&spans, sizeof(*rec), 0);
+	if (!rec) {
+		stat_add(HS_STAT_RINGBUF_FULL);
+		return 0;
+	}
+	__builtin_memcpy(rec->trace_id, text->trace_id, 16);
+	__builtin_memcpy(rec->span_id, text->span_id, 8);
+	__builtin_memcpy(rec->parent_span_id, text->parent_span_id, 8);
+	rec->start_ns = st->start_ns;
+	rec->end_ns = end;
+	rec->pid = pid;
+	rec->status = (__u16)status;
+	rec->trace_flags = text->trace_flags;
+	rec->rec_flags = text->rec_flags;
+	rec->method_id = mid;
+	__builtin_memcpy(rec->method, method, HS_METHOD_MAX);
+	rec->method_len = mlen;
+	rec->path_len = 0;
+	rec->host_len = 0;
+	rec->remote_len = 0;
+	if (text->have & HS_TEXT_PATH) {
+		__builtin_memcpy(rec->path, text->path, HS_PATH_MAX);
+		rec->path_len = text->path_len;
+		rec->rec_flags |= HS_REC_RAW_TARGET;
+	}
+	if (text->have & HS_TEXT_HOST) {
+		__builtin_memcpy(rec->host, text->host, HS_HOST_MAX);
+		rec->host_len = text->host_len;
+	}
+	if (rf) {
+		const __u8 *rb = sc->buf + SCRATCH_BLOCK_B;
+
+		url = block_u64(rb, rf->url);
+		if (url && !(text->have & HS_TEXT_PATH))
+			rec->path_len = read_go_string(rec->path, HS_PATH_MAX,
+						       (void *)(url + rf->url_path));
+		if (!(text->have & HS_TEXT_HOST))
+			rec->host_len = block_go_string(rec->host, HS_HOST_MAX, rb, rf->host);
+		rec->remote_len = block_go_string(rec->remote, HS_REMOTE_MAX, rb, rf->remote);
+	}
+	/* Wake the reader only when a good part of the ring is waiting: it polls on a
+	 * timer anyway, and a wakeup per span costs the traced thread ~1 us. */
+	bpf_ringbuf_submit(rec, bpf_ringbuf_query(&spans, BPF_RB_AVAIL_DATA) >=
+					ringbuf_wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
+							       BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
 /* resp: the *http.response, or 0 where no register holds it (the other tracers'
  * placement, at ServeHTTP's RETs): then the slot's is used. */
 static __always_inline int request_end(struct pt_regs *ctx, __u64 resp)
@@ -583,18 +690,20 @@ static __always_inline int request_end(struct pt_regs *ctx, __u64 resp)
 	__u32 sslot = cookie_sampler(cookie);
 	const struct hs_offsets *off = bpf_map_lookup_elem(&offsets, &slot);
 	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
-	struct hs_span_record *rec;
 	struct hs_sampled *text;
 	struct started st = {};
 	char method[HS_METHOD_MAX] = {};
 	const struct hs_sampler *smp = bpf_map_lookup_elem(&sampler, &sslot);
-	__u64 req = 0, end, status = 0, url, conn = 0;
+	__u64 req = 0, end, status = 0, conn = 0;
 	__u8 mlen = 0, mid, have_req = 0, have_resp = 0;
+	struct req_fields rf;
 
 	if (!off || !off->valid || !sc || !smp) {
 		stat_add(HS_STAT_BAD_OFFSETS);
 		return 0;
 	}
+	rf = (struct req_fields){ .url = off->req_url, .url_path = off->url_path,
+				  .host = off->req_host, .remote = off->req_remote_addr };
 	end = bpf_ktime_get_ns();
 	text = (struct hs_sampled *)(sc->buf + SCRATCH_SAMPLED);
 	/* The response's fields in one read (its connection checks the reader the start
@@ -655,63 +764,8 @@ static __always_inline int request_end(struct pt_regs *ctx, __u64 resp)
 	} else {
 		mid = HS_METHOD_OTHER;
 	}
-	if (status == 0)
-		status = 200;
-	if (status > 999)
-		status = 999;
-	red_add(mid, (__u16)status, end - st.start_ns);
-	stat_add(HS_STAT_REQUESTS);
-	if (!st.sampled)
-		return 0;
-	stat_add(HS_STAT_SAMPLED);
-	rec = bpf_ringbuf_reserve(&spans, sizeof(*rec), 0);
-	if (!rec) {
-		stat_add(HS_STAT_RINGBUF_FULL);
-		return 0;
-	}
-	__builtin_memcpy(rec->trace_id, text->trace_id, 16);
-	__builtin_memcpy(rec->span_id, text->span_id, 8);
-	__builtin_memcpy(rec->parent_span_id, text->parent_span_id, 8);
-	rec->start_ns = st.start_ns;
-	rec->end_ns = end;
-	rec->pid = pid;
-	rec->status = (__u16)status;
-	rec->trace_flags = text->trace_flags;
-	rec->rec_flags = text->rec_flags;
-	rec->method_id = mid;
-	__builtin_memcpy(rec->method, method, HS_METHOD_MAX);
-	rec->method_len = mlen;
-	rec->path_len = 0;
-	rec->host_len = 0;
-	rec->remote_len = 0;
-	if (text->have & HS_TEXT_PATH) {
-		__builtin_memcpy(rec->path, text->path, HS_PATH_MAX);
-		rec->path_len = text->path_len;
-		rec->rec_flags |= HS_REC_RAW_TARGET;
-	}
-	if (text->have & HS_TEXT_HOST) {
-		__builtin_memcpy(rec->host, text->host, HS_HOST_MAX);
-		rec->host_len = text->host_len;
-	}
-	if (have_req) {
-		const __u8 *rb = sc->buf + SCRATCH_BLOCK_B;
-
-		url = block_u64(rb, off->req_url);
-		if (url && !(text->have & HS_TEXT_PATH))
-			rec->path_len = read_go_string(rec->path, HS_PATH_MAX,
-						       (void *)(url + off->url_path));
-		if (!(text->have & HS_TEXT_HOST))
-			rec->host_len = block_go_string(rec->host, HS_HOST_MAX, rb,
-							off->req_host);
-		rec->remote_len = block_go_string(rec->remote, HS_REMOTE_MAX, rb,
-						  off->req_remote_addr);
-	}
-	/* Wake the reader only when a good part of the ring is waiting: it polls on a
-	 * timer anyway, and a wakeup per span costs the traced thread ~1 us. */
-	bpf_ringbuf_submit(rec, bpf_ringbuf_query(&spans, BPF_RB_AVAIL_DATA) >=
-					ringbuf_wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
-							       BPF_RB_NO_WAKEUP);
-	return 0;
+	return emit_request(&st, text, pid, end, status, mid, method, mlen, sc,
+			    have_req ? &rf : NULL);
 }
 
 SEC("uprobe")
@@ -727,4 +781,125 @@ SEC("uprobe")
 int serve_http_end_at_ret(struct pt_regs *ctx)
 {
 	return request_end(ctx, 0);
+}
+
+/* --- HTTP/2 (bpf/http2_server.h) ------------------------------------------------- */
+
+/* runHandler at its jbe: RBX = rw (*responseWriter), RCX = req. The request's block
+ * (method, URL, Host, remote address, header map, context) is read once; its method
+ * goes into the slot, and its header map is searched for a traceparent. */
+static __always_inline int h2_start(struct pt_regs *ctx, int scan_headers)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 slot = cookie_slot(cookie), pid = cookie_pid(cookie), zero = 0;
+	__u32 sslot = cookie_sampler(cookie), v_idx = 0;
+	const struct h2_offsets *off = bpf_map_lookup_elem(&h2_offsets, &slot);
+	const struct hs_sampler *smp = bpf_map_lookup_elem(&sampler, &sslot);
+	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
+	__u64 rw = regs_of(ctx)->bx, req = regs_of(ctx)->cx, tag, start;
+	struct parent_ids parent = {};
+	struct hs_inflight *v;
+	struct hs_sampled *sd;
+	struct decision d;
+	char method[HS_METHOD_MAX] = {};
+	__u8 mlen, *rb;
+	int found = 0;
+
+	if (!off || !off->valid || !smp || !sc) {
+		stat_add(HS_STAT_BAD_OFFSETS);
+		return 0;
+	}
+	if (!rw || !req)
+		return 0;
+	start = bpf_ktime_get_ns();
+	tag = owner_tag(regs_of(ctx)->r14, pid);
+	v = claim_slot(tag, pid, rw, &v_idx);
+	if (!v)
+		return 0;
+	v->pid = pid;
+	v->start_ns = start;
+	v->response = rw;
+	v->reader_owner = 0; /* the HTTP/1 reader it may have remembered is not this one's */
+	v->reader = req;
+	v->method_id = HS_METHOD_OTHER;
+	v->sampled = 0;
+	rb = sc->buf + SCRATCH_BLOCK_B;
+	if (read_block(rb, off->req_block, req))
+		return 0;
+	mlen = block_go_string(method, 8, rb, off->req_method);
+	v->method_id = hs_method_of_string(method, mlen);
+	if (off->has_ctx)
+		file_context(req + off->req_ctx, pid, tag, start, v_idx);
+	if (scan_headers && smp->type != HS_SAMPLER_ALWAYS_OFF)
+		found = ghm_find_traceparent(off, block_u64(rb, off->req_header),
+					     sc->buf + SCRATCH_BLOCK_A, &parent) == 0;
+	if (found)
+		stat_add(HS_STAT_TRACEPARENT);
+	decide(smp, &parent, found, &d);
+	v->sampled = d.sampled;
+	if (!d.sampled)
+		return 0;
+	sd = bpf_map_lookup_elem(&inflight_sampled, &v_idx);
+	if (sd) {
+		keep_ids(sd, &parent, &d);
+		sd->have = 0; /* path and Host come from the request at the end */
+	} else {
+		v->sampled = 0;
+	}
+	return 0;
+}
+
+SEC("uprobe")
+int h2_run_handler(struct pt_regs *ctx)
+{
+	return h2_start(ctx, 1);
+}
+
+SEC("uprobe")
+int h2_run_handler_noscan(struct pt_regs *ctx)
+{
+	return h2_start(ctx, 0);
+}
+
+/* handlerDone at its jbe: RAX = w, the handler has returned; its status is in w.rws
+ * (0: nothing written, handlerDone's flush writes 200). */
+SEC("uprobe")
+int h2_handler_done(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 slot = cookie_slot(cookie), pid = cookie_pid(cookie), zero = 0;
+	const struct h2_offsets *off = bpf_map_lookup_elem(&h2_offsets, &slot);
+	struct scratch *sc = bpf_map_lookup_elem(&header_scratch, &zero);
+	__u64 w = regs_of(ctx)->ax, end, rws, status = 0;
+	struct started st = {};
+	struct hs_sampled *text;
+	struct req_fields rf;
+	char method[HS_METHOD_MAX] = {};
+	__u8 mlen = 0, mid, have_req = 0;
+
+	if (!off || !off->valid || !sc) {
+		stat_add(HS_STAT_BAD_OFFSETS);
+		return 0;
+	}
+	if (!w)
+		return 0;
+	end = bpf_ktime_get_ns();
+	text = (struct hs_sampled *)(sc->buf + SCRATCH_SAMPLED);
+	if (take_started(regs_of(ctx)->r14, pid, w, 0, &st, text)) {
+		stat_add(HS_STAT_MISSING_START);
+		return 0;
+	}
+	rws = read_u64((const void *)(w + off->rw_rws));
+	if (rws)
+		status = read_u64((const void *)(rws + off->rws_status));
+	mid = st.method_id < HS_METHOD_COUNT ? st.method_id : HS_METHOD_OTHER;
+	if (st.sampled && read_block(sc->buf + SCRATCH_BLOCK_B, off->req_block, st.req) == 0) {
+		have_req = 1;
+		mlen = block_go_string(method, HS_METHOD_MAX, sc->buf + SCRATCH_BLOCK_B,
+				       off->req_method);
+	}
+	rf = (struct req_fields){ .url = off->req_url, .url_path = off->url_path,
+				  .host = off->req_host, .remote = off->req_remote_addr };
+	return emit_request(&st, text, pid, end, status, mid, method, mlen, sc,
+			    have_req ? &rf : NULL);
 }

@@ -139,3 +139,23 @@ $(FIXTURE_DIR)/grpcweb-$(FIXTURE_GO_LOCAL)-v162: tests/fixtures/go/grpcweb/v162.
 fixtures: $(GRPCWEB_FIXTURES)
 test-bpf: $(GRPCWEB_FIXTURES) $(GRPC_FIXTURE_BINS)
 build/rel/bench/bench_grpc_overhead: | $(GRPCWEB_FIXTURES)
+# The HTTP/2 service of the HTTP/2 tests (tests/fixtures/go/h2svc: TLS and h2c on one
+# port, and net/http's HTTP/2 client): the local toolchain, Go 1.22 (pre-swiss header
+# maps; no h2c) and Go 1.27 (net/http/internal/http2); the local one stripped too.
+H2SVC_GO_VERSIONS ?= go1.22.12 $(FIXTURE_GO_LOCAL) go1.27.4
+H2SVC_FIXTURE_BINS := $(foreach v,$(H2SVC_GO_VERSIONS),$(FIXTURE_DIR)/h2svc-$(v)) \
+	$(FIXTURE_DIR)/h2svc-$(FIXTURE_GO_LOCAL)-stripped
+$(foreach v,$(H2SVC_GO_VERSIONS),$(eval $(call fixture_rule,h2svc,$(v),,)))
+$(eval $(call fixture_rule,h2svc,$(FIXTURE_GO_LOCAL),-stripped,-ldflags=-s\ -w))
+fixtures: $(H2SVC_FIXTURE_BINS)
+test-bpf: $(H2SVC_FIXTURE_BINS)
+build/rel/bench/bench_h2_probe_cost: | $(H2SVC_FIXTURE_BINS)
+
+# An h2c service on golang.org/x/net/http2 (tests/fixtures/go/h2cxnet: h2c.NewHandler),
+# local toolchain, plain and stripped.
+H2CXNET_FIXTURE_BINS := $(FIXTURE_DIR)/h2cxnet-$(FIXTURE_GO_LOCAL) \
+	$(FIXTURE_DIR)/h2cxnet-$(FIXTURE_GO_LOCAL)-stripped
+$(eval $(call fixture_rule,h2cxnet,$(FIXTURE_GO_LOCAL),,))
+$(eval $(call fixture_rule,h2cxnet,$(FIXTURE_GO_LOCAL),-stripped,-ldflags=-s\ -w))
+fixtures: $(H2CXNET_FIXTURE_BINS)
+test-bpf: $(H2CXNET_FIXTURE_BINS)

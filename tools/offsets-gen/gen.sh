@@ -3,7 +3,8 @@
 # tools/offsets-gen/probe with each Go toolchain in GO_VERSIONS (GOTOOLCHAIN fetches it
 # through the Go module proxy into the default GOMODCACHE), and
 # tools/offsets-gen/probe-grpc against each google.golang.org/grpc version in
-# GRPC_VERSIONS (with the local toolchain, in a scratch copy so the checked-in go.mod
+# GRPC_VERSIONS and tools/offsets-gen/probe-xnet against each golang.org/x/net version
+# in XNET_VERSIONS (with the local toolchain, in a scratch copy so the checked-in go.mod
 # stays as it is), then reads the fields agent/go_fields.def lists from each build's
 # DWARF. Add the newest patch release of a new Go minor or module version and rerun,
 # or let GO_VERSIONS=latest ask the module proxy for the newest release of every Go
@@ -19,6 +20,7 @@ if [ "$GO_VERSIONS" = latest ]; then
 	echo "offsets-gen: newest releases: $GO_VERSIONS" >&2
 fi
 GRPC_VERSIONS=${GRPC_VERSIONS:-"v1.62.2 v1.63.2 v1.64.1 v1.65.1 v1.66.2 v1.67.3 v1.68.1 v1.69.4 v1.70.0 v1.71.1 v1.72.2 v1.73.0 v1.74.3 v1.75.1 v1.76.0 v1.77.0 v1.78.0 v1.79.3 v1.80.0 v1.81.1 v1.82.1 v1.83.2 v1.84.0 v1.85.0"}
+XNET_VERSIONS=${XNET_VERSIONS:-"v0.25.0 v0.30.0 v0.35.0 v0.40.0 v0.45.0 v0.50.0 v0.55.0 v0.60.0 v0.63.0"}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=${WORK_DIR:-$root/build/offsets-gen}
 mkdir -p "$work"
@@ -38,6 +40,16 @@ for v in $GRPC_VERSIONS; do
 		go get "google.golang.org/grpc@$v" >/dev/null 2>&1 &&
 		go build -o "$work/probe-grpc-$v" .)
 	args+=("mod=$work/probe-grpc-$v")
+done
+for v in $XNET_VERSIONS; do
+	echo "offsets-gen: building the x/net probe against golang.org/x/net@$v" >&2
+	src="$work/probe-xnet-src-$v"
+	rm -rf "$src" && mkdir -p "$src"
+	cp "$root/tools/offsets-gen/probe-xnet/main.go" "$root/tools/offsets-gen/probe-xnet/go.mod" "$src/"
+	(cd "$src" && export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0 &&
+		go get "golang.org/x/net@$v" >/dev/null 2>&1 &&
+		go build -o "$work/probe-xnet-$v" .)
+	args+=("mod=$work/probe-xnet-$v")
 done
 (cd "$root/tools/offsets-gen/extract" && GOTOOLCHAIN=local GOFLAGS=-mod=mod \
 	go build -o "$work/extract" .)

@@ -109,6 +109,16 @@ func rowFor(bin, module, version string, major, minor int, fs []field, want map[
 	return r
 }
 
+// anyFound tells whether r has an offset for one of its module's fields.
+func anyFound(r row) bool {
+	for _, o := range r.off {
+		if o != "GO_OFFSET_ABSENT" && o != "GO_OFFSET_OTHER_MODULE" {
+			return true
+		}
+	}
+	return false
+}
+
 func main() {
 	fieldsPath := flag.String("fields", "agent/go_fields.def", "field list")
 	outPath := flag.String("o", "agent/go_offsets_table.c", "output C file")
@@ -153,8 +163,14 @@ func main() {
 			if dep.Replace != nil {
 				log.Fatalf("%s: %s is replaced", bin, dep.Path)
 			}
+			r := rowFor(bin, dep.Path, dep.Version, 0, 0, fs, want)
+			if !anyFound(r) {
+				// A dependency whose types this program does not use (gRPC's
+				// golang.org/x/net): its row comes from a program that does.
+				continue
+			}
 			seen[key] = true
-			rows = append(rows, rowFor(bin, dep.Path, dep.Version, 0, 0, fs, want))
+			rows = append(rows, r)
 		}
 	}
 	sort.SliceStable(rows, func(i, j int) bool {

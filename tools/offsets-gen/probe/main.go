@@ -17,6 +17,15 @@ func main() {
 		fmt.Fprintln(w, r.Method, r.URL.Path, r.Header.Get("Traceparent"))
 	}))
 	defer srv.Close()
+	// The HTTP/2 server's types (net/http's bundle, or net/http/internal/http2).
+	h2 := httptest.NewUnstartedServer(srv.Config.Handler)
+	h2.EnableHTTP2 = true
+	h2.StartTLS()
+	if r, err := h2.Client().Get(h2.URL + "/h2"); err == nil {
+		fmt.Println(r.Proto)
+		r.Body.Close()
+	}
+	h2.Close()
 	resp, err := http.Get(srv.URL + "/probe?q=1")
 	if err == nil {
 		fmt.Println(resp.StatusCode, resp.Request.URL.RawQuery)
