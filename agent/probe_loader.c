@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/client_loader.h"
@@ -26,6 +27,7 @@ struct probe_loader {
 	int ncpus;
 	struct client_loader *client;
 	int client_error;
+	uint64_t loaded_ns; /* CLOCK_BOOTTIME when the object's load returned */
 	probe_record_fn on_record;
 	void *ud;
 };
@@ -39,6 +41,15 @@ struct probe_attachment {
 static int is_pow2(size_t v)
 {
 	return v && !(v & (v - 1));
+}
+
+/* The clock of bpf_prog_info.load_time. */
+static uint64_t boottime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static int ring_sample(void *ctx, void *data, size_t size)
@@ -118,6 +129,7 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 	r = http_server_bpf__load(pl->skel);
 	if (r)
 		goto fail;
+	pl->loaded_ns = boottime_ns();
 	pl->rb = ring_buffer__new(bpf_map__fd(pl->skel->maps.spans), ring_sample, pl, NULL);
 	if (!pl->rb) {
 		r = -errno ? -errno : -ENOMEM;
@@ -362,8 +374,11 @@ int probe_loader_programs(const struct probe_loader *pl, struct probe_program_in
 			  size_t cap, size_t *ret_n)
 {
 	struct bpf_program *prog;
+	uint64_t started = 0; /* the previous program's load_time */
 	size_t n = 0;
 
+	/* libbpf loads an object's programs one after the other, in this order: each one's
+	 * load ends about when the next one's starts. */
 	bpf_object__for_each_program(prog, pl->skel->obj) {
 		struct bpf_prog_info info;
 		uint32_t len = sizeof(info);
@@ -371,18 +386,22 @@ int probe_loader_programs(const struct probe_loader *pl, struct probe_program_in
 
 		if (fd < 0)
 			continue; /* not loaded */
-		if (n < cap) {
-			memset(&info, 0, sizeof(info));
-			if (bpf_obj_get_info_by_fd(fd, &info, &len))
-				return -errno;
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			return -errno;
+		if (n > 0 && n <= cap && info.load_time > started)
+			ret_info[n - 1].load_us = (uint32_t)((info.load_time - started) / 1000);
+		if (n < cap)
 			ret_info[n] = (struct probe_program_info){
 				.name = bpf_program__name(prog),
 				.verified_insns = info.verified_insns,
 				.insns = info.xlated_prog_len / 8,
 			};
-		}
+		started = info.load_time;
 		n++;
 	}
+	if (n > 0 && n <= cap && pl->loaded_ns > started)
+		ret_info[n - 1].load_us = (uint32_t)((pl->loaded_ns - started) / 1000);
 	*ret_n = n;
 	return 0;
 }

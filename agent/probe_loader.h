@@ -123,6 +123,8 @@ struct probe_program_info {
 	const char *name; /* borrowed from the loader */
 	uint32_t verified_insns;
 	uint32_t insns; /* as loaded, after the verifier's rewrites */
+	uint32_t load_us; /* from its BPF_PROG_LOAD to the next program's (or the end of
+			   * the object's load): the verifier's time, JIT included */
 };
 /* The programs loaded, at most cap of them into ret_info; their number in ret_n. */
 int probe_loader_programs(const struct probe_loader *pl, struct probe_program_info *ret_info,
