@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent/client_loader.h"
+#include "agent/ring_reader.h"
 #include "agent/uprobe_link.h"
 #include "http_server.skel.h"
 
@@ -19,7 +20,7 @@
 
 struct probe_loader {
 	struct http_server_bpf *skel;
-	struct ring_buffer *rb;
+	struct ring_reader *rb;
 	struct bpf_program *start_prog; /* with or without the header scan */
 	int header_scan;
 	int symbol_and_rets; /* serve_http_end_at_ret is loaded */
@@ -52,7 +53,7 @@ static uint64_t boottime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static int ring_sample(void *ctx, void *data, size_t size)
+static int ring_sample(void *ctx, const void *data, size_t size)
 {
 	struct probe_loader *pl = ctx;
 
@@ -130,11 +131,10 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 	if (r)
 		goto fail;
 	pl->loaded_ns = boottime_ns();
-	pl->rb = ring_buffer__new(bpf_map__fd(pl->skel->maps.spans), ring_sample, pl, NULL);
-	if (!pl->rb) {
-		r = -errno ? -errno : -ENOMEM;
+	/* Its data pages mapped once, not twice as libbpf's reader does: agent/ring_reader.h. */
+	r = ring_reader_new(bpf_map__fd(pl->skel->maps.spans), ring, ring_sample, pl, &pl->rb);
+	if (r)
 		goto fail;
-	}
 	if (opts && opts->with_client) {
 		struct client_loader_shared sh = {
 			.spans_fd = bpf_map__fd(pl->skel->maps.spans),
@@ -163,7 +163,7 @@ struct probe_loader *probe_loader_free(struct probe_loader *pl)
 	if (!pl)
 		return NULL;
 	client_loader_free(pl->client);
-	ring_buffer__free(pl->rb);
+	ring_reader_free(pl->rb);
 	http_server_bpf__destroy(pl->skel);
 	free(pl);
 	return NULL;
@@ -305,12 +305,12 @@ struct probe_attachment *probe_attachment_free(struct probe_attachment *a)
 
 int probe_loader_consume(struct probe_loader *pl)
 {
-	return ring_buffer__consume(pl->rb);
+	return ring_reader_consume(pl->rb);
 }
 
 int probe_loader_wakeup_fd(const struct probe_loader *pl)
 {
-	return ring_buffer__epoll_fd(pl->rb);
+	return ring_reader_epoll_fd(pl->rb);
 }
 
 int probe_loader_read_stats(const struct probe_loader *pl, uint64_t *ret_stats)
