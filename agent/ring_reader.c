@@ -62,7 +62,9 @@ int ring_view_drain(const struct ring_view *v, ring_record_fn fn, void *ud)
 				uint64_t at = (cons + HDR_SZ) & mask;
 				const uint8_t *rec = v->data + at;
 
-				if (at + size > v->size) {
+				if (at + size > v->size && size > v->scratch_size) {
+					r = -EMSGSIZE; /* skipped: no room for its copy */
+				} else if (at + size > v->size) {
 					/* It wraps: its head at the end, its tail at the start. */
 					size_t head = (size_t)(v->size - at);
 
@@ -70,9 +72,11 @@ int ring_view_drain(const struct ring_view *v, ring_record_fn fn, void *ud)
 					memcpy(v->scratch + head, v->data, size - head);
 					rec = v->scratch;
 				}
-				r = fn(ud, rec, size);
-				if (n < INT_MAX)
-					n++;
+				if (r == 0) {
+					r = fn(ud, rec, size);
+					if (n < INT_MAX)
+						n++;
+				}
 			}
 			cons += record_span(len);
 			__atomic_store_n(v->consumer_pos, cons, __ATOMIC_RELEASE);
@@ -102,7 +106,8 @@ int ring_reader_new(int map_fd, size_t size, ring_record_fn fn, void *ud,
 	r->epoll_fd = -1;
 	r->fn = fn;
 	r->ud = ud;
-	r->view.scratch = malloc(size);
+	r->view.scratch_size = size < RING_READER_MAX_RECORD ? size : RING_READER_MAX_RECORD;
+	r->view.scratch = malloc(r->view.scratch_size);
 	if (!r->view.scratch) {
 		rc = -ENOMEM;
 		goto fail;

@@ -24,17 +24,22 @@ struct ring_view {
 	const uint64_t *producer_pos; /* written by the kernel */
 	const uint8_t *data;          /* size bytes, mapped once */
 	size_t size;                  /* a power of two */
-	uint8_t *scratch;             /* a wrapped record's copy, size bytes */
+	uint8_t *scratch;             /* a wrapped record's copy */
+	size_t scratch_size;
 };
 
 /* Hands each committed record from *consumer_pos on to fn, advancing consumer_pos
  * past each one (discarded ones are skipped), until a record still being written or
  * producer_pos. Returns the records handed out, or fn's error; -EBADMSG for a header
  * that reaches past producer_pos (never the kernel's), and then consumer_pos is moved
- * to producer_pos. */
+ * to producer_pos; -EMSGSIZE after skipping a wrapped record larger than the scratch
+ * (the agent's programs submit a few hundred bytes at most). */
 int ring_view_drain(const struct ring_view *v, ring_record_fn fn, void *ud);
 
 struct ring_reader;
+
+/* A wrapped record's copy holds this much. */
+#define RING_READER_MAX_RECORD 65536
 
 /* Maps the ring buffer map map_fd of size bytes (its max_entries). Returns a new
  * reader in ret; map_fd stays the caller's. */

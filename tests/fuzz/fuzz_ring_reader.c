@@ -21,7 +21,7 @@ static int check(void *ud, const void *rec, size_t n)
 	const uint8_t *p = rec;
 
 	if (n > RING ||
-	    !((p >= ring && p + n <= ring + RING) || (p >= scratch && p + n <= scratch + RING)))
+	    !((p >= ring && p + n <= ring + RING) || (p >= scratch && p + n <= scratch + RING / 2)))
 		abort();
 	if (n)
 		(void)(p[0] + p[n - 1]); /* read its ends: ASan checks them */
@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint64_t cons = 0, prod = 0;
 	struct ring_view v = { .consumer_pos = &cons, .producer_pos = &prod, .data = ring,
-			       .size = RING, .scratch = scratch };
+			       .size = RING, .scratch = scratch, .scratch_size = RING / 2 };
 
 	if (size < 16)
 		return 0;

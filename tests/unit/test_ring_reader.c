@@ -27,7 +27,8 @@ static void ring_init(struct ring *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->view = (struct ring_view){ .consumer_pos = &r->cons, .producer_pos = &r->prod,
-				      .data = r->data, .size = RING, .scratch = r->scratch };
+				      .data = r->data, .size = RING, .scratch = r->scratch,
+				      .scratch_size = RING };
 }
 
 /* Writes a record of len bytes, each byte fill, with the header flags, at prod. */
@@ -166,6 +167,24 @@ static void a_header_past_the_producer_is_refused_and_skipped(void **state)
 	assert_int_equal(r.cons, r.prod);
 }
 
+static void a_wrapped_record_larger_than_the_copy_is_skipped(void **state)
+{
+	struct ring r;
+	struct seen s = { .fail_at = -1 };
+
+	ring_init(&r);
+	r.view.scratch_size = 64;
+	put(&r, 192, 0x11, 0);
+	assert_int_equal(ring_view_drain(&r.view, record, &s), 1);
+	put(&r, 100, 0x22, 0); /* wraps, and is larger than 64 bytes */
+	put(&r, 8, 0x33, 0);
+	assert_int_equal(ring_view_drain(&r.view, record, &s), -EMSGSIZE);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(ring_view_drain(&r.view, record, &s), 1);
+	assert_int_equal(s.fills[1], 0x33);
+	assert_int_equal(r.cons, r.prod);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +194,7 @@ int main(void)
 		cmocka_unit_test(a_record_being_written_waits_for_the_next_drain),
 		cmocka_unit_test(an_error_stops_after_its_record),
 		cmocka_unit_test(a_header_past_the_producer_is_refused_and_skipped),
+		cmocka_unit_test(a_wrapped_record_larger_than_the_copy_is_skipped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
