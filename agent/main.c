@@ -161,7 +161,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	/* 1 MiB: a sidecar traces one pod; at 100k spans/s the reader, woken at a quarter
 	 * full, still has about 30 ms. It also holds what the export queue has no room
 	 * for (agent/span_flow.h): 3,196 records, some 120 ms of spans at 27k spans/s.
-	 * The ring is mapped twice, so it counts double. */
+	 * Its pages count in the RSS once (agent/ring_reader.h). */
 	f->ringbuf_bytes = 1024 * 1024;
 	const char *ring_env = getenv("AUTOTRACE_RINGBUF_KIB");
 	if (ring_env && ringbuf_kib("AUTOTRACE_RINGBUF_KIB", ring_env, &f->ringbuf_bytes) < 0)

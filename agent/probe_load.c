@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -70,7 +71,14 @@ int probe_load_start(const struct probe_loader_opts *opts, struct probe_load **r
 		free(l);
 		return r;
 	}
+	/* The thread takes no signal: one pending in it makes the kernel abandon the
+	 * verification under way (EAGAIN), which libbpf then starts over, up to five
+	 * times. The thread inherits the mask in force at its creation. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	r = pthread_create(&l->thread, NULL, load_main, l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r) {
 		close(l->done_fd);
 		free(l);

@@ -7,12 +7,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/client_loader.h"
 #include "agent/inflight_sweep.h"
 #include "agent/db_loader.h"
 #include "agent/grpc_loader.h"
+#include "agent/ring_reader.h"
 #include "agent/uprobe_link.h"
 #include "http_server.skel.h"
 
@@ -21,7 +23,7 @@
 
 struct probe_loader {
 	struct http_server_bpf *skel;
-	struct ring_buffer *rb;
+	struct ring_reader *rb;
 	struct bpf_program *start_prog; /* with or without the header scan */
 	struct bpf_program *h2_start_prog; /* the same for HTTP/2 */
 	int header_scan;
@@ -34,6 +36,7 @@ struct probe_loader {
 	int db_error;
 	struct grpc_loader *grpc;
 	int grpc_error;
+	uint64_t loaded_ns; /* CLOCK_BOOTTIME when the object's load returned */
 	probe_record_fn on_record;
 	void *ud;
 };
@@ -49,7 +52,18 @@ static int is_pow2(size_t v)
 	return v && !(v & (v - 1));
 }
 
-static int ring_sample(void *ctx, void *data, size_t size)
+/* The clock of bpf_prog_info.load_time. */
+static uint64_t boottime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+_Static_assert(PROBE_RECORD_KEEP == RING_RECORD_KEEP, "a kept record is the ring reader's");
+
+static int ring_sample(void *ctx, const void *data, size_t size)
 {
 	struct probe_loader *pl = ctx;
 
@@ -133,11 +147,11 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 	r = http_server_bpf__load(pl->skel);
 	if (r)
 		goto fail;
-	pl->rb = ring_buffer__new(bpf_map__fd(pl->skel->maps.spans), ring_sample, pl, NULL);
-	if (!pl->rb) {
-		r = -errno ? -errno : -ENOMEM;
+	pl->loaded_ns = boottime_ns();
+	/* Its data pages mapped once, not twice as libbpf's reader does: agent/ring_reader.h. */
+	r = ring_reader_new(bpf_map__fd(pl->skel->maps.spans), ring, ring_sample, pl, &pl->rb);
+	if (r)
 		goto fail;
-	}
 	if (opts && (opts->with_client || opts->with_grpc)) {
 		struct client_loader_shared sh = {
 			.spans_fd = bpf_map__fd(pl->skel->maps.spans),
@@ -186,7 +200,7 @@ struct probe_loader *probe_loader_free(struct probe_loader *pl)
 	client_loader_free(pl->client);
 	db_loader_free(pl->db);
 	grpc_loader_free(pl->grpc);
-	ring_buffer__free(pl->rb);
+	ring_reader_free(pl->rb);
 	http_server_bpf__destroy(pl->skel);
 	free(pl);
 	return NULL;
@@ -391,12 +405,12 @@ struct probe_attachment *probe_attachment_free(struct probe_attachment *a)
 
 int probe_loader_consume(struct probe_loader *pl)
 {
-	return ring_buffer__consume(pl->rb);
+	return ring_reader_consume(pl->rb);
 }
 
 int probe_loader_wakeup_fd(const struct probe_loader *pl)
 {
-	return ring_buffer__epoll_fd(pl->rb);
+	return ring_reader_epoll_fd(pl->rb);
 }
 
 int probe_loader_read_stats(const struct probe_loader *pl, uint64_t *ret_stats)
@@ -460,8 +474,11 @@ int probe_loader_programs(const struct probe_loader *pl, struct probe_program_in
 			  size_t cap, size_t *ret_n)
 {
 	struct bpf_program *prog;
+	uint64_t started = 0; /* the previous program's load_time */
 	size_t n = 0;
 
+	/* libbpf loads an object's programs one after the other, in this order: each one's
+	 * load ends about when the next one's starts. */
 	bpf_object__for_each_program(prog, pl->skel->obj) {
 		struct bpf_prog_info info;
 		uint32_t len = sizeof(info);
@@ -469,18 +486,22 @@ int probe_loader_programs(const struct probe_loader *pl, struct probe_program_in
 
 		if (fd < 0)
 			continue; /* not loaded */
-		if (n < cap) {
-			memset(&info, 0, sizeof(info));
-			if (bpf_obj_get_info_by_fd(fd, &info, &len))
-				return -errno;
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			return -errno;
+		if (n > 0 && n <= cap && info.load_time > started)
+			ret_info[n - 1].load_us = (uint32_t)((info.load_time - started) / 1000);
+		if (n < cap)
 			ret_info[n] = (struct probe_program_info){
 				.name = bpf_program__name(prog),
 				.verified_insns = info.verified_insns,
 				.insns = info.xlated_prog_len / 8,
 			};
-		}
+		started = info.load_time;
 		n++;
 	}
+	if (n > 0 && n <= cap && pl->loaded_ns > started)
+		ret_info[n - 1].load_us = (uint32_t)((pl->loaded_ns - started) / 1000);
 	*ret_n = n;
 	return 0;
 }

@@ -23,6 +23,9 @@ struct probe_attachment;
  * Return 0 to go on, or a negative errno to stop consuming after this record
  * (probe_loader_consume returns it). */
 typedef int (*probe_record_fn)(void *ud, const void *data, size_t size);
+/* What a probe_record_fn returns to leave its record in the ring, first of the next
+ * consume (agent/ring_reader.h). */
+#define PROBE_RECORD_KEEP 1
 
 struct probe_loader_opts {
 	size_t ringbuf_bytes;     /* power of two >= page size; 0: 4 MiB (12,700 records:
@@ -149,6 +152,8 @@ struct probe_program_info {
 	const char *name; /* borrowed from the loader */
 	uint32_t verified_insns;
 	uint32_t insns; /* as loaded, after the verifier's rewrites */
+	uint32_t load_us; /* from its BPF_PROG_LOAD to the next program's (or the end of
+			   * the object's load): the verifier's time, JIT included */
 };
 /* The programs loaded, at most cap of them into ret_info; their number in ret_n. */
 int probe_loader_programs(const struct probe_loader *pl, struct probe_program_info *ret_info,

@@ -199,8 +199,9 @@ static void log_loaded(const struct tracer *t, const struct probe_load_cost *cos
 		n = 0;
 	line[0] = '\0';
 	for (size_t i = 0; i < n && i < 8 && used < sizeof(line); i++) {
-		int w = snprintf(line + used, sizeof(line) - used, "%s%s %u", i ? ", " : "",
-				 progs[i].name, progs[i].verified_insns);
+		int w = snprintf(line + used, sizeof(line) - used, "%s%s %u in %u ms",
+				 i ? ", " : "", progs[i].name, progs[i].verified_insns,
+				 (progs[i].load_us + 500) / 1000);
 
 		if (w < 0)
 			break;

@@ -144,6 +144,8 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 	b = &t->binaries[t->n_binaries];
 	memset(b, 0, sizeof(*b));
 	b->id = p->id;
+	/* When a process was found, for bench/agent_startup.bench.sh's found -> first span. */
+	log_debug(COMPONENT, "found pid %d (%s): reading its binary", (int)p->pid, p->exe);
 	r = go_binary_open(p->exe_link, NULL, &gb);
 	if (r == -ENOEXEC) {
 		b->state = BINARY_NOT_GO;

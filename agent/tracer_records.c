@@ -86,7 +86,7 @@ int tracer_on_record(void *ud, const void *data, size_t size)
 	if (t->select)
 		t->span.resource_id = span_tag_of(t, data, size);
 	if (t->on_span && t->on_span(t->ud, &t->span) == TRACER_SPAN_HOLD)
-		return TRACER_SPAN_HOLD; /* libbpf leaves the record unconsumed */
+		return PROBE_RECORD_KEEP; /* the ring keeps it */
 	t->spans_delivered++;
 	/* The rest stays in the ring. */
 	return --t->budget ? 0 : -ECANCELED;
@@ -104,7 +104,7 @@ int tracer_poll_at_most(struct tracer *t, size_t max)
 	t->budget = max;
 	t->wall_minus_mono_ns = tracer_wall_minus_mono();
 	r = probe_loader_consume(t->loader);
-	if (r < 0 && r != -ECANCELED && r != TRACER_SPAN_HOLD)
+	if (r < 0 && r != -ECANCELED)
 		return r;
 	return (int)(t->spans_delivered - before);
 }

@@ -58,7 +58,7 @@ for ring in 4096 1024 256; do
 	printf 'agent_rss: %s processes instrumented, %4d KiB ring: %6d KiB (peak %d), %sx baseline\n' \
 		"$p" "$ring" "$rss" "$hwm" "$(awk -v a="$rss" -v b="$base" 'BEGIN { printf "%.2f", a / b }')"
 done
-echo "agent_rss: (RSS counts shared library pages and the ring twice; /proc/<pid>/smaps_rollup Anonymous is the private part)"
+echo "agent_rss: (RSS counts shared library pages and the ring; /proc/<pid>/smaps_rollup Anonymous is the private part)"
 
 # --- under load ---------------------------------------------------------------------
 receiver=$(command -v otlp-receiver)

@@ -80,8 +80,9 @@ int main(void)
 
 		printf(" %s:\n", vs[k].name);
 		for (size_t p = 0; p < vs[k].n_progs && p < MAX_PROGS; p++) {
-			printf("  %-24s %8u instructions verified (%u loaded)\n", vs[k].progs[p].name,
-			       vs[k].progs[p].verified_insns, vs[k].progs[p].insns);
+			printf("  %-24s %8u instructions verified (%u loaded), last run's load %u ms\n",
+			       vs[k].progs[p].name, vs[k].progs[p].verified_insns,
+			       vs[k].progs[p].insns, (vs[k].progs[p].load_us + 500) / 1000);
 			total += vs[k].progs[p].verified_insns;
 		}
 		printf("  %-24s %8lu instructions verified\n", "all", total);

@@ -98,8 +98,8 @@ int main(void)
 	printf("  %d processes traced:        %6.1f MB RSS  (+%.1f), peak %.1f MB\n", SERVICES, five,
 	       five - base, peak);
 	printf("  a scan of /proc with them attached: %.1f ms\n", scan_ms);
-	printf("  (RSS counts the ring buffer's mapping: its data pages are mapped twice, so\n"
-	       "   2 x ringbuf_bytes of it is the kernel's ring, charged once to the cgroup)\n");
+	printf("  (RSS counts the ring buffer's mapping: its data pages, mapped once, so\n"
+	       "   ringbuf_bytes of it is the kernel's ring, charged once to the cgroup)\n");
 	rc = 0;
 out:
 	tracer_free(t);

@@ -95,9 +95,10 @@ struct {
 	__type(value, struct hs_red_value);
 } red SEC(".maps");
 
-/* The statuses without a slot. */
+/* The statuses without a slot: rare, so allocated as they come, not at every start. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, HS_RED_OTHER_MAX);
 	__type(key, struct hs_red_key);
 	__type(value, struct hs_red_value);

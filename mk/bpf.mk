@@ -11,6 +11,9 @@ VMLINUX_H  := build/gen/vmlinux.h
 BPF_ARCH   := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror \
 	-I. -Ibuild/gen -mcpu=v3
+# The UAPI headers' <asm/...> for programs that include <linux/bpf.h> instead of
+# vmlinux.h (bpf/tp_inject.bpf.c: no CO-RE, so loading it parses no kernel BTF).
+BPF_CFLAGS += -idirafter /usr/include/$(shell $(CC) -print-multiarch 2>/dev/null)
 
 $(VMLINUX_H):
 	@mkdir -p $(@D)
