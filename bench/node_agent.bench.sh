@@ -159,4 +159,13 @@ sleep 20 # its report of the change written (a random 0..15 s after it)
 measure "$pods pods opted in:"
 sent=$(awk -v r="$rate" -v n="$pods" 'BEGIN { print r * n }')
 echo "node_agent: load: $rate req/s to each of $pods servers (${sent} req/s offered); dropped spans: $(metric autotrace_agent_spans_dropped_total) ($(by_reason autotrace_agent_spans_dropped_total))"
+# Every sampled request accounted for: exported, or dropped with a reason, once the load
+# has stopped and the last batch has gone (a span lost without a count would show here).
+kill $load_pid 2>/dev/null
+wait $load_pid 2>/dev/null
+load_pid=
+sleep 3
+sampled=$(metric autotrace_agent_requests_sampled_total) exported=$(metric autotrace_agent_spans_exported_total)
+dropped=$(metric autotrace_agent_spans_dropped_total)
+echo "node_agent: since the start: $sampled requests sampled, $exported spans exported, $dropped dropped: $((sampled - exported - dropped)) unaccounted for"
 echo "node_agent: fleet at 5,000 nodes: $api_per_min writes/min per agent (measured, API server count) x 5,000 / 60 = $(awk -v r="$api_per_min" 'BEGIN { printf "%.0f", r * 5000 / 60 }') writes/s (agent/README.md's design: 1/min, 83/s)"
