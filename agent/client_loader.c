@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/bpf_percpu.h"
 #include "agent/uprobe_link.h"
 #include "http_client.skel.h"
 
@@ -184,50 +185,28 @@ size_t client_attachment_probes(const struct client_attachment *a)
 
 int client_loader_read_stats(const struct client_loader *cl, uint64_t *ret)
 {
-	uint64_t *percpu, sums[HC_STAT_COUNT] = { 0 };
+	return bpf_percpu_counters(cl->skel->maps.client_stats, cl->ncpus, HC_STAT_COUNT, ret);
+}
 
-	percpu = calloc((size_t)cl->ncpus, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	for (uint32_t k = 0; k < HC_STAT_COUNT; k++) {
-		if (bpf_map__lookup_elem(cl->skel->maps.client_stats, &k, sizeof(k), percpu,
-					 sizeof(*percpu) * (size_t)cl->ncpus, 0))
-			continue;
-		for (int c = 0; c < cl->ncpus; c++)
-			sums[k] += percpu[c];
-	}
-	memcpy(ret, sums, sizeof(sums));
-	free(percpu);
-	return 0;
+struct red_walk {
+	client_red_fn fn;
+	void *ud;
+};
+
+static void red_one(void *ud, const void *key, const void *value)
+{
+	const struct red_walk *w = ud;
+
+	w->fn(w->ud, key, value);
 }
 
 int client_loader_red_foreach(const struct client_loader *cl, client_red_fn fn, void *ud)
 {
-	const struct bpf_map *map = cl->skel->maps.client_red;
-	struct hc_red_key key, next;
-	const struct hc_red_key *prev = NULL;
-	struct hs_red_value *percpu, sum;
+	struct red_walk w = { fn, ud };
 
-	percpu = calloc((size_t)cl->ncpus, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map__lookup_elem(map, &key, sizeof(key), percpu,
-					 sizeof(*percpu) * (size_t)cl->ncpus, 0))
-			continue;
-		memset(&sum, 0, sizeof(sum));
-		for (int c = 0; c < cl->ncpus; c++) {
-			for (int b = 0; b < HS_RED_BUCKETS; b++)
-				sum.buckets[b] += percpu[c].buckets[b];
-			sum.count += percpu[c].count;
-			sum.sum_ns += percpu[c].sum_ns;
-		}
-		fn(ud, &key, &sum);
-	}
-	free(percpu);
-	return 0;
+	return bpf_percpu_hash_foreach(cl->skel->maps.client_red, cl->ncpus,
+				       sizeof(struct hc_red_key), sizeof(struct hs_red_value), red_one,
+				       &w);
 }
 
 int client_loader_calls_fd(const struct client_loader *cl)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/bpf_percpu.h"
 #include "agent/uprobe_link.h"
 #include "bpf/http_server.h"
 #include "db_client.skel.h"
@@ -181,48 +182,26 @@ size_t db_attachment_probes(const struct db_attachment *a)
 
 int db_loader_read_stats(const struct db_loader *dl, uint64_t *ret)
 {
-	uint64_t *percpu, sums[DB_STAT_COUNT] = { 0 };
+	return bpf_percpu_counters(dl->skel->maps.db_stats, dl->ncpus, DB_STAT_COUNT, ret);
+}
 
-	percpu = calloc((size_t)dl->ncpus, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	for (uint32_t k = 0; k < DB_STAT_COUNT; k++) {
-		if (bpf_map__lookup_elem(dl->skel->maps.db_stats, &k, sizeof(k), percpu,
-					 sizeof(*percpu) * (size_t)dl->ncpus, 0))
-			continue;
-		for (int c = 0; c < dl->ncpus; c++)
-			sums[k] += percpu[c];
-	}
-	memcpy(ret, sums, sizeof(sums));
-	free(percpu);
-	return 0;
+struct red_walk {
+	db_red_fn fn;
+	void *ud;
+};
+
+static void red_one(void *ud, const void *key, const void *value)
+{
+	const struct red_walk *w = ud;
+
+	w->fn(w->ud, key, value);
 }
 
 int db_loader_red_foreach(const struct db_loader *dl, db_red_fn fn, void *ud)
 {
-	const struct bpf_map *map = dl->skel->maps.db_red;
-	struct db_red_key key, next;
-	const struct db_red_key *prev = NULL;
-	struct db_red_value *percpu, sum;
+	struct red_walk w = { fn, ud };
 
-	percpu = calloc((size_t)dl->ncpus, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map__lookup_elem(map, &key, sizeof(key), percpu,
-					 sizeof(*percpu) * (size_t)dl->ncpus, 0))
-			continue;
-		memset(&sum, 0, sizeof(sum));
-		for (int c = 0; c < dl->ncpus; c++) {
-			for (int b = 0; b < DB_RED_BUCKETS; b++)
-				sum.buckets[b] += percpu[c].buckets[b];
-			sum.count += percpu[c].count;
-			sum.sum_ns += percpu[c].sum_ns;
-		}
-		fn(ud, &key, &sum);
-	}
-	free(percpu);
-	return 0;
+	return bpf_percpu_hash_foreach(dl->skel->maps.db_red, dl->ncpus,
+				       sizeof(struct db_red_key), sizeof(struct db_red_value), red_one,
+				       &w);
 }

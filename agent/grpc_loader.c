@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/bpf_percpu.h"
 #include "agent/uprobe_link.h"
 #include "grpc.skel.h"
 
@@ -160,50 +161,28 @@ size_t grpc_attachment_probes(const struct grpc_attachment *a)
 
 int grpc_loader_read_stats(const struct grpc_loader *gl, uint64_t *ret)
 {
-	uint64_t *percpu, sums[GR_STAT_COUNT] = { 0 };
+	return bpf_percpu_counters(gl->skel->maps.grpc_stats, gl->ncpus, GR_STAT_COUNT, ret);
+}
 
-	percpu = calloc((size_t)gl->ncpus, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	for (uint32_t k = 0; k < GR_STAT_COUNT; k++) {
-		if (bpf_map__lookup_elem(gl->skel->maps.grpc_stats, &k, sizeof(k), percpu,
-					 sizeof(*percpu) * (size_t)gl->ncpus, 0))
-			continue;
-		for (int c = 0; c < gl->ncpus; c++)
-			sums[k] += percpu[c];
-	}
-	memcpy(ret, sums, sizeof(sums));
-	free(percpu);
-	return 0;
+struct red_walk {
+	grpc_red_fn fn;
+	void *ud;
+};
+
+static void red_one(void *ud, const void *key, const void *value)
+{
+	const struct red_walk *w = ud;
+
+	w->fn(w->ud, key, value);
 }
 
 int grpc_loader_red_foreach(const struct grpc_loader *gl, grpc_red_fn fn, void *ud)
 {
-	const struct bpf_map *map = gl->skel->maps.grpc_red;
-	struct gr_red_key key, next;
-	const struct gr_red_key *prev = NULL;
-	struct hs_red_value *percpu, sum;
+	struct red_walk w = { fn, ud };
 
-	percpu = calloc((size_t)gl->ncpus, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map__lookup_elem(map, &key, sizeof(key), percpu,
-					 sizeof(*percpu) * (size_t)gl->ncpus, 0))
-			continue;
-		memset(&sum, 0, sizeof(sum));
-		for (int c = 0; c < gl->ncpus; c++) {
-			for (int b = 0; b < HS_RED_BUCKETS; b++)
-				sum.buckets[b] += percpu[c].buckets[b];
-			sum.count += percpu[c].count;
-			sum.sum_ns += percpu[c].sum_ns;
-		}
-		fn(ud, &key, &sum);
-	}
-	free(percpu);
-	return 0;
+	return bpf_percpu_hash_foreach(gl->skel->maps.grpc_red, gl->ncpus,
+				       sizeof(struct gr_red_key), sizeof(struct hs_red_value), red_one,
+				       &w);
 }
 
 const char *grpc_loader_propagation(void)

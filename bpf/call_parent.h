@@ -1,6 +1,6 @@
 /* The server request a client call is made for, and the call's ids from it: shared by
- * the net/http client probes (bpf/http_client.bpf.c) and the gRPC client probes
- * (bpf/grpc.bpf.c), and the filing of a server request's context that lets a call find
+ * the net/http client probes (bpf/http_client.bpf.c), the gRPC client probes
+ * (bpf/grpc.bpf.c) and the database/sql probes (bpf/db_client.bpf.c), and the filing of a server request's context that lets a call find
  * it (bpf/http_server.bpf.c, bpf/grpc.bpf.c). The includer declares the maps these
  * use, as bpf/http_server.bpf.c lays them out: inflight, inflight_sampled, ctx_slots,
  * and the inflight_mask rodata; it includes vmlinux.h, bpf/go_memory.h,

@@ -23,7 +23,7 @@
  * is then no end, and nothing is counted.
  *
  * The call's state is kept by goroutine. Its parent is found as for net/http calls
- * (bpf/client_parent.h); every call is counted in the RED series; sampled ones are
+ * (bpf/call_parent.h); every call is counted in the RED series; sampled ones are
  * copied out, with a bounded prefix of the query's text, through the ring buffer the
  * server probes use. Nothing here writes to user memory. */
 #include "vmlinux.h"
@@ -33,50 +33,25 @@
 #include "bpf/http_server.h"
 #include "bpf/http_client.h"
 #include "bpf/db_client.h"
+#include "bpf/go_memory.h"
 #include "bpf/sampling_decision.h"
 #include "bpf/uprobe_context.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Set by the loader before load, as for bpf/http_server.bpf.c. */
-const volatile __u64 ringbuf_wakeup_bytes = 256 * 1024;
-const volatile __u32 inflight_mask = 16383;
 
 /* Shared with bpf/http_server.bpf.c (the loader reuses its maps). */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 * 1024 * 1024);
-} spans SEC(".maps");
+#include "bpf/server_maps.h"
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct hs_inflight);
-} inflight SEC(".maps");
+#include "bpf/call_parent.h"
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct hs_sampled);
-} inflight_sampled SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, HS_MAX_SAMPLERS);
-	__type(key, __u32);
-	__type(value, struct hs_sampler);
-} sampler SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, HC_CTX_SLOTS);
-	__type(key, __u32);
-	__type(value, struct hc_ctx_slot);
-} ctx_slots SEC(".maps");
-
-#include "bpf/client_parent.h"
+/* A call's ids, as the record carries them (filled by call_ids_fill). */
+struct client_ids {
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u8 parent_span_id[8];
+	__u8 sampled, trace_flags, has_parent;
+};
 
 /* This object's own. */
 struct {
@@ -184,7 +159,7 @@ static __always_inline int call_start(struct pt_regs *ctx, __u64 qptr, __u64 qle
 	const struct hs_sampler *smp = bpf_map_lookup_elem(&sampler, &sslot);
 	struct db_scratch *sc = bpf_map_lookup_elem(&db_scratch, &zero);
 	__u64 tag = owner_tag(regs_of(ctx)->r14, pid), ctx_data = regs_of(ctx)->cx;
-	enum client_parent_via via;
+	int via;
 	struct db_call *c;
 	__u64 n;
 	int parent;
@@ -199,12 +174,14 @@ static __always_inline int call_start(struct pt_regs *ctx, __u64 qptr, __u64 qle
 	c->exec = exec;
 	c->query_len = qlen > 0xffffffffULL ? 0xffffffffU : (__u32)qlen;
 	c->copied_len = 0;
-	parent = client_parent_request(tag, pid, ctx_data, &via);
-	if (via == CLIENT_PARENT_GOROUTINE)
+	parent = parent_request(tag, pid, ctx_data, &via);
+	if (via == CALL_PARENT_GOROUTINE)
 		db_stat_add(DB_STAT_PARENT_GOROUTINE);
-	else if (via == CLIENT_PARENT_CONTEXT)
+	else if (via == CALL_PARENT_CONTEXT)
 		db_stat_add(DB_STAT_PARENT_CONTEXT);
-	client_ids(&c->ids, parent, smp);
+	call_ids_fill(&(struct call_ids){ c->ids.trace_id, c->ids.span_id, c->ids.parent_span_id,
+					  &c->ids.sampled, &c->ids.trace_flags, &c->ids.has_parent },
+		      parent, smp);
 	__builtin_memset(c->op, 0, DB_OP_PREFIX);
 	if (qptr && qlen) {
 		n = qlen < DB_OP_PREFIX ? qlen : DB_OP_PREFIX;

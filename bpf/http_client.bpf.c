@@ -35,46 +35,12 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Set by the loader before load, as for bpf/http_server.bpf.c. */
-const volatile __u64 ringbuf_wakeup_bytes = 256 * 1024;
-const volatile __u32 inflight_mask = 16383;
 /* 1 when bpf/tp_inject.bpf.c is attached: the conn probe is then attached too, and the
  * start names its process to the sock_ops program. */
 const volatile __u8 propagate = 0;
 
 /* Shared with bpf/http_server.bpf.c (the loader reuses its maps). */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 * 1024 * 1024);
-} spans SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct hs_inflight);
-} inflight SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct hs_sampled);
-} inflight_sampled SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, HS_MAX_SAMPLERS);
-	__type(key, __u32);
-	__type(value, struct hs_sampler);
-} sampler SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, HC_CTX_SLOTS);
-	__type(key, __u32);
-	__type(value, struct hc_ctx_slot);
-} ctx_slots SEC(".maps");
+#include "bpf/server_maps.h"
 
 /* Shared with bpf/tp_inject.bpf.c: the trace context the next request on a connection
  * carries. LRU: an entry whose request was never written is pushed out in time. */
