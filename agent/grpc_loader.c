@@ -9,15 +9,17 @@
 #include <string.h>
 
 #include "agent/bpf_percpu.h"
+#include "agent/propagation.h"
 #include "agent/uprobe_link.h"
 #include "grpc.skel.h"
 
-#define MAX_GRPC_PROBES 5
+#define MAX_GRPC_PROBES 7
 
 struct grpc_loader {
 	struct grpc_bpf *skel;
 	int multi;
 	int ncpus;
+	int propagate; /* the outgoing-context probes are loaded */
 };
 
 struct grpc_attachment {
@@ -26,7 +28,8 @@ struct grpc_attachment {
 };
 
 /* Returns a new loader; owns its skeleton. */
-int grpc_loader_new(const struct client_loader_shared *shared, struct grpc_loader **ret)
+int grpc_loader_new(const struct client_loader_shared *shared, const struct propagation *prop,
+		    struct grpc_loader **ret)
 {
 	struct grpc_loader *gl = calloc(1, sizeof(*gl));
 	int r;
@@ -51,8 +54,20 @@ int grpc_loader_new(const struct client_loader_shared *shared, struct grpc_loade
 		r = bpf_map__reuse_fd(gl->skel->maps.sampler, shared->sampler_fd);
 	if (!r)
 		r = bpf_map__reuse_fd(gl->skel->maps.ctx_slots, shared->ctx_slots_fd);
+	gl->propagate = propagation_active(prop);
+	gl->skel->rodata->propagate = (uint8_t)gl->propagate;
+	if (!r && gl->propagate) {
+		r = bpf_map__reuse_fd(gl->skel->maps.traced_tgids, propagation_traced_tgids_fd(prop));
+		if (!r)
+			r = bpf_map__reuse_fd(gl->skel->maps.h2_streams, propagation_h2_streams_fd(prop));
+		if (!r)
+			r = bpf_map__reuse_fd(gl->skel->maps.h2_conns, propagation_h2_conns_fd(prop));
+	}
 	if (r)
 		goto fail;
+	/* Without propagation these are never attached: not verified either. */
+	bpf_program__set_autoload(gl->skel->progs.grpc_client_fields, gl->propagate);
+	bpf_program__set_autoload(gl->skel->progs.grpc_write_header, gl->propagate);
 	if (gl->multi) {
 		struct bpf_program *prog;
 
@@ -136,6 +151,13 @@ int grpc_loader_attach(struct grpc_loader *gl, pid_t pid, const char *binary_pat
 			r = attach_one(gl, gl->skel->progs.grpc_client_end, pid, binary_path,
 				       plan->client_end.file_offset, cookie, a);
 	}
+	if (!r && plan->has_client && plan->has_outgoing && gl->propagate) {
+		r = attach_one(gl, gl->skel->progs.grpc_client_fields, pid, binary_path,
+			       plan->client_fields.file_offset, cookie, a);
+		if (!r)
+			r = attach_one(gl, gl->skel->progs.grpc_write_header, pid, binary_path,
+				       plan->write_header.file_offset, cookie, a);
+	}
 	if (r) {
 		grpc_attachment_free(a);
 		return r;
@@ -185,16 +207,18 @@ int grpc_loader_red_foreach(const struct grpc_loader *gl, grpc_red_fn fn, void *
 				       &w);
 }
 
-const char *grpc_loader_propagation(void)
+const char *grpc_loader_propagation(const struct grpc_loader *gl)
 {
-	return "none";
+	return gl && gl->propagate ? "sk_msg" : "none";
 }
 
-const char *grpc_loader_propagation_why(void)
+const char *grpc_loader_propagation_why(const struct grpc_loader *gl)
 {
-	return "gRPC metadata rides HPACK-compressed HTTP/2 HEADERS frames that grpc-go's "
-	       "loopy writer goroutine batches into its own writes: the kernel's lockdown "
-	       "refuses bpf_probe_write_user (no metadata added in the process), and an sk_msg "
-	       "insertion would have to rewrite frame lengths and know each frame's stream, "
-	       "which no probe on the calling goroutine can tell it; TLS hides the frames too";
+	if (gl && gl->propagate)
+		return "a traceparent field is appended to the HEADERS frame of each call over "
+		       "plaintext HTTP/2 (h2c) as it goes out; calls over TLS carry none (their "
+		       "frames are ciphertext on the wire)";
+	return gl ? "the kernel offers no sk_msg program here (see the net/http client's "
+		    "outgoing trace context)"
+		  : "the gRPC probes are not loaded";
 }

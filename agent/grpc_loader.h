@@ -3,7 +3,9 @@
  * in-flight and context slots: one ring, one sampler, and gRPC and HTTP spans parented
  * across each other), and attaches its uprobes to one process. No policy here.
  *
- * Outgoing trace context: none for gRPC (grpc_loader_propagation_why says why).
+ * Outgoing trace context: with the net/http client's propagation (agent/propagation.h)
+ * active, calls over h2c carry a traceparent (bpf/tp_inject.bpf.c appends it to their
+ * HEADERS frames); grpc_loader_propagation says which.
  *
  * Not thread-safe. Errors: 0 or a negative errno. */
 #ifndef AUTOTRACE_AGENT_GRPC_LOADER_H
@@ -19,8 +21,13 @@
 struct grpc_loader;
 struct grpc_attachment;
 
-/* Returns a new loader in ret (shared: the same maps the client loader reuses). */
-int grpc_loader_new(const struct client_loader_shared *shared, struct grpc_loader **ret);
+struct propagation;
+
+/* Returns a new loader in ret (shared: the same maps the client loader reuses; prop,
+ * borrowed for the call, the propagation whose maps the outgoing-context probes fill,
+ * or NULL for none). */
+int grpc_loader_new(const struct client_loader_shared *shared, const struct propagation *prop,
+		    struct grpc_loader **ret);
 struct grpc_loader *grpc_loader_free(struct grpc_loader *gl);
 
 int grpc_loader_set_offsets(struct grpc_loader *gl, uint32_t slot, const struct gr_offsets *off);
@@ -41,8 +48,9 @@ typedef void (*grpc_red_fn)(void *ud, const struct gr_red_key *key,
 			    const struct hs_red_value *value);
 int grpc_loader_red_foreach(const struct grpc_loader *gl, grpc_red_fn fn, void *ud);
 
-/* Outgoing trace context for gRPC calls: "none", and why (static strings). */
-const char *grpc_loader_propagation(void);
-const char *grpc_loader_propagation_why(void);
+/* Outgoing trace context for gRPC calls: "sk_msg" or "none", and what that means
+ * (static strings); gl may be NULL (no gRPC probes). */
+const char *grpc_loader_propagation(const struct grpc_loader *gl);
+const char *grpc_loader_propagation_why(const struct grpc_loader *gl);
 
 #endif

@@ -15,6 +15,14 @@ static const enum go_field needed[] = {
 };
 #define N_NEEDED (sizeof(needed) / sizeof(needed[0]))
 
+/* What outgoing trace context reads besides: the writer's connection and its
+ * addresses. Without them the calls are traced all the same, with no context sent. */
+static const enum go_field outgoing[] = {
+	GO_FIELD_GRPC_LOOPY_CONN, GO_FIELD_NET_CONN_FD,	 GO_FIELD_NETFD_LADDR,
+	GO_FIELD_NETFD_RADDR,	  GO_FIELD_TCPADDR_IP,	 GO_FIELD_TCPADDR_PORT,
+};
+#define N_OUTGOING (sizeof(outgoing) / sizeof(outgoing[0]))
+
 /* -EPROTONOSUPPORT, with why: "<what> (google.golang.org/grpc <version>)". */
 static int unsupported(char *why, size_t size, const char *what, const char *version)
 {
@@ -65,6 +73,15 @@ static int plan_offsets(struct go_binary *binary, const char *version, struct gr
 		.valid = 1,
 		.stream_ctx = o->off[GO_FIELD_GRPC_STREAM_CTX],
 	};
+	ret->loopy_conn = GR_NO_FIELD;
+	if (go_offsets_require(o, outgoing, N_OUTGOING, &missing) == 0) {
+		ret->loopy_conn = o->off[GO_FIELD_GRPC_LOOPY_CONN];
+		ret->conn_fd = o->off[GO_FIELD_NET_CONN_FD];
+		ret->netfd_laddr = o->off[GO_FIELD_NETFD_LADDR];
+		ret->netfd_raddr = o->off[GO_FIELD_NETFD_RADDR];
+		ret->tcpaddr_ip = o->off[GO_FIELD_TCPADDR_IP];
+		ret->tcpaddr_port = o->off[GO_FIELD_TCPADDR_PORT];
+	}
 	/* The probe reads a field's Name and Value words within its element. */
 	if (ret->hf_size > GR_FIELD_SIZE_MAX || ret->hf_name > 15 || ret->hf_value > 31)
 		return unsupported(why, why_size, "hpack.HeaderField is laid out unlike the probe "
@@ -98,6 +115,14 @@ int grpc_probes_plan(struct go_binary *binary, struct grpc_probe_plan *ret_plan,
 	r = plan_offsets(binary, plan.version, &plan.offsets, ret_why, why_size);
 	if (r)
 		return r;
+	/* Both where the kernel emulates the instruction: the nop after the call, and
+	 * writeHeader's jbe. */
+	plan.has_outgoing =
+		plan.has_client && plan.offsets.loopy_conn != GR_NO_FIELD &&
+		go_binary_call_points(binary, GRPC_PROBES_NEW_STREAM,
+				      GRPC_PROBES_CREATE_HEADER_FIELDS, &plan.client_fields, NULL,
+				      NULL) == 0 &&
+		go_binary_entry_point(binary, GRPC_PROBES_WRITE_HEADER, &plan.write_header) == 0;
 	*ret_plan = plan;
 	return 0;
 }

@@ -26,11 +26,23 @@
 	"google.golang.org/grpc/internal/transport.(*http2Server).writeStatus"
 #define GRPC_PROBES_INVOKE "google.golang.org/grpc.invoke"
 #define GRPC_PROBES_FINISH "google.golang.org/grpc.(*clientStream).finish"
+/* Outgoing trace context over h2c: where the caller's header fields come back from
+ * createHeaderFields in NewStream, and where the writer goroutine encodes them. */
+#define GRPC_PROBES_NEW_STREAM \
+	"google.golang.org/grpc/internal/transport.(*http2Client).NewStream"
+#define GRPC_PROBES_CREATE_HEADER_FIELDS \
+	"google.golang.org/grpc/internal/transport.(*http2Client).createHeaderFields"
+#define GRPC_PROBES_WRITE_HEADER \
+	"google.golang.org/grpc/internal/transport.(*loopyWriter).writeHeader"
 
 struct grpc_probe_plan {
 	int has_server, has_client;
 	struct probe_point headers, server_start, server_end;
 	struct probe_point client_start, client_end;
+	/* The outgoing-context pair (bpf/grpc.bpf.c's grpc_client_fields and
+	 * grpc_write_header), with the client half, when the code and the offsets allow. */
+	int has_outgoing;
+	struct probe_point client_fields, write_header;
 	struct gr_offsets offsets;
 	char version[64]; /* the grpc module version the binary lists */
 };

@@ -169,7 +169,9 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 		if (opts->with_client)
 			pl->client_error = client_loader_new(&sh, &co, &pl->client);
 		if (opts->with_grpc)
-			pl->grpc_error = grpc_loader_new(&sh, &pl->grpc);
+			pl->grpc_error = grpc_loader_new(
+				&sh, pl->client ? client_loader_propagation(pl->client) : NULL,
+				&pl->grpc);
 	}
 	if (opts && opts->with_db) {
 		struct db_loader_shared sh = {

@@ -161,6 +161,16 @@ int propagation_traced_tgids_fd(const struct propagation *p)
 	return propagation_active(p) ? bpf_map__fd(p->skel->maps.traced_tgids) : -1;
 }
 
+int propagation_h2_streams_fd(const struct propagation *p)
+{
+	return propagation_active(p) ? bpf_map__fd(p->skel->maps.h2_streams) : -1;
+}
+
+int propagation_h2_conns_fd(const struct propagation *p)
+{
+	return propagation_active(p) ? bpf_map__fd(p->skel->maps.h2_conns) : -1;
+}
+
 int propagation_socks_fd(const struct propagation *p)
 {
 	return propagation_active(p) ? bpf_map__fd(p->skel->maps.socks) : -1;

@@ -2,7 +2,8 @@
  * attaches its sock_ops program to the cgroup v2 hierarchy's root as this process sees
  * it (found in /proc/self/mountinfo) and its sk_msg program to the sockhash the former
  * fills. Which mechanism is active is one of:
- *   "sk_msg"  traceparent inserted into outgoing plaintext HTTP/1.x requests;
+ *   "sk_msg"  traceparent inserted into outgoing plaintext HTTP/1.x requests, and
+ *             appended to the HEADERS frames of gRPC calls over h2c;
  *   "none"    no mechanism could work here; why() says why (tracing goes on).
  * bpf_probe_write_user, which the kernel's lockdown refuses, is never used.
  *
@@ -30,6 +31,10 @@ int propagation_active(const struct propagation *p);
 /* The maps bpf/http_client.bpf.c shares (fds owned by p); -1 when not active. */
 int propagation_conn_tp_fd(const struct propagation *p);
 int propagation_traced_tgids_fd(const struct propagation *p);
+/* The maps bpf/grpc.bpf.c shares for gRPC over h2c (fds owned by p); -1 when not
+ * active. */
+int propagation_h2_streams_fd(const struct propagation *p);
+int propagation_h2_conns_fd(const struct propagation *p);
 /* The sockhash the sk_msg program runs on (agent/propagation_adopt.h adds to it). */
 int propagation_socks_fd(const struct propagation *p);
 /* What the sk_msg program counted, into ret[HC_INJ_COUNT] (zeros when not active). */

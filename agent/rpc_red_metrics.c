@@ -130,11 +130,11 @@ int rpc_red_metrics_scrape(struct tracer *t, struct prom_text *out)
 	if (rc == 0)
 		rc = prom_text_appendf(out,
 				       "# HELP autotrace_agent_grpc_propagation_info The mechanism "
-				       "carrying trace context out of gRPC calls: none (see the "
-				       "agent's README).\n"
+				       "carrying trace context out of gRPC calls: sk_msg (calls over "
+				       "h2c), or none (see the agent's README).\n"
 				       "# TYPE autotrace_agent_grpc_propagation_info gauge\n"
 				       "autotrace_agent_grpc_propagation_info{mechanism=\"%s\"} 1\n",
-				       grpc_loader_propagation());
+				       tracer_grpc_propagation(t));
 	free(c.s);
 	free(c.buckets);
 	free(c.methods);

@@ -17,7 +17,7 @@ struct self_metrics {
 		*propagation, *in_flight;
 	struct metrics_counter *probe_failures, *skipped, *requests, *sampled, *spans_produced,
 		*spans_exported, *spans_dropped, *export_requests, *traceparents, *config_errors,
-		*client_calls, *client_sampled, *tp_sent;
+		*client_calls, *client_sampled, *tp_sent, *grpc_tp_sent, *h2_out_of_step;
 	const char *mechanism; /* the propagation_info series set to 1 */
 	struct tracer_stats last_t;
 	struct otlp_exporter_stats last_e;
@@ -73,6 +73,15 @@ int self_metrics_new(struct self_metrics **ret)
 	    "left_alone (the request carried its own), or failed, or http2 (an HTTP/2 "
 	    "call: none can be added).",
 	    result_label);
+	NEW(counter, grpc_tp_sent, "autotrace_agent_grpc_traceparent_outgoing_total",
+	    "gRPC calls by what became of their trace context: injected (appended to the "
+	    "call's HEADERS frame over h2c) or left_alone (its metadata carried one); calls "
+	    "over TLS carry none.",
+	    result_label);
+	NEW(counter, h2_out_of_step, "autotrace_agent_http2_writes_out_of_step_total",
+	    "Writes of HTTP/2 connections with gRPC calls whose frames could not be followed "
+	    "(the calls in them carry no trace context).",
+	    NULL);
 	NEW(gauge, propagation, "autotrace_agent_propagation_info",
 	    "The mechanism carrying trace context to the next service: sk_msg, or none.",
 	    mechanism_label);
@@ -295,6 +304,11 @@ int self_metrics_scrape_stats(struct self_metrics *m, struct tracer *t,
 		add_delta(m->tp_sent, "left_alone", s.tp_left_alone, m->last_t.tp_left_alone);
 		add_delta(m->tp_sent, "failed", s.tp_failed, m->last_t.tp_failed);
 		add_delta(m->tp_sent, "http2", s.tp_http2, m->last_t.tp_http2);
+		add_delta(m->grpc_tp_sent, "injected", s.grpc_tp_injected,
+			  m->last_t.grpc_tp_injected);
+		add_delta(m->grpc_tp_sent, "left_alone", s.grpc_tp_left_alone,
+			  m->last_t.grpc_tp_left_alone);
+		add_delta(m->h2_out_of_step, NULL, s.h2_out_of_step, m->last_t.h2_out_of_step);
 		add_delta(m->spans_dropped, "ringbuf_full", s.client_ringbuf_drops,
 			  m->last_t.client_ringbuf_drops);
 		add_delta(m->spans_dropped, "ringbuf_full", s.db_ringbuf_drops,

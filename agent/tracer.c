@@ -183,8 +183,9 @@ static void log_grpc(const struct tracer *t)
 		return;
 	}
 	log_warn(COMPONENT, "outgoing trace context for gRPC calls: %s (%s); gRPC client spans "
-		 "are still traced and parented, and incoming gRPC traceparent metadata is read",
-		 grpc_loader_propagation(), grpc_loader_propagation_why());
+		 "are traced and parented either way, and incoming gRPC traceparent metadata "
+		 "is read", grpc_loader_propagation(probe_loader_grpc(t->loader)),
+		 grpc_loader_propagation_why(probe_loader_grpc(t->loader)));
 }
 
 /* What loading cost: the wall clock (long on a busy machine), the loading thread's CPU
@@ -396,6 +397,8 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
 		s.tp_left_alone = inj[HC_INJ_HAD_TRACEPARENT];
 		s.tp_failed = inj[HC_INJ_FAILED];
 		s.tp_http2 = c[HC_STAT_HTTP2];
+		s.grpc_tp_injected = inj[HC_INJ_H2_INJECTED];
+		s.h2_out_of_step = inj[HC_INJ_H2_OUT_OF_STEP];
 	}
 	if (t->loader && probe_loader_db(t->loader)) {
 		uint64_t d[DB_STAT_COUNT] = { 0 };
@@ -409,11 +412,13 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
 		s.db_missing_start = d[DB_STAT_MISSING_START];
 		s.db_ringbuf_drops = d[DB_STAT_RINGBUF_FULL];
 	}
-	s.grpc_propagation = grpc_loader_propagation();
+	s.grpc_propagation = grpc_loader_propagation(t->loader ? probe_loader_grpc(t->loader) : NULL);
 	if (t->loader && probe_loader_grpc(t->loader)) {
 		uint64_t g[GR_STAT_COUNT] = { 0 };
 
 		grpc_loader_read_stats(probe_loader_grpc(t->loader), g); /* zeros on failure */
+		s.grpc_tp_filed = g[GR_STAT_OUT_FILED];
+		s.grpc_tp_left_alone = g[GR_STAT_OUT_HAD_TRACEPARENT];
 		s.grpc_server_rpcs = g[GR_STAT_SERVER_RPCS];
 		s.grpc_client_calls = g[GR_STAT_CLIENT_CALLS];
 		s.grpc_sampled = g[GR_STAT_SERVER_SAMPLED] + g[GR_STAT_CLIENT_SAMPLED];

@@ -174,9 +174,14 @@ struct tracer_stats {
 	uint64_t grpc_server_rpcs;   /* seen by the probes */
 	uint64_t grpc_client_calls;
 	uint64_t grpc_sampled;       /* server and client */
-	const char *grpc_propagation; /* "none" (static) */
-	uint64_t tp_http2;       /* HTTP/2 calls: none sent (TLS: encrypted; h2c: HPACK,
-				      * see agent/README.md) */
+	const char *grpc_propagation; /* "sk_msg" or "none" (static) */
+	uint64_t grpc_tp_filed;       /* gRPC calls whose HEADERS frame was given a
+				       * traceparent to carry (over h2c) */
+	uint64_t grpc_tp_injected;    /* ... and got it on the wire */
+	uint64_t grpc_tp_left_alone;  /* gRPC calls whose metadata carried their own */
+	uint64_t h2_out_of_step;      /* HTTP/2 writes whose frames could not be followed */
+	uint64_t tp_http2;       /* net/http calls over HTTP/2: none sent (TLS: encrypted;
+				  * h2c: see agent/README.md) */
 };
 void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats);
 /* Requests and client calls in flight, counted in the kernel's maps (a walk of them:
@@ -233,5 +238,7 @@ typedef void (*tracer_grpc_red_fn)(void *ud, int client, const char *full_method
 				   size_t full_method_len, unsigned code, const uint64_t *buckets,
 				   uint64_t count, double sum_seconds);
 int tracer_grpc_red_foreach(struct tracer *t, tracer_grpc_red_fn fn, void *ud);
+/* The mechanism carrying trace context out of gRPC calls: "sk_msg" or "none" (static). */
+const char *tracer_grpc_propagation(const struct tracer *t);
 
 #endif

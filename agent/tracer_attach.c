@@ -407,6 +407,11 @@ static void attach_grpc(struct tracer *t, struct traced_process *tp, const struc
 		return;
 	}
 	t->grpc_probes += grpc_attachment_probes(tp->grpc);
+	/* gRPC dials its connections ahead of the calls (and keeps them): those open
+	 * already carry the calls' context too (a second look after the client probes'
+	 * adds none twice). */
+	if (b->grpc.has_outgoing)
+		adopt_connections(t, p->pid);
 }
 
 static void apply_families(struct tracer *t, struct traced_process *tp, const struct binary *b,

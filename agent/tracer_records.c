@@ -198,6 +198,11 @@ static void grpc_red_one(void *ud, const struct gr_red_key *key, const struct hs
 	      (double)v->sum_ns / 1e9);
 }
 
+const char *tracer_grpc_propagation(const struct tracer *t)
+{
+	return grpc_loader_propagation(t->loader ? probe_loader_grpc(t->loader) : NULL);
+}
+
 int tracer_grpc_red_foreach(struct tracer *t, tracer_grpc_red_fn fn, void *ud)
 {
 	struct grpc_red_ctx c = { .fn = fn, .ud = ud };

@@ -48,6 +48,34 @@ char LICENSE[] SEC("license") = "GPL";
 /* Shared with bpf/http_server.bpf.c (the loader reuses its maps). */
 #include "bpf/server_maps.h"
 
+/* Shared with bpf/tp_inject.bpf.c when it is attached (the loader reuses its maps):
+ * the processes whose connections its sock_ops program tracks, the client streams
+ * whose HEADERS frame waits for a traceparent, and the HTTP/2 connections it follows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced_tgids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct hc_stream_key);
+	__type(value, struct hc_conn_tp);
+} h2_streams SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct hc_conn_key);
+	__type(value, struct hc_h2_conn);
+} h2_conns SEC(".maps");
+
+/* 1 when bpf/tp_inject.bpf.c is attached: the outgoing-context probes are attached
+ * too, and the client start names its process to the sock_ops program. */
+const volatile __u8 propagate = 0;
+
 /* This object's own. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -55,6 +83,22 @@ struct {
 	__type(key, __u32);
 	__type(value, struct gr_offsets);
 } grpc_offsets SEC(".maps");
+
+/* A client call's header fields, by their array's address and the process, from the
+ * call that made them (on the caller's goroutine) to the writer goroutine's
+ * writeHeader, which gives them their stream id: the trace context they are to carry.
+ * LRU: fields never written (the stream refused) are pushed out in time. */
+struct out_fields_key {
+	__u64 fields;
+	__u32 pid;
+	__u32 pad;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct out_fields_key);
+	__type(value, struct hc_conn_tp);
+} grpc_out_fields SEC(".maps");
 
 /* A traceparent the headers probe found, for the stream it opens: by connection (the
  * *http2Server) and stream id. LRU: a stream that never reaches its handler (refused,
@@ -205,34 +249,24 @@ static __always_inline void submit(struct gr_span_record *rec)
 
 /* --- incoming trace context ------------------------------------------------------- */
 
-SEC("uprobe")
-int grpc_headers(struct pt_regs *ctx)
+/* The first of the header fields (an []hpack.HeaderField's array and length) named
+ * traceparent: 1 and its value's (pointer, length) in ret, or 0. */
+static __always_inline int find_traceparent(const struct gr_offsets *off, struct grpc_scratch *sc,
+					    __u64 array, __u64 len, __u64 *ret)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx);
-	__u32 slot = cookie_slot(cookie), zero = 0;
-	const struct gr_offsets *off = bpf_map_lookup_elem(&grpc_offsets, &slot);
-	struct grpc_scratch *sc = bpf_map_lookup_elem(&grpc_scratch, &zero);
-	__u64 t = regs_of(ctx)->ax, frame = regs_of(ctx)->di, hdr[2], hf, size, n, bytes;
-	struct incoming_key key = { .transport = t, .pid = cookie_pid(cookie) };
+	__u64 size = off->hf_size, n, bytes;
 
-	if (!off || !off->valid || !sc || !frame)
+	if (size == 0 || size > GR_FIELD_SIZE_MAX || !array || (__s64)len <= 0)
 		return 0;
-	size = off->hf_size;
-	if (size == 0 || size > GR_FIELD_SIZE_MAX)
-		return 0;
-	/* Fields: a slice (array, len, cap). */
-	if (bpf_probe_read_user(hdr, sizeof(hdr), (const void *)(frame + off->meta_fields)) ||
-	    !hdr[0] || (__s64)hdr[1] <= 0)
-		return 0;
-	n = hdr[1] < GR_FIELDS_MAX ? hdr[1] : GR_FIELDS_MAX;
+	n = len < GR_FIELDS_MAX ? len : GR_FIELDS_MAX;
 	bytes = n * size;
 	if (bytes > sizeof(sc->fields))
 		bytes = sizeof(sc->fields);
-	if (bpf_probe_read_user(sc->fields, bytes, (const void *)hdr[0]))
+	if (bpf_probe_read_user(sc->fields, bytes, (const void *)array))
 		return 0;
 #pragma unroll
 	for (__u32 i = 0; i < GR_FIELDS_MAX; i++) {
-		__u64 at = i * size, name_ptr, name_len, value_ptr, value_len, avail;
+		__u64 at = i * size, name_ptr, name_len;
 		const __u8 *f;
 		char name[16];
 
@@ -247,32 +281,45 @@ int grpc_headers(struct pt_regs *ctx)
 		    tp_load64((const __u8 *)name) != TP_WORD8 || name[8] != 'e' || name[9] != 'n' ||
 		    name[10] != 't') /* grpc-go lower-cases metadata keys */
 			continue;
-		value_ptr = *(const __u64 *)(f + (off->hf_value & 31));
-		value_len = *(const __u64 *)(f + (off->hf_value & 31) + 8);
-		if (value_len < TP_VALUE_LEN)
-			return 0;
-		avail = value_len < TP_VALUE_LEN + 1 ? value_len : TP_VALUE_LEN + 1;
-		__builtin_memset(sc->value, 0, sizeof(sc->value));
-		if (bpf_probe_read_user(sc->value, avail, (const void *)value_ptr))
-			return 0;
-		if (tp_parse_value(sc->value, (__u32)avail, &sc->tp))
-			return 0;
-		/* The stream id: frame.HeadersFrame.FrameHeader.StreamID. */
-		hf = read_u64((const void *)(frame + off->meta_headers));
-		if (!hf || bpf_probe_read_user(&key.stream_id, sizeof(key.stream_id),
-					       (const void *)(hf + off->headers_frame_header +
-							      off->frame_stream_id)))
-			return 0;
-		{
-			struct parent_ids p = {};
-
-			__builtin_memcpy(p.trace_id, sc->tp.trace_id, 16);
-			__builtin_memcpy(p.span_id, sc->tp.span_id, 8);
-			p.flags = sc->tp.flags;
-			bpf_map_update_elem(&grpc_incoming, &key, &p, BPF_ANY);
-		}
-		return 0;
+		ret[0] = *(const __u64 *)(f + (off->hf_value & 31));
+		ret[1] = *(const __u64 *)(f + (off->hf_value & 31) + 8);
+		return 1;
 	}
+	return 0;
+}
+
+SEC("uprobe")
+int grpc_headers(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 slot = cookie_slot(cookie), zero = 0;
+	const struct gr_offsets *off = bpf_map_lookup_elem(&grpc_offsets, &slot);
+	struct grpc_scratch *sc = bpf_map_lookup_elem(&grpc_scratch, &zero);
+	__u64 t = regs_of(ctx)->ax, frame = regs_of(ctx)->di, hdr[2], hf, value[2], avail;
+	struct incoming_key key = { .transport = t, .pid = cookie_pid(cookie) };
+	struct parent_ids p = {};
+
+	if (!off || !off->valid || !sc || !frame)
+		return 0;
+	/* Fields: a slice (array, len, cap). */
+	if (bpf_probe_read_user(hdr, sizeof(hdr), (const void *)(frame + off->meta_fields)) ||
+	    !find_traceparent(off, sc, hdr[0], hdr[1], value) || value[1] < TP_VALUE_LEN)
+		return 0;
+	avail = value[1] < TP_VALUE_LEN + 1 ? value[1] : TP_VALUE_LEN + 1;
+	__builtin_memset(sc->value, 0, sizeof(sc->value));
+	if (bpf_probe_read_user(sc->value, avail, (const void *)value[0]) ||
+	    tp_parse_value(sc->value, (__u32)avail, &sc->tp))
+		return 0;
+	/* The stream id: frame.HeadersFrame.FrameHeader.StreamID. */
+	hf = read_u64((const void *)(frame + off->meta_headers));
+	if (!hf || bpf_probe_read_user(&key.stream_id, sizeof(key.stream_id),
+				       (const void *)(hf + off->headers_frame_header +
+						      off->frame_stream_id)))
+		return 0;
+	__builtin_memcpy(p.trace_id, sc->tp.trace_id, 16);
+	__builtin_memcpy(p.span_id, sc->tp.span_id, 8);
+	p.flags = sc->tp.flags;
+	bpf_map_update_elem(&grpc_incoming, &key, &p, BPF_ANY);
 	return 0;
 }
 
@@ -504,6 +551,14 @@ int grpc_client_start(struct pt_regs *ctx)
 	};
 	call_ids_fill(&ids, parent, smp);
 	c->method_len = read_method(c->method, regs_of(ctx)->cx, regs_of(ctx)->di);
+	if (propagate) {
+		/* Connections the process opens from now on are tracked (its connections
+		 * open already were adopted when it was attached). */
+		__u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+
+		if (!bpf_map_lookup_elem(&traced_tgids, &tgid))
+			bpf_map_update_elem(&traced_tgids, &tgid, &(__u8){ 1 }, BPF_ANY);
+	}
 	/* A second hit for the same call (morestack restarted invoke) replaces the first. */
 	bpf_map_update_elem(&grpc_calls, &tag, c, BPF_ANY);
 	return 0;
@@ -567,5 +622,103 @@ int grpc_client_end(struct pt_regs *ctx)
 	__builtin_memset(rec->pad, 0, sizeof(rec->pad));
 	__builtin_memcpy(rec->method, c->method, GR_METHOD_MAX);
 	submit(rec);
+	return 0;
+}
+
+/* --- outgoing trace context over h2c ----------------------------------------------- */
+
+/* Where (*http2Client).NewStream's call of createHeaderFields returns, on the caller's
+ * goroutine: RAX/RBX = the header fields' array and length, RDI = the error's itab.
+ * The fields are the stream's HEADERS frame to be; the call's trace context is filed
+ * by their array for the writer goroutine, unless the application's metadata carries a
+ * traceparent of its own. */
+SEC("uprobe")
+int grpc_client_fields(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 slot = cookie_slot(cookie), pid = cookie_pid(cookie), zero = 0;
+	const struct gr_offsets *off = bpf_map_lookup_elem(&grpc_offsets, &slot);
+	struct grpc_scratch *sc = bpf_map_lookup_elem(&grpc_scratch, &zero);
+	__u64 tag = owner_tag(regs_of(ctx)->r14, pid), value[2];
+	struct out_fields_key key = { .fields = regs_of(ctx)->ax, .pid = pid };
+	struct hc_conn_tp tp = {};
+	struct gr_call *c;
+
+	if (!off || !off->valid || !sc || regs_of(ctx)->di || !key.fields)
+		return 0;
+	c = bpf_map_lookup_elem(&grpc_calls, &tag);
+	if (!c) /* a stream of NewStream's, not a traced call */
+		return 0;
+	if (find_traceparent(off, sc, key.fields, regs_of(ctx)->bx, value)) {
+		stat_add(GR_STAT_OUT_HAD_TRACEPARENT);
+		return 0;
+	}
+	__builtin_memcpy(tp.trace_id, c->trace_id, 16);
+	__builtin_memcpy(tp.span_id, c->span_id, 8);
+	tp.flags = c->trace_flags;
+	bpf_map_update_elem(&grpc_out_fields, &key, &tp, BPF_ANY);
+	return 0;
+}
+
+/* The connection a *net.TCPConn (the data word of loopyWriter.conn) is, as the sk_msg
+ * program keys it; -1 when unreadable (not a TCP connection: TLS, a pipe). */
+static __always_inline int conn_key(const struct gr_offsets *off, __u64 tcp_conn,
+				    struct hc_conn_key *key)
+{
+	__u64 fd, laddr, raddr, ip[2];
+
+	fd = tcp_conn ? read_u64((const void *)(tcp_conn + off->conn_fd)) : 0;
+	laddr = fd ? read_u64((const void *)(fd + off->netfd_laddr + 8)) : 0;
+	raddr = fd ? read_u64((const void *)(fd + off->netfd_raddr + 8)) : 0;
+	if (!laddr || !raddr)
+		return -1;
+	key->local_port = (__u16)read_u64((const void *)(laddr + off->tcpaddr_port));
+	key->remote_port = (__u16)read_u64((const void *)(raddr + off->tcpaddr_port));
+	if (bpf_probe_read_user(ip, sizeof(ip), (const void *)(raddr + off->tcpaddr_ip)) || !ip[0])
+		return -1;
+	if (ip[1] == 16)
+		return bpf_probe_read_user(key->remote_ip, 16, (const void *)ip[0]) ? -1 : 0;
+	if (ip[1] != 4)
+		return -1;
+	__builtin_memset(key->remote_ip, 0, 10);
+	key->remote_ip[10] = 0xff;
+	key->remote_ip[11] = 0xff;
+	return bpf_probe_read_user(key->remote_ip + 12, 4, (const void *)ip[0]) ? -1 : 0;
+}
+
+/* (*loopyWriter).writeHeader at its jbe, on the connection's writer goroutine: RAX = l,
+ * RBX = the stream id, RDI = the header fields' array. Fields filed by
+ * grpc_client_fields get their stream: the context is filed by connection and stream
+ * id for the sk_msg program, which appends it to the frame as it goes out. Every
+ * stream's headers pass here, the server's too: those find nothing filed. */
+SEC("uprobe")
+int grpc_write_header(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 slot = cookie_slot(cookie), pid = cookie_pid(cookie);
+	const struct gr_offsets *off;
+	struct out_fields_key fk = { .fields = regs_of(ctx)->di, .pid = pid };
+	struct hc_stream_key sk = {};
+	struct hc_conn_tp tp, *filed = bpf_map_lookup_elem(&grpc_out_fields, &fk);
+	struct hc_h2_conn fresh = {};
+
+	if (!filed)
+		return 0;
+	tp = *filed;
+	bpf_map_delete_elem(&grpc_out_fields, &fk);
+	off = bpf_map_lookup_elem(&grpc_offsets, &slot);
+	if (!off || !off->valid || off->loopy_conn == GR_NO_FIELD)
+		return 0;
+	if (conn_key(off, read_u64((const void *)(regs_of(ctx)->ax + off->loopy_conn + 8)),
+		     &sk.conn)) {
+		stat_add(GR_STAT_OUT_CONN_UNKNOWN);
+		return 0;
+	}
+	sk.conn.tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+	sk.stream_id = (__u32)regs_of(ctx)->bx;
+	bpf_map_update_elem(&h2_streams, &sk, &tp, BPF_ANY);
+	/* Followed from its next write on (bpf/h2_frame_walk.h). */
+	bpf_map_update_elem(&h2_conns, &sk.conn, &fresh, BPF_NOEXIST);
+	stat_add(GR_STAT_OUT_FILED);
 	return 0;
 }

@@ -53,9 +53,14 @@ struct gr_offsets {
 	__u32 hf_name, hf_value, hf_size; /* hpack.HeaderField, and its size */
 	__u32 valid;
 	__u32 stream_ctx; /* Stream.ctx, a context.Context */
+	/* Outgoing trace context: loopyWriter.conn (a net.Conn), then the standard
+	 * library's net.conn.fd, netFD.laddr/raddr and TCPAddr.IP/Port; GR_NO_FIELD in
+	 * loopy_conn when unknown (no outgoing context then). */
+	__u32 loopy_conn;
+	__u32 conn_fd, netfd_laddr, netfd_raddr, tcpaddr_ip, tcpaddr_port;
 	__u32 pad;
 };
-_Static_assert(sizeof(struct gr_offsets) == 64, "gr_offsets layout changed");
+_Static_assert(sizeof(struct gr_offsets) == 88, "gr_offsets layout changed");
 
 /* Header fields of a request looked at for a traceparent: grpc-go sends the four
  * pseudo-headers and a few of its own first, the application's metadata after. */
@@ -86,6 +91,10 @@ enum gr_stat {
 	GR_STAT_RINGBUF_FULL,
 	GR_STAT_INFLIGHT_FULL,     /* a server start found no slot */
 	GR_STAT_BAD_OFFSETS,
+	GR_STAT_OUT_FILED,         /* client streams whose HEADERS frame was given their
+				    * call's trace context (for bpf/tp_inject.bpf.c) */
+	GR_STAT_OUT_HAD_TRACEPARENT, /* ... left alone: their metadata carried one */
+	GR_STAT_OUT_CONN_UNKNOWN,  /* ... whose connection could not be read */
 	GR_STAT_COUNT,
 };
 

@@ -117,6 +117,26 @@ struct hc_conn_tp {
 };
 _Static_assert(sizeof(struct hc_conn_tp) == 32, "hc_conn_tp layout changed");
 
+/* A client stream of an HTTP/2 connection (gRPC over h2c) whose HEADERS frame is about
+ * to go out: the trace context its frame carries (bpf/grpc.bpf.c files it by the
+ * connection and the stream id the writer gave it; bpf/tp_inject.bpf.c appends it to
+ * the frame's header block). */
+struct hc_stream_key {
+	struct hc_conn_key conn;
+	__u32 stream_id;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct hc_stream_key) == 32, "hc_stream_key layout changed");
+
+/* Where the sk_msg program is in an HTTP/2 connection's frames (bpf/h2_frame_walk.h):
+ * a connection gets one when its first stream is filed. */
+struct hc_h2_conn {
+	__u32 skip;   /* where the next write's first frame header is, when in step */
+	__u8 in_step;
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct hc_h2_conn) == 8, "hc_h2_conn layout changed");
+
 /* The traceparent header the sk_msg program inserts after the request line. */
 #define HC_TP_HEADER "traceparent: "
 #define HC_TP_LINE_LEN (13 + 55 + 2) /* name, 00-<32>-<16>-<2>, CRLF */
@@ -144,6 +164,10 @@ enum hc_inject_stat {
 	HC_INJ_HAD_TRACEPARENT,  /* the request carried one already: left alone */
 	HC_INJ_NOT_HTTP,         /* the message did not start with an HTTP/1.x request */
 	HC_INJ_FAILED,           /* the kernel refused to insert the bytes */
+	HC_INJ_H2_INJECTED,      /* a traceparent field was appended to an HTTP/2 stream's
+				  * HEADERS frame */
+	HC_INJ_H2_OUT_OF_STEP,   /* writes of an HTTP/2 connection whose frames could not
+				  * be followed (streams waiting there get none) */
 	HC_INJ_COUNT,
 };
 

@@ -5,12 +5,15 @@
  * socket sends, inserts a traceparent header after the request line of a plaintext
  * HTTP/1.x request whose connection has a trace context waiting (bpf/http_client.bpf.c
  * files it, keyed by the connection as Go's net.TCPAddr values name it), unless the
- * request carries a traceparent already.
+ * request carries a traceparent already. On an HTTP/2 connection a gRPC client call
+ * goes over in plaintext (h2c), it follows the frames (bpf/h2_frame_walk.h) and appends
+ * a traceparent field to the header block of each HEADERS frame whose stream
+ * bpf/grpc.bpf.c filed a trace context for (by connection and stream id).
  *
  * Only connections opened by a process the client probes saw (traced_tgids) are put in
- * the sockhash: the other sockets of the cgroup never run the sk_msg program. A
- * connection opened before its process's first traced call is not tracked (its calls
- * are traced, their context is not carried). */
+ * the sockhash: the other sockets of the cgroup never run the sk_msg program.
+ * Connections a process had open before are added from user space when it is attached
+ * (agent/propagation_adopt.h). */
 /* The UAPI's context structs, not vmlinux.h's: the verifier rewrites their fields'
  * offsets itself, and without a CO-RE relocation libbpf does not read and parse the
  * kernel's BTF (~5 MB, 100-250 ms of the agent's start and ~10 MB of its peak RSS) to
@@ -21,6 +24,7 @@
 
 #include "bpf/http_client.h"
 #include "bpf/http_request_head.h"
+#include "bpf/h2_frame_walk.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -56,6 +60,24 @@ struct {
 	__type(key, __u64);
 	__type(value, __u64);
 } socks SEC(".maps");
+
+/* Shared with bpf/grpc.bpf.c: the client streams of HTTP/2 connections whose HEADERS
+ * frame waits for a traceparent, and where this program is in each such connection's
+ * frames. LRU: a stream whose frame went out unseen (a TLS connection, a connection
+ * out of step) is pushed out in time. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct hc_stream_key);
+	__type(value, struct hc_conn_tp);
+} h2_streams SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct hc_conn_key);
+	__type(value, struct hc_h2_conn);
+} h2_conns SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -113,6 +135,30 @@ int tp_sockops(struct bpf_sock_ops *skops)
 	return 1;
 }
 
+/* An HTTP/2 write being walked: its bytes' address once pulled into one piece, the
+ * walk, and the HEADERS frames found waiting for a field (offset, payload length,
+ * stream), in the order they come. */
+struct h2_scratch {
+	__u64 data;
+	struct h2w_walk w;
+	struct hc_stream_key sk;
+	__u32 nhits;
+	__u32 hit_off[H2W_HITS_MAX];
+	__u32 hit_len[H2W_HITS_MAX];
+	__u32 hit_stream[H2W_HITS_MAX];
+	__u8 field[H2W_FIELD_LEN + 3];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct h2_scratch);
+} h2_scratch SEC(".maps");
+
+/* A write over this size is not walked: the connection falls out of step until a write
+ * whose frames end with it (a frame cut across writes is rare below it). */
+#define H2_WRITE_MAX 65536
+
 /* bpf_loop's context must be on the stack: it points at the scratch. */
 struct scan_ctx {
 	struct inject_scratch *sc;
@@ -143,11 +189,140 @@ static __always_inline void put_hex(__u8 *dst, const __u8 *src, int n)
 	}
 }
 
+struct h2_ctx {
+	struct h2_scratch *sc;
+};
+
+/* One frame header of the write: a HEADERS frame whose stream waits for a field is
+ * noted. Returns 1 to stop. */
+static long h2_step(__u64 i, void *ctx)
+{
+	struct h2_scratch *sc = ((struct h2_ctx *)ctx)->sc;
+	struct h2w_frame f;
+	__u8 b[H2W_HEADER_LEN];
+	__u32 at = sc->w.off, k;
+
+	if (!h2w_more(&sc->w))
+		return 1;
+	if (bpf_probe_read_kernel(b, sizeof(b), (const void *)(sc->data + at)) ||
+	    h2w_step(&sc->w, b, &f)) {
+		sc->w.bad = 1;
+		return 1;
+	}
+	if (!h2w_can_append(&f) || sc->nhits >= H2W_HITS_MAX)
+		return 0;
+	sc->sk.stream_id = f.stream_id;
+	if (!bpf_map_lookup_elem(&h2_streams, &sc->sk))
+		return 0;
+	k = sc->nhits & (H2W_HITS_MAX - 1);
+	sc->hit_off[k] = at;
+	sc->hit_len[k] = f.length;
+	sc->hit_stream[k] = f.stream_id;
+	sc->nhits++;
+	return 0;
+}
+
+/* Appends the field to the HEADERS frame at off (payload len): the bytes pushed at the
+ * block's end, then the frame's length grown. 0, or -1 with the write as it was. */
+static __always_inline int h2_append(struct sk_msg_md *msg, struct h2_scratch *sc, __u32 off,
+				     __u32 len)
+{
+	__u32 ins = off + H2W_HEADER_LEN + len;
+	void *data, *data_end;
+
+	if (bpf_msg_push_data(msg, ins, H2W_FIELD_LEN, 0))
+		return -1;
+	/* The pushed bytes are an element of their own: pulling just them copies nothing. */
+	if (bpf_msg_pull_data(msg, ins, ins + H2W_FIELD_LEN, 0))
+		goto undo;
+	data = (void *)(long)msg->data;
+	data_end = (void *)(long)msg->data_end;
+	if (data + H2W_FIELD_LEN > data_end)
+		goto undo;
+	__builtin_memcpy(data, sc->field, H2W_FIELD_LEN);
+	if (bpf_msg_pull_data(msg, off, off + H2W_HEADER_LEN, 0))
+		goto undo;
+	data = (void *)(long)msg->data;
+	data_end = (void *)(long)msg->data_end;
+	if (data + H2W_HEADER_LEN > data_end)
+		goto undo;
+	h2w_grow(data, len);
+	return 0;
+undo:
+	bpf_msg_pop_data(msg, ins, H2W_FIELD_LEN, 0);
+	return -1;
+}
+
+/* A write on an HTTP/2 connection with client streams (bpf/h2_frame_walk.h): follows
+ * its frames and appends a traceparent field to each HEADERS frame whose stream waits
+ * for one, when the connection is in step. */
+static __always_inline int h2_write(struct sk_msg_md *msg, const struct hc_conn_key *key,
+				    struct hc_h2_conn *hc)
+{
+	__u32 zero = 0, size = msg->size, n, skip, k;
+	struct h2_scratch *sc;
+	struct hc_conn_tp *tp;
+	enum h2w_end end;
+	void *data, *data_end;
+	int in_step = hc->in_step;
+
+	if (in_step && hc->skip >= size) {
+		hc->skip -= size; /* all of it inside one frame */
+		return SK_PASS;
+	}
+	sc = bpf_map_lookup_elem(&h2_scratch, &zero);
+	if (!sc)
+		return SK_PASS;
+	/* All of the write in one piece, to read frame headers anywhere in it. */
+	n = size < H2_WRITE_MAX ? size : H2_WRITE_MAX;
+	if (bpf_msg_pull_data(msg, 0, n, 0))
+		goto lost;
+	data = (void *)(long)msg->data;
+	data_end = (void *)(long)msg->data_end;
+	if ((__u64)(data_end - data) < n)
+		goto lost;
+	sc->data = (__u64)(long)data;
+	h2w_begin(&sc->w, n, in_step ? hc->skip : 0);
+	sc->sk.conn = *key;
+	sc->sk.pad = 0;
+	sc->nhits = 0;
+	bpf_loop(H2W_FRAMES_MAX, h2_step, &(struct h2_ctx){ .sc = sc }, 0);
+	end = h2w_finish(&sc->w, size, &skip);
+	/* Out of step, only a write whose frames end with it is trusted to start with one. */
+	if (end == H2W_END_LOST || (!in_step && end != H2W_END_EXACT))
+		goto lost;
+	hc->in_step = 1;
+	hc->skip = skip;
+	/* The last frame first: the offsets of those before it stay as they were. */
+	for (int j = H2W_HITS_MAX - 1; j >= 0; j--) {
+		if ((__u32)j >= sc->nhits)
+			continue;
+		k = (__u32)j & (H2W_HITS_MAX - 1);
+		sc->sk.stream_id = sc->hit_stream[k];
+		tp = bpf_map_lookup_elem(&h2_streams, &sc->sk);
+		if (!tp)
+			continue;
+		h2w_field(sc->field, tp->trace_id, tp->span_id, tp->flags);
+		bpf_map_delete_elem(&h2_streams, &sc->sk);
+		if (h2_append(msg, sc, sc->hit_off[k], sc->hit_len[k] & (H2W_MAX_FRAME - 1)))
+			inj_stat(HC_INJ_FAILED);
+		else
+			inj_stat(HC_INJ_H2_INJECTED);
+	}
+	return SK_PASS;
+lost:
+	hc->in_step = 0;
+	hc->skip = 0;
+	inj_stat(HC_INJ_H2_OUT_OF_STEP);
+	return SK_PASS;
+}
+
 SEC("sk_msg")
 int tp_sk_msg(struct sk_msg_md *msg)
 {
 	struct hc_conn_key key = {};
 	struct hc_conn_tp *tp;
+	struct hc_h2_conn *h2;
 	struct inject_scratch *sc;
 	__u32 zero = 0, n, at, rp;
 	void *data, *data_end;
@@ -169,6 +344,9 @@ int tp_sk_msg(struct sk_msg_md *msg)
 
 		__builtin_memcpy(key.remote_ip, ip6, 16);
 	}
+	h2 = bpf_map_lookup_elem(&h2_conns, &key);
+	if (h2)
+		return h2_write(msg, &key, h2);
 	tp = bpf_map_lookup_elem(&conn_tp, &key);
 	if (!tp)
 		return SK_PASS;

@@ -222,12 +222,23 @@ static void a_call_from_a_handler_is_its_child_and_the_server_span_has_the_metho
 	assert_true(num(srv, "start") >= num(cli, "start"));
 	assert_true(num(srv, "end") <= num(cli, "end"));
 	tracer_get_stats(w->h->tracer, &st);
-	print_message("# gRPC server RPCs %llu, client calls %llu, propagation %s\n",
+	print_message("# gRPC server RPCs %llu, client calls %llu, propagation %s: %llu of "
+		      "%llu calls' context appended to their HEADERS frame, writes out of step "
+		      "%llu\n",
 		      (unsigned long long)st.grpc_server_rpcs,
-		      (unsigned long long)st.grpc_client_calls, st.grpc_propagation);
+		      (unsigned long long)st.grpc_client_calls, st.grpc_propagation,
+		      (unsigned long long)st.grpc_tp_injected,
+		      (unsigned long long)st.grpc_tp_filed,
+		      (unsigned long long)st.h2_out_of_step);
+	/* The call's context went with it over h2c: the server span is the client span's
+	 * child, in the same trace. */
+	assert_string_equal(str(srv, "trace_id"), str(cli, "trace_id"));
+	assert_string_equal(str(srv, "parent_span_id"), str(cli, "span_id"));
 	assert_int_equal(st.grpc_server_rpcs, 1);
 	assert_int_equal(st.grpc_client_calls, 1);
-	assert_string_equal(st.grpc_propagation, "none");
+	assert_string_equal(st.grpc_propagation, "sk_msg");
+	assert_int_equal(st.grpc_tp_filed, 1);
+	assert_int_equal(st.grpc_tp_injected, 1);
 	json_decref(spans);
 }
 
@@ -311,6 +322,9 @@ static void a_traceparent_in_the_metadata_is_continued(void **state)
 	assert_string_equal(str(srv, "parent_span_id"), PSID);
 	tracer_get_stats(w->h->tracer, &st);
 	assert_int_equal(st.traceparent_found, 1);
+	/* The call's own traceparent went as it was: none appended beside it. */
+	assert_int_equal(st.grpc_tp_left_alone, 1);
+	assert_int_equal(st.grpc_tp_injected, 0);
 	json_decref(spans);
 }
 
@@ -360,7 +374,7 @@ static void the_red_histograms_count_every_rpc(void **state)
 	assert_non_null(strstr(out.data, "rpc_client_duration_seconds_count{rpc_system=\"grpc\","
 					"rpc_service=\"grpc.health.v1.Health\",rpc_method=\"Check\","
 					"rpc_grpc_status_code=\"5\"} 1"));
-	assert_non_null(strstr(out.data, "autotrace_agent_grpc_propagation_info{mechanism=\"none\"} 1"));
+	assert_non_null(strstr(out.data, "autotrace_agent_grpc_propagation_info{mechanism=\"sk_msg\"} 1"));
 	free(out.data);
 }
 
