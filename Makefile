@@ -104,6 +104,8 @@ build/fuzz/libautotrace.a: $(MODULE_SRCS:%.c=build/fuzz/obj/%.o)
 	$(Q)rm -f $@ && ar rcs $@ $^
 build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o build/fuzz/libautotrace.a
 	$(Q)$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
+# Targets that run a test support model of a BPF program's logic.
+build/fuzz/fuzz_h2_frame_walk: build/fuzz/obj/tests/support/h2_write_sim.o
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 

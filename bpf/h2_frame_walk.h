@@ -157,6 +157,13 @@ static H2W_INLINE enum h2w_end h2w_finish(const struct h2w_walk *w, __u32 size, 
 	return H2W_END_LOST; /* a header cut by the write's end, or past the readable bytes */
 }
 
+/* Whether the frame h2w_step just took ends within the readable bytes (one cut by the
+ * write's end cannot be grown: its block ends in a later write). */
+static H2W_INLINE int h2w_whole(const struct h2w_walk *w)
+{
+	return w->off <= w->n;
+}
+
 /* Whether a client's HEADERS frame can take the field at the end of its header block:
  * the block whole in it (END_HEADERS), no padding after it, room under the frame size
  * limit. */

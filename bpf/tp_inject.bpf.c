@@ -209,7 +209,7 @@ static long h2_step(__u64 i, void *ctx)
 		sc->w.bad = 1;
 		return 1;
 	}
-	if (!h2w_can_append(&f) || sc->nhits >= H2W_HITS_MAX)
+	if (!h2w_can_append(&f) || !h2w_whole(&sc->w) || sc->nhits >= H2W_HITS_MAX)
 		return 0;
 	sc->sk.stream_id = f.stream_id;
 	if (!bpf_map_lookup_elem(&h2_streams, &sc->sk))
