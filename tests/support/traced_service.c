@@ -235,27 +235,6 @@ too_long:
 	return -ENAMETOOLONG;
 }
 
-static int service_start(struct traced_service *s, const char *binary, const char *container,
-			 struct traced_service **ret_service);
-
-int traced_service_start_args(const char *binary, const char *addr_flag, const char *const *args,
-			      struct traced_service **ret_service)
-{
-	struct traced_service *s;
-	int r = service_new(NULL, addr_flag, args, &s);
-
-	return r ? r : service_start(s, binary, NULL, ret_service);
-}
-
-int traced_service_start_next(const char *binary, const char *container, const char *next,
-			      struct traced_service **ret_service)
-{
-	struct traced_service *s;
-	int r = service_new(next, NULL, NULL, &s);
-
-	return r ? r : service_start(s, binary, container, ret_service);
-}
-
 /* Starts s (steals it: freed on failure). */
 static int service_start(struct traced_service *s, const char *binary, const char *container,
 			 struct traced_service **ret_service)
@@ -285,6 +264,24 @@ static int service_start(struct traced_service *s, const char *binary, const cha
 fail:
 	traced_service_free(s);
 	return r;
+}
+
+int traced_service_start_args(const char *binary, const char *addr_flag, const char *const *args,
+			      struct traced_service **ret_service)
+{
+	struct traced_service *s;
+	int r = service_new(NULL, addr_flag, args, &s);
+
+	return r ? r : service_start(s, binary, NULL, ret_service);
+}
+
+int traced_service_start_next(const char *binary, const char *container, const char *next,
+			      struct traced_service **ret_service)
+{
+	struct traced_service *s;
+	int r = service_new(next, NULL, NULL, &s);
+
+	return r ? r : service_start(s, binary, container, ret_service);
 }
 
 struct traced_service *traced_service_free(struct traced_service *s)
