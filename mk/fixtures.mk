@@ -159,3 +159,12 @@ $(eval $(call fixture_rule,h2cxnet,$(FIXTURE_GO_LOCAL),,))
 $(eval $(call fixture_rule,h2cxnet,$(FIXTURE_GO_LOCAL),-stripped,-ldflags=-s\ -w))
 fixtures: $(H2CXNET_FIXTURE_BINS)
 test-bpf: $(H2CXNET_FIXTURE_BINS)
+
+# The three-service chain of the trace test and benchmark (tests/fixtures/go/chain3: an
+# HTTP front calling an HTTP middle calling a gRPC store that queries SQLite; grpc and
+# modernc.org/sqlite, whose go.mod wants Go 1.26), local toolchain.
+CHAIN3_FIXTURE := $(FIXTURE_DIR)/chain3-$(FIXTURE_GO_LOCAL)
+$(eval $(call fixture_rule,chain3,$(FIXTURE_GO_LOCAL),,))
+fixtures: $(CHAIN3_FIXTURE)
+test-bpf: $(CHAIN3_FIXTURE)
+build/rel/bench/bench_chain_overhead: | $(CHAIN3_FIXTURE)

@@ -22,6 +22,9 @@ struct traced_service {
 	char binary[256];
 	char container[64]; /* AUTOTRACE_CONTAINER_NAME in its environment, or "" */
 	char next[128];     /* -next URL (tests/fixtures/go/chain), or "" */
+	char addr_flag[16]; /* how the listening address is given: "-addr" unless set */
+	char args[TRACED_SERVICE_MAX_ARGS][128]; /* more arguments, after it */
+	size_t n_args;
 	pid_t pid;
 	int port;
 	CURL *curl;
@@ -87,10 +90,17 @@ static int spawn(struct traced_service *s)
 		}
 		if (s->container[0])
 			setenv("AUTOTRACE_CONTAINER_NAME", s->container, 1);
-		if (s->next[0])
+		if (s->n_args) {
+			char *argv[TRACED_SERVICE_MAX_ARGS + 4] = { s->binary, s->addr_flag, addr };
+
+			for (size_t i = 0; i < s->n_args; i++)
+				argv[3 + i] = s->args[i];
+			execv(s->binary, argv);
+		} else if (s->next[0]) {
 			execl(s->binary, s->binary, "-addr", addr, "-next", s->next, (char *)NULL);
-		else
+		} else {
 			execl(s->binary, s->binary, "-addr", addr, (char *)NULL);
+		}
 		_exit(127);
 	}
 	s->pid = pid;
@@ -199,19 +209,38 @@ int traced_service_start_in(const char *binary, const char *container,
 	return traced_service_start_next(binary, container, NULL, ret_service);
 }
 
-int traced_service_start_next(const char *binary, const char *container, const char *next,
-			      struct traced_service **ret_service)
+/* A service not started yet, with its arguments. */
+static int service_new(const char *next, const char *addr_flag, const char *const *args,
+		       struct traced_service **ret_service)
 {
-	struct traced_service *s;
-	int r;
+	struct traced_service *s = calloc(1, sizeof(*s));
 
-	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	if (next && (size_t)snprintf(s->next, sizeof(s->next), "%s", next) >= sizeof(s->next)) {
-		free(s);
-		return -ENAMETOOLONG;
+	if (next && (size_t)snprintf(s->next, sizeof(s->next), "%s", next) >= sizeof(s->next))
+		goto too_long;
+	if ((size_t)snprintf(s->addr_flag, sizeof(s->addr_flag), "%s",
+			     addr_flag ? addr_flag : "-addr") >= sizeof(s->addr_flag))
+		goto too_long;
+	for (; args && args[s->n_args]; s->n_args++) {
+		if (s->n_args == TRACED_SERVICE_MAX_ARGS ||
+		    (size_t)snprintf(s->args[s->n_args], sizeof(s->args[0]), "%s",
+				     args[s->n_args]) >= sizeof(s->args[0]))
+			goto too_long;
 	}
+	*ret_service = s;
+	return 0;
+too_long:
+	free(s);
+	return -ENAMETOOLONG;
+}
+
+/* Starts s (steals it: freed on failure). */
+static int service_start(struct traced_service *s, const char *binary, const char *container,
+			 struct traced_service **ret_service)
+{
+	int r;
+
 	r = private_copy(binary, s->binary, sizeof(s->binary));
 	if (r < 0)
 		goto fail;
@@ -235,6 +264,24 @@ int traced_service_start_next(const char *binary, const char *container, const c
 fail:
 	traced_service_free(s);
 	return r;
+}
+
+int traced_service_start_args(const char *binary, const char *addr_flag, const char *const *args,
+			      struct traced_service **ret_service)
+{
+	struct traced_service *s;
+	int r = service_new(NULL, addr_flag, args, &s);
+
+	return r ? r : service_start(s, binary, NULL, ret_service);
+}
+
+int traced_service_start_next(const char *binary, const char *container, const char *next,
+			      struct traced_service **ret_service)
+{
+	struct traced_service *s;
+	int r = service_new(next, NULL, NULL, &s);
+
+	return r ? r : service_start(s, binary, container, ret_service);
 }
 
 struct traced_service *traced_service_free(struct traced_service *s)

@@ -23,6 +23,13 @@ int traced_service_start_in(const char *binary, const char *container,
  * and next may be NULL. */
 int traced_service_start_next(const char *binary, const char *container, const char *next,
 			      struct traced_service **ret_service);
+/* The same with the listening address given by addr_flag ("-addr", or "-grpc" for a
+ * gRPC server: the readiness check is a TCP connect either way), followed by args[]
+ * (NULL-terminated, at most TRACED_SERVICE_MAX_ARGS, copied; tests/fixtures/go/chain3:
+ * "-role", "middle", "-grpc", "127.0.0.1:P"). */
+#define TRACED_SERVICE_MAX_ARGS 8
+int traced_service_start_args(const char *binary, const char *addr_flag, const char *const *args,
+			      struct traced_service **ret_service);
 /* Stops it (SIGTERM, then SIGKILL) and waits for it; accepts NULL; returns NULL. */
 struct traced_service *traced_service_free(struct traced_service *s);
 /* Stops the process and starts the same binary again on the same port (a new pid). */
