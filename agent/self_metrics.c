@@ -75,8 +75,9 @@ int self_metrics_new(struct self_metrics **ret)
 	    result_label);
 	NEW(counter, grpc_tp_sent, "autotrace_agent_grpc_traceparent_outgoing_total",
 	    "gRPC calls by what became of their trace context: injected (appended to the "
-	    "call's HEADERS frame over h2c) or left_alone (its metadata carried one); calls "
-	    "over TLS carry none.",
+	    "call's HEADERS frame over h2c), left_alone (its metadata carried one) or missed "
+	    "(its frame was cut across two writes, or one write carried over 128 of them); "
+	    "calls over TLS carry none.",
 	    result_label);
 	NEW(counter, h2_out_of_step, "autotrace_agent_http2_writes_out_of_step_total",
 	    "Writes of HTTP/2 connections with gRPC calls whose frames could not be followed "
@@ -308,6 +309,7 @@ int self_metrics_scrape_stats(struct self_metrics *m, struct tracer *t,
 			  m->last_t.grpc_tp_injected);
 		add_delta(m->grpc_tp_sent, "left_alone", s.grpc_tp_left_alone,
 			  m->last_t.grpc_tp_left_alone);
+		add_delta(m->grpc_tp_sent, "missed", s.grpc_tp_missed, m->last_t.grpc_tp_missed);
 		add_delta(m->h2_out_of_step, NULL, s.h2_out_of_step, m->last_t.h2_out_of_step);
 		add_delta(m->spans_dropped, "ringbuf_full", s.client_ringbuf_drops,
 			  m->last_t.client_ringbuf_drops);

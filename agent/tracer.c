@@ -399,6 +399,7 @@ void tracer_get_stats(const struct tracer *t, struct tracer_stats *ret_stats)
 		s.tp_http2 = c[HC_STAT_HTTP2];
 		s.grpc_tp_injected = inj[HC_INJ_H2_INJECTED];
 		s.h2_out_of_step = inj[HC_INJ_H2_OUT_OF_STEP];
+		s.grpc_tp_missed = inj[HC_INJ_H2_CUT] + inj[HC_INJ_H2_HITS_FULL];
 	}
 	if (t->loader && probe_loader_db(t->loader)) {
 		uint64_t d[DB_STAT_COUNT] = { 0 };

@@ -179,6 +179,9 @@ struct tracer_stats {
 				       * traceparent to carry (over h2c) */
 	uint64_t grpc_tp_injected;    /* ... and got it on the wire */
 	uint64_t grpc_tp_left_alone;  /* gRPC calls whose metadata carried their own */
+	uint64_t grpc_tp_missed;      /* ... whose frame the sk_msg program could not grow
+				       * (cut by a write's end, or past the first
+				       * H2W_HITS_MAX of its write) */
 	uint64_t h2_out_of_step;      /* HTTP/2 writes whose frames could not be followed */
 	uint64_t tp_http2;       /* net/http calls over HTTP/2: none sent (TLS: encrypted;
 				  * h2c: see agent/README.md) */

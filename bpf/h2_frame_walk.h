@@ -35,7 +35,7 @@
 #define H2W_MAX_FRAME 16384
 /* Frame headers looked at in one write, and HEADERS frames given a field in one. */
 #define H2W_FRAMES_MAX 2048
-#define H2W_HITS_MAX 32
+#define H2W_HITS_MAX 128
 
 #define H2W_DATA 0x0
 #define H2W_HEADERS 0x1

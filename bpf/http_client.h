@@ -168,6 +168,8 @@ enum hc_inject_stat {
 				  * HEADERS frame */
 	HC_INJ_H2_OUT_OF_STEP,   /* writes of an HTTP/2 connection whose frames could not
 				  * be followed (streams waiting there get none) */
+	HC_INJ_H2_CUT,           /* a waiting stream's HEADERS frame cut by a write's end */
+	HC_INJ_H2_HITS_FULL,     /* ... past the H2W_HITS_MAX first of its write */
 	HC_INJ_COUNT,
 };
 

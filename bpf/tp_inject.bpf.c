@@ -209,11 +209,19 @@ static long h2_step(__u64 i, void *ctx)
 		sc->w.bad = 1;
 		return 1;
 	}
-	if (!h2w_can_append(&f) || !h2w_whole(&sc->w) || sc->nhits >= H2W_HITS_MAX)
+	if (!h2w_can_append(&f))
 		return 0;
 	sc->sk.stream_id = f.stream_id;
 	if (!bpf_map_lookup_elem(&h2_streams, &sc->sk))
 		return 0;
+	if (!h2w_whole(&sc->w)) {
+		inj_stat(HC_INJ_H2_CUT);
+		return 0;
+	}
+	if (sc->nhits >= H2W_HITS_MAX) {
+		inj_stat(HC_INJ_H2_HITS_FULL);
+		return 0;
+	}
 	k = sc->nhits & (H2W_HITS_MAX - 1);
 	sc->hit_off[k] = at;
 	sc->hit_len[k] = f.length;
@@ -253,15 +261,38 @@ undo:
 	return -1;
 }
 
+/* Gives the k-th HEADERS frame found its stream's field. A function of its own, which
+ * the verifier checks once rather than at each of the caller's H2W_HITS_MAX turns.
+ * Returns 0, or -1 when nothing was appended. */
+__attribute__((noinline)) int h2_give(struct sk_msg_md *msg, struct h2_scratch *sc, __u32 k)
+{
+	struct hc_conn_tp *tp;
+
+	if (!msg || !sc)
+		return -1;
+	k &= H2W_HITS_MAX - 1;
+	sc->sk.stream_id = sc->hit_stream[k];
+	tp = bpf_map_lookup_elem(&h2_streams, &sc->sk);
+	if (!tp)
+		return -1;
+	h2w_field(sc->field, tp->trace_id, tp->span_id, tp->flags);
+	bpf_map_delete_elem(&h2_streams, &sc->sk);
+	if (h2_append(msg, sc, sc->hit_off[k], sc->hit_len[k] & (H2W_MAX_FRAME - 1))) {
+		inj_stat(HC_INJ_FAILED);
+		return -1;
+	}
+	inj_stat(HC_INJ_H2_INJECTED);
+	return 0;
+}
+
 /* A write on an HTTP/2 connection with client streams (bpf/h2_frame_walk.h): follows
  * its frames and appends a traceparent field to each HEADERS frame whose stream waits
  * for one, when the connection is in step. */
 static __always_inline int h2_write(struct sk_msg_md *msg, const struct hc_conn_key *key,
 				    struct hc_h2_conn *hc)
 {
-	__u32 zero = 0, size = msg->size, n, skip, k;
+	__u32 zero = 0, size = msg->size, n, skip;
 	struct h2_scratch *sc;
-	struct hc_conn_tp *tp;
 	enum h2w_end end;
 	void *data, *data_end;
 	int in_step = hc->in_step;
@@ -295,19 +326,8 @@ static __always_inline int h2_write(struct sk_msg_md *msg, const struct hc_conn_
 	hc->skip = skip;
 	/* The last frame first: the offsets of those before it stay as they were. */
 	for (int j = H2W_HITS_MAX - 1; j >= 0; j--) {
-		if ((__u32)j >= sc->nhits)
-			continue;
-		k = (__u32)j & (H2W_HITS_MAX - 1);
-		sc->sk.stream_id = sc->hit_stream[k];
-		tp = bpf_map_lookup_elem(&h2_streams, &sc->sk);
-		if (!tp)
-			continue;
-		h2w_field(sc->field, tp->trace_id, tp->span_id, tp->flags);
-		bpf_map_delete_elem(&h2_streams, &sc->sk);
-		if (h2_append(msg, sc, sc->hit_off[k], sc->hit_len[k] & (H2W_MAX_FRAME - 1)))
-			inj_stat(HC_INJ_FAILED);
-		else
-			inj_stat(HC_INJ_H2_INJECTED);
+		if ((__u32)j < sc->nhits)
+			h2_give(msg, sc, (__u32)j);
 	}
 	return SK_PASS;
 lost:

@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "agent/tracer.h"
+#include "bpf/h2_frame_walk.h"
 #include "tests/support/agent_tests_main.h"
 #include "tests/support/traced_service.h"
 #include "tests/support/tracer_harness.h"
@@ -392,7 +393,18 @@ static void concurrent_requests_are_each_their_own_tree(void **state)
 		      (unsigned long long)st.client_missing_start,
 		      (unsigned long long)st.db_ringbuf_drops, (unsigned long long)st.db_missing_start,
 		      (unsigned long long)st.records_invalid, (unsigned long long)es.spans_exported);
+	print_message("# gRPC trace context: %llu calls filed for their HEADERS frame, %llu "
+		      "appended on the wire, %llu missed (frame cut by a write or over a write's "
+		      "%d), %llu refused by the kernel, %llu writes out of step\n",
+		      (unsigned long long)st.grpc_tp_filed,
+		      (unsigned long long)st.grpc_tp_injected, (unsigned long long)st.grpc_tp_missed,
+		      H2W_HITS_MAX, (unsigned long long)st.tp_failed,
+		      (unsigned long long)st.h2_out_of_step);
+
 	assert_int_equal(json_array_size(spans), SPANS_PER_TRACE * CONCURRENT);
+	/* Every call's context went out: none lost between the probes and the wire. */
+	assert_int_equal(st.grpc_tp_filed, CONCURRENT);
+	assert_int_equal(st.grpc_tp_injected, CONCURRENT);
 	/* Counted by the probes: each request's two HTTP server requests (A's and B's), its
 	 * HTTP call, its RPC on both sides and its query. */
 	assert_int_equal(st.client_calls, CONCURRENT);
