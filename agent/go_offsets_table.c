@@ -4,7 +4,7 @@
  * with that toolchain or against that module version. */
 #include "agent/go_offsets.h"
 
-_Static_assert(GO_FIELD_COUNT == 70, "agent/go_fields.def changed: run tools/offsets-gen/gen.sh");
+_Static_assert(GO_FIELD_COUNT == 71, "agent/go_fields.def changed: run tools/offsets-gen/gen.sh");
 
 const struct go_offsets_row go_offsets_table[] = {
 	{
@@ -83,6 +83,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = 8,
 		},
 	},
 	{
@@ -161,6 +162,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = 8,
 		},
 	},
 	{
@@ -239,6 +241,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = 8,
 		},
 	},
 	{
@@ -317,6 +320,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = 8,
 		},
 	},
 	{
@@ -395,6 +399,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = 8,
 		},
 	},
 	{
@@ -473,6 +478,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = 8,
 		},
 	},
 	{
@@ -551,6 +557,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -629,6 +636,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -707,6 +715,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -785,6 +794,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -863,6 +873,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -941,6 +952,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1019,6 +1031,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1097,6 +1110,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1175,6 +1189,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1253,6 +1268,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1331,6 +1347,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1409,6 +1426,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1487,6 +1505,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1565,6 +1584,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1643,6 +1663,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1721,6 +1742,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1799,6 +1821,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1877,6 +1900,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1955,6 +1979,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2033,6 +2058,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2111,6 +2137,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2189,6 +2216,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2267,6 +2295,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2345,6 +2374,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2423,6 +2453,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2501,6 +2532,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2579,6 +2611,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2657,6 +2690,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2735,6 +2769,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2813,6 +2848,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2891,6 +2927,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2969,6 +3006,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -3047,6 +3085,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_NAME] = 0,
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 };
