@@ -4,7 +4,9 @@
  * through the request's context from another goroutine, or inside a transaction), with
  * db.system.name, db.operation.name and the span name of the semantic conventions;
  * db.query.text only when turned on, truncated; an error query is an error span; every
- * call is counted in the RED series; turning the families off and on detaches and
+ * call is counted in the RED series; the same through prepared statements (*sql.Stmt:
+ * a query and an exec, an error, a context on another goroutine, a transaction's
+ * statement, the text on and off); turning the families off and on detaches and
  * attaches their probes live; and two processes in two sampler slots (a node agent's two
  * Instrumentations) each follow their own slot's families and query-text setting. */
 #include <curl/curl.h>
@@ -275,8 +277,138 @@ static void an_exec_in_a_transaction_is_a_child_too(void **state)
 	json_decref(spans);
 }
 
+/* ---- the same through prepared statements (dbsvc's /stmt*) ---- */
+
+static void a_prepared_query_and_exec_are_children_of_the_request(void **state)
+{
+	struct dbw *w = *state;
+	json_t *spans, *srv, *sel, *ins;
+	struct tracer_stats st;
+
+	get(w, "/stmt", 200);
+	assert_int_equal(tracer_harness_collect(w->h, 3, 5000, 200, &spans), 0);
+	assert_int_equal(json_array_size(spans), 3);
+	srv = server_span(spans, "/stmt");
+	assert_non_null(srv);
+	sel = find(spans, KIND_CLIENT, "SELECT", str(srv, "span_id"));
+	ins = find(spans, KIND_CLIENT, "INSERT items", str(srv, "span_id"));
+	assert_non_null(sel);
+	assert_non_null(ins);
+	assert_string_equal(str(sel, "trace_id"), str(srv, "trace_id"));
+	assert_string_equal(str(ins, "trace_id"), str(srv, "trace_id"));
+	assert_string_equal(span_attr_string(sel, "db.system.name"), "sqlite");
+	assert_string_equal(span_attr_string(sel, "db.operation.name"), "SELECT");
+	assert_string_equal(span_attr_string(ins, "db.system.name"), "sqlite");
+	assert_string_equal(span_attr_string(ins, "db.operation.name"), "INSERT");
+	assert_string_equal(span_attr_string(ins, "db.collection.name"), "items");
+	assert_null(span_attr_string(sel, "db.query.text"));
+	assert_null(span_attr_string(ins, "db.query.text"));
+	assert_int_not_equal(status_code(sel), 2);
+	assert_int_not_equal(status_code(ins), 2);
+	assert_null(span_attr_string(ins, "error.type"));
+	tracer_get_stats(w->h->tracer, &st);
+	assert_int_equal(st.db_calls, 2);
+	assert_int_equal(st.db_parent_goroutine, 2);
+	assert_int_equal(st.db_missing_start, 0);
+	json_decref(spans);
+}
+
+static void a_statement_has_its_text_when_turned_on(void **state)
+{
+	struct dbw *w = *state;
+	json_t *spans, *srv, *sel, *ins;
+
+	set_probes(w, 1, 1, 1);
+	get(w, "/stmt", 200);
+	assert_int_equal(tracer_harness_collect(w->h, 3, 5000, 200, &spans), 0);
+	sel = find(spans, KIND_CLIENT, "SELECT", NULL);
+	ins = find(spans, KIND_CLIENT, "INSERT items", NULL);
+	assert_non_null(sel);
+	assert_non_null(ins);
+	assert_string_equal(span_attr_string(sel, "db.query.text"),
+			    "SELECT count(*) FROM items WHERE name = ?");
+	assert_string_equal(span_attr_string(ins, "db.query.text"),
+			    "INSERT INTO items (name) VALUES (?)");
+	json_decref(spans);
+	set_probes(w, 1, 1, 0);
+	get(w, "/stmt", 200);
+	assert_int_equal(tracer_harness_collect(w->h, 6, 5000, 200, &spans), 0);
+	srv = server_span(spans, "/stmt");
+	assert_non_null(srv);
+	{
+		size_t i, with_text = 0, clients = 0;
+		json_t *s;
+
+		json_array_foreach(spans, i, s) {
+			clients += kind(s) == KIND_CLIENT;
+			with_text += span_attr_string(s, "db.query.text") != NULL;
+		}
+		assert_int_equal(clients, 4);
+		assert_int_equal(with_text, 2); /* the first request's two only */
+	}
+	json_decref(spans);
+}
+
+static void an_error_through_a_statement_is_an_error_span(void **state)
+{
+	struct dbw *w = *state;
+	json_t *spans, *srv, *ins;
+	struct tracer_stats st;
+
+	get(w, "/stmt-err", 500);
+	assert_int_equal(tracer_harness_collect(w->h, 2, 5000, 200, &spans), 0);
+	assert_int_equal(json_array_size(spans), 2);
+	srv = server_span(spans, "/stmt-err");
+	assert_non_null(srv);
+	ins = find(spans, KIND_CLIENT, "INSERT counts", str(srv, "span_id"));
+	assert_non_null(ins);
+	assert_string_equal(span_attr_string(ins, "db.operation.name"), "INSERT");
+	assert_string_equal(span_attr_string(ins, "db.collection.name"), "counts");
+	assert_int_equal(status_code(ins), 2);
+	assert_string_equal(span_attr_string(ins, "error.type"), "_OTHER");
+	tracer_get_stats(w->h->tracer, &st);
+	assert_int_equal(st.db_errors, 1);
+	json_decref(spans);
+}
+
+static void a_statement_on_another_goroutine_is_linked_through_the_context(void **state)
+{
+	struct dbw *w = *state;
+	json_t *spans, *srv, *sel;
+	struct tracer_stats st;
+
+	get(w, "/stmt-ctx", 200);
+	assert_int_equal(tracer_harness_collect(w->h, 2, 5000, 200, &spans), 0);
+	srv = server_span(spans, "/stmt-ctx");
+	assert_non_null(srv);
+	sel = find(spans, KIND_CLIENT, "SELECT", str(srv, "span_id"));
+	assert_non_null(sel);
+	assert_string_equal(str(sel, "trace_id"), str(srv, "trace_id"));
+	tracer_get_stats(w->h->tracer, &st);
+	assert_int_equal(st.db_parent_context, 1);
+	assert_int_equal(st.db_parent_goroutine, 0);
+	json_decref(spans);
+}
+
+static void a_transactions_statement_is_a_child_too(void **state)
+{
+	struct dbw *w = *state;
+	json_t *spans, *srv, *upd;
+
+	get(w, "/stmt-tx", 200);
+	assert_int_equal(tracer_harness_collect(w->h, 2, 5000, 200, &spans), 0);
+	assert_int_equal(json_array_size(spans), 2);
+	srv = server_span(spans, "/stmt-tx");
+	assert_non_null(srv);
+	upd = find(spans, KIND_CLIENT, "UPDATE items", str(srv, "span_id"));
+	assert_non_null(upd);
+	assert_string_equal(span_attr_string(upd, "db.operation.name"), "UPDATE");
+	assert_int_not_equal(status_code(upd), 2);
+	json_decref(spans);
+}
+
 struct red_sum {
-	uint64_t select_ok, insert_ok, select_err, other;
+	uint64_t select_ok, insert_ok, select_err, insert_err, other;
 };
 
 static void red_one(void *ud, const char *system, const char *operation, int failed,
@@ -297,6 +429,8 @@ static void red_one(void *ud, const char *system, const char *operation, int fai
 		r->insert_ok += count;
 	else if (strcmp(operation, "SELECT") == 0 && failed)
 		r->select_err += count;
+	else if (strcmp(operation, "INSERT") == 0 && failed)
+		r->insert_err += count;
 	else
 		r->other += count;
 }
@@ -323,6 +457,34 @@ static void every_call_is_counted_sampled_or_not(void **state)
 	assert_int_equal(r.select_ok, 20);
 	assert_int_equal(r.insert_ok, 20);
 	assert_int_equal(r.select_err, 3);
+	assert_int_equal(r.insert_err, 0);
+	assert_int_equal(r.other, 0);
+}
+
+static void every_statement_is_counted_sampled_or_not(void **state)
+{
+	struct dbw *w = *state;
+	struct tracer_sampler off = { .type = TRACER_SAMPLER_ALWAYS_OFF };
+	struct red_sum r = { 0 };
+	json_t *spans;
+
+	assert_int_equal(tracer_set_sampler(w->h->tracer, &off), 0);
+	for (int i = 0; i < 20; i++)
+		get(w, "/stmt", 200);
+	for (int i = 0; i < 3; i++)
+		get(w, "/stmt-err", 500);
+	assert_int_equal(tracer_harness_collect(w->h, 0, 200, 200, &spans), 0);
+	assert_int_equal(json_array_size(spans), 0);
+	json_decref(spans);
+	assert_int_equal(tracer_db_red_foreach(w->h->tracer, red_one, &r), 0);
+	print_message("# RED through statements: SELECT %llu, INSERT %llu, INSERT errors %llu, "
+		      "other %llu\n",
+		      (unsigned long long)r.select_ok, (unsigned long long)r.insert_ok,
+		      (unsigned long long)r.insert_err, (unsigned long long)r.other);
+	assert_int_equal(r.select_ok, 20);
+	assert_int_equal(r.insert_ok, 20);
+	assert_int_equal(r.insert_err, 3);
+	assert_int_equal(r.select_err, 0);
 	assert_int_equal(r.other, 0);
 }
 
@@ -474,7 +636,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(an_error_query_is_an_error_span, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_query_on_another_goroutine_is_linked_through_the_context, setup, teardown),
 		cmocka_unit_test_setup_teardown(an_exec_in_a_transaction_is_a_child_too, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_prepared_query_and_exec_are_children_of_the_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_statement_has_its_text_when_turned_on, setup, teardown),
+		cmocka_unit_test_setup_teardown(an_error_through_a_statement_is_an_error_span, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_statement_on_another_goroutine_is_linked_through_the_context, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_transactions_statement_is_a_child_too, setup, teardown),
 		cmocka_unit_test_setup_teardown(every_call_is_counted_sampled_or_not, setup, teardown),
+		cmocka_unit_test_setup_teardown(every_statement_is_counted_sampled_or_not, setup, teardown),
 		cmocka_unit_test_setup_teardown(families_turned_off_are_detached_and_come_back, setup, teardown),
 		cmocka_unit_test(each_slot_has_its_own_families_and_query_text),
 	};
