@@ -6,9 +6,10 @@
  * db.query.text only when turned on, truncated; an error query is an error span; every
  * call is counted in the RED series; the same through prepared statements (*sql.Stmt:
  * a query and an exec, an error, a context on another goroutine, a transaction's
- * statement, the text on and off); turning the families off and on detaches and
- * attaches their probes live; and two processes in two sampler slots (a node agent's two
- * Instrumentations) each follow their own slot's families and query-text setting. */
+ * statement, the text on and off, a driver that has database/sql prepare every query);
+ * turning the families off and on detaches and attaches their probes live; and two
+ * processes in two sampler slots (a node agent's two Instrumentations) each follow
+ * their own slot's families and query-text setting. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <glob.h>
@@ -23,6 +24,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "agent/db_probes.h"
+#include "agent/go_binary.h"
+#include "agent/probe_points.h"
 #include "agent/process_scan.h"
 #include "agent/tracer.h"
 #include "bpf/db_client.h"
@@ -279,6 +283,33 @@ static void an_exec_in_a_transaction_is_a_child_too(void **state)
 
 /* ---- the same through prepared statements (dbsvc's /stmt*) ---- */
 
+static void statements_are_probed_at_emulated_instructions(void **state)
+{
+	struct go_binary *b = NULL;
+	struct db_probe_plan plan;
+	const struct db_stmt_fn *fns[2];
+	char fixture[256];
+
+	(void)state;
+	assert_int_equal(dbsvc_fixture(fixture, sizeof(fixture)), 0);
+	assert_int_equal(go_binary_open(fixture, NULL, &b), 0);
+	assert_int_equal(db_probes_plan(b, &plan), 0);
+	assert_true(plan.release_ends);
+	fns[0] = &plan.stmt_query;
+	fns[1] = &plan.stmt_exec;
+	for (size_t i = 0; i < 2; i++) {
+		assert_true(fns[i]->present);
+		assert_int_equal(fns[i]->enter.kind, PROBE_AT_STACK_CHECK_JUMP);
+		assert_int_equal(fns[i]->enter.cost, INSN_EMULATED);
+		assert_int_equal(fns[i]->start.kind, PROBE_AT_STACK_CHECK_JUMP);
+		assert_int_equal(fns[i]->start.cost, INSN_EMULATED);
+	}
+	assert_int_equal(plan.binary.stmts, 1);
+	/* Stmt{db *DB; query string; ...} from Go 1.22 to 1.27. */
+	assert_int_equal(plan.binary.stmt_query, 8);
+	go_binary_free(b);
+}
+
 static void a_prepared_query_and_exec_are_children_of_the_request(void **state)
 {
 	struct dbw *w = *state;
@@ -404,6 +435,45 @@ static void a_transactions_statement_is_a_child_too(void **state)
 	assert_non_null(upd);
 	assert_string_equal(span_attr_string(upd, "db.operation.name"), "UPDATE");
 	assert_int_not_equal(status_code(upd), 2);
+	json_decref(spans);
+}
+
+/* A driver that only prepares: queryDC and execDC run the statement functions
+ * themselves, right after a Stmt's call on the same goroutine; each call is one span
+ * with its own text. */
+static void a_query_the_driver_has_prepared_is_one_span(void **state)
+{
+	struct dbw *w = *state;
+	json_t *spans, *srv, *s;
+	struct tracer_stats st;
+	size_t i, stmt_sel = 0, prep_sel = 0, prep_ins = 0, clients = 0;
+
+	set_probes(w, 1, 1, 1);
+	get(w, "/prep", 200);
+	assert_int_equal(tracer_harness_collect(w->h, 4, 5000, 300, &spans), 0);
+	assert_int_equal(json_array_size(spans), 4);
+	srv = server_span(spans, "/prep");
+	assert_non_null(srv);
+	json_array_foreach(spans, i, s) {
+		const char *text = span_attr_string(s, "db.query.text");
+
+		if (kind(s) != KIND_CLIENT)
+			continue;
+		clients++;
+		assert_string_equal(str(s, "parent_span_id"), str(srv, "span_id"));
+		assert_non_null(text);
+		stmt_sel += strcmp(text, "SELECT count(*) FROM items WHERE name = ?") == 0;
+		prep_sel += strcmp(text, "SELECT count(*) FROM things WHERE id > ?") == 0;
+		prep_ins += strcmp(text, "INSERT INTO things (name) VALUES (?)") == 0 &&
+			    strcmp(str(s, "name"), "INSERT things") == 0;
+	}
+	assert_int_equal(clients, 3);
+	assert_int_equal(stmt_sel, 1);
+	assert_int_equal(prep_sel, 1);
+	assert_int_equal(prep_ins, 1);
+	tracer_get_stats(w->h->tracer, &st);
+	assert_int_equal(st.db_calls, 3);
+	assert_int_equal(st.db_missing_start, 0);
 	json_decref(spans);
 }
 
@@ -636,11 +706,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(an_error_query_is_an_error_span, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_query_on_another_goroutine_is_linked_through_the_context, setup, teardown),
 		cmocka_unit_test_setup_teardown(an_exec_in_a_transaction_is_a_child_too, setup, teardown),
+		cmocka_unit_test(statements_are_probed_at_emulated_instructions),
 		cmocka_unit_test_setup_teardown(a_prepared_query_and_exec_are_children_of_the_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_statement_has_its_text_when_turned_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(an_error_through_a_statement_is_an_error_span, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_statement_on_another_goroutine_is_linked_through_the_context, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_transactions_statement_is_a_child_too, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_query_the_driver_has_prepared_is_one_span, setup, teardown),
 		cmocka_unit_test_setup_teardown(every_call_is_counted_sampled_or_not, setup, teardown),
 		cmocka_unit_test_setup_teardown(every_statement_is_counted_sampled_or_not, setup, teardown),
 		cmocka_unit_test_setup_teardown(families_turned_off_are_detached_and_come_back, setup, teardown),
