@@ -357,7 +357,7 @@ static void a_statement_has_its_text_when_turned_on(void **state)
 	assert_non_null(sel);
 	assert_non_null(ins);
 	assert_string_equal(span_attr_string(sel, "db.query.text"),
-			    "SELECT count(*) FROM items WHERE name = ?");
+			    "SELECT count(*) FROM items WHERE id = ?");
 	assert_string_equal(span_attr_string(ins, "db.query.text"),
 			    "INSERT INTO items (name) VALUES (?)");
 	json_decref(spans);
@@ -462,7 +462,7 @@ static void a_query_the_driver_has_prepared_is_one_span(void **state)
 		clients++;
 		assert_string_equal(str(s, "parent_span_id"), str(srv, "span_id"));
 		assert_non_null(text);
-		stmt_sel += strcmp(text, "SELECT count(*) FROM items WHERE name = ?") == 0;
+		stmt_sel += strcmp(text, "SELECT count(*) FROM items WHERE id = ?") == 0;
 		prep_sel += strcmp(text, "SELECT count(*) FROM things WHERE id > ?") == 0;
 		prep_ins += strcmp(text, "INSERT INTO things (name) VALUES (?)") == 0 &&
 			    strcmp(str(s, "name"), "INSERT things") == 0;
