@@ -9,7 +9,9 @@
  * where the ends go to the entries and Stmt.query's offset is known.
  *
  * Errors: 0 or a negative errno: -ENOENT when the binary makes no database/sql calls
- * (neither function is in it), -ENOSPC when a function has more RETs than room. */
+ * it can trace (neither queryDC nor execDC is in it, and no statement path either, or
+ * only statements without the entry ends), -ENOSPC when a function has more RETs than
+ * room. */
 #ifndef AUTOTRACE_AGENT_DB_PROBES_H
 #define AUTOTRACE_AGENT_DB_PROBES_H
 

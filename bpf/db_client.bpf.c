@@ -273,9 +273,10 @@ static __always_inline int stmt_start(struct pt_regs *ctx, __u8 exec)
 	e = bpf_map_lookup_elem(&db_stmts, &tag);
 	if (!e)
 		return 0;
-	/* A call that began after the statement was entered: the same (a driver's
-	 * prepared query inside a later queryDC or execDC), or this start hit again
-	 * after the stack grew. An older one is a call that never ended: replaced. */
+	/* A call in flight that began after the statement was entered is a later
+	 * queryDC's or execDC's, whose driver has it prepare the query (that call's span
+	 * already), or this start hit a second time after the stack grew. One that began
+	 * before is a call that never ended: replaced. */
 	c = bpf_map_lookup_elem(&db_calls, &tag);
 	if (c && c->start_ns > e->entered_ns)
 		return 0;
