@@ -1,5 +1,5 @@
 /* Skeleton lifecycle for bpf/db_client.bpf.c: open -> rodata -> reuse the shared maps
- * -> load; then one attachment (a start and the RETs of each function) a process. */
+ * -> load; then one attachment (the starts, and the ends at entries or RETs) a process. */
 #include "agent/db_loader.h"
 
 #include <bpf/bpf.h>
@@ -13,7 +13,8 @@
 #include "bpf/http_server.h"
 #include "db_client.skel.h"
 
-#define MAX_DB_PROBES (2 * (1 + DB_PROBES_MAX_RETS) + 1 + DB_PROBES_MAX_RELEASE)
+/* queryDC's and execDC's starts and RETs, the entry ends, two points per statement path. */
+#define MAX_DB_PROBES (2 * (1 + DB_PROBES_MAX_RETS) + 1 + DB_PROBES_MAX_RELEASE + 2 * 2)
 
 struct db_loader {
 	struct db_client_bpf *skel;
@@ -127,6 +128,21 @@ static int attach_fn(const struct db_loader *dl, const struct db_probe_fn *fn,
 	return attach_one(dl, start, spec, fn->start.file_offset, a);
 }
 
+/* A statement path's start, then its enter: a start finds the enter's entry. */
+static int attach_stmt_fn(const struct db_loader *dl, const struct db_stmt_fn *fn,
+			  struct bpf_program *start, const struct db_attach_spec *spec,
+			  struct db_attachment *a)
+{
+	int r;
+
+	if (!fn->present)
+		return 0;
+	r = attach_one(dl, start, spec, fn->start.file_offset, a);
+	if (!r)
+		r = attach_one(dl, dl->skel->progs.db_stmt_enter, spec, fn->enter.file_offset, a);
+	return r;
+}
+
 /* Returns a new attachment: every probe or none. */
 int db_loader_attach(struct db_loader *dl, const struct db_attach_spec *spec,
 		     struct db_attachment **ret)
@@ -144,7 +160,7 @@ int db_loader_attach(struct db_loader *dl, const struct db_attach_spec *spec,
 	if (spec->plan->release_ends) {
 		const struct db_probe_plan *p = spec->plan;
 
-		if (p->query.present)
+		if (p->query.present || p->stmt_query.present)
 			r = attach_one(dl, dl->skel->progs.db_rows_ready, spec,
 				       p->rows_ready.file_offset, a);
 		for (size_t i = 0; !r && i < p->n_released; i++)
@@ -157,6 +173,13 @@ int db_loader_attach(struct db_loader *dl, const struct db_attach_spec *spec,
 	if (!r)
 		r = attach_fn(dl, &spec->plan->exec, dl->skel->progs.db_exec_start,
 			      dl->skel->progs.db_exec_end, spec, a);
+	/* Statements only with the entry ends (db_probes_plan leaves them out else). */
+	if (!r && spec->plan->release_ends)
+		r = attach_stmt_fn(dl, &spec->plan->stmt_query, dl->skel->progs.db_stmt_query_start,
+				   spec, a);
+	if (!r && spec->plan->release_ends)
+		r = attach_stmt_fn(dl, &spec->plan->stmt_exec, dl->skel->progs.db_stmt_exec_start,
+				   spec, a);
 	if (r) {
 		db_attachment_free(a);
 		return r;

@@ -1,7 +1,10 @@
 #include "agent/db_probes.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
+
+#include "agent/go_offsets.h"
 
 static const struct {
 	const char *module; /* a module path, or its prefix before a major version "/vN" */
@@ -93,7 +96,7 @@ static int plan_release_ends(struct go_binary *binary, struct db_probe_plan *pla
 {
 	struct probe_point p;
 
-	if (plan->query.present &&
+	if ((plan->query.present || plan->stmt_query.present) &&
 	    go_binary_entry_point(binary, DB_PROBES_ROWS_READY, &plan->rows_ready) != 0)
 		return 0;
 	for (size_t i = 0; i < DB_PROBES_MAX_RELEASE; i++) {
@@ -110,9 +113,37 @@ static int plan_release_ends(struct go_binary *binary, struct db_probe_plan *pla
 	return go_binary_entry_point(binary, release_fns[0][0], &p) == 0;
 }
 
+/* Both points of a statement path, or it stays absent (a binary that never runs such a
+ * statement has neither). */
+static void plan_stmt_fn(struct go_binary *binary, const char *enter, const char *start,
+			 struct db_stmt_fn *ret)
+{
+	struct db_stmt_fn f = { .present = 1 };
+
+	if (go_binary_entry_point(binary, enter, &f.enter) == 0 &&
+	    go_binary_entry_point(binary, start, &f.start) == 0)
+		*ret = f;
+}
+
+/* The offset of Stmt.query in ret_offset; -EPROTONOSUPPORT when no source knows it. */
+static int stmt_query_offset(const struct go_binary *binary, uint32_t *ret_offset)
+{
+	const struct go_offsets *o;
+	uint32_t off;
+	int r = go_binary_offsets(binary, &o);
+
+	if (r == 0)
+		r = go_offsets_get(o, GO_FIELD_SQL_STMT_QUERY, &off);
+	if (r)
+		return -EPROTONOSUPPORT;
+	*ret_offset = off;
+	return 0;
+}
+
 int db_probes_plan(struct go_binary *binary, struct db_probe_plan *ret_plan)
 {
 	struct db_probe_plan plan;
+	uint32_t query_off = 0;
 	int rq, re;
 
 	memset(&plan, 0, sizeof(plan));
@@ -122,11 +153,26 @@ int db_probes_plan(struct go_binary *binary, struct db_probe_plan *ret_plan)
 		return rq;
 	if (re && re != -ENOENT)
 		return re;
-	if (!plan.query.present && !plan.exec.present)
+	/* Statements where the text can be read; their ends are the release functions'. */
+	if (stmt_query_offset(binary, &query_off) == 0) {
+		plan_stmt_fn(binary, DB_PROBES_STMT_QUERY, DB_PROBES_ROWSI_FROM_STMT,
+			     &plan.stmt_query);
+		plan_stmt_fn(binary, DB_PROBES_STMT_EXEC, DB_PROBES_RESULT_FROM_STMT,
+			     &plan.stmt_exec);
+	}
+	if (!plan.query.present && !plan.exec.present && !plan.stmt_query.present &&
+	    !plan.stmt_exec.present)
 		return -ENOENT;
 	plan.release_ends = plan_release_ends(binary, &plan);
-	if (!plan.release_ends)
+	if (!plan.release_ends) {
 		plan.n_released = 0;
+		memset(&plan.stmt_query, 0, sizeof(plan.stmt_query));
+		memset(&plan.stmt_exec, 0, sizeof(plan.stmt_exec));
+		if (!plan.query.present && !plan.exec.present)
+			return -ENOENT;
+	}
+	plan.binary.stmts = plan.stmt_query.present || plan.stmt_exec.present;
+	plan.binary.stmt_query = plan.binary.stmts ? query_off : 0;
 	plan.binary.valid = 1;
 	plan.binary.system = (__u8)db_probes_system(go_binary_buildinfo(binary));
 	*ret_plan = plan;

@@ -3,10 +3,15 @@
  * a *DB, *Conn and *Tx passes; their ends at the entries of what each calls last
  * ((*Rows).initContextClose, the connection's release functions: emulated jbe
  * instructions), or at their RETs (single-stepped) when the binary lacks one of those;
- * and db.system.name from the driver modules the binary was built with.
+ * and db.system.name from the driver modules the binary was built with. Prepared
+ * statements ((*Stmt).QueryContext and ExecContext, entered at their jbe, started at
+ * rowsiFromStatement's and resultFromStatement's) share those ends, and are traced
+ * where the ends go to the entries and Stmt.query's offset is known.
  *
  * Errors: 0 or a negative errno: -ENOENT when the binary makes no database/sql calls
- * (neither function is in it), -ENOSPC when a function has more RETs than room. */
+ * it can trace (neither queryDC nor execDC is in it, and no statement path either, or
+ * only statements without the entry ends), -ENOSPC when a function has more RETs than
+ * room. */
 #ifndef AUTOTRACE_AGENT_DB_PROBES_H
 #define AUTOTRACE_AGENT_DB_PROBES_H
 
@@ -17,6 +22,10 @@
 #define DB_PROBES_EXEC_DC "database/sql.(*DB).execDC"
 #define DB_PROBES_ROWS_READY "database/sql.(*Rows).initContextClose"
 #define DB_PROBES_MAX_RETS 12
+#define DB_PROBES_STMT_QUERY "database/sql.(*Stmt).QueryContext"
+#define DB_PROBES_STMT_EXEC "database/sql.(*Stmt).ExecContext"
+#define DB_PROBES_ROWSI_FROM_STMT "database/sql.rowsiFromStatement"
+#define DB_PROBES_RESULT_FROM_STMT "database/sql.resultFromStatement"
 
 struct db_probe_fn {
 	int present;
@@ -27,6 +36,13 @@ struct db_probe_fn {
 
 #define DB_PROBES_MAX_RELEASE 3
 
+/* A Stmt's QueryContext or ExecContext (enter: the *Stmt), and the function it calls
+ * once it has a connection (start: the context). */
+struct db_stmt_fn {
+	int present;
+	struct probe_point enter, start;
+};
+
 struct db_probe_plan {
 	struct db_probe_fn query, exec;
 	/* Ends at function entries (else at query's and exec's RETs): */
@@ -34,6 +50,8 @@ struct db_probe_plan {
 	struct probe_point rows_ready; /* (*Rows).initContextClose: a query succeeded */
 	struct probe_point released[DB_PROBES_MAX_RELEASE]; /* the release functions */
 	size_t n_released;
+	/* Prepared statements, present only with release_ends. */
+	struct db_stmt_fn stmt_query, stmt_exec;
 	struct db_binary binary; /* what the kernel keeps of the binary */
 };
 

@@ -4,7 +4,7 @@
  * with that toolchain or against that module version. */
 #include "agent/go_offsets.h"
 
-_Static_assert(GO_FIELD_COUNT == 71, "agent/go_fields.def changed: run tools/offsets-gen/gen.sh");
+_Static_assert(GO_FIELD_COUNT == 72, "agent/go_fields.def changed: run tools/offsets-gen/gen.sh");
 
 const struct go_offsets_row go_offsets_table[] = {
 	{
@@ -84,6 +84,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_GRPC_LOOPY_CONN] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = 8,
 		},
 	},
 	{
@@ -163,6 +164,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_GRPC_LOOPY_CONN] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = 8,
 		},
 	},
 	{
@@ -242,6 +244,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_GRPC_LOOPY_CONN] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = 8,
 		},
 	},
 	{
@@ -321,6 +324,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_GRPC_LOOPY_CONN] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = 8,
 		},
 	},
 	{
@@ -400,6 +404,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_GRPC_LOOPY_CONN] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = 8,
 		},
 	},
 	{
@@ -479,6 +484,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_GRPC_LOOPY_CONN] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = 8,
 		},
 	},
 	{
@@ -558,6 +564,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_GRPC_LOOPY_CONN] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -637,6 +644,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_GRPC_LOOPY_CONN] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -716,6 +724,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_GRPC_LOOPY_CONN] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -795,6 +804,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_GRPC_LOOPY_CONN] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -874,6 +884,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_GRPC_LOOPY_CONN] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -953,6 +964,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_GRPC_LOOPY_CONN] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1032,6 +1044,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_GRPC_LOOPY_CONN] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1111,6 +1124,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_GRPC_LOOPY_CONN] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1190,6 +1204,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = GO_OFFSET_OTHER_MODULE,
 			[GO_FIELD_GRPC_LOOPY_CONN] = GO_OFFSET_OTHER_MODULE,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1269,6 +1284,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1348,6 +1364,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1427,6 +1444,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1506,6 +1524,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1585,6 +1604,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1664,6 +1684,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1743,6 +1764,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1822,6 +1844,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1901,6 +1924,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -1980,6 +2004,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2059,6 +2084,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2138,6 +2164,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2217,6 +2244,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2296,6 +2324,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2375,6 +2404,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2454,6 +2484,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2533,6 +2564,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2612,6 +2644,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2691,6 +2724,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2770,6 +2804,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2849,6 +2884,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -2928,6 +2964,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -3007,6 +3044,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 	{
@@ -3086,6 +3124,7 @@ const struct go_offsets_row go_offsets_table[] = {
 			[GO_FIELD_HPACK_FIELD_VALUE] = 16,
 			[GO_FIELD_HPACK_FIELD_SENSITIVE] = 32,
 			[GO_FIELD_GRPC_LOOPY_CONN] = 80,
+			[GO_FIELD_SQL_STMT_QUERY] = GO_OFFSET_OTHER_MODULE,
 		},
 	},
 };

@@ -220,13 +220,14 @@ static struct binary *binary_for(struct tracer *t, const struct process_info *p)
 			 b->client.has_failed ? probe_kind_name(b->client.failed.kind) : "not traced");
 	if (b->has_db)
 		log_info(COMPONENT, "database/sql probes: queryDC at %s (%s), execDC at %s (%s), "
-			 "ends %s%s%s",
+			 "ends %s, statements %s%s%s",
 			 b->db.query.present ? probe_kind_name(b->db.query.start.kind) : "-",
 			 b->db.query.present ? insn_cost_name(b->db.query.start.cost) : "-",
 			 b->db.exec.present ? probe_kind_name(b->db.exec.start.kind) : "-",
 			 b->db.exec.present ? insn_cost_name(b->db.exec.start.cost) : "-",
 			 b->db.release_ends ? "at the release functions' entries"
 					    : "at the RETs (single-stepped)",
+			 b->db.binary.stmts ? "traced" : "not traced",
 			 db_system_name(b->db.binary.system) ? ", db.system.name " : "",
 			 db_system_name(b->db.binary.system) ? db_system_name(b->db.binary.system) : "");
 	for (size_t i = 0; i < b->h2.n; i++) {

@@ -1,15 +1,18 @@
 /* What the database/sql probes cost a request: tests/fixtures/go/dbsvc's /db (one
- * SELECT and one INSERT on an in-memory SQLite database, through modernc.org/sqlite),
- * requested back to back over one kept-alive connection, in three arms a round:
+ * SELECT and one INSERT on an in-memory SQLite database, through modernc.org/sqlite)
+ * and /stmt (the same through prepared statements: a Stmt's QueryRowContext and
+ * ExecContext), each requested back to back over one kept-alive connection, in three
+ * arms a round:
  *   untraced      no probes
  *   server only   the tracer with databaseSql turned off (its probes detached)
  *   server + db   the tracer with every family on (the query and exec starts at their
  *                 jbe, their ends at the entries of the release functions or of
- *                 (*Rows).initContextClose: emulated jbe instructions too)
+ *                 (*Rows).initContextClose: emulated jbe instructions too; a
+ *                 statement's call adds the jbe of its Stmt method's entry)
  * all sampled (always_on), spans built and dropped. Printed per arm: requests/s (median
  * over rounds) and the cost per request against the untraced run of the same round;
- * the last line is what the database probes add per call (2 calls a request). Never
- * passes or fails.
+ * the last lines are what the database probes add per call (2 calls a request), plain
+ * and through statements. Never passes or fails.
  * Usage: bench_db_overhead [requests per run, default 1000] [rounds, default 15] */
 #include <curl/curl.h>
 #include <errno.h>
@@ -39,16 +42,16 @@ static int drop(void *ud, const struct otlp_span *span)
 	return 0;
 }
 
-/* Requests/s of n GETs of /db. */
-static double run(struct traced_service *svc, struct tracer *t, int n)
+/* Requests/s of n GETs of path. */
+static double run(struct traced_service *svc, struct tracer *t, int n, const char *path)
 {
 	double start = now_s();
 
 	for (int i = 0; i < n; i++) {
 		long status = 0;
 
-		if (traced_service_get(svc, "/db", NULL, &status) || status != 200) {
-			fprintf(stderr, "request %d failed (status %ld)\n", i, status);
+		if (traced_service_get(svc, path, NULL, &status) || status != 200) {
+			fprintf(stderr, "request %d of %s failed (status %ld)\n", i, path, status);
 			exit(1);
 		}
 		if (t && i % 64 == 0)
@@ -78,6 +81,8 @@ int main(int argc, char **argv)
 	int rounds = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 15;
 	double base[MAX_ROUNDS], srv[MAX_ROUNDS], db[MAX_ROUNDS], c_srv[MAX_ROUNDS],
 		c_db[MAX_ROUNDS];
+	double s_base[MAX_ROUNDS], s_srv[MAX_ROUNDS], s_db[MAX_ROUNDS], s_c_srv[MAX_ROUNDS],
+		s_c_db[MAX_ROUNDS];
 	struct tracer_opts o = { .sampler = { .type = TRACER_SAMPLER_ALWAYS_ON }, .on_span = drop };
 	struct tracer_probes on, no_db;
 	struct traced_service *svc = NULL;
@@ -106,15 +111,19 @@ int main(int argc, char **argv)
 	tracer_probes_default(&on);
 	no_db = on;
 	no_db.database_sql = 0;
-	run(svc, NULL, n / 4 + 1); /* warm up */
+	run(svc, NULL, n / 4 + 1, "/db"); /* warm up */
+	run(svc, NULL, n / 4 + 1, "/stmt");
 	for (int r = 0; r < rounds; r++) {
-		base[r] = run(svc, NULL, n);
+		base[r] = run(svc, NULL, n, "/db");
+		s_base[r] = run(svc, NULL, n, "/stmt");
 		tracer_set_probes(t, 0, &no_db);
 		tracer_scan(t);
-		srv[r] = run(svc, t, n);
+		srv[r] = run(svc, t, n, "/db");
+		s_srv[r] = run(svc, t, n, "/stmt");
 		tracer_set_probes(t, 0, &on);
 		tracer_scan(t);
-		db[r] = run(svc, t, n);
+		db[r] = run(svc, t, n, "/db");
+		s_db[r] = run(svc, t, n, "/stmt");
 		/* Detached again for the next round's untraced run. */
 		tracer_free(t);
 		t = NULL;
@@ -122,14 +131,24 @@ int main(int argc, char **argv)
 			return 1;
 		c_srv[r] = 1e9 / srv[r] - 1e9 / base[r];
 		c_db[r] = 1e9 / db[r] - 1e9 / srv[r];
+		s_c_srv[r] = 1e9 / s_srv[r] - 1e9 / s_base[r];
+		s_c_db[r] = 1e9 / s_db[r] - 1e9 / s_srv[r];
 	}
+	printf("/db (DB.QueryRowContext, DB.ExecContext):\n");
 	printf("untraced       %8.0f req/s\n", median(base, rounds));
 	printf("server only    %8.0f req/s  %+7.0f ns/request\n", median(srv, rounds),
 	       median(c_srv, rounds));
 	printf("server + db    %8.0f req/s  %+7.0f ns/request beyond server only\n",
 	       median(db, rounds), median(c_db, rounds));
-	printf("database/sql probes: %.0f ns per call (2 calls a request; %d rounds of %d)\n",
-	       median(c_db, rounds) / 2, rounds, n);
+	printf("/stmt (Stmt.QueryRowContext, Stmt.ExecContext):\n");
+	printf("untraced       %8.0f req/s\n", median(s_base, rounds));
+	printf("server only    %8.0f req/s  %+7.0f ns/request\n", median(s_srv, rounds),
+	       median(s_c_srv, rounds));
+	printf("server + db    %8.0f req/s  %+7.0f ns/request beyond server only\n",
+	       median(s_db, rounds), median(s_c_db, rounds));
+	printf("database/sql probes: %.0f ns per call, %.0f ns per statement call (2 calls a "
+	       "request; %d rounds of %d)\n",
+	       median(c_db, rounds) / 2, median(s_c_db, rounds) / 2, rounds, n);
 	tracer_free(t);
 	traced_service_free(svc);
 	curl_global_cleanup();

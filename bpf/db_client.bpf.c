@@ -13,9 +13,18 @@
  * or, where a binary lacks those (agent/db_probes.c decides):
  *   query end:   each RET of queryDC, RBX = the error's itab
  *   exec end:    each RET of execDC, RCX = the error's itab
+ * and for prepared statements (with the release ends only, which they share):
+ *   stmt enter:  (*Stmt).QueryContext and (*Stmt).ExecContext at their jbe, RAX = the
+ *                *Stmt (its text is Stmt.query)
+ *   stmt query / exec start: rowsiFromStatement and resultFromStatement at their jbe,
+ *                RAX:RBX = ctx, once the statement has a connection
  *
  * Every query and exec of a *DB, *Conn and *Tx goes through queryDC and execDC (Go 1.22
- * to 1.27 give them the same signatures); prepared statements (*Stmt) do not. Their
+ * to 1.27 give them the same signatures); prepared statements (*Stmt) do not: theirs
+ * go through rowsiFromStatement and resultFromStatement, which queryDC and execDC also
+ * call themselves when a driver has them prepare the query (ErrSkip). A statement's
+ * start is therefore taken only on a goroutine that entered a Stmt's QueryContext or
+ * ExecContext since its last queryDC or execDC began. Their
  * callers tail-call them (the instruction after each call is an ADD, single-stepped),
  * and their RETs are single-stepped too (~16 us a hit): the functions each of them calls
  * last on every path are entered at an emulated jbe instead. Those are called at other
@@ -72,6 +81,23 @@ struct db_call {
 	char op[DB_OP_PREFIX];
 	char query[DB_QUERY_MAX];
 };
+
+/* A statement execution entered ((*Stmt).QueryContext, ExecContext), by goroutine: the
+ * start (once the statement has its connection) reads the text from the *Stmt, and
+ * knows from entered_ns whether a queryDC or execDC began since. Kept across the
+ * retries of a bad connection (each try is a span, as for queryDC); replaced by the
+ * goroutine's next statement. */
+struct db_stmt_entry {
+	__u64 stmt; /* the *Stmt */
+	__u64 entered_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct db_stmt_entry);
+} db_stmts SEC(".maps");
 
 /* LRU: a start whose end never comes (a caller that panicked) is pushed out in time. */
 struct {
@@ -150,7 +176,9 @@ static __always_inline void cut_first_word(char *op)
 	}
 }
 
-static __always_inline int call_start(struct pt_regs *ctx, __u64 qptr, __u64 qlen, __u8 exec)
+/* ctx_data: the data word of the call's context.Context. */
+static __always_inline int call_start(struct pt_regs *ctx, __u64 qptr, __u64 qlen, __u8 exec,
+				      __u64 ctx_data)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 slot = cookie_slot(cookie), pid = cookie_pid(cookie), zero = 0;
@@ -158,7 +186,7 @@ static __always_inline int call_start(struct pt_regs *ctx, __u64 qptr, __u64 qle
 	const struct db_binary *bin = bpf_map_lookup_elem(&db_binaries, &slot);
 	const struct hs_sampler *smp = bpf_map_lookup_elem(&sampler, &sslot);
 	struct db_scratch *sc = bpf_map_lookup_elem(&db_scratch, &zero);
-	__u64 tag = owner_tag(regs_of(ctx)->r14, pid), ctx_data = regs_of(ctx)->cx;
+	__u64 tag = owner_tag(regs_of(ctx)->r14, pid);
 	int via;
 	struct db_call *c;
 	__u64 n;
@@ -207,13 +235,66 @@ static __always_inline int call_start(struct pt_regs *ctx, __u64 qptr, __u64 qle
 SEC("uprobe")
 int db_query_start(struct pt_regs *ctx)
 {
-	return call_start(ctx, regs_of(ctx)->r10, regs_of(ctx)->r11, 0);
+	return call_start(ctx, regs_of(ctx)->r10, regs_of(ctx)->r11, 0, regs_of(ctx)->cx);
 }
 
 SEC("uprobe")
 int db_exec_start(struct pt_regs *ctx)
 {
-	return call_start(ctx, regs_of(ctx)->r8, regs_of(ctx)->r9, 1);
+	return call_start(ctx, regs_of(ctx)->r8, regs_of(ctx)->r9, 1, regs_of(ctx)->cx);
+}
+
+SEC("uprobe")
+int db_stmt_enter(struct pt_regs *ctx)
+{
+	__u32 pid = cookie_pid(bpf_get_attach_cookie(ctx));
+	__u64 tag = owner_tag(regs_of(ctx)->r14, pid);
+	struct db_stmt_entry e = { .stmt = regs_of(ctx)->ax, .entered_ns = bpf_ktime_get_ns() };
+
+	if (bpf_map_update_elem(&db_stmts, &tag, &e, BPF_ANY))
+		db_stat_add(DB_STAT_START_FULL);
+	return 0;
+}
+
+static __always_inline int stmt_start(struct pt_regs *ctx, __u8 exec)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 slot = cookie_slot(cookie), pid = cookie_pid(cookie);
+	__u64 tag = owner_tag(regs_of(ctx)->r14, pid);
+	const struct db_binary *bin = bpf_map_lookup_elem(&db_binaries, &slot);
+	const struct db_stmt_entry *e;
+	const struct db_call *c;
+	__u64 text[2]; /* the query string's pointer and length */
+
+	if (!bin || !bin->valid || !bin->stmts)
+		return 0;
+	/* No statement entered: queryDC's or execDC's own prepared query, which is that
+	 * call's span already. */
+	e = bpf_map_lookup_elem(&db_stmts, &tag);
+	if (!e)
+		return 0;
+	/* A call in flight that began after the statement was entered is a later
+	 * queryDC's or execDC's, whose driver has it prepare the query (that call's span
+	 * already), or this start hit a second time after the stack grew. One that began
+	 * before is a call that never ended: replaced. */
+	c = bpf_map_lookup_elem(&db_calls, &tag);
+	if (c && c->start_ns > e->entered_ns)
+		return 0;
+	if (bpf_probe_read_user(text, sizeof(text), (const void *)(e->stmt + bin->stmt_query)))
+		text[0] = text[1] = 0;
+	return call_start(ctx, text[0], text[1], exec, regs_of(ctx)->bx);
+}
+
+SEC("uprobe")
+int db_stmt_query_start(struct pt_regs *ctx)
+{
+	return stmt_start(ctx, 0);
+}
+
+SEC("uprobe")
+int db_stmt_exec_start(struct pt_regs *ctx)
+{
+	return stmt_start(ctx, 1);
 }
 
 static __always_inline void red_add(struct db_scratch *sc, const struct db_call *c, __u8 error,

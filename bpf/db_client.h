@@ -29,7 +29,7 @@ enum db_system {
 /* Record flags. */
 #define DB_REC_HAS_PARENT 0x1 /* parent_span_id is a span of this trace */
 #define DB_REC_ERROR 0x2      /* the call returned an error */
-#define DB_REC_EXEC 0x4       /* (*DB).execDC, else (*DB).queryDC */
+#define DB_REC_EXEC 0x4       /* an exec (execDC, a Stmt's ExecContext), else a query */
 
 /* One sampled call, as the end probe submits it to the ring buffer the server probes
  * use (its size tells it from the others there; the pid sits at byte 48 as in every
@@ -55,8 +55,10 @@ _Static_assert(sizeof(struct db_span_record) == 520, "db_span_record layout chan
 /* What the probes know of one traced binary, in the slot of its server offsets. */
 struct db_binary {
 	__u8 valid;
-	__u8 system; /* enum db_system */
-	__u8 pad[6];
+	__u8 system;      /* enum db_system */
+	__u8 stmts;       /* prepared statements' probes are attached */
+	__u8 pad;
+	__u32 stmt_query; /* offset of database/sql.Stmt's query (a string) */
 };
 _Static_assert(sizeof(struct db_binary) == 8, "db_binary layout changed");
 

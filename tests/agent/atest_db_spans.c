@@ -4,9 +4,12 @@
  * through the request's context from another goroutine, or inside a transaction), with
  * db.system.name, db.operation.name and the span name of the semantic conventions;
  * db.query.text only when turned on, truncated; an error query is an error span; every
- * call is counted in the RED series; turning the families off and on detaches and
- * attaches their probes live; and two processes in two sampler slots (a node agent's two
- * Instrumentations) each follow their own slot's families and query-text setting. */
+ * call is counted in the RED series; the same through prepared statements (*sql.Stmt:
+ * a query and an exec, an error, a context on another goroutine, a transaction's
+ * statement, the text on and off, a driver that has database/sql prepare every query);
+ * turning the families off and on detaches and attaches their probes live; and two
+ * processes in two sampler slots (a node agent's two Instrumentations) each follow
+ * their own slot's families and query-text setting. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <glob.h>
@@ -21,6 +24,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "agent/db_probes.h"
+#include "agent/go_binary.h"
+#include "agent/probe_points.h"
 #include "agent/process_scan.h"
 #include "agent/tracer.h"
 #include "bpf/db_client.h"
@@ -275,8 +281,204 @@ static void an_exec_in_a_transaction_is_a_child_too(void **state)
 	json_decref(spans);
 }
 
+/* ---- the same through prepared statements (dbsvc's /stmt*) ---- */
+
+static void statements_are_probed_at_emulated_instructions(void **state)
+{
+	struct go_binary *b = NULL;
+	struct db_probe_plan plan;
+	const struct db_stmt_fn *fns[2];
+	char fixture[256];
+
+	(void)state;
+	assert_int_equal(dbsvc_fixture(fixture, sizeof(fixture)), 0);
+	assert_int_equal(go_binary_open(fixture, NULL, &b), 0);
+	assert_int_equal(db_probes_plan(b, &plan), 0);
+	assert_true(plan.release_ends);
+	fns[0] = &plan.stmt_query;
+	fns[1] = &plan.stmt_exec;
+	for (size_t i = 0; i < 2; i++) {
+		assert_true(fns[i]->present);
+		assert_int_equal(fns[i]->enter.kind, PROBE_AT_STACK_CHECK_JUMP);
+		assert_int_equal(fns[i]->enter.cost, INSN_EMULATED);
+		assert_int_equal(fns[i]->start.kind, PROBE_AT_STACK_CHECK_JUMP);
+		assert_int_equal(fns[i]->start.cost, INSN_EMULATED);
+	}
+	assert_int_equal(plan.binary.stmts, 1);
+	/* Stmt{db *DB; query string; ...} from Go 1.22 to 1.27. */
+	assert_int_equal(plan.binary.stmt_query, 8);
+	go_binary_free(b);
+}
+
+static void a_prepared_query_and_exec_are_children_of_the_request(void **state)
+{
+	struct dbw *w = *state;
+	json_t *spans, *srv, *sel, *ins;
+	struct tracer_stats st;
+
+	get(w, "/stmt", 200);
+	assert_int_equal(tracer_harness_collect(w->h, 3, 5000, 200, &spans), 0);
+	assert_int_equal(json_array_size(spans), 3);
+	srv = server_span(spans, "/stmt");
+	assert_non_null(srv);
+	sel = find(spans, KIND_CLIENT, "SELECT", str(srv, "span_id"));
+	ins = find(spans, KIND_CLIENT, "INSERT items", str(srv, "span_id"));
+	assert_non_null(sel);
+	assert_non_null(ins);
+	assert_string_equal(str(sel, "trace_id"), str(srv, "trace_id"));
+	assert_string_equal(str(ins, "trace_id"), str(srv, "trace_id"));
+	assert_string_equal(span_attr_string(sel, "db.system.name"), "sqlite");
+	assert_string_equal(span_attr_string(sel, "db.operation.name"), "SELECT");
+	assert_string_equal(span_attr_string(ins, "db.system.name"), "sqlite");
+	assert_string_equal(span_attr_string(ins, "db.operation.name"), "INSERT");
+	assert_string_equal(span_attr_string(ins, "db.collection.name"), "items");
+	assert_null(span_attr_string(sel, "db.query.text"));
+	assert_null(span_attr_string(ins, "db.query.text"));
+	assert_int_not_equal(status_code(sel), 2);
+	assert_int_not_equal(status_code(ins), 2);
+	assert_null(span_attr_string(ins, "error.type"));
+	tracer_get_stats(w->h->tracer, &st);
+	assert_int_equal(st.db_calls, 2);
+	assert_int_equal(st.db_parent_goroutine, 2);
+	assert_int_equal(st.db_missing_start, 0);
+	json_decref(spans);
+}
+
+static void a_statement_has_its_text_when_turned_on(void **state)
+{
+	struct dbw *w = *state;
+	json_t *spans, *srv, *sel, *ins;
+
+	set_probes(w, 1, 1, 1);
+	get(w, "/stmt", 200);
+	assert_int_equal(tracer_harness_collect(w->h, 3, 5000, 200, &spans), 0);
+	sel = find(spans, KIND_CLIENT, "SELECT", NULL);
+	ins = find(spans, KIND_CLIENT, "INSERT items", NULL);
+	assert_non_null(sel);
+	assert_non_null(ins);
+	assert_string_equal(span_attr_string(sel, "db.query.text"),
+			    "SELECT count(*) FROM items WHERE id = ?");
+	assert_string_equal(span_attr_string(ins, "db.query.text"),
+			    "INSERT INTO items (name) VALUES (?)");
+	json_decref(spans);
+	set_probes(w, 1, 1, 0);
+	get(w, "/stmt", 200);
+	assert_int_equal(tracer_harness_collect(w->h, 6, 5000, 200, &spans), 0);
+	srv = server_span(spans, "/stmt");
+	assert_non_null(srv);
+	{
+		size_t i, with_text = 0, clients = 0;
+		json_t *s;
+
+		json_array_foreach(spans, i, s) {
+			clients += kind(s) == KIND_CLIENT;
+			with_text += span_attr_string(s, "db.query.text") != NULL;
+		}
+		assert_int_equal(clients, 4);
+		assert_int_equal(with_text, 2); /* the first request's two only */
+	}
+	json_decref(spans);
+}
+
+static void an_error_through_a_statement_is_an_error_span(void **state)
+{
+	struct dbw *w = *state;
+	json_t *spans, *srv, *ins;
+	struct tracer_stats st;
+
+	get(w, "/stmt-err", 500);
+	assert_int_equal(tracer_harness_collect(w->h, 2, 5000, 200, &spans), 0);
+	assert_int_equal(json_array_size(spans), 2);
+	srv = server_span(spans, "/stmt-err");
+	assert_non_null(srv);
+	ins = find(spans, KIND_CLIENT, "INSERT counts", str(srv, "span_id"));
+	assert_non_null(ins);
+	assert_string_equal(span_attr_string(ins, "db.operation.name"), "INSERT");
+	assert_string_equal(span_attr_string(ins, "db.collection.name"), "counts");
+	assert_int_equal(status_code(ins), 2);
+	assert_string_equal(span_attr_string(ins, "error.type"), "_OTHER");
+	tracer_get_stats(w->h->tracer, &st);
+	assert_int_equal(st.db_errors, 1);
+	json_decref(spans);
+}
+
+static void a_statement_on_another_goroutine_is_linked_through_the_context(void **state)
+{
+	struct dbw *w = *state;
+	json_t *spans, *srv, *sel;
+	struct tracer_stats st;
+
+	get(w, "/stmt-ctx", 200);
+	assert_int_equal(tracer_harness_collect(w->h, 2, 5000, 200, &spans), 0);
+	srv = server_span(spans, "/stmt-ctx");
+	assert_non_null(srv);
+	sel = find(spans, KIND_CLIENT, "SELECT", str(srv, "span_id"));
+	assert_non_null(sel);
+	assert_string_equal(str(sel, "trace_id"), str(srv, "trace_id"));
+	tracer_get_stats(w->h->tracer, &st);
+	assert_int_equal(st.db_parent_context, 1);
+	assert_int_equal(st.db_parent_goroutine, 0);
+	json_decref(spans);
+}
+
+static void a_transactions_statement_is_a_child_too(void **state)
+{
+	struct dbw *w = *state;
+	json_t *spans, *srv, *upd;
+
+	get(w, "/stmt-tx", 200);
+	assert_int_equal(tracer_harness_collect(w->h, 2, 5000, 200, &spans), 0);
+	assert_int_equal(json_array_size(spans), 2);
+	srv = server_span(spans, "/stmt-tx");
+	assert_non_null(srv);
+	upd = find(spans, KIND_CLIENT, "UPDATE items", str(srv, "span_id"));
+	assert_non_null(upd);
+	assert_string_equal(span_attr_string(upd, "db.operation.name"), "UPDATE");
+	assert_int_not_equal(status_code(upd), 2);
+	json_decref(spans);
+}
+
+/* A driver that only prepares: queryDC and execDC run the statement functions
+ * themselves, right after a Stmt's call on the same goroutine; each call is one span
+ * with its own text. */
+static void a_query_the_driver_has_prepared_is_one_span(void **state)
+{
+	struct dbw *w = *state;
+	json_t *spans, *srv, *s;
+	struct tracer_stats st;
+	size_t i, stmt_sel = 0, prep_sel = 0, prep_ins = 0, clients = 0;
+
+	set_probes(w, 1, 1, 1);
+	get(w, "/prep", 200);
+	assert_int_equal(tracer_harness_collect(w->h, 4, 5000, 300, &spans), 0);
+	assert_int_equal(json_array_size(spans), 4);
+	srv = server_span(spans, "/prep");
+	assert_non_null(srv);
+	json_array_foreach(spans, i, s) {
+		const char *text = span_attr_string(s, "db.query.text");
+
+		if (kind(s) != KIND_CLIENT)
+			continue;
+		clients++;
+		assert_string_equal(str(s, "parent_span_id"), str(srv, "span_id"));
+		assert_non_null(text);
+		stmt_sel += strcmp(text, "SELECT count(*) FROM items WHERE id = ?") == 0;
+		prep_sel += strcmp(text, "SELECT count(*) FROM things WHERE id > ?") == 0;
+		prep_ins += strcmp(text, "INSERT INTO things (name) VALUES (?)") == 0 &&
+			    strcmp(str(s, "name"), "INSERT things") == 0;
+	}
+	assert_int_equal(clients, 3);
+	assert_int_equal(stmt_sel, 1);
+	assert_int_equal(prep_sel, 1);
+	assert_int_equal(prep_ins, 1);
+	tracer_get_stats(w->h->tracer, &st);
+	assert_int_equal(st.db_calls, 3);
+	assert_int_equal(st.db_missing_start, 0);
+	json_decref(spans);
+}
+
 struct red_sum {
-	uint64_t select_ok, insert_ok, select_err, other;
+	uint64_t select_ok, insert_ok, select_err, insert_err, other;
 };
 
 static void red_one(void *ud, const char *system, const char *operation, int failed,
@@ -297,6 +499,8 @@ static void red_one(void *ud, const char *system, const char *operation, int fai
 		r->insert_ok += count;
 	else if (strcmp(operation, "SELECT") == 0 && failed)
 		r->select_err += count;
+	else if (strcmp(operation, "INSERT") == 0 && failed)
+		r->insert_err += count;
 	else
 		r->other += count;
 }
@@ -323,6 +527,34 @@ static void every_call_is_counted_sampled_or_not(void **state)
 	assert_int_equal(r.select_ok, 20);
 	assert_int_equal(r.insert_ok, 20);
 	assert_int_equal(r.select_err, 3);
+	assert_int_equal(r.insert_err, 0);
+	assert_int_equal(r.other, 0);
+}
+
+static void every_statement_is_counted_sampled_or_not(void **state)
+{
+	struct dbw *w = *state;
+	struct tracer_sampler off = { .type = TRACER_SAMPLER_ALWAYS_OFF };
+	struct red_sum r = { 0 };
+	json_t *spans;
+
+	assert_int_equal(tracer_set_sampler(w->h->tracer, &off), 0);
+	for (int i = 0; i < 20; i++)
+		get(w, "/stmt", 200);
+	for (int i = 0; i < 3; i++)
+		get(w, "/stmt-err", 500);
+	assert_int_equal(tracer_harness_collect(w->h, 0, 200, 200, &spans), 0);
+	assert_int_equal(json_array_size(spans), 0);
+	json_decref(spans);
+	assert_int_equal(tracer_db_red_foreach(w->h->tracer, red_one, &r), 0);
+	print_message("# RED through statements: SELECT %llu, INSERT %llu, INSERT errors %llu, "
+		      "other %llu\n",
+		      (unsigned long long)r.select_ok, (unsigned long long)r.insert_ok,
+		      (unsigned long long)r.insert_err, (unsigned long long)r.other);
+	assert_int_equal(r.select_ok, 20);
+	assert_int_equal(r.insert_ok, 20);
+	assert_int_equal(r.insert_err, 3);
+	assert_int_equal(r.select_err, 0);
 	assert_int_equal(r.other, 0);
 }
 
@@ -474,7 +706,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(an_error_query_is_an_error_span, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_query_on_another_goroutine_is_linked_through_the_context, setup, teardown),
 		cmocka_unit_test_setup_teardown(an_exec_in_a_transaction_is_a_child_too, setup, teardown),
+		cmocka_unit_test(statements_are_probed_at_emulated_instructions),
+		cmocka_unit_test_setup_teardown(a_prepared_query_and_exec_are_children_of_the_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_statement_has_its_text_when_turned_on, setup, teardown),
+		cmocka_unit_test_setup_teardown(an_error_through_a_statement_is_an_error_span, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_statement_on_another_goroutine_is_linked_through_the_context, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_transactions_statement_is_a_child_too, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_query_the_driver_has_prepared_is_one_span, setup, teardown),
 		cmocka_unit_test_setup_teardown(every_call_is_counted_sampled_or_not, setup, teardown),
+		cmocka_unit_test_setup_teardown(every_statement_is_counted_sampled_or_not, setup, teardown),
 		cmocka_unit_test_setup_teardown(families_turned_off_are_detached_and_come_back, setup, teardown),
 		cmocka_unit_test(each_slot_has_its_own_families_and_query_text),
 	};

@@ -1,10 +1,11 @@
 // The program tools/offsets-gen builds with each Go toolchain: it uses every type
-// agent/go_fields.def names (server, client, header reading, maps), so that their
-// layouts are in its DWARF.
+// agent/go_fields.def names (server, client, header reading, maps, database/sql), so
+// that their layouts are in its DWARF.
 package main
 
 import (
 	"bufio"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -35,4 +36,12 @@ func main() {
 	h, _ := tp.ReadMIMEHeader()
 	m := map[string]int{"a": len(h)}
 	fmt.Println(len(m))
+	// database/sql's statements (no driver is registered: Open fails, the types stay).
+	if db, err := sql.Open("offsets-gen", ""); err == nil {
+		if st, err := db.Prepare("SELECT 1"); err == nil {
+			st.Exec()
+			st.Close()
+		}
+		db.Close()
+	}
 }
