@@ -110,11 +110,15 @@ static void plan_grpc(struct tracer *t, struct binary *b, struct go_binary *gb,
 		const struct grpc_probe_plan *g = &b->grpc;
 
 		log_info(COMPONENT, "%s: gRPC probes (google.golang.org/grpc %s): server %s "
-			 "(headers %s, start %s, end %s), client %s (start %s, end %s)",
+			 "(headers %s, start %s, end %s), client %s (start %s, end %s), outgoing "
+			 "context %s (fields %s, writeHeader %s)",
 			 p->exe, g->version, g->has_server ? "yes" : "no",
 			 insn_cost_name(g->headers.cost), insn_cost_name(g->server_start.cost),
 			 insn_cost_name(g->server_end.cost), g->has_client ? "yes" : "no",
-			 insn_cost_name(g->client_start.cost), insn_cost_name(g->client_end.cost));
+			 insn_cost_name(g->client_start.cost), insn_cost_name(g->client_end.cost),
+			 g->has_outgoing ? "yes" : "no",
+			 g->has_outgoing ? insn_cost_name(g->client_fields.cost) : "-",
+			 g->has_outgoing ? insn_cost_name(g->write_header.cost) : "-");
 	}
 }
 

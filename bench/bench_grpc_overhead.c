@@ -9,9 +9,11 @@
  * round and as the median: ns per call untraced, with the floor and traced, the
  * differences (what the five probes and the spans cost a call), and each gRPC
  * program's kernel time per hit
- * (BPF run-time statistics). With no-propagation, the tracer runs without the sk_msg
- * program (agent/propagation.c), which otherwise sees every write on the process's
- * HTTP/2 connection too, to tell its share. Never passes or fails.
+ * (BPF run-time statistics). With propagation (the default), each call also hits the
+ * two probes that carry its context out over h2c (the floor has bare probes there too)
+ * and the sk_msg program, which follows every write of the process's HTTP/2 connection
+ * and appends the call's traceparent; no-propagation runs the tracer without them, to
+ * tell their share. Never passes or fails.
  * Usage: bench_grpc_overhead [calls per run, default 4000] [rounds, default 5]
  *        [no-propagation] */
 #include <bpf/bpf.h>
@@ -35,9 +37,14 @@
 #define FIXTURE_GLOB "build/fixtures/grpcweb-go*"
 #define MAX_ROUNDS 16
 
-static const char *const progs[] = { "grpc_headers", "grpc_server_sta", "grpc_server_end",
-				     "grpc_client_sta", "grpc_client_end" };
+/* The first five run on every call; the next two carry its context out over h2c (the
+ * sk_msg program's time is tp_sk_msg's, which the floor has no counterpart for). */
+static const char *const progs[] = { "grpc_headers",	"grpc_server_sta", "grpc_server_end",
+				     "grpc_client_sta", "grpc_client_end", "grpc_client_fie",
+				     "grpc_write_head", "tp_sk_msg" };
 #define N_PROGS (sizeof(progs) / sizeof(progs[0]))
+#define N_POINTS 7
+static size_t n_points = 5;
 
 struct body {
 	char text[64];
@@ -86,7 +93,7 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* The five probes' file offsets in exe, into off[5]. */
+/* The probes' file offsets in exe, into off[N_POINTS] (n_points of them). */
 static int grpc_points(const char *exe, uint64_t *off)
 {
 	struct go_binary *gb = NULL;
@@ -104,29 +111,32 @@ static int grpc_points(const char *exe, uint64_t *off)
 	off[2] = plan.server_end.file_offset;
 	off[3] = plan.client_start.file_offset;
 	off[4] = plan.client_end.file_offset;
+	off[5] = plan.client_fields.file_offset;
+	off[6] = plan.write_header.file_offset;
+	n_points = plan.has_outgoing ? 7 : 5;
 	return 0;
 }
 
-/* A run with bare probes at the five points: ns per call, or -1. */
+/* A run with bare probes at the tracer's points: ns per call, or -1. */
 static double run_floor(CURL *c, struct traced_service *svc, const uint64_t *off, int calls)
 {
 	struct probe_cost_bpf *skel = probe_cost_bpf__open_and_load();
-	struct bpf_link *links[N_PROGS] = { 0 };
+	struct bpf_link *links[N_POINTS] = { 0 };
 	double ns = -1;
 	size_t i;
 
 	if (!skel)
 		return -1;
-	for (i = 0; i < N_PROGS; i++) {
+	for (i = 0; i < n_points; i++) {
 		links[i] = bpf_program__attach_uprobe(skel->progs.count_hit, false,
 						      traced_service_pid(svc),
 						      traced_service_binary(svc), off[i]);
 		if (!links[i])
 			break;
 	}
-	if (i == N_PROGS)
+	if (i == n_points)
 		ns = run_loop(c, traced_service_port(svc), calls);
-	for (i = 0; i < N_PROGS; i++)
+	for (i = 0; i < n_points; i++)
 		bpf_link__destroy(links[i]);
 	probe_cost_bpf__destroy(skel);
 	return ns;
@@ -144,7 +154,7 @@ int main(int argc, char **argv)
 	    rounds = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 5;
 	int no_propagation = argc > 3 && strcmp(argv[3], "no-propagation") == 0;
 	double base[MAX_ROUNDS], traced[MAX_ROUNDS], cost[MAX_ROUNDS], floor_cost[MAX_ROUNDS];
-	uint64_t points[N_PROGS];
+	uint64_t points[N_POINTS];
 	double hit_ns[N_PROGS][MAX_ROUNDS];
 	struct traced_service *svc = NULL;
 	uint64_t spans = 0;
@@ -175,8 +185,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_grpc_overhead: no fixture (make fixtures) or it did not start\n");
 		goto out;
 	}
-	printf("# gRPC unary calls, %d a run, client and server in one process (%s)\n", calls,
-	       fixture);
+	if (no_propagation)
+		n_points = 5;
+	printf("# gRPC unary calls, %d a run, client and server in one process (%s), %zu probe "
+	       "points\n", calls, fixture, n_points);
 	run_loop(c, traced_service_port(svc), calls / 4 + 1); /* warm up */
 	for (int k = 0; k < rounds; k++) {
 		struct tracer_opts o = {
