@@ -213,8 +213,20 @@ static int is_std(enum go_field f)
 	return strcmp(fields[f].module, "std") == 0;
 }
 
+/* module's generated table, NULL when it has none. */
+static const struct go_offsets_table *table_of(const char *module)
+{
+	size_t i;
+
+	for (i = 0; i < go_offsets_tables_len; i++)
+		if (strcmp(go_offsets_tables[i]->module, module) == 0)
+			return go_offsets_tables[i];
+	return NULL;
+}
+
 int go_offsets_from_table(const char *go_version, struct go_offsets *ret_offsets)
 {
+	const struct go_offsets_table *std = table_of("std");
 	struct go_offsets out = { 0 };
 	struct go_version v;
 	size_t i;
@@ -222,10 +234,10 @@ int go_offsets_from_table(const char *go_version, struct go_offsets *ret_offsets
 
 	if (go_version_parse(go_version, &v) < 0)
 		return -EINVAL;
-	for (i = 0; i < go_offsets_table_len; i++) {
-		const struct go_offsets_row *row = &go_offsets_table[i];
+	for (i = 0; std && i < std->len; i++) {
+		const struct go_offsets_row *row = &std->rows[i];
 
-		if (strcmp(row->module, "std") || row->major != v.major || row->minor != v.minor)
+		if (row->major != v.major || row->minor != v.minor)
 			continue;
 		for (f = 0; f < GO_FIELD_COUNT; f++) {
 			if (!is_std(f))
@@ -255,13 +267,10 @@ static int release_minor(const char *v, unsigned *ret_major, unsigned *ret_minor
 	return 0;
 }
 
-static int rows_match(const struct go_offsets_row *row, const char *module, const char *version,
-		      int by_minor)
+static int rows_match(const struct go_offsets_row *row, const char *version, int by_minor)
 {
 	unsigned a, b, c, d;
 
-	if (strcmp(row->module, module))
-		return 0;
 	if (!by_minor)
 		return strcmp(row->version, version) == 0;
 	return release_minor(row->version, &a, &b) == 0 && release_minor(version, &c, &d) == 0 &&
@@ -270,17 +279,18 @@ static int rows_match(const struct go_offsets_row *row, const char *module, cons
 
 int go_offsets_add_module(const char *module, const char *version, struct go_offsets *offsets)
 {
+	const struct go_offsets_table *t = table_of(module);
 	int by_minor, f;
 	size_t i;
 
 	/* The exact version's row, else the row of a release with the same minor version:
 	 * patch releases keep struct layouts, as the standard library's rows assume too
 	 * (DWARF, when the binary has it, wins over both). */
-	for (by_minor = 0; by_minor <= 1; by_minor++) {
-		for (i = 0; i < go_offsets_table_len; i++) {
-			const struct go_offsets_row *row = &go_offsets_table[i];
+	for (by_minor = 0; t && by_minor <= 1; by_minor++) {
+		for (i = 0; i < t->len; i++) {
+			const struct go_offsets_row *row = &t->rows[i];
 
-			if (!rows_match(row, module, version, by_minor))
+			if (!rows_match(row, version, by_minor))
 				continue;
 			for (f = 0; f < GO_FIELD_COUNT; f++) {
 				if (strcmp(fields[f].module, module))

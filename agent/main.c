@@ -304,7 +304,7 @@ static void on_poll(evutil_socket_t fd, short what, void *ud)
 		/* Spans go to several exporters, known only per record: a bounded poll that
 		 * ends early when a span's exporter has no room (the span waits in the ring;
 		 * agent/export_backpressure.h says for how long). */
-		int n = tracer_poll_at_most(a->tracer, NODE_POLL_SPANS);
+		int n = node_agent_poll(a->node, NODE_POLL_SPANS);
 
 		more = node_agent_take_held(a->node) || n == NODE_POLL_SPANS;
 	} else {
@@ -365,7 +365,7 @@ static void node_drain(struct agent *a, long deadline)
 	long left;
 
 	for (;;) {
-		tracer_poll(a->tracer);
+		node_agent_poll(a->node, SIZE_MAX);
 		if (!node_agent_take_held(a->node))
 			return;
 		left = deadline - mono_ms();
@@ -374,7 +374,7 @@ static void node_drain(struct agent *a, long deadline)
 		node_agent_flush(a->node, (uint32_t)left);
 	}
 	node_agent_stop_holding(a->node);
-	tracer_poll(a->tracer);
+	node_agent_poll(a->node, SIZE_MAX);
 }
 
 static void shutdown_now(struct agent *a)

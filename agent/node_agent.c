@@ -75,6 +75,10 @@ struct node_agent {
 	uint64_t pods_traced;
 	uint64_t spans_unrouted;
 	int held;     /* on_span held a span back since node_agent_take_held */
+	/* The ring poll under way (node_agent_poll): its number and time, read once for
+	 * all its spans; outside one, each span counts as a poll of its own. */
+	uint64_t poll, poll_ms;
+	int polling;
 	int no_holds; /* shutting down: every span goes into its queue */
 	struct otlp_exporter_stats retired; /* of the exporters stopped */
 };
@@ -475,6 +479,31 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static size_t exporter_room(void *ud)
+{
+	return otlp_exporter_room(ud);
+}
+
+/* A new ring poll: its number, and the time its spans' verdicts use. */
+static void begin_poll(struct node_agent *na)
+{
+	na->poll++;
+	na->poll_ms = mono_ms();
+}
+
+int node_agent_poll(struct node_agent *na, size_t max)
+{
+	int n;
+
+	if (!na->tracer)
+		return 0;
+	begin_poll(na);
+	na->polling = 1;
+	n = tracer_poll_at_most(na->tracer, max);
+	na->polling = 0;
+	return n;
+}
+
 int node_agent_on_span(void *ud, const struct otlp_span *span)
 {
 	struct node_agent *na = ud;
@@ -497,8 +526,11 @@ int node_agent_on_span(void *ud, const struct otlp_span *span)
 		struct instr *in = c->in;
 		uint64_t sheds = in->bp.sheds;
 
-		switch (export_backpressure_decide(&in->bp, otlp_exporter_room(in->exporter),
-						   mono_ms(), HOLD_MAX_MS)) {
+		if (!na->polling)
+			begin_poll(na);
+		switch (export_backpressure_decide_in_poll(&in->bp, na->poll, na->poll_ms,
+							   exporter_room, in->exporter,
+							   HOLD_MAX_MS)) {
 		case EXPORT_HOLD:
 			na->held = 1;
 			return TRACER_SPAN_HOLD;

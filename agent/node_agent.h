@@ -54,6 +54,10 @@ struct node_agent *node_agent_free(struct node_agent *na);
 /* The tracer's callbacks (tracer_opts.select and .on_span, ud: the node agent). */
 int node_agent_select(void *ud, const struct process_info *p, struct tracer_selection *ret);
 int node_agent_on_span(void *ud, const struct otlp_span *span);
+/* One poll of the tracer's ring buffer, at most max spans (tracer_poll_at_most, whose
+ * result it returns; 0 without a tracer): each exporter's room is asked once for it
+ * and the clock read once (agent/export_backpressure.h). */
+int node_agent_poll(struct node_agent *na, size_t max);
 /* Whether on_span held a span back in the ring (an exporter with no room) since the
  * last call: poll again soon. Clears it. */
 int node_agent_take_held(struct node_agent *na);

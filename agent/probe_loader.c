@@ -310,76 +310,29 @@ const char *probe_loader_attach_kind(const struct probe_loader *pl)
 	return pl->multi ? "uprobe_multi links" : "perf-event uprobes";
 }
 
-/* Returns a new attachment; both links or none. */
-int probe_loader_attach(struct probe_loader *pl, const struct probe_attach_spec *spec,
-			struct probe_attachment **ret_attachment)
+/* Attaches start at spec->start_offset and end at each of end_offsets[0..n_ends)
+ * (n_ends <= PROBE_MAX_RETS), for spec->pid only, with spec->offsets_slot below
+ * max_slot (the slots of the offsets map start reads). Returns a new attachment, with
+ * every probe or none. */
+static int attach_start_end(struct probe_loader *pl, struct bpf_program *start,
+			    struct bpf_program *end, uint32_t max_slot,
+			    const struct probe_attach_spec *spec, const uint64_t *end_offsets,
+			    size_t n_ends, struct probe_attachment **ret_attachment)
 {
 	struct probe_attachment *a;
 	int r;
 
-	if (spec->pid <= 0 || !spec->binary_path || spec->offsets_slot >= HS_MAX_BINARIES ||
+	if (spec->pid <= 0 || !spec->binary_path || spec->offsets_slot >= max_slot ||
 	    spec->sampler_slot >= HS_MAX_SAMPLERS)
 		return -EINVAL;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	r = attach_one(pl, pl->start_prog, spec, spec->start_offset, a);
+	r = attach_one(pl, start, spec, spec->start_offset, a);
 	if (r)
 		goto fail;
-	r = attach_one(pl, pl->skel->progs.finish_request, spec, spec->end_offset, a);
-	if (r)
-		goto fail;
-	*ret_attachment = a;
-	return 0;
-fail:
-	probe_attachment_free(a);
-	return r;
-}
-
-int probe_loader_attach_h2(struct probe_loader *pl, const struct probe_attach_spec *spec,
-			   struct probe_attachment **ret_attachment)
-{
-	struct probe_attachment *a;
-	int r;
-
-	if (spec->pid <= 0 || !spec->binary_path || spec->offsets_slot >= H2_OFFSETS_SLOTS ||
-	    spec->sampler_slot >= HS_MAX_SAMPLERS)
-		return -EINVAL;
-	a = calloc(1, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	r = attach_one(pl, pl->h2_start_prog, spec, spec->start_offset, a);
-	if (r)
-		goto fail;
-	r = attach_one(pl, pl->skel->progs.h2_handler_done, spec, spec->end_offset, a);
-	if (r)
-		goto fail;
-	*ret_attachment = a;
-	return 0;
-fail:
-	probe_attachment_free(a);
-	return r;
-}
-
-int probe_loader_attach_at_symbol_and_rets(struct probe_loader *pl,
-					   const struct probe_attach_spec *spec,
-					   const uint64_t *ret_offsets, size_t n_rets,
-					   struct probe_attachment **ret_attachment)
-{
-	struct probe_attachment *a;
-	int r;
-
-	if (spec->pid <= 0 || !spec->binary_path || spec->offsets_slot >= HS_MAX_BINARIES ||
-	    spec->sampler_slot >= HS_MAX_SAMPLERS || n_rets == 0 || n_rets > PROBE_MAX_RETS || !pl->symbol_and_rets)
-		return -EINVAL;
-	a = calloc(1, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	r = attach_one(pl, pl->start_prog, spec, spec->start_offset, a);
-	if (r)
-		goto fail;
-	for (size_t i = 0; i < n_rets; i++) {
-		r = attach_one(pl, pl->skel->progs.serve_http_end_at_ret, spec, ret_offsets[i], a);
+	for (size_t i = 0; i < n_ends; i++) {
+		r = attach_one(pl, end, spec, end_offsets[i], a);
 		if (r)
 			goto fail;
 	}
@@ -388,6 +341,31 @@ int probe_loader_attach_at_symbol_and_rets(struct probe_loader *pl,
 fail:
 	probe_attachment_free(a);
 	return r;
+}
+
+int probe_loader_attach(struct probe_loader *pl, const struct probe_attach_spec *spec,
+			struct probe_attachment **ret_attachment)
+{
+	return attach_start_end(pl, pl->start_prog, pl->skel->progs.finish_request,
+				HS_MAX_BINARIES, spec, &spec->end_offset, 1, ret_attachment);
+}
+
+int probe_loader_attach_h2(struct probe_loader *pl, const struct probe_attach_spec *spec,
+			   struct probe_attachment **ret_attachment)
+{
+	return attach_start_end(pl, pl->h2_start_prog, pl->skel->progs.h2_handler_done,
+				H2_OFFSETS_SLOTS, spec, &spec->end_offset, 1, ret_attachment);
+}
+
+int probe_loader_attach_at_symbol_and_rets(struct probe_loader *pl,
+					   const struct probe_attach_spec *spec,
+					   const uint64_t *ret_offsets, size_t n_rets,
+					   struct probe_attachment **ret_attachment)
+{
+	if (n_rets == 0 || n_rets > PROBE_MAX_RETS || !pl->symbol_and_rets)
+		return -EINVAL;
+	return attach_start_end(pl, pl->start_prog, pl->skel->progs.serve_http_end_at_ret,
+				HS_MAX_BINARIES, spec, ret_offsets, n_rets, ret_attachment);
 }
 
 size_t probe_attachment_probes(const struct probe_attachment *a)

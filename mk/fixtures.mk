@@ -66,14 +66,16 @@ GO_FIXTURE_TESTS := $(filter build/san/tests/test_go_% build/san/tests/test_prob
 $(GO_FIXTURE_TESTS): | $(FIXTURE_MANIFEST) $(GRPC_FIXTURE_MANIFEST)
 build/rel/bench/bench_go_binary build/rel/bench/bench_probe_points: | $(FIXTURE_MANIFEST)
 
-# Regenerates agent/go_offsets_table.c (struct offsets per Go version; see
-# tools/offsets-gen/gen.sh). go-offsets-table-check fails when the checked-in table
-# differs from what the toolchains give.
+# Regenerates agent/go_offsets_table.c and its tables, agent/go_offsets_table_*.c
+# (struct offsets per Go version and module version; see tools/offsets-gen/gen.sh).
+# go-offsets-table-check fails when the checked-in tables differ from what the
+# toolchains give (a changed, added or removed table).
 .PHONY: go-offsets-table go-offsets-table-check
 go-offsets-table:
 	tools/offsets-gen/gen.sh
 go-offsets-table-check: go-offsets-table
-	git diff --exit-code -- agent/go_offsets_table.c
+	@changed=$$(git status --porcelain -- 'agent/go_offsets_table*.c'); \
+		if [ -n "$$changed" ]; then echo "$$changed"; git diff -- 'agent/go_offsets_table*.c'; exit 1; fi
 
 # The HTTP service the agent rung traces (tests/fixtures/go/httpsvc: hello, slow,
 # status and calling handlers), with two Go toolchains, plain and stripped.

@@ -208,6 +208,30 @@ static void shutdown_delivers_a_full_queue_within_the_deadline(void **state)
 	json_decref(spans);
 }
 
+/* The shutdown of an exporter (f->ex, from opts and cfg) that got n spans of run
+ * while the receiver answers as behavior says, 300 ms after they were enqueued (the
+ * exporter has tried to send them by then): *ret_rep gets its report; returns the
+ * milliseconds it took. */
+static uint64_t shutdown_after_trying(struct ox_fixture *f, const char *behavior,
+				      const struct otlp_exporter_options *opts,
+				      const struct otlp_exporter_config *cfg, uint32_t run,
+				      uint32_t n, int deadline_ms, struct otlp_shutdown_report *ret_rep)
+{
+	struct otlp_span s;
+	uint64_t t0;
+
+	assert_int_equal(otlp_receiver_set_behavior(f->rx, behavior), 0);
+	assert_int_equal(otlp_exporter_new(opts, cfg, &f->ex), 0);
+	for (uint32_t i = 0; i < n; i++) {
+		ox_make_span(&s, run, i);
+		assert_int_equal(otlp_exporter_enqueue(f->ex, &s), 0);
+	}
+	ox_sleep_ms(300);
+	t0 = ox_mono_ms();
+	assert_int_equal(otlp_exporter_shutdown(f->ex, deadline_ms, ret_rep), 0);
+	return ox_mono_ms() - t0;
+}
+
 /* With the collector gone, shutdown keeps to its deadline and reports the spans it
  * could not send. */
 static void shutdown_keeps_its_deadline_when_the_collector_is_gone(void **state)
@@ -217,19 +241,10 @@ static void shutdown_keeps_its_deadline_when_the_collector_is_gone(void **state)
 	struct otlp_exporter_config cfg = { .endpoint = otlp_receiver_endpoint(f->rx) };
 	struct otlp_shutdown_report rep;
 	struct otlp_exporter_stats st;
-	struct otlp_span s;
-	uint64_t t0, took;
+	uint64_t took;
 
-	assert_int_equal(otlp_receiver_set_behavior(f->rx, "{\"status\":503,\"count\":-1}"), 0);
-	assert_int_equal(otlp_exporter_new(&opts, &cfg, &f->ex), 0);
-	for (uint32_t i = 0; i < 1000; i++) {
-		ox_make_span(&s, 9, i);
-		assert_int_equal(otlp_exporter_enqueue(f->ex, &s), 0);
-	}
-	ox_sleep_ms(300);
-	t0 = ox_mono_ms();
-	assert_int_equal(otlp_exporter_shutdown(f->ex, 700, &rep), 0);
-	took = ox_mono_ms() - t0;
+	took = shutdown_after_trying(f, "{\"status\":503,\"count\":-1}", &opts, &cfg, 9, 1000, 700,
+				     &rep);
 	assert_true(took >= 300); /* it kept trying for most of the grace period */
 	assert_true(took < 2000);
 	assert_int_equal(rep.exported, 0);
@@ -370,20 +385,10 @@ static void shutdown_abandons_a_request_in_flight_at_the_deadline(void **state)
 	struct otlp_exporter_config cfg = { .endpoint = otlp_receiver_endpoint(f->rx),
 					    .timeout_ms = 10000 };
 	struct otlp_shutdown_report rep;
-	struct otlp_span s;
-	uint64_t t0, took;
+	uint64_t took;
 
-	assert_int_equal(otlp_receiver_set_behavior(f->rx, "{\"delay_ms\":8000}"), 0);
 	opts.max_delay_ms = 10;
-	assert_int_equal(otlp_exporter_new(&opts, &cfg, &f->ex), 0);
-	for (uint32_t i = 0; i < 10; i++) {
-		ox_make_span(&s, 15, i);
-		otlp_exporter_enqueue(f->ex, &s);
-	}
-	ox_sleep_ms(300);
-	t0 = ox_mono_ms();
-	assert_int_equal(otlp_exporter_shutdown(f->ex, 500, &rep), 0);
-	took = ox_mono_ms() - t0;
+	took = shutdown_after_trying(f, "{\"delay_ms\":8000}", &opts, &cfg, 15, 10, 500, &rep);
 	assert_true(took >= 450);
 	assert_true(took < 1800);
 	assert_int_equal(rep.queued, 10);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates agent/go_offsets_table.c (make go-offsets-table). Builds
+# Regenerates the offsets tables, agent/go_offsets_table.c (the index) and
+# agent/go_offsets_table_<module>.c (make go-offsets-table). Builds
 # tools/offsets-gen/probe with each Go toolchain in GO_VERSIONS (GOTOOLCHAIN fetches it
 # through the Go module proxy into the default GOMODCACHE), and
 # tools/offsets-gen/probe-grpc against each google.golang.org/grpc version in
@@ -55,4 +56,4 @@ done
 	go build -o "$work/extract" .)
 cd "$root"
 "$work/extract" -fields agent/go_fields.def -o agent/go_offsets_table.c "${args[@]}"
-echo "offsets-gen: wrote agent/go_offsets_table.c" >&2
+echo "offsets-gen: wrote agent/go_offsets_table.c and its tables, agent/go_offsets_table_*.c" >&2
