@@ -62,6 +62,13 @@ int grpc_loader_new(const struct client_loader_shared *shared, const struct prop
 			r = bpf_map__reuse_fd(gl->skel->maps.h2_streams, propagation_h2_streams_fd(prop));
 		if (!r)
 			r = bpf_map__reuse_fd(gl->skel->maps.h2_conns, propagation_h2_conns_fd(prop));
+	} else if (!r) {
+		/* Never written then: the smallest maps (LRU maps are allocated whole). */
+		r = bpf_map__set_max_entries(gl->skel->maps.traced_tgids, 1);
+		if (!r)
+			r = bpf_map__set_max_entries(gl->skel->maps.h2_streams, 1);
+		if (!r)
+			r = bpf_map__set_max_entries(gl->skel->maps.h2_conns, 1);
 	}
 	if (r)
 		goto fail;

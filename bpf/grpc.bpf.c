@@ -48,29 +48,9 @@ char LICENSE[] SEC("license") = "GPL";
 /* Shared with bpf/http_server.bpf.c (the loader reuses its maps). */
 #include "bpf/server_maps.h"
 
-/* Shared with bpf/tp_inject.bpf.c when it is attached (the loader reuses its maps):
- * the processes whose connections its sock_ops program tracks, the client streams
- * whose HEADERS frame waits for a traceparent, and the HTTP/2 connections it follows. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, __u8);
-} traced_tgids SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct hc_stream_key);
-	__type(value, struct hc_conn_tp);
-} h2_streams SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct hc_conn_key);
-	__type(value, struct hc_h2_conn);
-} h2_conns SEC(".maps");
+/* Shared with bpf/tp_inject.bpf.c when it is attached (the loader reuses its maps). */
+#define PROPAGATION_MAPS_H2
+#include "bpf/propagation_maps.h"
 
 /* 1 when bpf/tp_inject.bpf.c is attached: the outgoing-context probes are attached
  * too, and the client start names its process to the sock_ops program. */

@@ -42,23 +42,9 @@ const volatile __u8 propagate = 0;
 /* Shared with bpf/http_server.bpf.c (the loader reuses its maps). */
 #include "bpf/server_maps.h"
 
-/* Shared with bpf/tp_inject.bpf.c: the trace context the next request on a connection
- * carries. LRU: an entry whose request was never written is pushed out in time. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct hc_conn_key);
-	__type(value, struct hc_conn_tp);
-} conn_tp SEC(".maps");
-
-/* Shared with bpf/tp_inject.bpf.c: the processes (root PID namespace tgid) whose
- * connections its sock_ops program tracks. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, __u8);
-} traced_tgids SEC(".maps");
+/* Shared with bpf/tp_inject.bpf.c. */
+#define PROPAGATION_MAPS_HTTP1
+#include "bpf/propagation_maps.h"
 
 /* This object's own. */
 struct {

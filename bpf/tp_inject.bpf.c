@@ -32,19 +32,9 @@ char LICENSE[] SEC("license") = "GPL";
 #define AF_INET6 10
 
 /* Shared with bpf/http_client.bpf.c (the loader reuses its maps). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct hc_conn_key);
-	__type(value, struct hc_conn_tp);
-} conn_tp SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, __u8);
-} traced_tgids SEC(".maps");
+#define PROPAGATION_MAPS_HTTP1
+#define PROPAGATION_MAPS_H2
+#include "bpf/propagation_maps.h"
 
 /* Connections being opened by a traced process, by socket cookie, until established. */
 struct {
@@ -60,24 +50,6 @@ struct {
 	__type(key, __u64);
 	__type(value, __u64);
 } socks SEC(".maps");
-
-/* Shared with bpf/grpc.bpf.c: the client streams of HTTP/2 connections whose HEADERS
- * frame waits for a traceparent, and where this program is in each such connection's
- * frames. LRU: a stream whose frame went out unseen (a TLS connection, a connection
- * out of step) is pushed out in time. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct hc_stream_key);
-	__type(value, struct hc_conn_tp);
-} h2_streams SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct hc_conn_key);
-	__type(value, struct hc_h2_conn);
-} h2_conns SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
