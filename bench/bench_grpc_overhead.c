@@ -142,10 +142,11 @@ static double run_floor(CURL *c, struct traced_service *svc, const uint64_t *off
 	return ns;
 }
 
-static void drop_span(void *ud, const struct otlp_span *span)
+static int drop_span(void *ud, const struct otlp_span *span)
 {
 	(void)span;
 	++*(uint64_t *)ud;
+	return 0;
 }
 
 int main(int argc, char **argv)

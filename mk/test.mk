@@ -42,7 +42,9 @@ test-integration: $(INTEG_BINS) build $(OTLP_RECEIVER_BIN) $(HTTPSVC_MANIFEST)
 	@PATH="$(TOOLS_PATH):$$PATH" INTEG_BINS="$(INTEG_BINS)" tests/integration/run.sh
 
 # The agent rung: real kernel, real Go programs, a real OTLP receiver.
-test-bpf: $(AGENT_TEST_BINS) build
+# The benchmarks are built here too (they use the agent's API): one that no longer
+# compiles fails the rung rather than the next `make bench`.
+test-bpf: $(AGENT_TEST_BINS) $(BENCH_BINS) build
 	@if [ -x tests/agent/run.sh ]; then PATH="$(TOOLS_PATH):$$PATH" \
 		AGENT_TEST_BINS="$(AGENT_TEST_BINS)" tests/agent/run.sh; fi
 
