@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tests/support/bench_stats.h"
 #include "tests/support/admission_fixtures.h"
 #include "webhook/admission.h"
 
@@ -32,20 +33,13 @@ static double now_us(void)
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 struct figures {
 	double per_s, p50, p99;
 };
 
 static void summarize(double *samples, size_t n, double total_us, struct figures *f)
 {
-	qsort(samples, n, sizeof(double), cmp_double);
+	qsort(samples, n, sizeof(double), bench_cmp_double);
 	f->per_s = (double)n / (total_us / 1e6);
 	f->p50 = samples[n / 2];
 	f->p99 = samples[n * 99 / 100];

@@ -45,6 +45,7 @@
 #include "agent/h2_server_probes.h"
 #include "agent/server_probes.h"
 #include "agent/tracer.h"
+#include "tests/support/bench_stats.h"
 #include "tests/support/bpf_prog_time.h"
 #include "tests/support/traced_service.h"
 #include "probe_cost.skel.h"
@@ -312,33 +313,9 @@ static int arm_attach(struct arm_state *s, enum arm a, struct chain *ch, const s
 	return r;
 }
 
-static int cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return a < b ? -1 : a > b;
-}
-
-struct spread {
-	double median, min, max;
-};
-
-static struct spread spread_of(double *v, int n)
-{
-	struct spread s = { 0, 0, 0 };
-
-	if (n <= 0)
-		return s;
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-	s.min = v[0];
-	s.max = v[n - 1];
-	return s;
-}
-
 enum field { F_RPS, F_RATIO, F_COST_NS };
 
-static struct spread field(enum arm a, enum path p, enum field f)
+static struct bench_spread field(enum arm a, enum path p, enum field f)
 {
 	double v[MAX_ROUNDS];
 	int n = 0;
@@ -351,11 +328,11 @@ static struct spread field(enum arm a, enum path p, enum field f)
 		v[n++] = f == F_RPS ? r->rps : f == F_RATIO ? r->rps / r->base :
 							       1e9 / r->rps - 1e9 / r->base;
 	}
-	return spread_of(v, n);
+	return bench_spread_of(v, n);
 }
 
 /* An arm's cost per request minus the floor's in the same round, over the rounds. */
-static struct spread beyond_floor(enum arm a, enum path p)
+static struct bench_spread beyond_floor(enum arm a, enum path p)
 {
 	double v[MAX_ROUNDS];
 	int n = 0;
@@ -367,7 +344,7 @@ static struct spread beyond_floor(enum arm a, enum path p)
 			continue;
 		v[n++] = (1e9 / r->rps - 1e9 / r->base) - (1e9 / f->rps - 1e9 / f->base);
 	}
-	return spread_of(v, n);
+	return bench_spread_of(v, n);
 }
 
 static double untraced(enum path p, const char *url)
@@ -382,7 +359,7 @@ static double untraced(enum path p, const char *url)
 static void print_report(const char *binary, size_t points)
 {
 	double copy[MAX_ROUNDS * A_COUNT + 1];
-	struct spread b[P_COUNT];
+	struct bench_spread b[P_COUNT];
 
 	printf("wrk -t1 -c16 -d%ds; %s as A, B and C on CPU 0 (GOMAXPROCS=1 each), wrk and the "
 	       "tracer's reader on CPU 1; %d rounds of %d arms in turn, each between untraced "
@@ -392,7 +369,7 @@ static void print_report(const char *binary, size_t points)
 	       "/stock; server only: A /ping\n");
 	for (int p = 0; p < P_COUNT; p++) {
 		memcpy(copy, base_runs[p], sizeof(double) * (size_t)n_base[p]);
-		b[p] = spread_of(copy, n_base[p]);
+		b[p] = bench_spread_of(copy, n_base[p]);
 	}
 	printf("  %-20s", "");
 	for (int p = 0; p < P_COUNT; p++)
@@ -404,7 +381,7 @@ static void print_report(const char *binary, size_t points)
 	for (int a = 0; a < A_COUNT; a++) {
 		printf("  %-20s", arm_label[a]);
 		for (int p = 0; p < P_COUNT; p++) {
-			struct spread r = field(a, p, F_RPS), q = field(a, p, F_RATIO);
+			struct bench_spread r = field(a, p, F_RPS), q = field(a, p, F_RATIO);
 
 			printf(" %8.0f req/s %.3f (%.3f-%.3f)", r.median, q.median, q.min, q.max);
 		}
@@ -431,7 +408,7 @@ static void print_report(const char *binary, size_t points)
 	for (int a = A_ON; a < A_COUNT; a++) {
 		printf("  %-20s", arm_label[a]);
 		for (int p = 0; p < P_COUNT; p++) {
-			struct spread c = beyond_floor(a, p);
+			struct bench_spread c = beyond_floor(a, p);
 
 			printf(" %s %.0f (%.0f..%.0f) = %.1f%%;", path_label[p], c.median, c.min,
 			       c.max, 100.0 * c.median * b[p].median / 1e9);

@@ -37,6 +37,7 @@
 #include "agent/go_binary.h"
 #include "agent/server_probes.h"
 #include "agent/tracer.h"
+#include "tests/support/bench_stats.h"
 #include "tests/support/bpf_prog_time.h"
 #include "tests/support/traced_service.h"
 #include "probe_cost.skel.h"
@@ -247,33 +248,9 @@ static int arm_attach(struct arm_state *s, enum arm a, const char *exe, struct t
 	return r;
 }
 
-static int cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return a < b ? -1 : a > b;
-}
-
-struct spread {
-	double median, min, max;
-};
-
-static struct spread spread_of(double *v, int n)
-{
-	struct spread s = { 0, 0, 0 };
-
-	if (n <= 0)
-		return s;
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-	s.min = v[0];
-	s.max = v[n - 1];
-	return s;
-}
-
 enum field { F_RPS, F_RATIO, F_COST_NS };
 
-static struct spread field(enum arm a, enum path p, enum field f)
+static struct bench_spread field(enum arm a, enum path p, enum field f)
 {
 	double v[MAX_ROUNDS];
 	int n = 0;
@@ -286,11 +263,11 @@ static struct spread field(enum arm a, enum path p, enum field f)
 		v[n++] = f == F_RPS ? r->rps : f == F_RATIO ? r->rps / r->base :
 							       1e9 / r->rps - 1e9 / r->base;
 	}
-	return spread_of(v, n);
+	return bench_spread_of(v, n);
 }
 
 /* An arm's cost per request minus the floor's in the same round, over the rounds. */
-static struct spread beyond_floor(enum arm a, enum path p)
+static struct bench_spread beyond_floor(enum arm a, enum path p)
 {
 	double v[MAX_ROUNDS];
 	int n = 0;
@@ -302,7 +279,7 @@ static struct spread beyond_floor(enum arm a, enum path p)
 			continue;
 		v[n++] = (1e9 / r->rps - 1e9 / r->base) - (1e9 / f->rps - 1e9 / f->base);
 	}
-	return spread_of(v, n);
+	return bench_spread_of(v, n);
 }
 
 static double untraced(enum path p, const char *url)
@@ -317,7 +294,7 @@ static double untraced(enum path p, const char *url)
 static void print_report(const char *binary)
 {
 	double base_copy[MAX_ROUNDS * A_COUNT + 1];
-	struct spread b[P_COUNT];
+	struct bench_spread b[P_COUNT];
 
 	printf("wrk -t1 -c16 -d%ds; %s as A and B on CPU 0 (GOMAXPROCS=1 each), wrk and the "
 	       "tracer's reader on CPU 1; %d rounds of %d arms in turn, each between untraced "
@@ -325,14 +302,14 @@ static void print_report(const char *binary)
 	printf("  chain: A /front-direct -> one HTTP call -> B /back; server only: A /back\n");
 	for (int p = 0; p < P_COUNT; p++) {
 		memcpy(base_copy, base_runs[p], sizeof(double) * (size_t)n_base[p]);
-		b[p] = spread_of(base_copy, n_base[p]);
+		b[p] = bench_spread_of(base_copy, n_base[p]);
 	}
 	printf("  %-22s %10s %-22s %10s %-22s\n", "", "chain", "", "server only", "");
 	printf("  %-22s %10.0f req/s %-16s %10.0f req/s\n", "untraced", b[P_CHAIN].median, "",
 	       b[P_SERVER].median);
 	for (int a = 0; a < A_COUNT; a++) {
-		struct spread rc = field(a, P_CHAIN, F_RPS), qc = field(a, P_CHAIN, F_RATIO);
-		struct spread rs = field(a, P_SERVER, F_RPS), qs = field(a, P_SERVER, F_RATIO);
+		struct bench_spread rc = field(a, P_CHAIN, F_RPS), qc = field(a, P_CHAIN, F_RATIO);
+		struct bench_spread rs = field(a, P_SERVER, F_RPS), qs = field(a, P_SERVER, F_RATIO);
 
 		printf("  %-22s %10.0f req/s %.3f (%.3f-%.3f) %10.0f req/s %.3f (%.3f-%.3f)\n",
 		       arm_label[a], rc.median, qc.median, qc.min, qc.max, rs.median, qs.median,
@@ -348,7 +325,7 @@ static void print_report(const char *binary)
 	printf("  beyond the floor (traced - bare probes at the same instructions, the same round; "
 	       "ns per request, median (min-max)):\n");
 	for (int a = A_ON; a < A_COUNT; a++) {
-		struct spread c = beyond_floor(a, P_CHAIN), s = beyond_floor(a, P_SERVER);
+		struct bench_spread c = beyond_floor(a, P_CHAIN), s = beyond_floor(a, P_SERVER);
 
 		printf("  %-22s chain %6.0f (%.0f..%.0f) = %.1f%% of an untraced chain request; "
 		       "server only %6.0f (%.0f..%.0f) = %.1f%%; the call adds %6.0f\n", arm_label[a],

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "agent/tracer.h"
+#include "tests/support/bench_stats.h"
 #include "tests/support/traced_service.h"
 
 #define MAX_ROUNDS 64
@@ -62,18 +63,7 @@ static double run(struct traced_service *svc, struct tracer *t, int n, const cha
 	return n / (now_s() - start);
 }
 
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
 
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 int main(int argc, char **argv)
 {
@@ -135,20 +125,20 @@ int main(int argc, char **argv)
 		s_c_db[r] = 1e9 / s_db[r] - 1e9 / s_srv[r];
 	}
 	printf("/db (DB.QueryRowContext, DB.ExecContext):\n");
-	printf("untraced       %8.0f req/s\n", median(base, rounds));
-	printf("server only    %8.0f req/s  %+7.0f ns/request\n", median(srv, rounds),
-	       median(c_srv, rounds));
+	printf("untraced       %8.0f req/s\n", bench_median(base, rounds));
+	printf("server only    %8.0f req/s  %+7.0f ns/request\n", bench_median(srv, rounds),
+	       bench_median(c_srv, rounds));
 	printf("server + db    %8.0f req/s  %+7.0f ns/request beyond server only\n",
-	       median(db, rounds), median(c_db, rounds));
+	       bench_median(db, rounds), bench_median(c_db, rounds));
 	printf("/stmt (Stmt.QueryRowContext, Stmt.ExecContext):\n");
-	printf("untraced       %8.0f req/s\n", median(s_base, rounds));
-	printf("server only    %8.0f req/s  %+7.0f ns/request\n", median(s_srv, rounds),
-	       median(s_c_srv, rounds));
+	printf("untraced       %8.0f req/s\n", bench_median(s_base, rounds));
+	printf("server only    %8.0f req/s  %+7.0f ns/request\n", bench_median(s_srv, rounds),
+	       bench_median(s_c_srv, rounds));
 	printf("server + db    %8.0f req/s  %+7.0f ns/request beyond server only\n",
-	       median(s_db, rounds), median(s_c_db, rounds));
+	       bench_median(s_db, rounds), bench_median(s_c_db, rounds));
 	printf("database/sql probes: %.0f ns per call, %.0f ns per statement call (2 calls a "
 	       "request; %d rounds of %d)\n",
-	       median(c_db, rounds) / 2, median(s_c_db, rounds) / 2, rounds, n);
+	       bench_median(c_db, rounds) / 2, bench_median(s_c_db, rounds) / 2, rounds, n);
 	tracer_free(t);
 	traced_service_free(svc);
 	curl_global_cleanup();

@@ -30,6 +30,7 @@
 #include "agent/go_binary.h"
 #include "agent/grpc_probes.h"
 #include "agent/tracer.h"
+#include "tests/support/bench_stats.h"
 #include "tests/support/bpf_prog_time.h"
 #include "tests/support/traced_service.h"
 #include "probe_cost.skel.h"
@@ -78,19 +79,6 @@ static double run_loop(CURL *c, int port, int calls)
 	    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 200)
 		return -1;
 	return strtod(b.text, NULL);
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return a < b ? -1 : a > b;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* The probes' file offsets in exe, into off[N_POINTS] (n_points of them). */
@@ -238,11 +226,11 @@ int main(int argc, char **argv)
 	}
 	printf("median over %d rounds: untraced %.0f ns/call, traced %.0f ns/call, cost %.0f "
 	       "ns/call (%.1f%%), of which the bare probes' floor %.0f ns/call\n",
-	       done, median(base, done), median(traced, done), median(cost, done),
-	       100.0 * median(cost, done) / median(base, done), median(floor_cost, done));
+	       done, bench_median(base, done), bench_median(traced, done), bench_median(cost, done),
+	       100.0 * bench_median(cost, done) / bench_median(base, done), bench_median(floor_cost, done));
 	printf("median kernel ns per hit:");
 	for (size_t i = 0; i < N_PROGS; i++)
-		printf(" %s %.0f", progs[i], median(hit_ns[i], done));
+		printf(" %s %.0f", progs[i], bench_median(hit_ns[i], done));
 	printf("\n# spans built: %llu\n", (unsigned long long)spans);
 	r = 0;
 out:

@@ -35,6 +35,7 @@
 #include "agent/server_probes.h"
 #include "agent/span_builder.h"
 #include "lib/otlp/exporter.h"
+#include "tests/support/bench_stats.h"
 #include "tests/support/otlp_receiver.h"
 #include "tests/support/traced_service.h"
 #include "probe_cost.skel.h"
@@ -295,36 +296,10 @@ static struct traced_result kernel[ARM_COUNT][KERNEL_ROUNDS];
 static double base_runs[2][MAX_ROUNDS * (ARM_COUNT + 1)];
 static int n_base[2];
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-struct spread {
-	double median, min, max;
-};
-
-static struct spread spread_of(const double *v, int n)
-{
-	double s[MAX_ROUNDS * (ARM_COUNT + 1)];
-	struct spread r = { 0, 0, 0 };
-
-	if (n <= 0)
-		return r;
-	memcpy(s, v, sizeof(*v) * (size_t)n);
-	qsort(s, (size_t)n, sizeof(*s), cmp_double);
-	r.median = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-	r.min = s[0];
-	r.max = s[n - 1];
-	return r;
-}
-
 enum field { F_RPS, F_RATIO, F_COST_US, F_START_NS, F_END_NS };
 
 /* A field over the runs of an arm that measured something. */
-static struct spread field_spread(const struct traced_result *runs, int n, enum field f)
+static struct bench_spread field_spread(const struct traced_result *runs, int n, enum field f)
 {
 	double v[MAX_ROUNDS];
 	int k = 0;
@@ -340,13 +315,13 @@ static struct spread field_spread(const struct traced_result *runs, int n, enum 
 			 f == F_START_NS ? r->start_ns :
 					   r->end_ns;
 	}
-	return spread_of(v, k);
+	return bench_spread_of(v, k);
 }
 
 static void print_arm(const char *label, enum arm a)
 {
-	struct spread rps = field_spread(results[a], rounds, F_RPS);
-	struct spread q = field_spread(results[a], rounds, F_RATIO);
+	struct bench_spread rps = field_spread(results[a], rounds, F_RPS);
+	struct bench_spread q = field_spread(results[a], rounds, F_RATIO);
 
 	printf("  %-36s %9.0f req/s   %.3f  (%.3f-%.3f)\n", label, rps.median, q.median, q.min,
 	       q.max);
@@ -461,7 +436,7 @@ int main(int argc, char **argv)
 	struct traced_result ex = { 0 };
 	pid_t pid = traced_service_pid(svc);
 	struct poller none = { 0 };
-	struct spread base, bro_base, s, e;
+	struct bench_spread base, bro_base, s, e;
 	uint64_t drops_on = 0, drops_one = 0;
 	double spans_cpu[MAX_ROUNDS];
 	int stats_fd, stats_were_on = bpf_stats_on(), n_on = 0;
@@ -506,8 +481,8 @@ int main(int argc, char **argv)
 	printf("%d rounds of %d traced arms in turn (each round starts one arm later), each "
 	       "between two untraced runs; median req/s, and the median (min-max) of each "
 	       "run's ratio to the mean of the untraced runs around it:\n", rounds, ARM_COUNT);
-	base = spread_of(base_runs[0], n_base[0]);
-	bro_base = spread_of(base_runs[1], n_base[1]);
+	base = bench_spread_of(base_runs[0], n_base[0]);
+	bro_base = bench_spread_of(base_runs[1], n_base[1]);
 	printf("  %-36s %9.0f req/s   1.000  (untraced itself %.0f-%.0f req/s)\n", "untraced:",
 	       base.median, base.min, base.max);
 	print_arm("two empty probes at the jbe's:", ARM_EMPTY);
@@ -552,7 +527,7 @@ int main(int argc, char **argv)
 	printf("  drops (ring buffer, in flight), all rounds: %llu at 100%%, %llu at 1%%\n",
 	       (unsigned long long)drops_on, (unsigned long long)drops_one);
 	printf("  agent side, ring buffer -> otlp_span: %.0f spans per CPU-second (median)\n",
-	       spread_of(spans_cpu, n_on).median);
+	       bench_spread_of(spans_cpu, n_on).median);
 
 	if (otlp_receiver_start(0, &rx) == 0) {
 		struct otlp_exporter_options eo = { .queue_capacity = 65536, .max_batch = 512,
