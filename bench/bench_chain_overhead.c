@@ -65,10 +65,7 @@ static const char *const arm_label[A_COUNT] = { "bare probes (floor)", "traced 1
 static int seconds = 2;
 static int rounds = 3;
 
-struct run {
-	double rps, base;
-};
-static struct run runs[A_COUNT][P_COUNT][MAX_ROUNDS];
+static struct bench_run runs[A_COUNT][P_COUNT][MAX_ROUNDS];
 static double base_runs[P_COUNT][MAX_ROUNDS * A_COUNT + 1];
 static int n_base[P_COUNT];
 static uint64_t spans_seen;
@@ -313,38 +310,15 @@ static int arm_attach(struct arm_state *s, enum arm a, struct chain *ch, const s
 	return r;
 }
 
-enum field { F_RPS, F_RATIO, F_COST_NS };
-
-static struct bench_spread field(enum arm a, enum path p, enum field f)
+static struct bench_spread field(enum arm a, enum path p, enum bench_field f)
 {
-	double v[MAX_ROUNDS];
-	int n = 0;
-
-	for (int i = 0; i < rounds; i++) {
-		const struct run *r = &runs[a][p][i];
-
-		if (r->rps <= 0 || r->base <= 0)
-			continue;
-		v[n++] = f == F_RPS ? r->rps : f == F_RATIO ? r->rps / r->base :
-							       1e9 / r->rps - 1e9 / r->base;
-	}
-	return bench_spread_of(v, n);
+	return bench_runs_field(runs[a][p], rounds, f);
 }
 
 /* An arm's cost per request minus the floor's in the same round, over the rounds. */
 static struct bench_spread beyond_floor(enum arm a, enum path p)
 {
-	double v[MAX_ROUNDS];
-	int n = 0;
-
-	for (int i = 0; i < rounds; i++) {
-		const struct run *r = &runs[a][p][i], *f = &runs[A_FLOOR][p][i];
-
-		if (r->rps <= 0 || r->base <= 0 || f->rps <= 0 || f->base <= 0)
-			continue;
-		v[n++] = (1e9 / r->rps - 1e9 / r->base) - (1e9 / f->rps - 1e9 / f->base);
-	}
-	return bench_spread_of(v, n);
+	return bench_runs_beyond(runs[a][p], runs[A_FLOOR][p], rounds);
 }
 
 static double untraced(enum path p, const char *url)
@@ -381,7 +355,7 @@ static void print_report(const char *binary, size_t points)
 	for (int a = 0; a < A_COUNT; a++) {
 		printf("  %-20s", arm_label[a]);
 		for (int p = 0; p < P_COUNT; p++) {
-			struct bench_spread r = field(a, p, F_RPS), q = field(a, p, F_RATIO);
+			struct bench_spread r = field(a, p, BENCH_RPS), q = field(a, p, BENCH_RATIO);
 
 			printf(" %8.0f req/s %.3f (%.3f-%.3f)", r.median, q.median, q.min, q.max);
 		}
@@ -390,8 +364,8 @@ static void print_report(const char *binary, size_t points)
 	printf("  ratios to untraced (median): ");
 	for (int p = 0; p < P_COUNT; p++)
 		printf("%s%s: traced 100%% %.3f, traced 1%% %.3f, floor %.3f", p ? "; " : "",
-		       path_label[p], field(A_ON, p, F_RATIO).median, field(A_ONE, p, F_RATIO).median,
-		       field(A_FLOOR, p, F_RATIO).median);
+		       path_label[p], field(A_ON, p, BENCH_RATIO).median, field(A_ONE, p, BENCH_RATIO).median,
+		       field(A_FLOOR, p, BENCH_RATIO).median);
 	printf("\n  cost per request, median of 1/rate - 1/baseline (ns):\n");
 	printf("  %-20s", "");
 	for (int p = 0; p < P_COUNT; p++)
@@ -400,7 +374,7 @@ static void print_report(const char *binary, size_t points)
 	for (int a = 0; a < A_COUNT; a++) {
 		printf("  %-20s", arm_label[a]);
 		for (int p = 0; p < P_COUNT; p++)
-			printf(" %12.0f", field(a, p, F_COST_NS).median);
+			printf(" %12.0f", field(a, p, BENCH_COST_NS).median);
 		printf("\n");
 	}
 	printf("  beyond the floor (traced - bare probes at the same instructions, the same round; "

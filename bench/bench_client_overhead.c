@@ -56,10 +56,7 @@ static const char *const arm_label[A_COUNT] = { "bare probes (floor)", "traced 1
 static int seconds = 2;
 static int rounds = 5;
 
-struct run {
-	double rps, base;
-};
-static struct run runs[A_COUNT][P_COUNT][MAX_ROUNDS];
+static struct bench_run runs[A_COUNT][P_COUNT][MAX_ROUNDS];
 static double base_runs[P_COUNT][MAX_ROUNDS * A_COUNT + 1];
 static int n_base[P_COUNT];
 
@@ -248,38 +245,15 @@ static int arm_attach(struct arm_state *s, enum arm a, const char *exe, struct t
 	return r;
 }
 
-enum field { F_RPS, F_RATIO, F_COST_NS };
-
-static struct bench_spread field(enum arm a, enum path p, enum field f)
+static struct bench_spread field(enum arm a, enum path p, enum bench_field f)
 {
-	double v[MAX_ROUNDS];
-	int n = 0;
-
-	for (int i = 0; i < rounds; i++) {
-		const struct run *r = &runs[a][p][i];
-
-		if (r->rps <= 0 || r->base <= 0)
-			continue;
-		v[n++] = f == F_RPS ? r->rps : f == F_RATIO ? r->rps / r->base :
-							       1e9 / r->rps - 1e9 / r->base;
-	}
-	return bench_spread_of(v, n);
+	return bench_runs_field(runs[a][p], rounds, f);
 }
 
 /* An arm's cost per request minus the floor's in the same round, over the rounds. */
 static struct bench_spread beyond_floor(enum arm a, enum path p)
 {
-	double v[MAX_ROUNDS];
-	int n = 0;
-
-	for (int i = 0; i < rounds; i++) {
-		const struct run *r = &runs[a][p][i], *f = &runs[A_FLOOR][p][i];
-
-		if (r->rps <= 0 || r->base <= 0 || f->rps <= 0 || f->base <= 0)
-			continue;
-		v[n++] = (1e9 / r->rps - 1e9 / r->base) - (1e9 / f->rps - 1e9 / f->base);
-	}
-	return bench_spread_of(v, n);
+	return bench_runs_beyond(runs[a][p], runs[A_FLOOR][p], rounds);
 }
 
 static double untraced(enum path p, const char *url)
@@ -308,8 +282,8 @@ static void print_report(const char *binary)
 	printf("  %-22s %10.0f req/s %-16s %10.0f req/s\n", "untraced", b[P_CHAIN].median, "",
 	       b[P_SERVER].median);
 	for (int a = 0; a < A_COUNT; a++) {
-		struct bench_spread rc = field(a, P_CHAIN, F_RPS), qc = field(a, P_CHAIN, F_RATIO);
-		struct bench_spread rs = field(a, P_SERVER, F_RPS), qs = field(a, P_SERVER, F_RATIO);
+		struct bench_spread rc = field(a, P_CHAIN, BENCH_RPS), qc = field(a, P_CHAIN, BENCH_RATIO);
+		struct bench_spread rs = field(a, P_SERVER, BENCH_RPS), qs = field(a, P_SERVER, BENCH_RATIO);
 
 		printf("  %-22s %10.0f req/s %.3f (%.3f-%.3f) %10.0f req/s %.3f (%.3f-%.3f)\n",
 		       arm_label[a], rc.median, qc.median, qc.min, qc.max, rs.median, qs.median,
@@ -318,7 +292,7 @@ static void print_report(const char *binary)
 	printf("  cost per request, median of 1/rate - 1/baseline (ns):\n");
 	printf("  %-22s %10s %10s %12s\n", "", "chain", "server", "chain-server");
 	for (int a = 0; a < A_COUNT; a++) {
-		double c = field(a, P_CHAIN, F_COST_NS).median, s = field(a, P_SERVER, F_COST_NS).median;
+		double c = field(a, P_CHAIN, BENCH_COST_NS).median, s = field(a, P_SERVER, BENCH_COST_NS).median;
 
 		printf("  %-22s %10.0f %10.0f %12.0f\n", arm_label[a], c, s, c - s);
 	}
