@@ -38,6 +38,7 @@
 #include "agent/server_probes.h"
 #include "agent/tracer.h"
 #include "tests/support/bench_stats.h"
+#include "tests/support/bench_wrk.h"
 #include "tests/support/bpf_prog_time.h"
 #include "tests/support/traced_service.h"
 #include "probe_cost.skel.h"
@@ -81,49 +82,10 @@ static int count_span(void *ud, const struct otlp_span *span)
 	return 0;
 }
 
-/* Runs wrk against url; the tracer (NULL: none) is read when woken or every 50 ms
- * meanwhile, as the agent reads it. Requests per second, or -1. */
+/* wrk against url, the tracer (NULL: none) read meanwhile: requests a second, or -1. */
 static double run_wrk(const char *url, struct tracer *t)
 {
-	char dur[16], line[256], path[] = "/tmp/bench-wrk-XXXXXX";
-	double rps = -1;
-	int fd = mkstemp(path), status;
-	pid_t pid;
-	FILE *f;
-
-	if (fd < 0)
-		return -1;
-	snprintf(dur, sizeof(dur), "%ds", seconds);
-	pid = fork();
-	if (pid == 0) {
-		dup2(fd, STDOUT_FILENO);
-		execlp("wrk", "wrk", "-t1", "-c16", "-d", dur, url, (char *)NULL);
-		_exit(127);
-	}
-	close(fd);
-	while (waitpid(pid, &status, WNOHANG) == 0) {
-		struct pollfd pfd = { .fd = t ? tracer_wakeup_fd(t) : -1, .events = POLLIN };
-
-		poll(&pfd, pfd.fd >= 0 ? 1 : 0, 50);
-		if (t)
-			tracer_poll(t);
-	}
-	if (t)
-		tracer_poll(t);
-	f = fopen(path, "r");
-	wrk_requests = 0;
-	while (f && fgets(line, sizeof(line), f)) {
-		unsigned long long n;
-
-		if (sscanf(line, " %llu requests in", &n) == 1)
-			wrk_requests = n;
-		if (sscanf(line, "Requests/sec: %lf", &rps) == 1)
-			break;
-	}
-	if (f)
-		fclose(f);
-	unlink(path);
-	return rps;
+	return bench_wrk(url, seconds, t, &wrk_requests);
 }
 
 /* The fixture's path into path[0..size). */
