@@ -45,6 +45,7 @@
 #include "agent/h2_server_probes.h"
 #include "agent/server_probes.h"
 #include "agent/tracer.h"
+#include "tests/support/go_fixtures.h"
 #include "tests/support/bench_stats.h"
 #include "tests/support/bench_wrk.h"
 #include "tests/support/bpf_prog_time.h"
@@ -104,18 +105,7 @@ static double run_wrk(const char *url, struct tracer *t)
 
 static int fixture(char *path, size_t size)
 {
-	glob_t g;
-	int r = -ENOENT;
-
-	if (glob(FIXTURE_GLOB, 0, NULL, &g) == 0) {
-		for (size_t i = 0; i < g.gl_pathc && r; i++) {
-			if (!strstr(g.gl_pathv[i], ".modinfo") &&
-			    (size_t)snprintf(path, size, "%s", g.gl_pathv[i]) < size)
-				r = 0;
-		}
-		globfree(&g);
-	}
-	return r;
+	return go_fixture_find(FIXTURE_GLOB, path, size);
 }
 
 /* Every instruction the tracer probes in the executable (each process runs it all). */

@@ -37,6 +37,7 @@
 #include "agent/go_binary.h"
 #include "agent/server_probes.h"
 #include "agent/tracer.h"
+#include "tests/support/go_fixtures.h"
 #include "tests/support/bench_stats.h"
 #include "tests/support/bench_wrk.h"
 #include "tests/support/bpf_prog_time.h"
@@ -91,18 +92,7 @@ static double run_wrk(const char *url, struct tracer *t)
 /* The fixture's path into path[0..size). */
 static int chain_fixture(char *path, size_t size)
 {
-	glob_t g;
-	int r = -ENOENT;
-
-	if (glob(CHAIN_FIXTURE_GLOB, 0, NULL, &g) == 0) {
-		for (size_t i = 0; i < g.gl_pathc && r; i++) {
-			if (!strstr(g.gl_pathv[i], ".modinfo") &&
-			    (size_t)snprintf(path, size, "%s", g.gl_pathv[i]) < size)
-				r = 0;
-		}
-		globfree(&g);
-	}
-	return r;
+	return go_fixture_find(CHAIN_FIXTURE_GLOB, path, size);
 }
 
 /* The instructions the tracer probes in the binary, for the floor. */

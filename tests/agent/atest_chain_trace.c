@@ -28,6 +28,7 @@
 
 #include "agent/tracer.h"
 #include "bpf/h2_frame_walk.h"
+#include "tests/support/go_fixtures.h"
 #include "tests/support/agent_tests_main.h"
 #include "tests/support/traced_service.h"
 #include "tests/support/tracer_harness.h"
@@ -49,18 +50,7 @@ struct chain {
 
 static int fixture(char *path, size_t size)
 {
-	glob_t g;
-	int r = -ENOENT;
-
-	if (glob(FIXTURE_GLOB, 0, NULL, &g) == 0) {
-		for (size_t i = 0; i < g.gl_pathc && r; i++) {
-			if (!strstr(g.gl_pathv[i], ".modinfo") &&
-			    (size_t)snprintf(path, size, "%s", g.gl_pathv[i]) < size)
-				r = 0;
-		}
-		globfree(&g);
-	}
-	return r;
+	return go_fixture_find(FIXTURE_GLOB, path, size);
 }
 
 /* C, then B calling it, then A calling B; one tracer for the three (they run the same

@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "agent/tracer.h"
+#include "tests/support/go_fixtures.h"
 #include "tests/support/agent_tests_main.h"
 #include "tests/support/netns_link.h"
 #include "tests/support/traced_service.h"
@@ -47,18 +48,7 @@ struct world {
 
 static int chain_fixture(char *path, size_t size)
 {
-	glob_t g;
-	int r = -ENOENT;
-
-	if (glob(CHAIN_FIXTURE_GLOB, 0, NULL, &g) == 0) {
-		for (size_t i = 0; i < g.gl_pathc && r; i++) {
-			if (!strstr(g.gl_pathv[i], ".modinfo") &&
-			    (size_t)snprintf(path, size, "%s", g.gl_pathv[i]) < size)
-				r = 0;
-		}
-		globfree(&g);
-	}
-	return r;
+	return go_fixture_find(CHAIN_FIXTURE_GLOB, path, size);
 }
 
 /* Whether addr:port accepts a connection within timeout_ms (over the veth pair). */

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "agent/tracer.h"
+#include "tests/support/go_fixtures.h"
 #include "tests/support/agent_tests_main.h"
 #include "tests/support/traced_service.h"
 #include "tests/support/tracer_harness.h"
@@ -43,18 +44,7 @@ struct chain {
 /* The chain fixture's path into path[0..size). */
 static int chain_fixture(char *path, size_t size)
 {
-	glob_t g;
-	int r = -ENOENT;
-
-	if (glob(CHAIN_FIXTURE_GLOB, 0, NULL, &g) == 0) {
-		for (size_t i = 0; i < g.gl_pathc && r; i++) {
-			if (!strstr(g.gl_pathv[i], ".modinfo") &&
-			    (size_t)snprintf(path, size, "%s", g.gl_pathv[i]) < size)
-				r = 0;
-		}
-		globfree(&g);
-	}
-	return r;
+	return go_fixture_find(CHAIN_FIXTURE_GLOB, path, size);
 }
 
 static int start_tracing(struct chain *c)

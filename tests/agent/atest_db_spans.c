@@ -30,6 +30,7 @@
 #include "agent/process_scan.h"
 #include "agent/tracer.h"
 #include "bpf/db_client.h"
+#include "tests/support/go_fixtures.h"
 #include "tests/support/agent_tests_main.h"
 #include "tests/support/traced_service.h"
 #include "tests/support/tracer_harness.h"
@@ -46,18 +47,7 @@ struct dbw {
 
 static int dbsvc_fixture(char *path, size_t size)
 {
-	glob_t g;
-	int r = -ENOENT;
-
-	if (glob(DBSVC_FIXTURE_GLOB, 0, NULL, &g) == 0) {
-		for (size_t i = 0; i < g.gl_pathc && r; i++) {
-			if (!strstr(g.gl_pathv[i], ".modinfo") &&
-			    (size_t)snprintf(path, size, "%s", g.gl_pathv[i]) < size)
-				r = 0;
-		}
-		globfree(&g);
-	}
-	return r;
+	return go_fixture_find(DBSVC_FIXTURE_GLOB, path, size);
 }
 
 static int setup(void **state)

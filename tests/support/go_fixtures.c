@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,5 +120,21 @@ int go_fixture_write_temp(const uint8_t *buf, size_t len, char *path_buf, size_t
 	close(fd);
 	if (r < 0)
 		unlink(path_buf);
+	return r;
+}
+
+int go_fixture_find(const char *pattern, char *path, size_t size)
+{
+	glob_t g;
+	int r = -ENOENT;
+
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return -ENOENT;
+	for (size_t i = 0; i < g.gl_pathc && r == -ENOENT; i++) {
+		if (strstr(g.gl_pathv[i], ".modinfo"))
+			continue;
+		r = (size_t)snprintf(path, size, "%s", g.gl_pathv[i]) < size ? 0 : -ENAMETOOLONG;
+	}
+	globfree(&g);
 	return r;
 }

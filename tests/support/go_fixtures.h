@@ -34,4 +34,8 @@ int go_fixture_read_file(const char *path, size_t max, uint8_t **ret_buf, size_t
 /* Writes len bytes of buf to a new temporary file; its path goes into path_buf. */
 int go_fixture_write_temp(const uint8_t *buf, size_t len, char *path_buf, size_t path_size);
 
+/* The first file matching the glob pattern that is a fixture (not its .modinfo), into
+ * path: 0, -ENOENT (run `make fixtures`) or -ENAMETOOLONG. */
+int go_fixture_find(const char *pattern, char *path, size_t size);
+
 #endif
