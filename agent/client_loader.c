@@ -44,7 +44,8 @@ int client_loader_new(const struct client_loader_shared *shared,
 	cl->multi = shared->multi;
 	cl->ncpus = libbpf_num_possible_cpus();
 	if (!(opts && opts->no_propagation)) {
-		r = propagation_new(opts ? opts->cgroup2_root : NULL, &cl->prop);
+		r = propagation_new(opts ? opts->cgroup2_root : NULL, opts ? opts->proc_root : NULL,
+				    &cl->prop);
 		if (r)
 			goto fail;
 	}

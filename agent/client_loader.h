@@ -25,7 +25,9 @@ struct client_loader_shared {
 
 struct client_loader_opts {
 	int no_propagation;       /* do not try to carry trace context */
-	const char *cgroup2_root; /* NULL: the cgroup v2 mount in /proc/self/mountinfo */
+	const char *cgroup2_root; /* NULL: the cgroup v2 mount in /proc/self/mountinfo,
+				   * else the one PID 1 of proc_root sees */
+	const char *proc_root;    /* NULL: /proc */
 };
 
 struct client_loader;

@@ -163,7 +163,8 @@ int probe_loader_new(const struct probe_loader_opts *opts, struct probe_loader *
 			.wakeup_bytes = wake,
 			.multi = pl->multi,
 		};
-		struct client_loader_opts co = { .no_propagation = opts->no_propagation };
+		struct client_loader_opts co = { .no_propagation = opts->no_propagation,
+						 .proc_root = opts->proc_root };
 
 		/* The server probes do not depend on these. */
 		if (opts->with_client)

@@ -41,6 +41,9 @@ struct probe_loader_opts {
 				   * (agent/client_loader.h) on this loader's maps; if they fail
 				   * to load, the server probes go on (client_error says why) */
 	int no_propagation;       /* the client probes without outgoing trace context */
+	const char *proc_root;    /* the traced processes' /proc (NULL: /proc), where the
+				   * host's cgroup v2 mount is looked for when this process
+				   * has none (agent/propagation.h) */
 	int with_db;              /* also load the database/sql client probes
 				   * (agent/db_loader.h) on this loader's maps; if they fail to
 				   * load, the others go on (db_error says why) */

@@ -18,7 +18,7 @@ struct propagation {
 	struct bpf_link *sockops_link;
 	int cgroup_fd;
 	int msg_attached;
-	char why[768];
+	char why[1152];
 	int ncpus;
 };
 
@@ -59,22 +59,40 @@ int propagation_find_cgroup2(const char *mountinfo, char *path, size_t size)
 	return r;
 }
 
+/* A node agent runs in the host's PID namespace with CAP_SYS_PTRACE, in a container
+ * whose runtime mounted only cgroup v1 hierarchies (a cgroup v1 or hybrid node): the
+ * host's own cgroup2 mount, through PID 1's root directory, is the way to it (no host
+ * path, no mount of its own). */
+int propagation_find_root(const char *own_mountinfo, const char *proc_root, char *path,
+			  size_t size)
+{
+	char mountinfo[256], mp[512];
+	int n;
+
+	if (propagation_find_cgroup2(own_mountinfo, path, size) == 0)
+		return 0;
+	snprintf(mountinfo, sizeof(mountinfo), "%s/1/mountinfo", proc_root ? proc_root : "/proc");
+	if (propagation_find_cgroup2(mountinfo, mp, sizeof(mp)))
+		return -ENOENT;
+	n = snprintf(path, size, "%s/1/root%s", proc_root ? proc_root : "/proc", mp);
+	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
 /* Returns a new propagation; "none" with a reason when the mechanism cannot work. */
-int propagation_new(const char *cgroup2_root, struct propagation **ret)
+int propagation_new(const char *cgroup2_root, const char *proc_root, struct propagation **ret)
 {
 	struct propagation *p = calloc(1, sizeof(*p));
-	char root[512];
-	int r;
+	char root[1024];
 
 	if (!p)
 		return -ENOMEM;
 	p->cgroup_fd = -1;
 	p->ncpus = libbpf_num_possible_cpus();
 	if (!cgroup2_root) {
-		r = propagation_find_cgroup2("/proc/self/mountinfo", root, sizeof(root));
-		if (r) {
+		if (propagation_find_root("/proc/self/mountinfo", proc_root, root, sizeof(root))) {
 			snprintf(p->why, sizeof(p->why),
-				 "no cgroup v2 hierarchy is mounted (sock_ops programs attach to one)");
+				 "no cgroup v2 hierarchy is mounted, here or for PID 1 of %s "
+				 "(sock_ops programs attach to one)", proc_root ? proc_root : "/proc");
 			goto none;
 		}
 		cgroup2_root = root;

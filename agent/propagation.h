@@ -19,8 +19,9 @@
 struct propagation;
 
 /* Tries to set the mechanism up; never fails for want of one (then "none" and a
- * reason). Returns a new propagation in ret, or -ENOMEM. */
-int propagation_new(const char *cgroup2_root, struct propagation **ret);
+ * reason). cgroup2_root NULL: the cgroup v2 mount this process has, else the one PID 1
+ * of proc_root (NULL: /proc) has. Returns a new propagation in ret, or -ENOMEM. */
+int propagation_new(const char *cgroup2_root, const char *proc_root, struct propagation **ret);
 /* Detaches; accepts NULL; returns NULL. */
 struct propagation *propagation_free(struct propagation *p);
 
@@ -40,6 +41,11 @@ int propagation_socks_fd(const struct propagation *p);
 /* What the sk_msg program counted, into ret[HC_INJ_COUNT] (zeros when not active). */
 int propagation_read_stats(const struct propagation *p, uint64_t *ret);
 
+/* The cgroup v2 hierarchy's root, into path: the mount point in own_mountinfo (e.g.
+ * /proc/self/mountinfo), else <proc_root>/1/root followed by the one in
+ * <proc_root>/1/mountinfo (proc_root NULL: /proc). -ENOENT when neither has one. */
+int propagation_find_root(const char *own_mountinfo, const char *proc_root, char *path,
+			  size_t size);
 /* The cgroup v2 mount point in mountinfo (e.g. /proc/self/mountinfo), into path. */
 int propagation_find_cgroup2(const char *mountinfo, char *path, size_t size);
 

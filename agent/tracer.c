@@ -227,6 +227,7 @@ int tracer_new(const struct tracer_opts *opts, struct tracer **ret_tracer)
 		.with_client = !opts->no_client,
 		.with_grpc = !opts->no_client,
 		.no_propagation = opts->no_propagation,
+		.proc_root = opts->proc_root,
 		.with_db = !opts->no_db,
 		.on_record = tracer_on_record,
 	};
