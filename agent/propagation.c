@@ -105,8 +105,10 @@ int propagation_new(const char *cgroup2_root, const char *proc_root, struct prop
 	}
 	p->skel = tp_inject_bpf__open_and_load();
 	if (!p->skel) {
-		snprintf(p->why, sizeof(p->why), "the kernel refused the sock_ops/sk_msg programs: %s",
-			 strerror(errno));
+		snprintf(p->why, sizeof(p->why), "the kernel refused the sock_ops/sk_msg programs: %s%s",
+			 strerror(errno),
+			 errno == EPERM ? " (they need CAP_NET_ADMIN: the chart's "
+					  "nodeAgent.contextPropagation gives it to node agents)" : "");
 		goto none;
 	}
 	if (bpf_prog_attach(bpf_program__fd(p->skel->progs.tp_sk_msg),
