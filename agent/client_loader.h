@@ -25,8 +25,8 @@ struct client_loader_shared {
 
 struct client_loader_opts {
 	int no_propagation;       /* do not try to carry trace context */
-	const char *cgroup2_root; /* NULL: the cgroup v2 mount in /proc/self/mountinfo,
-				   * else the one PID 1 of proc_root sees */
+	const char *cgroup2_root; /* NULL: the cgroup v2 mount PID 1 of proc_root has, else
+				   * this process's (agent/propagation.h) */
 	const char *proc_root;    /* NULL: /proc */
 };
 

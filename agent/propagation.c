@@ -59,23 +59,25 @@ int propagation_find_cgroup2(const char *mountinfo, char *path, size_t size)
 	return r;
 }
 
-/* A node agent runs in the host's PID namespace with CAP_SYS_PTRACE, in a container
- * whose runtime mounted only cgroup v1 hierarchies (a cgroup v1 or hybrid node): the
- * host's own cgroup2 mount, through PID 1's root directory, is the way to it (no host
- * path, no mount of its own). */
+/* PID 1's first: a node agent runs in the host's PID namespace with CAP_SYS_PTRACE, in a
+ * container whose own cgroup2 mount, if the runtime made one, shows the container's
+ * cgroup as its root (a private cgroup namespace: a sock_ops program attached there
+ * sees the agent's sockets only), or which has only the cgroup v1 hierarchies (a cgroup
+ * v1 or hybrid node, as kind's on such a host). The host's mount, through PID 1's root
+ * directory, is the hierarchy's root every pod is under (no host path, no mount of its
+ * own). On a host, PID 1's and this process's are the same. */
 int propagation_find_root(const char *own_mountinfo, const char *proc_root, char *path,
 			  size_t size)
 {
 	char mountinfo[256], mp[512];
 	int n;
 
-	if (propagation_find_cgroup2(own_mountinfo, path, size) == 0)
-		return 0;
 	snprintf(mountinfo, sizeof(mountinfo), "%s/1/mountinfo", proc_root ? proc_root : "/proc");
-	if (propagation_find_cgroup2(mountinfo, mp, sizeof(mp)))
-		return -ENOENT;
-	n = snprintf(path, size, "%s/1/root%s", proc_root ? proc_root : "/proc", mp);
-	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+	if (propagation_find_cgroup2(mountinfo, mp, sizeof(mp)) == 0) {
+		n = snprintf(path, size, "%s/1/root%s", proc_root ? proc_root : "/proc", mp);
+		return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+	}
+	return propagation_find_cgroup2(own_mountinfo, path, size) == 0 ? 0 : -ENOENT;
 }
 
 /* Returns a new propagation; "none" with a reason when the mechanism cannot work. */

@@ -19,8 +19,9 @@
 struct propagation;
 
 /* Tries to set the mechanism up; never fails for want of one (then "none" and a
- * reason). cgroup2_root NULL: the cgroup v2 mount this process has, else the one PID 1
- * of proc_root (NULL: /proc) has. Returns a new propagation in ret, or -ENOMEM. */
+ * reason). cgroup2_root NULL: the cgroup v2 mount PID 1 of proc_root (NULL: /proc) has,
+ * else this process's (propagation_find_root). Returns a new propagation in ret, or
+ * -ENOMEM. */
 int propagation_new(const char *cgroup2_root, const char *proc_root, struct propagation **ret);
 /* Detaches; accepts NULL; returns NULL. */
 struct propagation *propagation_free(struct propagation *p);
@@ -41,9 +42,9 @@ int propagation_socks_fd(const struct propagation *p);
 /* What the sk_msg program counted, into ret[HC_INJ_COUNT] (zeros when not active). */
 int propagation_read_stats(const struct propagation *p, uint64_t *ret);
 
-/* The cgroup v2 hierarchy's root, into path: the mount point in own_mountinfo (e.g.
- * /proc/self/mountinfo), else <proc_root>/1/root followed by the one in
- * <proc_root>/1/mountinfo (proc_root NULL: /proc). -ENOENT when neither has one. */
+/* The cgroup v2 hierarchy's root, into path: <proc_root>/1/root followed by the mount
+ * point in <proc_root>/1/mountinfo (proc_root NULL: /proc), else the one in
+ * own_mountinfo (e.g. /proc/self/mountinfo). -ENOENT when neither has one. */
 int propagation_find_root(const char *own_mountinfo, const char *proc_root, char *path,
 			  size_t size);
 /* The cgroup v2 mount point in mountinfo (e.g. /proc/self/mountinfo), into path. */

@@ -1,7 +1,7 @@
-/* Where the sock_ops program attaches (agent/propagation.h): the cgroup v2 mount in
- * this process's mountinfo, else, for a node agent in a container that has only the
- * cgroup v1 hierarchies (a cgroup v1 or hybrid node), the host's, reached through PID
- * 1's root directory in the host's /proc; none when neither has one. */
+/* Where the sock_ops program attaches (agent/propagation.h): the host's cgroup v2
+ * mount, reached through PID 1's root directory in the host's /proc (a node agent's
+ * container has only the cgroup v1 hierarchies on a v1 or hybrid node, or a cgroup2
+ * mount rooted at its own cgroup); else this process's; none when neither has one. */
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -68,17 +68,23 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void its_own_cgroup2_mount_first(void **state)
+static void pid_1s_mount_before_its_own(void **state)
 {
 	struct dir *d = *state;
-	char proc[PATH_MAX], host[PATH_MAX], path[1024];
+	char proc[PATH_MAX], host[PATH_MAX], path[1024], want[PATH_MAX + 64];
 
 	snprintf(proc, sizeof(proc), "%s/proc", d->root);
 	snprintf(host, sizeof(host), "%s/proc/1/mountinfo", d->root);
-	write_file(d->own, HYBRID);
+	/* The container's cgroup2 mount is its own cgroup (a private cgroup namespace). */
+	write_file(d->own, "50 40 0:37 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
 	write_file(host, HYBRID);
 	assert_int_equal(propagation_find_root(d->own, proc, path, sizeof(path)), 0);
-	assert_string_equal(path, "/sys/fs/cgroup/unified");
+	snprintf(want, sizeof(want), "%s/1/root/sys/fs/cgroup/unified", proc);
+	assert_string_equal(path, want);
+	/* No PID 1 to read (another PID namespace's /proc): its own. */
+	unlink(host);
+	assert_int_equal(propagation_find_root(d->own, proc, path, sizeof(path)), 0);
+	assert_string_equal(path, "/sys/fs/cgroup");
 }
 
 static void the_hosts_through_pid_1_when_the_container_has_only_v1(void **state)
@@ -113,7 +119,7 @@ static void none_when_neither_has_one(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(its_own_cgroup2_mount_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(pid_1s_mount_before_its_own, setup, teardown),
 		cmocka_unit_test_setup_teardown(the_hosts_through_pid_1_when_the_container_has_only_v1,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(none_when_neither_has_one, setup, teardown),
