@@ -75,7 +75,9 @@ int propagation_find_root(const char *own_mountinfo, const char *proc_root, char
 	snprintf(mountinfo, sizeof(mountinfo), "%s/1/mountinfo", proc_root ? proc_root : "/proc");
 	if (propagation_find_cgroup2(mountinfo, mp, sizeof(mp)) == 0) {
 		n = snprintf(path, size, "%s/1/root%s", proc_root ? proc_root : "/proc", mp);
-		return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+		if (n > 0 && (size_t)n < size && access(path, X_OK) == 0)
+			return 0;
+		/* Not ours to enter (PID 1 of a user namespace above ours): our own. */
 	}
 	return propagation_find_cgroup2(own_mountinfo, path, size) == 0 ? 0 : -ENOENT;
 }

@@ -43,8 +43,9 @@ int propagation_socks_fd(const struct propagation *p);
 int propagation_read_stats(const struct propagation *p, uint64_t *ret);
 
 /* The cgroup v2 hierarchy's root, into path: <proc_root>/1/root followed by the mount
- * point in <proc_root>/1/mountinfo (proc_root NULL: /proc), else the one in
- * own_mountinfo (e.g. /proc/self/mountinfo). -ENOENT when neither has one. */
+ * point in <proc_root>/1/mountinfo (proc_root NULL: /proc) when this process may enter
+ * it, else the one in own_mountinfo (e.g. /proc/self/mountinfo). -ENOENT when neither
+ * has one. */
 int propagation_find_root(const char *own_mountinfo, const char *proc_root, char *path,
 			  size_t size);
 /* The cgroup v2 mount point in mountinfo (e.g. /proc/self/mountinfo), into path. */

@@ -182,6 +182,11 @@ static int probe_points(const char *exe, struct points *pt)
 			add_point(pt, gp.client_start.file_offset);
 			add_point(pt, gp.client_end.file_offset);
 		}
+		/* The outgoing-context pair (writeHeader runs for the server's headers too). */
+		if (gp.has_outgoing) {
+			add_point(pt, gp.client_fields.file_offset);
+			add_point(pt, gp.write_header.file_offset);
+		}
 	}
 	go_binary_free(gb);
 	return r;

@@ -36,7 +36,8 @@ static void write_file(const char *path, const char *text)
 	assert_int_equal(fclose(f), 0);
 }
 
-/* A /proc of its own: <root>/proc/1/mountinfo as host says, and the container's. */
+/* A /proc of its own: <root>/proc/1/mountinfo as the host has it, PID 1's root with
+ * the mount point in it, and the container's mountinfo. */
 static int setup(void **state)
 {
 	struct dir *d = calloc(1, sizeof(*d));
@@ -51,6 +52,9 @@ static int setup(void **state)
 	mkdir(p, 0755);
 	snprintf(p, sizeof(p), "%s/proc/1", d->root);
 	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "mkdir -p '%s/proc/1/root/sys/fs/cgroup/unified'", d->root);
+	if (system(p) != 0)
+		return -1;
 	snprintf(d->own, sizeof(d->own), "%s/own-mountinfo", d->root);
 	*state = d;
 	return 0;
@@ -81,6 +85,14 @@ static void pid_1s_mount_before_its_own(void **state)
 	assert_int_equal(propagation_find_root(d->own, proc, path, sizeof(path)), 0);
 	snprintf(want, sizeof(want), "%s/1/root/sys/fs/cgroup/unified", proc);
 	assert_string_equal(path, want);
+	/* PID 1's root not ours to enter: its own. */
+	snprintf(want, sizeof(want), "%s/1/root/sys", proc);
+	assert_int_equal(chmod(want, 0), 0);
+	if (access(want, X_OK) != 0) { /* root may enter anyway */
+		assert_int_equal(propagation_find_root(d->own, proc, path, sizeof(path)), 0);
+		assert_string_equal(path, "/sys/fs/cgroup");
+	}
+	assert_int_equal(chmod(want, 0755), 0);
 	/* No PID 1 to read (another PID namespace's /proc): its own. */
 	unlink(host);
 	assert_int_equal(propagation_find_root(d->own, proc, path, sizeof(path)), 0);
