@@ -151,8 +151,9 @@ static __always_inline void stat_add(__u32 which)
 		*v += 1;
 }
 
-/* After the maps it reads. */
+/* After the maps they read. */
 #include "bpf/call_parent.h"
+#include "bpf/inflight_claim.h"
 
 /* The *transport.Stream of what handleStream and WriteStatus get. */
 static __always_inline __u64 inner_stream(const struct gr_offsets *off, __u64 stream)
@@ -312,14 +313,14 @@ int grpc_server_start(struct pt_regs *ctx)
 	__u32 slot = cookie_slot(cookie), pid = cookie_pid(cookie), sslot = cookie_sampler(cookie);
 	const struct gr_offsets *off = bpf_map_lookup_elem(&grpc_offsets, &slot);
 	const struct hs_sampler *smp = bpf_map_lookup_elem(&sampler, &sslot);
-	__u64 stream = regs_of(ctx)->di, tag = owner_tag(regs_of(ctx)->r14, pid), start, s,
-	      oldest_ns = ~0ULL, seen = 0;
+	__u64 stream = regs_of(ctx)->di, tag = owner_tag(regs_of(ctx)->r14, pid), start, s;
 	struct incoming_key key = { .transport = regs_of(ctx)->cx, .pid = pid };
 	struct parent_ids parent = {};
 	const struct parent_ids *in;
-	struct hs_inflight *v = NULL, *e;
+	struct hs_inflight *v;
 	struct hs_sampled *sd;
-	__u32 h, idx, v_idx = 0, free_idx = ~0U, old_idx = ~0U;
+	enum inflight_claim how;
+	__u32 v_idx = 0;
 	struct decision d;
 	int found = 0;
 
@@ -344,43 +345,10 @@ int grpc_server_start(struct pt_regs *ctx)
 	/* A slot as bpf/http_server.bpf.c's start takes one, keyed by the goroutine: the
 	 * same stream again (morestack restarted handleStream) keeps its slot, else the
 	 * first free one, else the oldest of the window. */
-	h = slot_hash(tag);
-#pragma unroll
-	for (__u32 k = 0; k < HS_INFLIGHT_WINDOW; k++) {
-		__u64 o;
-
-		idx = (h + k) & inflight_mask;
-		e = bpf_map_lookup_elem(&inflight, &idx);
-		if (!e)
-			return 0;
-		o = e->owner;
-		if (o == tag && e->pid == pid) {
-			if (e->response == stream)
-				return 0;
-			v = e;
-			v_idx = idx;
-			break;
-		}
-		if (o == 0) {
-			free_idx = idx;
-			break;
-		} else if (e->start_ns < oldest_ns) {
-			oldest_ns = e->start_ns;
-			old_idx = idx;
-			seen = o;
-		}
-	}
-	if (!v && free_idx != ~0U && (e = bpf_map_lookup_elem(&inflight, &free_idx)) &&
-	    __sync_val_compare_and_swap(&e->owner, 0, tag) == 0) {
-		v = e;
-		v_idx = free_idx;
-	} else if (!v && old_idx != ~0U && (e = bpf_map_lookup_elem(&inflight, &old_idx)) &&
-		   __sync_val_compare_and_swap(&e->owner, seen, tag) == seen) {
-		v = e;
-		v_idx = old_idx;
-	}
+	v = inflight_claim(tag, pid, stream, &v_idx, &how);
 	if (!v) {
-		stat_add(GR_STAT_INFLIGHT_FULL);
+		if (how == CLAIM_FULL)
+			stat_add(GR_STAT_INFLIGHT_FULL);
 		return 0;
 	}
 	v->pid = pid;

@@ -5,71 +5,22 @@
 #ifndef AUTOTRACE_BPF_SERVER_SLOTS_H
 #define AUTOTRACE_BPF_SERVER_SLOTS_H
 
+#include "bpf/inflight_claim.h"
+
 /* Claims the in-flight slot of the request starting on the goroutine whose owner tag
- * is tag (see request_start), for the response resp: *ret_idx gets its index. NULL when
- * a start with the same response holds it already (the first hit stands) or no slot
- * could be had. */
+ * is tag (see request_start), for the response resp (bpf/inflight_claim.h), counting
+ * how: *ret_idx gets its index. NULL when a start with the same response holds it
+ * already (the first hit stands) or no slot could be had. */
 static __always_inline struct hs_inflight *claim_slot(__u64 tag, __u32 pid, __u64 resp,
 						      __u32 *ret_idx)
 {
-	struct hs_inflight *v = NULL, *e;
-	__u64 seen = 0, oldest_ns = ~0ULL;
-	__u32 free_idx = ~0U, old_idx = ~0U, idx, v_idx = 0, h = slot_hash(tag);
+	enum inflight_claim how;
+	struct hs_inflight *v = inflight_claim(tag, pid, resp, ret_idx, &how);
 
-	/* This request's slot if a start hit was here before (the same call again after
-	 * morestack grew the stack, or a request that never ended with a response at the
-	 * same address), else the first free one, else the oldest. The search stops at the
-	 * first free slot: the connection's slot is warm, the ones after it would be cache
-	 * misses. Slots are remembered by index: the verifier does not follow pointers
-	 * kept across the loop. */
-#pragma unroll
-	for (__u32 k = 0; k < HS_INFLIGHT_WINDOW; k++) {
-		__u64 o;
-
-		idx = (h + k) & inflight_mask;
-		e = bpf_map_lookup_elem(&inflight, &idx);
-		if (!e)
-			return NULL;
-		o = e->owner;
-		if (o == tag && e->pid == pid) {
-			if (e->response == resp)
-				return NULL; /* the first hit stands */
-			v = e;
-			v_idx = idx;
-			break;
-		}
-		if (o == 0) {
-			/* The first free slot: a request's own slot comes before it, as it
-			 * was the first free one when claimed (unless one before it was
-			 * freed since: then the restart takes a second slot, and the end
-			 * frees the first it finds of the two). */
-			free_idx = idx;
-			break;
-		} else if (e->start_ns < oldest_ns) {
-			oldest_ns = e->start_ns;
-			old_idx = idx;
-			seen = o;
-		}
-	}
-	if (v) {
-		/* Left by a request that never ended (its handler panicked, say). */
+	if (how == CLAIM_STALE)
 		stat_add(HS_STAT_STALE_START);
-	} else if (free_idx != ~0U && (e = bpf_map_lookup_elem(&inflight, &free_idx)) &&
-		   __sync_val_compare_and_swap(&e->owner, 0, tag) == 0) {
-		v = e;
-		v_idx = free_idx;
-	} else if (old_idx != ~0U && (e = bpf_map_lookup_elem(&inflight, &old_idx)) &&
-		   __sync_val_compare_and_swap(&e->owner, seen, tag) == seen) {
-		/* The window is full: the oldest request gives way (if it ends after all,
-		 * its end counts as a missing start). */
-		stat_add(HS_STAT_STALE_START);
-		v = e;
-		v_idx = old_idx;
-	} else {
+	else if (how == CLAIM_FULL)
 		stat_add(HS_STAT_INFLIGHT_FULL);
-		return NULL;
-	}
-	*ret_idx = v_idx;
 	return v;
 }
 
