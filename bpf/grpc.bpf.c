@@ -321,7 +321,6 @@ int grpc_server_start(struct pt_regs *ctx)
 	struct hs_sampled *sd;
 	enum inflight_claim how;
 	__u32 v_idx = 0;
-	struct decision d;
 	int found = 0;
 
 	if (!off || !off->valid || !smp) {
@@ -360,17 +359,9 @@ int grpc_server_start(struct pt_regs *ctx)
 	 * of its own find the RPC through it. */
 	if (s)
 		file_context(s + off->stream_ctx, pid, tag, start, v_idx);
-	decide(smp, &parent, found, &d);
-	v->sampled = d.sampled;
-	if (!d.sampled)
-		return 0;
-	sd = bpf_map_lookup_elem(&inflight_sampled, &v_idx);
-	if (sd) {
-		keep_ids(sd, &parent, &d);
+	sd = inflight_decide(v, v_idx, smp, &parent, found);
+	if (sd)
 		sd->have = 0;
-	} else {
-		v->sampled = 0;
-	}
 	return 0;
 }
 

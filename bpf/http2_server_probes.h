@@ -21,7 +21,6 @@ static __always_inline int h2_start(struct pt_regs *ctx, int scan_headers)
 	struct parent_ids parent = {};
 	struct hs_inflight *v;
 	struct hs_sampled *sd;
-	struct decision d;
 	char method[HS_METHOD_MAX] = {};
 	__u8 mlen, *rb;
 	int found = 0;
@@ -56,17 +55,9 @@ static __always_inline int h2_start(struct pt_regs *ctx, int scan_headers)
 					     sc->buf + SCRATCH_BLOCK_A, &parent) == 0;
 	if (found)
 		stat_add(HS_STAT_TRACEPARENT);
-	decide(smp, &parent, found, &d);
-	v->sampled = d.sampled;
-	if (!d.sampled)
-		return 0;
-	sd = bpf_map_lookup_elem(&inflight_sampled, &v_idx);
-	if (sd) {
-		keep_ids(sd, &parent, &d);
+	sd = inflight_decide(v, v_idx, smp, &parent, found);
+	if (sd)
 		sd->have = 0; /* path and Host come from the request at the end */
-	} else {
-		v->sampled = 0;
-	}
 	return 0;
 }
 

@@ -122,7 +122,6 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers)
 	struct hs_sampled *sd;
 	struct request_search rs = { .method = HS_METHOD_UNKNOWN };
 	__u64 resp = regs_of(ctx)->cx, g = regs_of(ctx)->r14, tag, start;
-	struct decision d;
 	int found;
 	__u32 v_idx = 0;
 
@@ -149,18 +148,10 @@ static __always_inline int request_start(struct pt_regs *ctx, int scan_headers)
 		find_traceparent(off, sc, resp, v, tag, &rs) == 0;
 	if (found)
 		stat_add(HS_STAT_TRACEPARENT);
-	decide(smp, &rs.parent, found, &d);
 	v->method_id = rs.method;
-	v->sampled = d.sampled;
-	if (!d.sampled)
-		return 0;
-	sd = bpf_map_lookup_elem(&inflight_sampled, &v_idx);
-	if (sd) {
-		keep_ids(sd, &rs.parent, &d);
+	sd = inflight_decide(v, v_idx, smp, &rs.parent, found);
+	if (sd)
 		keep_request_text(sc, &rs, sd);
-	} else {
-		v->sampled = 0;
-	}
 	return 0;
 }
 

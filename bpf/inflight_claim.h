@@ -1,8 +1,8 @@
 /* Claiming an in-flight slot (struct hs_inflight) for a server operation starting on a
  * goroutine: an HTTP request (bpf/server_slots.h) or a gRPC server RPC
  * (bpf/grpc.bpf.c), which share the slots so that client calls find either as their
- * parent. Each caller counts the outcome in its own statistics. Needs the inflight map
- * and inflight_mask (bpf/server_maps.h). BPF only. */
+ * parent. Each caller counts the outcome in its own statistics. Needs the inflight
+ * maps and inflight_mask (bpf/server_maps.h) and bpf/sampling_decision.h. BPF only. */
 #ifndef AUTOTRACE_BPF_INFLIGHT_CLAIM_H
 #define AUTOTRACE_BPF_INFLIGHT_CLAIM_H
 
@@ -83,6 +83,31 @@ static __always_inline struct hs_inflight *inflight_claim(__u64 tag, __u32 pid, 
 	}
 	*ret_idx = v_idx;
 	return v;
+}
+
+/* The sampling decision for the operation in slot v (index v_idx), from its parent
+ * (found: the parent came with the request): the slot's sampled flag, and the ids a
+ * sampled one keeps beside it (inflight_sampled). The kept ids, or NULL when not
+ * sampled (or no room to keep them: then not sampled after all). */
+static __always_inline struct hs_sampled *inflight_decide(struct hs_inflight *v, __u32 v_idx,
+							 const struct hs_sampler *smp,
+							 const struct parent_ids *parent,
+							 int found)
+{
+	struct hs_sampled *sd;
+	struct decision d;
+
+	decide(smp, parent, found, &d);
+	v->sampled = d.sampled;
+	if (!d.sampled)
+		return NULL;
+	sd = bpf_map_lookup_elem(&inflight_sampled, &v_idx);
+	if (!sd) {
+		v->sampled = 0;
+		return NULL;
+	}
+	keep_ids(sd, parent, &d);
+	return sd;
 }
 
 #endif
