@@ -151,15 +151,17 @@ static void set_probes(struct dbw *w, int http_client, int database_sql, int que
 	assert_int_equal(tracer_scan(w->h->tracer), 0);
 }
 
-static void a_select_and_an_insert_are_children_of_the_request(void **state)
+/* GET path, whose handler runs a SELECT and an INSERT into items: both are children of
+ * its server span, in its trace, with the database attributes and, by default, no
+ * query text; neither is an error. */
+static void assert_select_and_insert_under(struct dbw *w, const char *path)
 {
-	struct dbw *w = *state;
 	json_t *spans, *srv, *sel, *ins;
 
-	get(w, "/db", 200);
+	get(w, path, 200);
 	assert_int_equal(tracer_harness_collect(w->h, 3, 5000, 200, &spans), 0);
 	assert_int_equal(json_array_size(spans), 3);
-	srv = server_span(spans, "/db");
+	srv = server_span(spans, path);
 	assert_non_null(srv);
 	sel = find(spans, KIND_CLIENT, "SELECT", str(srv, "span_id"));
 	ins = find(spans, KIND_CLIENT, "INSERT items", str(srv, "span_id"));
@@ -169,14 +171,22 @@ static void a_select_and_an_insert_are_children_of_the_request(void **state)
 	assert_string_equal(str(ins, "trace_id"), str(srv, "trace_id"));
 	assert_string_equal(span_attr_string(sel, "db.system.name"), "sqlite");
 	assert_string_equal(span_attr_string(sel, "db.operation.name"), "SELECT");
+	assert_string_equal(span_attr_string(ins, "db.system.name"), "sqlite");
 	assert_string_equal(span_attr_string(ins, "db.operation.name"), "INSERT");
 	assert_string_equal(span_attr_string(ins, "db.collection.name"), "items");
 	/* The text only when the config asks for it. */
 	assert_null(span_attr_string(sel, "db.query.text"));
 	assert_null(span_attr_string(ins, "db.query.text"));
 	assert_int_not_equal(status_code(sel), 2);
+	assert_int_not_equal(status_code(ins), 2);
 	assert_null(span_attr_string(sel, "error.type"));
+	assert_null(span_attr_string(ins, "error.type"));
 	json_decref(spans);
+}
+
+static void a_select_and_an_insert_are_children_of_the_request(void **state)
+{
+	assert_select_and_insert_under(*state, "/db");
 }
 
 static void query_text_is_there_when_turned_on_and_truncated(void **state)
@@ -303,35 +313,13 @@ static void statements_are_probed_at_emulated_instructions(void **state)
 static void a_prepared_query_and_exec_are_children_of_the_request(void **state)
 {
 	struct dbw *w = *state;
-	json_t *spans, *srv, *sel, *ins;
 	struct tracer_stats st;
 
-	get(w, "/stmt", 200);
-	assert_int_equal(tracer_harness_collect(w->h, 3, 5000, 200, &spans), 0);
-	assert_int_equal(json_array_size(spans), 3);
-	srv = server_span(spans, "/stmt");
-	assert_non_null(srv);
-	sel = find(spans, KIND_CLIENT, "SELECT", str(srv, "span_id"));
-	ins = find(spans, KIND_CLIENT, "INSERT items", str(srv, "span_id"));
-	assert_non_null(sel);
-	assert_non_null(ins);
-	assert_string_equal(str(sel, "trace_id"), str(srv, "trace_id"));
-	assert_string_equal(str(ins, "trace_id"), str(srv, "trace_id"));
-	assert_string_equal(span_attr_string(sel, "db.system.name"), "sqlite");
-	assert_string_equal(span_attr_string(sel, "db.operation.name"), "SELECT");
-	assert_string_equal(span_attr_string(ins, "db.system.name"), "sqlite");
-	assert_string_equal(span_attr_string(ins, "db.operation.name"), "INSERT");
-	assert_string_equal(span_attr_string(ins, "db.collection.name"), "items");
-	assert_null(span_attr_string(sel, "db.query.text"));
-	assert_null(span_attr_string(ins, "db.query.text"));
-	assert_int_not_equal(status_code(sel), 2);
-	assert_int_not_equal(status_code(ins), 2);
-	assert_null(span_attr_string(ins, "error.type"));
+	assert_select_and_insert_under(w, "/stmt");
 	tracer_get_stats(w->h->tracer, &st);
 	assert_int_equal(st.db_calls, 2);
 	assert_int_equal(st.db_parent_goroutine, 2);
 	assert_int_equal(st.db_missing_start, 0);
-	json_decref(spans);
 }
 
 static void a_statement_has_its_text_when_turned_on(void **state)
