@@ -174,10 +174,25 @@ static H2W_INLINE int h2w_can_append(const struct h2w_frame *f)
 	       f->length + H2W_FIELD_LEN <= H2W_MAX_FRAME;
 }
 
-/* A hex digit by arithmetic (no table: see bpf/tp_inject.bpf.c). */
+/* A hex digit by arithmetic: a table would be a constant clang moves to a mergeable
+ * section (.rodata.str1.1 or .rodata.cst16), where a BPF object's BTF offsets no longer
+ * hold and the kernel refuses its BTF. */
 static H2W_INLINE __u8 h2w_hex(__u8 d)
 {
 	return d < 10 ? '0' + d : 'a' + d - 10;
+}
+
+/* src[0..n) as 2n lower-case hex digits into dst (the traceparent's fields; the HTTP/1
+ * header line bpf/tp_inject.bpf.c writes uses it too). */
+static H2W_INLINE void h2w_put_hex(__u8 *dst, const __u8 *src, int n)
+{
+#ifdef __bpf__
+#pragma unroll
+#endif
+	for (int i = 0; i < n; i++) {
+		dst[2 * i] = h2w_hex(src[i] >> 4);
+		dst[2 * i + 1] = h2w_hex(src[i] & 15);
+	}
 }
 
 /* The field for (trace id, span id, flags) into out[0..H2W_FIELD_LEN). */
@@ -205,18 +220,11 @@ static H2W_INLINE void h2w_field(__u8 *out, const __u8 *trace_id, const __u8 *sp
 	v[0] = '0';
 	v[1] = '0';
 	v[2] = '-';
-	for (int i = 0; i < 16; i++) {
-		v[3 + 2 * i] = h2w_hex(trace_id[i] >> 4);
-		v[4 + 2 * i] = h2w_hex(trace_id[i] & 15);
-	}
+	h2w_put_hex(v + 3, trace_id, 16);
 	v[35] = '-';
-	for (int i = 0; i < 8; i++) {
-		v[36 + 2 * i] = h2w_hex(span_id[i] >> 4);
-		v[37 + 2 * i] = h2w_hex(span_id[i] & 15);
-	}
+	h2w_put_hex(v + 36, span_id, 8);
 	v[52] = '-';
-	v[53] = h2w_hex(flags >> 4);
-	v[54] = h2w_hex(flags & 15);
+	h2w_put_hex(v + 53, &flags, 1);
 }
 
 /* The frame's length grown by the field, into its header's first three bytes. */

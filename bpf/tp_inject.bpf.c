@@ -144,22 +144,6 @@ static long scan_step(__u64 i, void *ctx)
 	return hrh_advance(&sc->st, sc->buf, sc->n);
 }
 
-/* A hex digit by arithmetic: a table would be a constant clang moves to a mergeable
- * section (.rodata.str1.1 or .rodata.cst16), where the object's BTF offsets no longer
- * hold and the kernel refuses its BTF. */
-static __always_inline __u8 hex_digit(__u8 d)
-{
-	return d < 10 ? '0' + d : 'a' + d - 10;
-}
-
-static __always_inline void put_hex(__u8 *dst, const __u8 *src, int n)
-{
-#pragma unroll
-	for (int i = 0; i < n; i++) {
-		dst[2 * i] = hex_digit(src[i] >> 4);
-		dst[2 * i + 1] = hex_digit(src[i] & 15);
-	}
-}
 
 struct h2_ctx {
 	struct h2_scratch *sc;
@@ -377,11 +361,11 @@ int tp_sk_msg(struct sk_msg_md *msg)
 	/* "traceparent: 00-<trace id>-<span id>-<flags>\r\n" */
 	l = sc->line;
 	__builtin_memcpy(l, "traceparent: 00-", 16);
-	put_hex(l + 16, tp->trace_id, 16);
+	h2w_put_hex(l + 16, tp->trace_id, 16);
 	l[48] = '-';
-	put_hex(l + 49, tp->span_id, 8);
+	h2w_put_hex(l + 49, tp->span_id, 8);
 	l[65] = '-';
-	put_hex(l + 66, &tp->flags, 1);
+	h2w_put_hex(l + 66, &tp->flags, 1);
 	l[68] = '\r';
 	l[69] = '\n';
 	bpf_map_delete_elem(&conn_tp, &key);
